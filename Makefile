@@ -1,0 +1,36 @@
+GO ?= go
+# Packages that start goroutines run under the race detector too.
+RACE_PKGS = ./dataset/ ./profile/ ./detectors/ ./cli/ ./stats/
+FUZZTIME ?= 20s
+
+.PHONY: test bench fuzz lint golden examples
+
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race -short $(RACE_PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./stats/ ./dataset/
+
+# End-to-end comparison with pandas + scipy on 1M + 1M rows (see bench/RESULTS.md).
+bench-e2e:
+	bash bench/e2e.sh
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzReadCSV -fuzztime $(FUZZTIME) ./dataset/
+	$(GO) test -run '^$$' -fuzz FuzzReadJSONL -fuzztime $(FUZZTIME) ./dataset/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeProfile -fuzztime $(FUZZTIME) ./profile/
+	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime $(FUZZTIME) ./detectors/
+
+lint:
+	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
+	$(GO) vet ./...
+	$(GO) mod tidy && git diff --exit-code go.mod go.sum
+
+# Regenerate golden values with Debian's python3-scipy / python3-sklearn.
+golden:
+	cd testdata/golden && /usr/bin/python3 gen_stats.py && /usr/bin/python3 gen_ks.py && /usr/bin/python3 gen_quality.py
+
+examples:
+	$(GO) run examples/gen.go

@@ -1,0 +1,247 @@
+// Package detectors applies the drift tests of package stats to a reference
+// profile and current data, compares each statistic with its threshold, and
+// decides per feature and overall whether the data drifted. It also computes
+// model quality and evaluates quality gates. It reads no files and renders no
+// output: inputs come from packages dataset and profile, rendering is left to
+// package report.
+package detectors
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Test names, as they appear in configs and in the report's "test" field.
+const (
+	TestPSI         = "psi"
+	TestKS          = "ks"
+	TestWasserstein = "wasserstein"
+	TestJS          = "jensen_shannon"
+	TestHellinger   = "hellinger"
+	TestChiSquare   = "chi_square"
+	TestZ           = "z"
+	TestMissing     = "missing" // schema drift: feature absent from current data
+)
+
+var numericTests = map[string]bool{TestPSI: true, TestKS: true, TestWasserstein: true, TestJS: true, TestHellinger: true}
+var categoricalTests = map[string]bool{TestPSI: true, TestChiSquare: true, TestZ: true, TestJS: true}
+
+// Thresholds per statistic. For p-value tests (ks, chi_square, z) drift is
+// p < threshold; for the others drift is value >= threshold.
+type Thresholds struct {
+	PSI         float64 `yaml:"psi"`
+	KS          float64 `yaml:"ks"`
+	Wasserstein float64 `yaml:"wasserstein"` // on the normalized distance
+	JS          float64 `yaml:"jensen_shannon"`
+	Hellinger   float64 `yaml:"hellinger"`
+	ChiSquare   float64 `yaml:"chi_square"`
+	Z           float64 `yaml:"z"`
+}
+
+func (t Thresholds) of(test string) float64 {
+	switch test {
+	case TestPSI:
+		return t.PSI
+	case TestKS:
+		return t.KS
+	case TestWasserstein:
+		return t.Wasserstein
+	case TestJS:
+		return t.JS
+	case TestHellinger:
+		return t.Hellinger
+	case TestChiSquare:
+		return t.ChiSquare
+	case TestZ:
+		return t.Z
+	}
+	return 0
+}
+
+func (t *Thresholds) set(test string, v float64) {
+	switch test {
+	case TestPSI:
+		t.PSI = v
+	case TestKS:
+		t.KS = v
+	case TestWasserstein:
+		t.Wasserstein = v
+	case TestJS:
+		t.JS = v
+	case TestHellinger:
+		t.Hellinger = v
+	case TestChiSquare:
+		t.ChiSquare = v
+	case TestZ:
+		t.Z = v
+	}
+}
+
+// FeatureConfig overrides the defaults for one feature.
+type FeatureConfig struct {
+	Kind       string             `yaml:"kind"`       // numeric | categorical; inferred when empty
+	Test       string             `yaml:"test"`       // deciding test; default rule when empty
+	Thresholds map[string]float64 `yaml:"thresholds"` // per-test threshold overrides
+	Ignore     bool               `yaml:"ignore"`     // not a feature: no drift tests
+}
+
+// Config is the drift-check configuration (the `check --config` file, and the
+// drift part of the service config).
+type Config struct {
+	// Bins is the number of reference-quantile bins for PSI, JS and Hellinger.
+	Bins int `yaml:"bins"`
+	// PSIEpsilon floors bin proportions before the PSI log ratio.
+	PSIEpsilon float64 `yaml:"psi_epsilon"`
+	// PSIAuto replaces the fixed PSI threshold by the sample-size-aware
+	// χ²(1−PSIAlpha; B−1)·(1/n_ref + 1/n_cur) bound.
+	PSIAuto  bool    `yaml:"psi_auto"`
+	PSIAlpha float64 `yaml:"psi_alpha"`
+	// SmallSample is the reference size up to which the default decision
+	// uses a p-value test (KS, chi-square, Z) rather than a distance.
+	SmallSample int `yaml:"small_sample"`
+	// DriftShare, when > 0, makes drift_detected require at least this share
+	// of features to drift instead of any one.
+	DriftShare float64                  `yaml:"drift_share"`
+	Thresholds Thresholds               `yaml:"thresholds"`
+	Features   map[string]FeatureConfig `yaml:"features"`
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{
+		Bins:        10,
+		PSIEpsilon:  1e-4,
+		PSIAlpha:    0.05,
+		SmallSample: 1000,
+		Thresholds: Thresholds{
+			PSI:         0.2,
+			KS:          0.05,
+			Wasserstein: 0.1,
+			JS:          0.1,
+			Hellinger:   0.1,
+			ChiSquare:   0.05,
+			Z:           0.05,
+		},
+	}
+}
+
+// LoadConfig reads a YAML config strictly (unknown keys are errors) on top of
+// the defaults and validates it.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("detectors: cannot open config %q: %w", path, err)
+	}
+	c, err := ParseConfig(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("detectors: config %q: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseConfig parses YAML config bytes strictly on top of the defaults.
+func ParseConfig(data []byte) (Config, error) {
+	c := DefaultConfig()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, yamlError(err)
+	}
+	return c, c.Validate()
+}
+
+var unknownField = regexp.MustCompile(`^line (\d+): field (.+) not found in type \S+$`)
+
+// yamlError rewrites yaml.v3's type errors into one line per problem, with
+// unknown keys named as such: `line 3: unknown key "binz"`.
+func yamlError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, m := range te.Errors {
+		if g := unknownField.FindStringSubmatch(m); g != nil {
+			m = fmt.Sprintf("line %s: unknown key %q", g[1], g[2])
+		}
+		msgs[i] = m
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// Validate checks ranges and names; it is the only place config is checked.
+func (c *Config) Validate() error {
+	if c.Bins < 2 || c.Bins > 1000 {
+		return fmt.Errorf("bins must be in [2, 1000], got %d", c.Bins)
+	}
+	if !(c.PSIEpsilon > 0 && c.PSIEpsilon < 1) {
+		return fmt.Errorf("psi_epsilon must be in (0, 1), got %g", c.PSIEpsilon)
+	}
+	if !(c.PSIAlpha > 0 && c.PSIAlpha < 1) {
+		return fmt.Errorf("psi_alpha must be in (0, 1), got %g", c.PSIAlpha)
+	}
+	if c.SmallSample < 0 {
+		return fmt.Errorf("small_sample must not be negative, got %d", c.SmallSample)
+	}
+	if !(c.DriftShare >= 0 && c.DriftShare <= 1) {
+		return fmt.Errorf("drift_share must be in [0, 1], got %g", c.DriftShare)
+	}
+	for _, test := range []string{TestKS, TestChiSquare, TestZ} {
+		if v := c.Thresholds.of(test); !(v > 0 && v < 1) {
+			return fmt.Errorf("thresholds.%s is a p-value level and must be in (0, 1), got %g", test, v)
+		}
+	}
+	for _, test := range []string{TestPSI, TestWasserstein, TestJS, TestHellinger} {
+		if v := c.Thresholds.of(test); !(v > 0) {
+			return fmt.Errorf("thresholds.%s must be positive, got %g", test, v)
+		}
+	}
+	names := make([]string, 0, len(c.Features))
+	for name := range c.Features {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fc := c.Features[name]
+		switch fc.Kind {
+		case "", "numeric", "categorical":
+		default:
+			return fmt.Errorf("features.%s.kind must be numeric or categorical, got %q", name, fc.Kind)
+		}
+		if fc.Test != "" && !numericTests[fc.Test] && !categoricalTests[fc.Test] {
+			return fmt.Errorf("features.%s.test: unknown test %q", name, fc.Test)
+		}
+		if fc.Kind == "numeric" && fc.Test != "" && !numericTests[fc.Test] {
+			return fmt.Errorf("features.%s.test: %q does not apply to a numeric feature", name, fc.Test)
+		}
+		if fc.Kind == "categorical" && fc.Test != "" && !categoricalTests[fc.Test] {
+			return fmt.Errorf("features.%s.test: %q does not apply to a categorical feature", name, fc.Test)
+		}
+		for test, v := range fc.Thresholds {
+			if !numericTests[test] && !categoricalTests[test] {
+				return fmt.Errorf("features.%s.thresholds: unknown test %q", name, test)
+			}
+			if !(v > 0) {
+				return fmt.Errorf("features.%s.thresholds.%s must be positive, got %g", name, test, v)
+			}
+		}
+	}
+	return nil
+}
+
+// thresholds returns the thresholds in force for one feature.
+func (c *Config) thresholds(feature string) Thresholds {
+	t := c.Thresholds
+	for test, v := range c.Features[feature].Thresholds {
+		t.set(test, v)
+	}
+	return t
+}

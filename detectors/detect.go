@@ -1,0 +1,275 @@
+package detectors
+
+import (
+	"math"
+	"sort"
+
+	"driftwatch/dataset"
+	"driftwatch/profile"
+	"driftwatch/stats"
+)
+
+// stdFloor keeps the normalized Wasserstein distance finite for a constant
+// reference.
+const stdFloor = 1e-3
+
+// maxUnseenListed bounds the unseen categories listed per feature; the
+// share of unseen values is in the histogram regardless.
+const maxUnseenListed = 100
+
+// Compare tests every feature of ref against cur and decides drift. Columns
+// named in skip (label, prediction, score) are not features. Features are
+// evaluated in parallel: sorting the current column dominates.
+func Compare(ref *profile.Profile, cur *dataset.Table, cfg Config) *Report {
+	r := &Report{ReferenceRows: ref.Rows, CurrentRows: cur.Rows}
+	var feats []*profile.Feature
+	for _, f := range ref.Features {
+		if !cfg.Features[f.Name].Ignore {
+			feats = append(feats, f)
+		}
+	}
+	r.Features = make([]FeatureResult, len(feats))
+	stats.Parallel(len(feats), func(i int) {
+		r.Features[i] = evaluate(feats[i], cur.Column(feats[i].Name), cur.Rows, &cfg)
+	})
+	for _, f := range r.Features {
+		if f.Drift {
+			r.DriftedFeatures++
+		}
+	}
+	share := 0.0
+	if len(r.Features) > 0 {
+		share = float64(r.DriftedFeatures) / float64(len(r.Features))
+	}
+	r.DriftShare = Float(share)
+	if cfg.DriftShare > 0 {
+		r.DriftDetected = r.DriftedFeatures > 0 && share >= cfg.DriftShare
+	} else {
+		r.DriftDetected = r.DriftedFeatures > 0
+	}
+	return r
+}
+
+func evaluate(ref *profile.Feature, cur *dataset.Column, rows int, cfg *Config) FeatureResult {
+	res := FeatureResult{Name: ref.Name, Kind: string(ref.Kind)}
+	if cur == nil {
+		res.Drift, res.Test = true, TestMissing
+		res.DataQuality = DataQuality{NullRate: 1, OutOfRangeRate: 0, UnseenCategories: []string{}}
+		return res
+	}
+	th := cfg.thresholds(ref.Name)
+	if ref.Kind == profile.Numeric {
+		evaluateNumeric(&res, ref, cur, rows, cfg, th)
+	} else {
+		evaluateCategorical(&res, ref, cur, rows, cfg, th)
+	}
+	return res
+}
+
+func above(v, t float64) bool  { return v >= t } // NaN never drifts on a distance
+func pBelow(p, t float64) bool { return p < t }
+
+func evaluateNumeric(res *FeatureResult, ref *profile.Feature, cur *dataset.Column, rows int, cfg *Config, th Thresholds) {
+	sorted := profile.SortedValues(cur.Num, make([]float64, 0, len(cur.Num)))
+	nulls := len(cur.Num) - len(sorted) - cur.Invalid
+	res.DataQuality = DataQuality{
+		NullRate:         Float(rate(nulls, rows)),
+		Invalid:          cur.Invalid,
+		OutOfRangeRate:   Float(outOfRange(sorted, ref)),
+		UnseenCategories: []string{},
+	}
+	res.Edges = ref.Edges
+	res.RefCounts = ref.Counts
+	res.CurCounts = make([]float64, len(ref.Counts))
+	if len(ref.Edges) > 0 || len(ref.Counts) == 1 {
+		stats.Histogram(res.CurCounts, ref.Edges, sorted)
+	}
+
+	nRef, nCur := float64(ref.Values), float64(len(sorted))
+	psiT := th.PSI
+	if cfg.PSIAuto {
+		psiT = stats.PSIThreshold(cfg.PSIAlpha, len(ref.Counts), nRef, nCur)
+	}
+	nan := math.NaN()
+	psi, js, hel := nan, nan, nan
+	d, p, w, wn := nan, nan, nan, nan
+	if ref.Values > 0 && len(sorted) > 0 {
+		psi = stats.PSI(ref.Counts, res.CurCounts, cfg.PSIEpsilon)
+		js = stats.JensenShannon(ref.Counts, res.CurCounts)
+		hel = stats.Hellinger(ref.Counts, res.CurCounts)
+		if ref.Sampled() {
+			// The sample stands for ref.Values values: D is within
+			// 1/(len-1) of the exact one, the p-value uses the true n.
+			d = stats.KSStatistic(ref.Sorted, sorted)
+			d, p = stats.KS2SampPValue(d, ref.Values, len(sorted))
+		} else {
+			d, p = stats.KS2Samp(ref.Sorted, sorted)
+		}
+		w = stats.Wasserstein1(finite(ref.Sorted), finite(sorted))
+		wn = w / math.Max(ref.Summary.Std, stdFloor)
+	}
+	s := &res.Statistics
+	s.PSI = &ValueStat{Value: Float(psi), Threshold: Float(psiT), Drift: above(psi, psiT)}
+	s.KS = &PValueStat{Statistic: Float(d), PValue: Float(p), Threshold: Float(th.KS), Drift: pBelow(p, th.KS)}
+	s.Wasserstein = &WassersteinStat{Value: Float(w), Normalized: Float(wn), Threshold: Float(th.Wasserstein), Drift: above(wn, th.Wasserstein)}
+	s.JensenShannon = &ValueStat{Value: Float(js), Threshold: Float(th.JS), Drift: above(js, th.JS)}
+	s.Hellinger = &ValueStat{Value: Float(hel), Threshold: Float(th.Hellinger), Drift: above(hel, th.Hellinger)}
+
+	res.Test = cfg.Features[ref.Name].Test
+	if res.Test == "" {
+		res.Test = TestWasserstein
+		if ref.Rows <= cfg.SmallSample {
+			res.Test = TestKS
+		}
+	}
+	res.Drift = decide(res)
+	if ref.Values > 0 && len(sorted) == 0 {
+		// Every current value is null: nothing to compare, and that is
+		// itself a change the gate must not pass.
+		res.Drift = true
+	}
+}
+
+func evaluateCategorical(res *FeatureResult, ref *profile.Feature, cur *dataset.Column, rows int, cfg *Config, th Thresholds) {
+	k := len(ref.Categories)
+	index := make(map[string]int, k)
+	for i, c := range ref.Categories {
+		index[c] = i
+	}
+	// Counts over the reference categories plus one unseen bucket.
+	refCounts := append(append(make([]float64, 0, k+1), ref.CatCounts...), 0)
+	curCounts := make([]float64, k+1)
+	unseen := map[string]bool{}
+	nulls := 0
+	for i, v := range cur.Str {
+		if cur.Null != nil && cur.Null[i] {
+			nulls++
+			continue
+		}
+		if j, ok := index[v]; ok {
+			curCounts[j]++
+		} else {
+			curCounts[k]++
+			unseen[v] = true
+		}
+	}
+	list := make([]string, 0, len(unseen))
+	for v := range unseen {
+		list = append(list, v)
+	}
+	sort.Strings(list)
+	if len(list) > maxUnseenListed {
+		list = list[:maxUnseenListed]
+	}
+	res.DataQuality = DataQuality{NullRate: Float(rate(nulls, rows)), Invalid: cur.Invalid, UnseenCategories: list}
+	res.Categories = ref.Categories
+	res.RefCounts, res.CurCounts = refCounts, curCounts
+
+	nRef, nCur := sum(refCounts), sum(curCounts)
+	nan := math.NaN()
+	psi, js, chi, pchi := nan, nan, nan, nan
+	dof := 0
+	if nRef > 0 && nCur > 0 {
+		psi = stats.PSI(refCounts, curCounts, cfg.PSIEpsilon)
+		js = stats.JensenShannon(refCounts, curCounts)
+		chi, dof, pchi = stats.ChiSquareHomogeneity(refCounts, curCounts)
+	}
+	psiT := th.PSI
+	if cfg.PSIAuto {
+		psiT = stats.PSIThreshold(cfg.PSIAlpha, len(refCounts), nRef, nCur)
+	}
+	s := &res.Statistics
+	s.PSI = &ValueStat{Value: Float(psi), Threshold: Float(psiT), Drift: above(psi, psiT)}
+	s.JensenShannon = &ValueStat{Value: Float(js), Threshold: Float(th.JS), Drift: above(js, th.JS)}
+	s.ChiSquare = &ChiSquareStat{Statistic: Float(chi), DOF: dof, PValue: Float(pchi), Threshold: Float(th.ChiSquare), Drift: pBelow(pchi, th.ChiSquare)}
+	binary := k == 2
+	if binary {
+		// The share of the second category (by name: "1", "true", "yes")
+		// is compared; |z| and p do not depend on that choice.
+		z, pz := nan, nan
+		if nRef > 0 && nCur > 0 {
+			z, pz = stats.TwoProportionZ(refCounts[1], nRef, curCounts[1], nCur)
+		}
+		s.Z = &PValueStat{Statistic: Float(z), PValue: Float(pz), Threshold: Float(th.Z), Drift: pBelow(pz, th.Z)}
+	}
+
+	res.Test = cfg.Features[ref.Name].Test
+	if res.Test == TestZ && !binary {
+		res.Test = TestChiSquare
+	}
+	if res.Test == "" {
+		switch {
+		case ref.Rows > cfg.SmallSample:
+			res.Test = TestJS
+		case binary:
+			res.Test = TestZ
+		default:
+			res.Test = TestChiSquare
+		}
+	}
+	res.Drift = decide(res)
+	if nRef > 0 && nCur == 0 {
+		res.Drift = true
+	}
+}
+
+// decide returns the drift flag of the deciding test.
+func decide(res *FeatureResult) bool {
+	s := &res.Statistics
+	switch res.Test {
+	case TestPSI:
+		return s.PSI.Drift
+	case TestKS:
+		return s.KS.Drift
+	case TestWasserstein:
+		return s.Wasserstein.Drift
+	case TestJS:
+		return s.JensenShannon.Drift
+	case TestHellinger:
+		return s.Hellinger.Drift
+	case TestChiSquare:
+		return s.ChiSquare.Drift
+	case TestZ:
+		return s.Z.Drift
+	}
+	return false
+}
+
+func rate(n, of int) float64 {
+	if of == 0 {
+		return 0
+	}
+	return float64(n) / float64(of)
+}
+
+func sum(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s
+}
+
+// outOfRange is the share of sorted (non-null) current values outside the
+// reference's finite [min, max].
+func outOfRange(sorted []float64, ref *profile.Feature) float64 {
+	if len(sorted) == 0 || ref.Summary.N == 0 {
+		return 0
+	}
+	lo := sort.SearchFloat64s(sorted, ref.Summary.Min)
+	hi := sort.Search(len(sorted), func(i int) bool { return sorted[i] > ref.Summary.Max })
+	return float64(lo+len(sorted)-hi) / float64(len(sorted))
+}
+
+// finite trims the ±Inf ends of a sorted slice: Wasserstein-1 is undefined
+// with infinite values, which instead land in the outer histogram bins.
+func finite(sorted []float64) []float64 {
+	lo, hi := 0, len(sorted)
+	for lo < hi && math.IsInf(sorted[lo], -1) {
+		lo++
+	}
+	for hi > lo && math.IsInf(sorted[hi-1], 1) {
+		hi--
+	}
+	return sorted[lo:hi]
+}

@@ -1,0 +1,177 @@
+package profile
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"unsafe"
+)
+
+// File layout, all integers little endian:
+//
+//	magic   [8]byte "DWPROFIL"
+//	version uint32  (FormatVersion)
+//	hdrLen  uint32
+//	header  [hdrLen]byte JSON of Profile (without the sorted values)
+//	values  for each numeric feature in header order: stored × float64
+//	crc     uint32 CRC-32C of everything before it
+//
+// The values are raw float64 so loading is a memcpy, not a parse.
+const (
+	magic = "DWPROFIL"
+	// FormatVersion is bumped on any incompatible change; Load refuses others.
+	FormatVersion = 1
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// header is the JSON part; Stored records len(Sorted) per feature.
+type header struct {
+	Profile
+	Stored []int `json:"stored"`
+}
+
+// Encode writes p to w.
+func (p *Profile) Encode(w io.Writer) error {
+	h := header{Profile: *p, Stored: make([]int, len(p.Features))}
+	for i, f := range p.Features {
+		h.Stored[i] = len(f.Sorted)
+	}
+	js, err := json.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("profile: cannot encode header: %w", err)
+	}
+	crc := crc32.New(castagnoli)
+	mw := io.MultiWriter(w, crc)
+	var pre [16]byte
+	copy(pre[:], magic)
+	binary.LittleEndian.PutUint32(pre[8:], FormatVersion)
+	binary.LittleEndian.PutUint32(pre[12:], uint32(len(js)))
+	if _, err := mw.Write(pre[:]); err != nil {
+		return err
+	}
+	if _, err := mw.Write(js); err != nil {
+		return err
+	}
+	for _, f := range p.Features {
+		if _, err := mw.Write(floatBytes(f.Sorted)); err != nil {
+			return err
+		}
+	}
+	return binary.Write(w, binary.LittleEndian, crc.Sum32())
+}
+
+// WriteFile writes p to path atomically (temporary file, then rename).
+func (p *Profile) WriteFile(path string) error {
+	var buf bytes.Buffer
+	if err := p.Encode(&buf); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("profile: cannot write %q: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("profile: cannot write %q: %w", path, err)
+	}
+	return nil
+}
+
+// IsProfile reports whether data starts with the profile magic.
+func IsProfile(data []byte) bool { return bytes.HasPrefix(data, []byte(magic)) }
+
+// Load reads a profile file written by WriteFile.
+func Load(path string) (*Profile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("profile: cannot open %q: %w", path, err)
+	}
+	p, err := Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("profile: %q: %w", path, err)
+	}
+	return p, nil
+}
+
+var errTruncated = errors.New("truncated profile")
+
+// Decode parses an encoded profile, verifying magic, version and checksum.
+func Decode(data []byte) (*Profile, error) {
+	if len(data) < 20 || !IsProfile(data) {
+		return nil, errors.New("not a driftwatch profile (bad magic)")
+	}
+	if v := binary.LittleEndian.Uint32(data[8:]); v != FormatVersion {
+		return nil, fmt.Errorf("unsupported profile format version %d (want %d)", v, FormatVersion)
+	}
+	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
+	if got := crc32.Checksum(body, castagnoli); got != sum {
+		return nil, fmt.Errorf("checksum mismatch (file is corrupt): stored %08x, computed %08x", sum, got)
+	}
+	hdrLen := uint64(binary.LittleEndian.Uint32(data[12:]))
+	if 16+hdrLen > uint64(len(body)) {
+		return nil, errTruncated
+	}
+	var h header
+	if err := json.Unmarshal(body[16:16+hdrLen], &h); err != nil {
+		return nil, fmt.Errorf("cannot decode header: %w", err)
+	}
+	if len(h.Stored) != len(h.Features) {
+		return nil, errors.New("header lists values for a different number of features")
+	}
+	rest := body[16+hdrLen:]
+	for i, f := range h.Features {
+		if f == nil {
+			return nil, fmt.Errorf("feature %d is null", i)
+		}
+		n := uint64(h.Stored[i])
+		if h.Stored[i] < 0 || n*8 > uint64(len(rest)) {
+			return nil, errTruncated
+		}
+		if n > 0 {
+			f.Sorted = make([]float64, n)
+			copy(floatBytes(f.Sorted), rest[:n*8])
+		}
+		rest = rest[n*8:]
+		if err := f.validate(h.Bins); err != nil {
+			return nil, fmt.Errorf("feature %q: %w", f.Name, err)
+		}
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%d trailing bytes after the values", len(rest))
+	}
+	p := h.Profile
+	return &p, nil
+}
+
+func (f *Feature) validate(bins int) error {
+	switch f.Kind {
+	case Numeric:
+		if f.Values > 0 && (len(f.Edges) != bins-1 || len(f.Counts) != bins) {
+			return fmt.Errorf("has %d edges and %d counts for %d bins", len(f.Edges), len(f.Counts), bins)
+		}
+		if len(f.Sorted) > f.Values {
+			return fmt.Errorf("stores %d values but stands for %d", len(f.Sorted), f.Values)
+		}
+	case Categorical:
+		if len(f.Categories) != len(f.CatCounts) {
+			return fmt.Errorf("has %d categories and %d counts", len(f.Categories), len(f.CatCounts))
+		}
+	default:
+		return fmt.Errorf("unknown kind %q", f.Kind)
+	}
+	return nil
+}
+
+// floatBytes views xs as bytes; the format is little endian and so is every
+// platform driftwatch builds for (amd64, arm64).
+func floatBytes(xs []float64) []byte {
+	if len(xs) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&xs[0])), len(xs)*8)
+}

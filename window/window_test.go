@@ -1,0 +1,93 @@
+package window
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestRingSlides(t *testing.T) {
+	r, err := New(3*time.Minute, time.Minute, 3*time.Minute, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	min := int64(time.Minute / time.Millisecond)
+	f := func(want ...float64) {
+		t.Helper()
+		if got := r.Totals(nil); !slices.Equal(got, want) {
+			t.Fatalf("totals %v, want %v", got, want)
+		}
+	}
+	r.Add(0, 0, 1)     // pane 0
+	r.Add(min+5, 1, 2) // pane 1
+	r.Add(2*min, 0, 4) // pane 2
+	f(5, 2)
+	r.Add(10, 0, 8) // late but inside the window: pane 0
+	f(13, 2)
+	r.Add(3*min, 1, 16) // pane 3: pane 0 expires
+	f(4, 18)
+	if ok := r.Add(5, 0, 1); ok || r.Late() != 1 {
+		t.Fatalf("event of an expired pane must be late: ok %v late %d", ok, r.Late())
+	}
+	r.Add(100*min, 0, 1) // a jump past the window clears it
+	f(1, 0)
+	if s, e, _ := r.Bounds(); s != 98*min || e != 101*min {
+		t.Fatalf("bounds [%d, %d)", s, e)
+	}
+}
+
+// The running totals always equal a brute-force sum over the events whose
+// pane is still in the window, whatever the arrival order.
+func TestRingMatchesBruteForce(t *testing.T) {
+	const pane, n = 1000, 10
+	r, _ := New(n*time.Second, time.Second, n*time.Second, 3)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	type ev struct {
+		ts int64
+		c  int
+		v  float64
+	}
+	var accepted []ev
+	now := int64(0)
+	for i := range 20000 {
+		now += int64(rnd.IntN(300))
+		ts := now - int64(rnd.IntN(12000)) // some late, some expired
+		e := ev{ts, rnd.IntN(3), float64(rnd.IntN(5))}
+		if r.Add(e.ts, e.c, e.v) {
+			accepted = append(accepted, e)
+		}
+		if i%97 == 0 {
+			start, end, _ := r.Bounds()
+			want := make([]float64, 3)
+			for _, a := range accepted {
+				if a.ts >= start && a.ts < end {
+					want[a.c] += a.v
+				}
+			}
+			if got := r.Totals(nil); !slices.Equal(got, want) {
+				t.Fatalf("event %d: totals %v, want %v", i, got, want)
+			}
+		}
+	}
+	if r.Late() == 0 {
+		t.Fatal("the stream has late events")
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	if _, err := New(90*time.Second, time.Minute, 0, 1); err == nil || err.Error() != "window: window 1m30s must be a positive multiple of pane 1m0s" {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func BenchmarkAddAll(b *testing.B) {
+	r, _ := New(time.Hour, time.Minute, time.Hour, 100)
+	vs := make([]float64, 100)
+	b.ReportAllocs()
+	ts := int64(0)
+	for b.Loop() {
+		ts += 37
+		r.AddAll(ts, vs)
+	}
+}
