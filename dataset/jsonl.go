@@ -39,51 +39,10 @@ func readJSONL(data []byte, name string, opt Options) (*Table, error) {
 		if len(l) == 0 {
 			continue
 		}
-		dec := json.NewDecoder(bytes.NewReader(l))
-		dec.UseNumber()
-		tok, err := dec.Token()
+		var err error
+		rows, err = decodeJSONLine(l, &names, index, &cols, rows)
 		if err != nil {
 			return nil, fmt.Errorf("dataset: %q line %d: %v", name, line, err)
-		}
-		if d, ok := tok.(json.Delim); !ok || d != '{' {
-			return nil, fmt.Errorf("dataset: %q line %d: expected a JSON object", name, line)
-		}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return nil, fmt.Errorf("dataset: %q line %d: %v", name, line, err)
-			}
-			key := kt.(string)
-			var v any
-			if err := dec.Decode(&v); err != nil {
-				return nil, fmt.Errorf("dataset: %q line %d: %v", name, line, err)
-			}
-			ci, ok := index[key]
-			if !ok {
-				ci = len(names)
-				index[key] = ci
-				names = append(names, key)
-				cols = append(cols, make([]jsonCell, rows)) // earlier rows: missing = null
-				for r := range cols[ci] {
-					cols[ci][r].null = true
-				}
-			}
-			if len(cols[ci]) > rows {
-				continue // a repeated key: the first value wins
-			}
-			cols[ci] = append(cols[ci], toCell(v))
-		}
-		if _, err := dec.Token(); err != nil {
-			return nil, fmt.Errorf("dataset: %q line %d: %v", name, line, err)
-		}
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("dataset: %q line %d: unexpected data after the object", name, line)
-		}
-		rows++
-		for ci := range cols {
-			if len(cols[ci]) < rows {
-				cols[ci] = append(cols[ci], jsonCell{null: true})
-			}
 		}
 	}
 	if rows == 0 {
@@ -94,6 +53,70 @@ func readJSONL(data []byte, name string, opt Options) (*Table, error) {
 		t.Columns = append(t.Columns, jsonColumn(n, cols[ci], opt.Kinds[n]))
 	}
 	return t, nil
+}
+
+// decodeJSONLine appends one object's values to the columns, creating new
+// columns (null in earlier rows) on first sight of a key, and returns the new
+// row count.
+func decodeJSONLine(l []byte, names *[]string, index map[string]int, colsp *[][]jsonCell, rows int) (int, error) {
+	cols := *colsp
+	defer func() { *colsp = cols }()
+	dec := json.NewDecoder(bytes.NewReader(l))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return rows, jsonErr(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return rows, errors.New("expected a JSON object")
+	}
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return rows, jsonErr(err)
+		}
+		key := kt.(string)
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return rows, jsonErr(err)
+		}
+		ci, ok := index[key]
+		if !ok {
+			ci = len(*names)
+			index[key] = ci
+			*names = append(*names, key)
+			col := make([]jsonCell, rows) // earlier rows: missing = null
+			for r := range col {
+				col[r].null = true
+			}
+			cols = append(cols, col)
+		}
+		if len(cols[ci]) > rows {
+			continue // a repeated key: the first value wins
+		}
+		cols[ci] = append(cols[ci], toCell(v))
+	}
+	if _, err := dec.Token(); err != nil {
+		return rows, jsonErr(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return rows, errors.New("unexpected data after the object")
+	}
+	rows++
+	for ci := range cols {
+		if len(cols[ci]) < rows {
+			cols[ci] = append(cols[ci], jsonCell{null: true})
+		}
+	}
+	return rows, nil
+}
+
+// jsonErr names a line that ends inside a value.
+func jsonErr(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 func toCell(v any) jsonCell {
