@@ -143,18 +143,12 @@ type chunkResult struct {
 	err     error // first ragged row or bad quote
 }
 
-func parseChunk(data []byte, kinds []Kind, sizeHint int) *chunkResult {
-	r := &chunkResult{cols: make([]*colBuf, len(kinds))}
-	for i, k := range kinds {
-		c := &colBuf{kind: k}
-		if k == KindNumeric {
-			c.num = make([]float64, 0, sizeHint)
-		} else {
-			c.str = make([]string, 0, sizeHint)
-			c.null = make([]bool, 0, sizeHint)
-			c.intern = map[string]string{}
-		}
-		r.cols[i] = c
+// parseChunk parses data into cols, whose slices have room for every line
+// of the chunk (see readCSV), so appends never reallocate.
+func parseChunk(data []byte, cols []*colBuf) *chunkResult {
+	r := &chunkResult{cols: cols}
+	if bytes.IndexByte(data, '"') < 0 {
+		return parseChunkUnquoted(data, cols, r)
 	}
 	var fields [][]byte
 	pos := 0
@@ -171,8 +165,8 @@ func parseChunk(data []byte, kinds []Kind, sizeHint int) *chunkResult {
 		if len(fields) == 1 && len(fields[0]) == 0 {
 			continue // blank line
 		}
-		if len(fields) != len(kinds) {
-			r.err, r.errLine = fmt.Errorf("expected %d fields, got %d", len(kinds), len(fields)), startLine
+		if len(fields) != len(cols) {
+			r.err, r.errLine = fmt.Errorf("expected %d fields, got %d", len(cols), len(fields)), startLine
 			return r
 		}
 		for i, f := range fields {
@@ -224,13 +218,43 @@ func readCSV(data []byte, name string, opt Options) (*Table, error) {
 			body = body[cut:]
 		}
 	}
+	// Every line is at most one row: count lines per chunk, give each chunk
+	// its segment of the final columns, and let workers append in place.
+	bounds := make([]int, len(chunks))
+	total := 0
+	for i, ch := range chunks {
+		bounds[i] = bytes.Count(ch, []byte{'\n'}) + 1
+		total += bounds[i]
+	}
+	final := make([]*Column, len(names))
+	for ci, n := range names {
+		c := &Column{Name: n, Kind: kinds[ci]}
+		if kinds[ci] == KindNumeric {
+			c.Num = make([]float64, total)
+		} else {
+			c.Str = make([]string, total)
+			c.Null = make([]bool, total)
+		}
+		final[ci] = c
+	}
 	results := make([]*chunkResult, len(chunks))
 	var wg sync.WaitGroup
+	off := 0
 	for i, ch := range chunks {
-		wg.Go(func() {
-			// ~20 bytes per cell is a fair guess that avoids most regrowth.
-			results[i] = parseChunk(ch, kinds, len(ch)/(20*len(kinds))+16)
-		})
+		cols := make([]*colBuf, len(names))
+		for ci, c := range final {
+			b := &colBuf{kind: c.Kind}
+			if c.Kind == KindNumeric {
+				b.num = c.Num[off : off : off+bounds[i]]
+			} else {
+				b.str = c.Str[off : off : off+bounds[i]]
+				b.null = c.Null[off : off : off+bounds[i]]
+				b.intern = map[string]string{}
+			}
+			cols[ci] = b
+		}
+		off += bounds[i]
+		wg.Go(func() { results[i] = parseChunk(ch, cols) })
 	}
 	wg.Wait()
 
@@ -246,47 +270,42 @@ func readCSV(data []byte, name string, opt Options) (*Table, error) {
 	if rows == 0 {
 		return nil, fmt.Errorf("dataset: %q has a header but no rows", name)
 	}
-	t := &Table{Path: name, Rows: rows}
-	for ci, n := range names {
-		t.Columns = append(t.Columns, mergeChunks(n, kinds[ci], results, ci, rows))
+	t := &Table{Path: name, Rows: rows, Columns: final}
+	for ci, c := range final {
+		compact(c, results, bounds, ci)
 	}
 	return t, nil
 }
 
-// mergeChunks concatenates one column's chunk buffers.
-func mergeChunks(name string, kind Kind, results []*chunkResult, ci, rows int) *Column {
-	c := &Column{Name: name, Kind: kind}
-	if len(results) == 1 {
-		b := results[0].cols[ci]
-		c.Num, c.Str, c.Invalid, c.Nulls = b.num, b.str, b.invalid, b.nulls
-		if b.hasNull {
-			c.Null = b.null
-		}
-		return c
-	}
+// compact closes the gaps that blank lines (and the bound's spare row) left
+// between chunk segments and sums the counts.
+func compact(c *Column, results []*chunkResult, bounds []int, ci int) {
+	dst, src := 0, 0
 	hasNull := false
-	for _, r := range results {
-		hasNull = hasNull || r.cols[ci].hasNull
-	}
-	if kind == KindNumeric {
-		c.Num = make([]float64, 0, rows)
-	} else {
-		c.Str = make([]string, 0, rows)
-		if hasNull {
-			c.Null = make([]bool, 0, rows)
-		}
-	}
-	for _, r := range results {
+	for i, r := range results {
 		b := r.cols[ci]
-		c.Num = append(c.Num, b.num...)
-		c.Str = append(c.Str, b.str...)
-		if hasNull {
-			c.Null = append(c.Null, b.null...)
+		n := r.rows
+		if c.Kind == KindNumeric {
+			copy(c.Num[dst:], c.Num[src:src+n])
+		} else {
+			copy(c.Str[dst:], c.Str[src:src+n])
+			copy(c.Null[dst:], c.Null[src:src+n])
+			hasNull = hasNull || b.hasNull
 		}
 		c.Invalid += b.invalid
 		c.Nulls += b.nulls
+		dst += n
+		src += bounds[i]
 	}
-	return c
+	if c.Kind == KindNumeric {
+		c.Num = c.Num[:dst:dst]
+		return
+	}
+	c.Str = c.Str[:dst:dst]
+	c.Null = c.Null[:dst:dst]
+	if !hasNull {
+		c.Null = nil
+	}
 }
 
 // inferCSVKinds decides kinds from the first inferRows rows.
@@ -321,4 +340,114 @@ func inferCSVKinds(body []byte, names []string, forced map[string]Kind) ([]Kind,
 		}
 	}
 	return kinds, nil
+}
+
+// parseChunkUnquoted is parseChunk for data without quotes, the common case:
+// it scans each cell once, parsing numbers as it goes, without building a
+// slice of fields per record.
+func parseChunkUnquoted(data []byte, cols []*colBuf, r *chunkResult) *chunkResult {
+	pos := 0
+	for pos < len(data) {
+		// A blank line (LF or CRLF) is no row.
+		if data[pos] == '\n' {
+			pos++
+			r.lines++
+			continue
+		}
+		if data[pos] == '\r' && pos+1 < len(data) && data[pos+1] == '\n' {
+			pos += 2
+			r.lines++
+			continue
+		}
+		for ci, c := range cols {
+			start := pos
+			if c.kind == KindNumeric {
+				if v, end, ok := scanNumber(data, pos); ok {
+					c.num = append(c.num, v)
+					pos = end
+					goto delimiter
+				}
+			}
+			for pos < len(data) && data[pos] != ',' && data[pos] != '\n' {
+				pos++
+			}
+			c.add(data[start:trimCR(data, start, pos)])
+		delimiter:
+			last := ci == len(cols)-1
+			switch {
+			case pos < len(data) && data[pos] == ',' && !last:
+				pos++
+			case (pos == len(data) || data[pos] == '\n') && last:
+			default:
+				return r.ragged(data, pos, ci, len(cols))
+			}
+		}
+		if pos < len(data) {
+			pos++ // '\n'
+		}
+		r.lines++
+		r.rows++
+	}
+	return r
+}
+
+// ragged records a row with the wrong number of fields; the row's fields
+// are counted from the line it started on.
+func (r *chunkResult) ragged(data []byte, pos, ci, want int) *chunkResult {
+	start := bytes.LastIndexByte(data[:min(pos, len(data))], '\n') + 1
+	end := len(data)
+	if i := bytes.IndexByte(data[start:], '\n'); i >= 0 {
+		end = start + i
+	}
+	got := bytes.Count(data[start:end], []byte{','}) + 1
+	r.err, r.errLine = fmt.Errorf("expected %d fields, got %d", want, got), r.lines
+	return r
+}
+
+// scanNumber parses a plain decimal at data[pos:] that ends at a delimiter,
+// by parseFloat's fast path; ok is false for anything else (which the caller
+// then treats as a general cell).
+func scanNumber(data []byte, pos int) (float64, int, bool) {
+	i, neg := pos, false
+	if i < len(data) && (data[i] == '-' || data[i] == '+') {
+		neg = data[i] == '-'
+		i++
+	}
+	// Up to 19 digits cannot overflow uint64; counting every digit, leading
+	// zeros included, keeps the loop to one multiply-add.
+	var mant uint64
+	intStart := i
+	for ; i < len(data) && data[i]-'0' <= 9; i++ {
+		mant = mant*10 + uint64(data[i]-'0')
+	}
+	n := i - intStart
+	exp := 0
+	if i < len(data) && data[i] == '.' {
+		i++
+		fracStart := i
+		for ; i < len(data) && data[i]-'0' <= 9; i++ {
+			mant = mant*10 + uint64(data[i]-'0')
+		}
+		exp = fracStart - i
+		n -= exp
+	}
+	seen, digits := n > 0, n
+	end := i
+	if i < len(data) && data[i] == '\r' {
+		i++
+	}
+	if !seen || digits > 19 || mant > 1<<53 || exp < -22 || (i < len(data) && data[i] != ',' && data[i] != '\n') {
+		return 0, pos, false
+	}
+	f := float64(mant)
+	if exp < 0 {
+		f /= pow10[-exp]
+	}
+	if neg {
+		f = -f
+	}
+	if end < i { // "\r" before "\n"
+		return f, i, i < len(data) && data[i] == '\n'
+	}
+	return f, end, true
 }

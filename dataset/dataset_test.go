@@ -96,6 +96,10 @@ func TestErrors(t *testing.T) {
 	f(p, Options{}, fmt.Sprintf("dataset: %q has a header but no rows", p))
 	p = write("ragged.csv", "a,b\n1,2\n\"x\ny\",3\n4\n")
 	f(p, Options{}, fmt.Sprintf("dataset: %q line 5: expected 2 fields, got 1", p))
+	p = write("long.csv", "a,b\r\n1,2\r\n\r\n3,4,5\r\n")
+	f(p, Options{}, fmt.Sprintf("dataset: %q line 4: expected 2 fields, got 3", p))
+	p = write("short.csv", "a,b,c\n1,x,3\n4,y\n")
+	f(p, Options{}, fmt.Sprintf("dataset: %q line 3: expected 3 fields, got 2", p))
 	p = write("dup.csv", "a,a\n1,2\n")
 	f(p, Options{}, fmt.Sprintf("dataset: %q line 1: duplicate column \"a\"", p))
 	p = write("quote.csv", "a,b\n1,\"open\n")
@@ -325,6 +329,22 @@ func checkTable(t *testing.T, tab *Table) {
 		if c.Len() != tab.Rows || (c.Null != nil && len(c.Null) != tab.Rows) {
 			t.Fatalf("column %q has %d values for %d rows", c.Name, c.Len(), tab.Rows)
 		}
+	}
+}
+
+// The unquoted fast path and the general splitter read the same table.
+func TestFastPathMatchesSplitter(t *testing.T) {
+	data := "x,c,y\r\n1.5,a,-2\r\n\r\n 3 ,b,1e3\r\nNA,,inf\r\n7,\"q\",8\r\n"
+	quoted, err := readString(t, "q.csv", data, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := readString(t, "p.csv", strings.Replace(data, `"q"`, "q", 1), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(withoutNaN(quoted).Columns, withoutNaN(plain).Columns) {
+		t.Fatalf("paths differ:\n%+v\n%+v", quoted.Columns[0], plain.Columns[0])
 	}
 }
 

@@ -81,8 +81,8 @@ func evaluateNumeric(res *FeatureResult, ref *profile.Feature, cur *dataset.Colu
 	res.Edges = ref.Edges
 	res.RefCounts = ref.Counts
 	res.CurCounts = make([]float64, len(ref.Counts))
-	if len(ref.Edges) > 0 || len(ref.Counts) == 1 {
-		stats.Histogram(res.CurCounts, ref.Edges, sorted)
+	if len(ref.Edges) > 0 {
+		stats.HistogramSorted(res.CurCounts, ref.Edges, sorted)
 	}
 
 	nRef, nCur := float64(ref.Values), float64(len(sorted))

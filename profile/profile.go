@@ -128,7 +128,7 @@ func buildFeature(c *dataset.Column, rows int, opt Options) *Feature {
 	f.Counts = make([]float64, opt.Bins)
 	if len(sorted) > 0 {
 		f.Edges = stats.QuantileEdges(nil, sorted, opt.Bins)
-		stats.Histogram(f.Counts, f.Edges, sorted)
+		stats.HistogramSorted(f.Counts, f.Edges, sorted)
 	}
 	f.Sorted = sorted
 	if opt.MaxSample > 0 && len(sorted) > opt.MaxSample {

@@ -1,5 +1,7 @@
 package stats
 
+import "sort"
+
 // BinIndex returns the bin of x for interior edges: the number of edges ≤ x
 // (numpy searchsorted side="right"), so bin i is [e(i−1), e(i)) with open
 // outer bins; −Inf goes to bin 0 and +Inf to bin len(edges). x must not be
@@ -41,4 +43,18 @@ func Histogram(counts []float64, edges, xs []float64) (nulls int) {
 		counts[BinIndex(edges, x)]++
 	}
 	return nulls
+}
+
+// HistogramSorted adds the bin counts of sorted, NaN-free xs to counts in
+// O(len(edges)·log n): on sorted data each edge is one binary search.
+func HistogramSorted(counts []float64, edges, sorted []float64) {
+	_ = counts[len(edges)]
+	prev := 0
+	for i, e := range edges {
+		// Values < e fall in bins ≤ i (bin i is [e(i−1), e(i))).
+		at := prev + sort.Search(len(sorted)-prev, func(j int) bool { return sorted[prev+j] >= e })
+		counts[i] += float64(at - prev)
+		prev = at
+	}
+	counts[len(edges)] += float64(len(sorted) - prev)
 }

@@ -8,12 +8,20 @@ import (
 // radixMin is the size below which a comparison sort wins.
 const radixMin = 256
 
-// SortFloat64s sorts NaN-free xs ascending in O(n): an LSD radix sort, 8
-// passes of 8 bits, on keys that order like the floats (sign bit flipped
-// for positives, all bits for negatives). Passes whose byte is the same in
-// every key are skipped, which for real columns is usually the top one or
-// two. scratch is reused when large enough and returned for pooling.
-// −0 sorts before +0; both compare equal in every statistic.
+// Radix digits: 6 passes of 11 bits (the last 9) keep each pass's 2048
+// counters in L1 and take two fewer scatters than bytes.
+const (
+	radixBits   = 11
+	radixPasses = (64 + radixBits - 1) / radixBits
+	radixMask   = 1<<radixBits - 1
+)
+
+// SortFloat64s sorts NaN-free xs ascending in O(n): an LSD radix sort on
+// keys that order like the floats (sign bit flipped for positives, all bits
+// for negatives). Passes whose digit is the same in every key are skipped,
+// which for real columns is usually the top one. scratch is reused when
+// large enough and returned for pooling. −0 sorts before +0; both compare
+// equal in every statistic.
 func SortFloat64s(xs []float64, scratch []uint64) []uint64 {
 	n := len(xs)
 	if n < radixMin {
@@ -24,29 +32,29 @@ func SortFloat64s(xs []float64, scratch []uint64) []uint64 {
 		scratch = make([]uint64, 2*n)
 	}
 	keys, tmp := scratch[:n], scratch[n:2*n]
-	var counts [8][256]int
+	var counts [radixPasses][1 << radixBits]int
 	for i, x := range xs {
 		k := math.Float64bits(x)
 		k ^= uint64(int64(k)>>63) | 1<<63
 		keys[i] = k
-		for p := range 8 {
-			counts[p][byte(k>>(8*p))]++
+		for p := range radixPasses {
+			counts[p][(k>>(radixBits*p))&radixMask]++
 		}
 	}
-	for p := range 8 {
+	for p := range radixPasses {
 		c := &counts[p]
-		if c[byte(keys[0]>>(8*p))] == n {
-			continue // every key has the same byte here
+		shift := uint(radixBits * p)
+		if c[(keys[0]>>shift)&radixMask] == n {
+			continue // every key has the same digit here
 		}
 		sum := 0
 		for i := range c {
 			c[i], sum = sum, sum+c[i]
 		}
-		shift := uint(8 * p)
 		for _, k := range keys {
-			b := byte(k >> shift)
-			tmp[c[b]] = k
-			c[b]++
+			d := (k >> shift) & radixMask
+			tmp[c[d]] = k
+			c[d]++
 		}
 		keys, tmp = tmp, keys
 	}

@@ -218,3 +218,16 @@ func BenchmarkTests(b *testing.B) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestHistogramSortedMatchesHistogram(t *testing.T) {
+	xs := slices.DeleteFunc(randomColumn(5000, 11), func(x float64) bool { return x != x })
+	slices.Sort(xs)
+	for _, edges := range [][]float64{{0}, {-1, 0, 0, 1, 2}, QuantileEdges(nil, xs, 10), {math.Inf(-1), math.Inf(1)}} {
+		a, b := make([]float64, len(edges)+1), make([]float64, len(edges)+1)
+		Histogram(a, edges, xs)
+		HistogramSorted(b, edges, xs)
+		if !slices.Equal(a, b) {
+			t.Fatalf("edges %v: %v != %v", edges, a, b)
+		}
+	}
+}
