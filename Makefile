@@ -21,7 +21,10 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzReadCSV -fuzztime $(FUZZTIME) ./dataset/
 	$(GO) test -run '^$$' -fuzz FuzzReadJSONL -fuzztime $(FUZZTIME) ./dataset/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeProfile -fuzztime $(FUZZTIME) ./profile/
-	$(GO) test -run '^$$' -fuzz FuzzParseConfig -fuzztime $(FUZZTIME) ./detectors/
+	$(GO) test -run '^$$' -fuzz FuzzReadArrow -fuzztime $(FUZZTIME) ./dataset/
+	$(GO) test -run '^$$' -fuzz FuzzParseFloat -fuzztime $(FUZZTIME) ./dataset/
+	$(GO) test -run '^$$' -fuzz 'FuzzParse$$' -fuzztime $(FUZZTIME) ./config/
+	$(GO) test -run '^$$' -fuzz FuzzParseCheck -fuzztime $(FUZZTIME) ./config/
 
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"

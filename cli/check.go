@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"driftwatch/config"
 	"driftwatch/dataset"
 	"driftwatch/detectors"
 	"driftwatch/profile"
@@ -77,7 +78,7 @@ func check(o checkOptions, env Env) (int, error) {
 	}
 	cfg := detectors.DefaultConfig()
 	if o.Config != "" {
-		if cfg, err = detectors.LoadConfig(o.Config); err != nil {
+		if cfg, err = config.LoadCheck(o.Config); err != nil {
 			return ExitUsage, err
 		}
 	}

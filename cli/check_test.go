@@ -276,3 +276,18 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigCommands(t *testing.T) {
+	code, example, _ := run(t, "config", "example")
+	if code != ExitOK || !strings.Contains(example, "embedded_addr: 127.0.0.1:9092") {
+		t.Fatalf("config example: %d", code)
+	}
+	p := writeFile(t, "dw.yaml", example)
+	if code, out, errs := run(t, "config", "check", p); code != ExitOK || out != p+": valid, 1 models\n" {
+		t.Fatalf("config check: %d %q %q", code, out, errs)
+	}
+	bad := writeFile(t, "bad.yaml", "models: []\nkafka:\n  group: g\n  brokrs: [x]\n")
+	if code, _, errs := run(t, "config", "check", bad); code != ExitUsage || errs != fmt.Sprintf("driftwatch: config: %q: line 4: unknown key \"brokrs\"\n", bad) {
+		t.Fatalf("config check bad: %d %q", code, errs)
+	}
+}

@@ -40,6 +40,8 @@ Usage:
                                             compare current data to a reference; exit 1 on drift
   driftwatch profile build --input REF --out FILE [flags]
                                             write a reference profile
+  driftwatch config example | config check FILE
+                                            print a complete service config, or validate one
   driftwatch version
 
 Run 'driftwatch COMMAND -h' for a command's flags.
@@ -65,6 +67,8 @@ func Main(args []string, env Env) int {
 			break
 		}
 		err = runProfileBuild(args[2:], env)
+	case "config":
+		err = runConfig(args[1:], env)
 	case "demo":
 		code, err = runDemo(args[1:], env)
 	case "version":

@@ -7,16 +7,8 @@
 package detectors
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"regexp"
 	"sort"
-	"strings"
-
-	"gopkg.in/yaml.v3"
 )
 
 // Test names, as they appear in configs and in the report's "test" field.
@@ -94,7 +86,7 @@ type FeatureConfig struct {
 }
 
 // Config is the drift-check configuration (the `check --config` file, and the
-// drift part of the service config).
+// drift part of the service config); package config parses it.
 type Config struct {
 	// Bins is the number of reference-quantile bins for PSI, JS and Hellinger.
 	Bins int `yaml:"bins"`
@@ -131,50 +123,6 @@ func DefaultConfig() Config {
 			Z:           0.05,
 		},
 	}
-}
-
-// LoadConfig reads a YAML config strictly (unknown keys are errors) on top of
-// the defaults and validates it.
-func LoadConfig(path string) (Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("detectors: cannot open config %q: %w", path, err)
-	}
-	c, err := ParseConfig(data)
-	if err != nil {
-		return Config{}, fmt.Errorf("detectors: config %q: %w", path, err)
-	}
-	return c, nil
-}
-
-// ParseConfig parses YAML config bytes strictly on top of the defaults.
-func ParseConfig(data []byte) (Config, error) {
-	c := DefaultConfig()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, yamlError(err)
-	}
-	return c, c.Validate()
-}
-
-var unknownField = regexp.MustCompile(`^line (\d+): field (.+) not found in type \S+$`)
-
-// yamlError rewrites yaml.v3's type errors into one line per problem, with
-// unknown keys named as such: `line 3: unknown key "binz"`.
-func yamlError(err error) error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return err
-	}
-	msgs := make([]string, len(te.Errors))
-	for i, m := range te.Errors {
-		if g := unknownField.FindStringSubmatch(m); g != nil {
-			m = fmt.Sprintf("line %s: unknown key %q", g[1], g[2])
-		}
-		msgs[i] = m
-	}
-	return errors.New(strings.Join(msgs, "; "))
 }
 
 // Validate checks ranges and names; it is the only place config is checked.

@@ -1,0 +1,24 @@
+package cli
+
+import (
+	"fmt"
+
+	"driftwatch/config"
+)
+
+// runConfig implements `config example` and `config check FILE`.
+func runConfig(args []string, env Env) error {
+	switch {
+	case len(args) == 1 && args[0] == "example":
+		_, err := env.Stdout.Write(config.Example)
+		return err
+	case len(args) == 2 && args[0] == "check":
+		c, err := config.Load(args[1])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "%s: valid, %d models\n", args[1], len(c.Models))
+		return nil
+	}
+	return usagef("usage: driftwatch config example | driftwatch config check FILE")
+}

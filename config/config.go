@@ -1,0 +1,256 @@
+// Package config loads driftwatch's YAML files: the service configuration of
+// `driftwatch serve` and the drift configuration of `driftwatch check`. It
+// parses strictly (an unknown key is an error naming the key and its line),
+// fills defaults, and validates in one place, so every other package receives
+// a complete, valid configuration. It starts nothing: the service packages
+// act on what it returns.
+package config
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"driftwatch/detectors"
+)
+
+// Example is a complete, commented configuration with every default.
+//
+//go:embed example.yaml
+var Example []byte
+
+// Config is the service configuration.
+type Config struct {
+	Kafka           Kafka    `yaml:"kafka"`
+	Topics          Topics   `yaml:"topics"`
+	Format          string   `yaml:"format"`
+	Fields          Fields   `yaml:"fields"`
+	MaxMessageBytes int      `yaml:"max_message_bytes"`
+	Join            Join     `yaml:"join"`
+	Defaults        Defaults `yaml:"defaults"`
+	Models          []Model  `yaml:"models"`
+
+	// Dir is the directory of the config file; relative reference paths are
+	// resolved against it.
+	Dir string `yaml:"-"`
+}
+
+// Kafka says how to reach the cluster; no brokers means the embedded one.
+type Kafka struct {
+	Brokers      []string `yaml:"brokers"`
+	EmbeddedAddr string   `yaml:"embedded_addr"`
+	ClientID     string   `yaml:"client_id"`
+	Group        string   `yaml:"group"`
+	TLS          TLS      `yaml:"tls"`
+	SASL         SASL     `yaml:"sasl"`
+}
+
+// TLS client settings.
+type TLS struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// SASL settings; the password comes from an environment variable so it never
+// sits in the file.
+type SASL struct {
+	Mechanism   string `yaml:"mechanism"`
+	Username    string `yaml:"username"`
+	PasswordEnv string `yaml:"password_env"`
+}
+
+// Topics names the topics.
+type Topics struct {
+	Predictions string `yaml:"predictions"`
+	Outcomes    string `yaml:"outcomes"`
+	DeadLetters string `yaml:"dead_letters"`
+}
+
+// Fields maps event fields to names.
+type Fields struct {
+	ID         string `yaml:"id"`
+	Model      string `yaml:"model"`
+	Version    string `yaml:"version"`
+	TS         string `yaml:"ts"`
+	Features   string `yaml:"features"`
+	Prediction string `yaml:"prediction"`
+	Score      string `yaml:"score"`
+	Scores     string `yaml:"scores"`
+	LatencyMS  string `yaml:"latency_ms"`
+	Label      string `yaml:"label"`
+	Value      string `yaml:"value"`
+}
+
+// Join bounds the prediction/outcome join.
+type Join struct {
+	MaxPending int           `yaml:"max_pending"`
+	TTL        time.Duration `yaml:"ttl"`
+	MaxEarly   int           `yaml:"max_early"`
+	EarlyTTL   time.Duration `yaml:"early_ttl"`
+}
+
+// Window is an event-time sliding window of panes, or a count window.
+type Window struct {
+	Length   time.Duration `yaml:"length"`
+	Pane     time.Duration `yaml:"pane"`
+	Lateness time.Duration `yaml:"lateness"`
+	Count    int           `yaml:"count"`
+}
+
+// Defaults apply to every model unless it overrides them.
+type Defaults struct {
+	Window        Window           `yaml:"window"`
+	EvaluateEvery time.Duration    `yaml:"evaluate_every"`
+	MinSamples    int              `yaml:"min_samples"`
+	Drift         detectors.Config `yaml:"drift"`
+}
+
+// Model is one monitored model.
+type Model struct {
+	Name          string           `yaml:"name"`
+	Task          string           `yaml:"task"`
+	Positive      string           `yaml:"positive"`
+	Versions      []Version        `yaml:"versions"`
+	Features      []Feature        `yaml:"features"`
+	Window        Window           `yaml:"window"`
+	EvaluateEvery time.Duration    `yaml:"evaluate_every"`
+	MinSamples    int              `yaml:"min_samples"`
+	Drift         detectors.Config `yaml:"drift"`
+}
+
+// Version is a model version and its reference profile.
+type Version struct {
+	Name      string `yaml:"name"`
+	Reference string `yaml:"reference"`
+}
+
+// Feature is a monitored input.
+type Feature struct {
+	Name string `yaml:"name"`
+	Kind string `yaml:"kind"`
+}
+
+// Default returns the defaults, which are also what Example shows.
+func Default() Config {
+	return Config{
+		Kafka:           Kafka{EmbeddedAddr: "127.0.0.1:9092", ClientID: "driftwatch", Group: "driftwatch"},
+		Topics:          Topics{Predictions: "predictions", Outcomes: "outcomes", DeadLetters: "driftwatch-dead-letters"},
+		Format:          "json",
+		Fields:          Fields{ID: "id", Model: "model", Version: "version", TS: "ts", Features: "features", Prediction: "prediction", Score: "score", Scores: "scores", LatencyMS: "latency_ms", Label: "label", Value: "value"},
+		MaxMessageBytes: 1 << 20,
+		Join:            Join{MaxPending: 1_000_000, TTL: 24 * time.Hour, MaxEarly: 100_000, EarlyTTL: 10 * time.Minute},
+		Defaults: Defaults{
+			Window:        Window{Length: time.Hour, Pane: time.Minute, Lateness: 5 * time.Minute},
+			EvaluateEvery: 30 * time.Second,
+			MinSamples:    500,
+			Drift:         detectors.DefaultConfig(),
+		},
+	}
+}
+
+// Load reads and validates the service configuration at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: cannot open %q: %w", path, err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("config: %q: %w", path, err)
+	}
+	c.Dir = filepath.Dir(path)
+	return c, nil
+}
+
+// Parse parses and validates configuration bytes on top of the defaults.
+// Model overrides start from the defaults in force.
+func Parse(data []byte) (*Config, error) {
+	c := Default()
+	if err := decodeStrict(data, &c); err != nil {
+		return nil, err
+	}
+	// A model's settings start from the defaults in force, so a partial
+	// override (drift: {bins: 20}) keeps the other defaults. The strict pass
+	// above has checked every key; this one re-decodes each model onto them.
+	var doc struct {
+		Models []yaml.Node `yaml:"models"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, yamlError(err)
+	}
+	for i := range c.Models {
+		m := Model{Window: c.Defaults.Window, EvaluateEvery: c.Defaults.EvaluateEvery,
+			MinSamples: c.Defaults.MinSamples, Drift: c.Defaults.Drift}
+		m.Drift.Features = maps.Clone(c.Defaults.Drift.Features)
+		if err := doc.Models[i].Decode(&m); err != nil {
+			return nil, yamlError(err)
+		}
+		c.Models[i] = m
+	}
+	return &c, c.validate()
+}
+
+// LoadCheck reads the drift configuration of `driftwatch check`.
+func LoadCheck(path string) (detectors.Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return detectors.Config{}, fmt.Errorf("config: cannot open %q: %w", path, err)
+	}
+	c, err := ParseCheck(data)
+	if err != nil {
+		return detectors.Config{}, fmt.Errorf("config: %q: %w", path, err)
+	}
+	return c, nil
+}
+
+// ParseCheck parses a drift configuration on top of detectors' defaults.
+func ParseCheck(data []byte) (detectors.Config, error) {
+	c := detectors.DefaultConfig()
+	if err := decodeStrict(data, &c); err != nil {
+		return detectors.Config{}, err
+	}
+	return c, c.Validate()
+}
+
+// decodeStrict decodes one YAML document into v, rejecting unknown keys.
+func decodeStrict(data []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return yamlError(err)
+	}
+	return nil
+}
+
+var unknownField = regexp.MustCompile(`^line (\d+): field (.+) not found in type \S+$`)
+
+// yamlError rewrites yaml.v3's type errors into one line per problem, with
+// unknown keys named as such: `line 3: unknown key "binz"`.
+func yamlError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, m := range te.Errors {
+		if g := unknownField.FindStringSubmatch(m); g != nil {
+			m = fmt.Sprintf("line %s: unknown key %q", g[1], g[2])
+		}
+		msgs[i] = m
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}

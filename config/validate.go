@@ -1,0 +1,114 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"time"
+)
+
+// validate checks everything that can be checked without touching files or
+// the network; errors name the key's path.
+func (c *Config) validate() error {
+	if c.Kafka.EmbeddedAddr != "" {
+		if _, _, err := net.SplitHostPort(c.Kafka.EmbeddedAddr); err != nil {
+			return fmt.Errorf("kafka.embedded_addr: %w", err)
+		}
+	}
+	if c.Kafka.ClientID == "" || c.Kafka.Group == "" {
+		return fmt.Errorf("kafka.client_id and kafka.group must not be empty")
+	}
+	switch c.Kafka.SASL.Mechanism {
+	case "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+	default:
+		return fmt.Errorf("kafka.sasl.mechanism must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, got %q", c.Kafka.SASL.Mechanism)
+	}
+	if c.Kafka.SASL.Mechanism != "" && (c.Kafka.SASL.Username == "" || c.Kafka.SASL.PasswordEnv == "") {
+		return fmt.Errorf("kafka.sasl needs username and password_env with mechanism %s", c.Kafka.SASL.Mechanism)
+	}
+	t := c.Topics
+	if t.Predictions == "" || t.Outcomes == "" || t.DeadLetters == "" {
+		return fmt.Errorf("topics.predictions, topics.outcomes and topics.dead_letters must not be empty")
+	}
+	if t.DeadLetters == t.Predictions || t.DeadLetters == t.Outcomes {
+		return fmt.Errorf("topics.dead_letters must differ from the input topics, got %q", t.DeadLetters)
+	}
+	if c.Format != "json" && c.Format != "arrow" {
+		return fmt.Errorf("format must be json or arrow, got %q", c.Format)
+	}
+	if c.MaxMessageBytes <= 0 {
+		return fmt.Errorf("max_message_bytes must be positive, got %d", c.MaxMessageBytes)
+	}
+	j := c.Join
+	if j.MaxPending <= 0 || j.MaxEarly < 0 || j.TTL <= 0 || j.EarlyTTL < 0 {
+		return fmt.Errorf("join: max_pending and ttl must be positive, max_early and early_ttl not negative")
+	}
+	if len(c.Models) == 0 {
+		return fmt.Errorf("models: at least one model is required")
+	}
+	names := map[string]bool{}
+	for i, m := range c.Models {
+		at := fmt.Sprintf("models[%d]", i)
+		if m.Name == "" {
+			return fmt.Errorf("%s.name must not be empty", at)
+		}
+		if names[m.Name] {
+			return fmt.Errorf("%s.name: duplicate model %q", at, m.Name)
+		}
+		names[m.Name] = true
+		if m.Task != "classification" && m.Task != "regression" {
+			return fmt.Errorf("%s.task must be classification or regression, got %q", at, m.Task)
+		}
+		if len(m.Versions) == 0 {
+			return fmt.Errorf("%s.versions: at least one version is required", at)
+		}
+		versions := map[string]bool{}
+		for k, v := range m.Versions {
+			if v.Name == "" || v.Reference == "" {
+				return fmt.Errorf("%s.versions[%d] needs name and reference", at, k)
+			}
+			if versions[v.Name] {
+				return fmt.Errorf("%s.versions[%d].name: duplicate version %q", at, k, v.Name)
+			}
+			versions[v.Name] = true
+		}
+		features := map[string]bool{}
+		for k, f := range m.Features {
+			if f.Name == "" || features[f.Name] {
+				return fmt.Errorf("%s.features[%d].name: empty or duplicate %q", at, k, f.Name)
+			}
+			features[f.Name] = true
+			if f.Kind != "numeric" && f.Kind != "categorical" {
+				return fmt.Errorf("%s.features[%d].kind must be numeric or categorical, got %q", at, k, f.Kind)
+			}
+		}
+		if err := m.Window.validate(); err != nil {
+			return fmt.Errorf("%s.window: %w", at, err)
+		}
+		if m.EvaluateEvery < time.Second {
+			return fmt.Errorf("%s.evaluate_every must be at least 1s, got %s", at, m.EvaluateEvery)
+		}
+		if m.MinSamples < 0 {
+			return fmt.Errorf("%s.min_samples must not be negative", at)
+		}
+		if err := m.Drift.Validate(); err != nil {
+			return fmt.Errorf("%s.drift: %w", at, err)
+		}
+	}
+	return nil
+}
+
+func (w *Window) validate() error {
+	if w.Count < 0 {
+		return fmt.Errorf("count must not be negative, got %d", w.Count)
+	}
+	if w.Pane <= 0 || w.Length < w.Pane || w.Length%w.Pane != 0 {
+		return fmt.Errorf("length %s must be a positive multiple of pane %s", w.Length, w.Pane)
+	}
+	if w.Length/w.Pane > 10000 {
+		return fmt.Errorf("%d panes are too many (at most 10000)", w.Length/w.Pane)
+	}
+	if w.Lateness < 0 || w.Lateness > w.Length {
+		return fmt.Errorf("lateness %s must be between 0 and the window length %s", w.Lateness, w.Length)
+	}
+	return nil
+}
