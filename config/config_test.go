@@ -41,11 +41,13 @@ models:
 	}
 }
 
-// Each testdata/invalid file starts with "# want: <exact error>".
-func TestInvalid(t *testing.T) {
-	files, _ := filepath.Glob("testdata/invalid/*.yaml")
-	if len(files) < 10 {
-		t.Fatalf("only %d invalid configs", len(files))
+// wantErrors parses every file matching glob, each starting with
+// "# want: <exact error>", and checks the error.
+func wantErrors(t *testing.T, glob string, atLeast int, parse func([]byte) error) {
+	t.Helper()
+	files, _ := filepath.Glob(glob)
+	if len(files) < atLeast {
+		t.Fatalf("%s: only %d files", glob, len(files))
 	}
 	for _, p := range files {
 		data, err := os.ReadFile(p)
@@ -54,10 +56,14 @@ func TestInvalid(t *testing.T) {
 		}
 		first, _, _ := strings.Cut(string(data), "\n")
 		want := strings.TrimPrefix(first, "# want: ")
-		if _, err := Parse(data); err == nil || err.Error() != want {
+		if err := parse(data); err == nil || err.Error() != want {
 			t.Errorf("%s:\n got %v\nwant %s", p, err, want)
 		}
 	}
+}
+
+func TestInvalid(t *testing.T) {
+	wantErrors(t, "testdata/invalid/*.yaml", 10, func(b []byte) error { _, err := Parse(b); return err })
 }
 
 func TestLoadNamesTheFile(t *testing.T) {
@@ -97,20 +103,8 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// Each testdata/check/invalid file starts with "# want: <exact error>".
 func TestInvalidCheckConfigs(t *testing.T) {
-	files, _ := filepath.Glob("testdata/check/invalid/*.yaml")
-	if len(files) < 5 {
-		t.Fatalf("only %d invalid check configs", len(files))
-	}
-	for _, p := range files {
-		data, _ := os.ReadFile(p)
-		first, _, _ := strings.Cut(string(data), "\n")
-		want := strings.TrimPrefix(first, "# want: ")
-		if _, err := ParseCheck(data); err == nil || err.Error() != want {
-			t.Errorf("%s:\n got %v\nwant %s", p, err, want)
-		}
-	}
+	wantErrors(t, "testdata/check/invalid/*.yaml", 5, func(b []byte) error { _, err := ParseCheck(b); return err })
 	c, err := LoadCheck("testdata/check/example.yaml")
 	if err != nil || c.Features["customer_id"].Ignore != true || c.Features["income"].Thresholds["psi"] != 0.1 {
 		t.Fatalf("example: %+v %v", c, err)

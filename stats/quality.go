@@ -187,6 +187,8 @@ func eceBin(s float64) int {
 	return b
 }
 
+// kahanAdd adds x to a compensated sum (Kahan): long columns keep their
+// last digits, which the golden tests check to 1e-9.
 func kahanAdd(sum, comp, x float64) (float64, float64) {
 	y := x - comp
 	t := sum + y

@@ -22,10 +22,7 @@ func Summarize(xs []float64) Summary {
 			continue
 		}
 		s.N++
-		y := x - comp
-		t := sum + y
-		comp = (t - sum) - y
-		sum = t
+		sum, comp = kahanAdd(sum, comp, x)
 		s.Min = math.Min(s.Min, x)
 		s.Max = math.Max(s.Max, x)
 	}
@@ -41,10 +38,7 @@ func Summarize(xs []float64) Summary {
 			continue
 		}
 		d := x - s.Mean
-		y := d*d - comp
-		t := ss + y
-		comp = (t - ss) - y
-		ss = t
+		ss, comp = kahanAdd(ss, comp, d*d)
 	}
 	s.Std = math.Sqrt(ss / float64(s.N))
 	return s

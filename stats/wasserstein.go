@@ -24,11 +24,7 @@ func Wasserstein1(a, b []float64) float64 {
 			x = b[j]
 		}
 		// Between prev and x both CDFs are constant at i/na and j/nb.
-		term := math.Abs(float64(i)/fa-float64(j)/fb) * (x - prev)
-		y := term - comp
-		t := sum + y
-		comp = (t - sum) - y
-		sum = t
+		sum, comp = kahanAdd(sum, comp, math.Abs(float64(i)/fa-float64(j)/fb)*(x-prev))
 		prev = x
 		for i < na && a[i] == x {
 			i++
