@@ -151,8 +151,10 @@ func Decode(data []byte) (*Profile, error) {
 func (f *Feature) validate(bins int) error {
 	switch f.Kind {
 	case Numeric:
-		if f.Values > 0 && (len(f.Edges) != bins-1 || len(f.Counts) != bins) {
-			return fmt.Errorf("has %d edges and %d counts for %d bins", len(f.Edges), len(f.Counts), bins)
+		if f.Values > 0 && (len(f.Edges) != bins-1 || len(f.Counts) != bins ||
+			len(f.FineEdges) != bins*FineFactor-1 || len(f.FineCounts) != bins*FineFactor) {
+			return fmt.Errorf("has %d edges, %d counts, %d fine edges and %d fine counts for %d bins",
+				len(f.Edges), len(f.Counts), len(f.FineEdges), len(f.FineCounts), bins)
 		}
 		if len(f.Sorted) > f.Values {
 			return fmt.Errorf("stores %d values but stands for %d", len(f.Sorted), f.Values)

@@ -160,3 +160,43 @@ func BenchmarkLoadVsBuild(b *testing.B) {
 		}
 	})
 }
+
+// Streaming PSI equals batch PSI: the fine edges contain the PSI edges bit
+// for bit, so any sample's fine counts, summed per PSI bin, are its PSI
+// counts — even with repeated edges from heavy ties.
+func TestFineBinsContainPSIBins(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	for _, bins := range []int{10, 7, 16} {
+		x := &dataset.Column{Name: "x", Kind: dataset.KindNumeric, Num: make([]float64, 30000)}
+		for i := range x.Num {
+			x.Num[i] = math.Round(r.ExpFloat64()*3) / 3 // ties
+		}
+		p, err := Build(&dataset.Table{Rows: len(x.Num), Columns: []*dataset.Column{x}}, Options{Bins: bins})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := p.Features[0]
+		for k, e := range f.Edges {
+			if f.FineEdges[(k+1)*FineFactor-1] != e {
+				t.Fatalf("bins %d: PSI edge %d (%v) is not fine edge %d (%v)", bins, k, e, (k+1)*FineFactor-1, f.FineEdges[(k+1)*FineFactor-1])
+			}
+		}
+		cur := make([]float64, 5000)
+		for i := range cur {
+			cur[i] = math.Round(r.ExpFloat64()*3.3) / 3
+		}
+		coarse, fine := make([]float64, bins), make([]float64, bins*FineFactor)
+		stats.Histogram(coarse, f.Edges, cur)
+		stats.Histogram(fine, f.FineEdges, cur)
+		summed := make([]float64, bins)
+		for i, c := range fine {
+			summed[i/FineFactor] += c
+		}
+		if !reflect.DeepEqual(coarse, summed) {
+			t.Fatalf("bins %d: fine counts sum to %v, PSI counts %v", bins, summed, coarse)
+		}
+		if stats.PSI(f.Counts, summed, 1e-4) != stats.PSI(f.Counts, coarse, 1e-4) {
+			t.Fatal("streaming PSI differs from batch PSI")
+		}
+	}
+}
