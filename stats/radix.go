@@ -41,15 +41,31 @@ func SortFloat64s(xs []float64, scratch []uint64) []uint64 {
 			counts[p][(k>>(radixBits*p))&radixMask]++
 		}
 	}
+	var active [radixPasses]int
+	na := 0
 	for p := range radixPasses {
-		c := &counts[p]
-		shift := uint(radixBits * p)
-		if c[(keys[0]>>shift)&radixMask] == n {
-			continue // every key has the same digit here
+		if counts[p][(keys[0]>>(radixBits*p))&radixMask] != n {
+			active[na] = p // skip digits that are the same in every key
+			na++
 		}
+	}
+	for a, p := range active[:na] {
+		c := &counts[p]
 		sum := 0
 		for i := range c {
 			c[i], sum = sum, sum+c[i]
+		}
+		shift := uint(radixBits * p)
+		if a == na-1 {
+			// The last pass writes the floats themselves: no separate
+			// pass to undo the key transform (negatives had every bit
+			// flipped, positives the sign bit).
+			for _, k := range keys {
+				d := (k >> shift) & radixMask
+				xs[c[d]] = math.Float64frombits(k ^ (uint64(int64(^k)>>63) | 1<<63))
+				c[d]++
+			}
+			break
 		}
 		for _, k := range keys {
 			d := (k >> shift) & radixMask
@@ -58,10 +74,6 @@ func SortFloat64s(xs []float64, scratch []uint64) []uint64 {
 		}
 		keys, tmp = tmp, keys
 	}
-	for i, k := range keys {
-		// Undo the key transform: negatives had every bit flipped.
-		mask := uint64(int64(^k)>>63) | 1<<63
-		xs[i] = math.Float64frombits(k ^ mask)
-	}
+	// With no active pass every key is equal and xs is already sorted.
 	return scratch
 }
