@@ -70,22 +70,22 @@ func above(v, t float64) bool  { return v >= t } // NaN never drifts on a distan
 func pBelow(p, t float64) bool { return p < t }
 
 func evaluateNumeric(res *FeatureResult, ref *profile.Feature, cur *dataset.Column, rows int, cfg *Config, th Thresholds) {
-	sorted := profile.SortedValues(cur.Num, make([]float64, 0, len(cur.Num)))
-	nulls := len(cur.Num) - len(sorted) - cur.Invalid
+	vals := profile.NonNull(cur.Num, make([]float64, 0, len(cur.Num)))
+	nulls := len(cur.Num) - len(vals) - cur.Invalid
 	res.DataQuality = DataQuality{
 		NullRate:         Float(rate(nulls, rows)),
 		Invalid:          cur.Invalid,
-		OutOfRangeRate:   Float(outOfRange(sorted, ref)),
+		OutOfRangeRate:   Float(outOfRange(vals, ref)),
 		UnseenCategories: []string{},
 	}
 	res.Edges = ref.Edges
 	res.RefCounts = ref.Counts
 	res.CurCounts = make([]float64, len(ref.Counts))
 	if len(ref.Edges) > 0 {
-		stats.HistogramSorted(res.CurCounts, ref.Edges, sorted)
+		stats.Histogram(res.CurCounts, ref.Edges, vals)
 	}
 
-	nRef, nCur := float64(ref.Values), float64(len(sorted))
+	nRef, nCur := float64(ref.Values), float64(len(vals))
 	psiT := th.PSI
 	if cfg.PSIAuto {
 		psiT = stats.PSIThreshold(cfg.PSIAlpha, len(ref.Counts), nRef, nCur)
@@ -93,19 +93,14 @@ func evaluateNumeric(res *FeatureResult, ref *profile.Feature, cur *dataset.Colu
 	nan := math.NaN()
 	psi, js, hel := nan, nan, nan
 	d, p, w, wn := nan, nan, nan, nan
-	if ref.Values > 0 && len(sorted) > 0 {
+	if ref.Values > 0 && len(vals) > 0 {
 		psi = stats.PSI(ref.Counts, res.CurCounts, cfg.PSIEpsilon)
 		js = stats.JensenShannon(ref.Counts, res.CurCounts)
 		hel = stats.Hellinger(ref.Counts, res.CurCounts)
-		if ref.Sampled() {
-			// The sample stands for ref.Values values: D is within
-			// 1/(len-1) of the exact one, the p-value uses the true n.
-			d = stats.KSStatistic(ref.Sorted, sorted)
-			d, p = stats.KS2SampPValue(d, ref.Values, len(sorted))
-		} else {
-			d, p = stats.KS2Samp(ref.Sorted, sorted)
-		}
-		w = stats.Wasserstein1(finite(ref.Sorted), finite(sorted))
+		// From a sample the statistic is within 1/(len−1) of the exact
+		// one; the p-value uses the true n either way.
+		d, w = stats.KSWasserstein(ref.Sample, vals)
+		d, p = stats.KS2SampPValue(d, ref.Values, len(vals))
 		wn = w / math.Max(ref.Summary.Std, stdFloor)
 	}
 	s := &res.Statistics
@@ -123,7 +118,7 @@ func evaluateNumeric(res *FeatureResult, ref *profile.Feature, cur *dataset.Colu
 		}
 	}
 	res.Drift = decide(res)
-	if ref.Values > 0 && len(sorted) == 0 {
+	if ref.Values > 0 && len(vals) == 0 {
 		// Every current value is null: nothing to compare, and that is
 		// itself a change the gate must not pass.
 		res.Drift = true
@@ -250,26 +245,17 @@ func sum(xs []float64) float64 {
 	return s
 }
 
-// outOfRange is the share of sorted (non-null) current values outside the
+// outOfRange is the share of non-null current values outside the
 // reference's finite [min, max].
-func outOfRange(sorted []float64, ref *profile.Feature) float64 {
-	if len(sorted) == 0 || ref.Summary.N == 0 {
+func outOfRange(vals []float64, ref *profile.Feature) float64 {
+	if len(vals) == 0 || ref.Summary.N == 0 {
 		return 0
 	}
-	lo := sort.SearchFloat64s(sorted, ref.Summary.Min)
-	hi := sort.Search(len(sorted), func(i int) bool { return sorted[i] > ref.Summary.Max })
-	return float64(lo+len(sorted)-hi) / float64(len(sorted))
-}
-
-// finite trims the ±Inf ends of a sorted slice: Wasserstein-1 is undefined
-// with infinite values, which instead land in the outer histogram bins.
-func finite(sorted []float64) []float64 {
-	lo, hi := 0, len(sorted)
-	for lo < hi && math.IsInf(sorted[lo], -1) {
-		lo++
+	out := 0
+	for _, x := range vals {
+		if x < ref.Summary.Min || x > ref.Summary.Max {
+			out++
+		}
 	}
-	for hi > lo && math.IsInf(sorted[hi-1], 1) {
-		hi--
-	}
-	return sorted[lo:hi]
+	return float64(out) / float64(len(vals))
 }

@@ -30,7 +30,7 @@ const (
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// header is the JSON part; Stored records len(Sorted) per feature.
+// header is the JSON part; Stored records len(Sample) per feature.
 type header struct {
 	Profile
 	Stored []int `json:"stored"`
@@ -40,7 +40,7 @@ type header struct {
 func (p *Profile) Encode(w io.Writer) error {
 	h := header{Profile: *p, Stored: make([]int, len(p.Features))}
 	for i, f := range p.Features {
-		h.Stored[i] = len(f.Sorted)
+		h.Stored[i] = len(f.Sample)
 	}
 	js, err := json.Marshal(h)
 	if err != nil {
@@ -59,7 +59,7 @@ func (p *Profile) Encode(w io.Writer) error {
 		return err
 	}
 	for _, f := range p.Features {
-		if _, err := mw.Write(floatBytes(f.Sorted)); err != nil {
+		if _, err := mw.Write(floatBytes(f.Sample)); err != nil {
 			return err
 		}
 	}
@@ -133,8 +133,8 @@ func Decode(data []byte) (*Profile, error) {
 			return nil, errTruncated
 		}
 		if n > 0 {
-			f.Sorted = make([]float64, n)
-			copy(floatBytes(f.Sorted), rest[:n*8])
+			f.Sample = make([]float64, n)
+			copy(floatBytes(f.Sample), rest[:n*8])
 		}
 		rest = rest[n*8:]
 		if err := f.validate(h.Bins); err != nil {
@@ -156,8 +156,8 @@ func (f *Feature) validate(bins int) error {
 			return fmt.Errorf("has %d edges, %d counts, %d fine edges and %d fine counts for %d bins",
 				len(f.Edges), len(f.Counts), len(f.FineEdges), len(f.FineCounts), bins)
 		}
-		if len(f.Sorted) > f.Values {
-			return fmt.Errorf("stores %d values but stands for %d", len(f.Sorted), f.Values)
+		if len(f.Sample) > f.Values {
+			return fmt.Errorf("stores %d values but stands for %d", len(f.Sample), f.Values)
 		}
 	case Categorical:
 		if len(f.Categories) != len(f.CatCounts) {

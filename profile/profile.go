@@ -13,6 +13,7 @@ package profile
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"driftwatch/dataset"
@@ -53,11 +54,12 @@ type Feature struct {
 	// bins on them.
 	FineEdges  []float64 `json:"fine_edges,omitempty"`
 	FineCounts []float64 `json:"fine_counts,omitempty"`
-	// Sorted holds the sorted non-null values, or a sample of evenly spaced
-	// order statistics when the profile was built with a sample bound.
-	Sorted []float64 `json:"-"`
-	// Values is the number of non-null values Sorted stands for; it equals
-	// len(Sorted) unless the profile is sampled.
+	// Sample holds the non-null values in input order, or, when the profile
+	// was built with a sample bound, a sorted sample of evenly spaced order
+	// statistics. The tests need no order: stats.KSWasserstein buckets.
+	Sample []float64 `json:"-"`
+	// Values is the number of non-null values Sample stands for; it equals
+	// len(Sample) unless the profile is sampled.
 	Values int `json:"values"`
 
 	// Categorical only: categories sorted by name and their counts.
@@ -65,8 +67,8 @@ type Feature struct {
 	CatCounts  []float64 `json:"category_counts,omitempty"`
 }
 
-// Sampled reports whether Sorted is a sample rather than every value.
-func (f *Feature) Sampled() bool { return f.Kind == Numeric && len(f.Sorted) != f.Values }
+// Sampled reports whether Sample is a sample rather than every value.
+func (f *Feature) Sampled() bool { return f.Kind == Numeric && len(f.Sample) != f.Values }
 
 // Profile is the reference summary of a whole dataset.
 type Profile struct {
@@ -133,36 +135,34 @@ func buildFeature(c *dataset.Column, rows int, opt Options) *Feature {
 		return f
 	}
 	f.Kind = Numeric
-	sorted := SortedValues(c.Num, nil)
-	f.Values = len(sorted)
-	f.Summary = stats.Summarize(sorted)
+	vals := NonNull(c.Num, nil)
+	f.Values = len(vals)
+	f.Summary = stats.Summarize(vals)
 	f.Counts = make([]float64, opt.Bins)
-	if len(sorted) > 0 {
-		f.Edges = stats.QuantileEdges(nil, sorted, opt.Bins)
-		stats.HistogramSorted(f.Counts, f.Edges, sorted)
-		// k/B and (k·F)/(B·F) are the same correctly rounded double, so
-		// the fine edges contain the PSI edges bit for bit.
-		f.FineEdges = stats.QuantileEdges(nil, sorted, opt.Bins*FineFactor)
-		f.FineCounts = make([]float64, opt.Bins*FineFactor)
-		stats.HistogramSorted(f.FineCounts, f.FineEdges, sorted)
+	if len(vals) > 0 {
+		// Levels k/B and (k·F)/(B·F) are the same correctly rounded double,
+		// so the fine edges contain the PSI edges bit for bit.
+		edges, counts := stats.QuantileBins(vals, opt.Bins, opt.Bins*FineFactor)
+		f.Edges, f.Counts = edges[0], counts[0]
+		f.FineEdges, f.FineCounts = edges[1], counts[1]
 	}
-	f.Sorted = sorted
-	if opt.MaxSample > 0 && len(sorted) > opt.MaxSample {
-		f.Sorted = sampleOrderStats(sorted, opt.MaxSample)
+	f.Sample = vals
+	if opt.MaxSample > 0 && len(vals) > opt.MaxSample {
+		sorted := slices.Clone(vals)
+		stats.SortFloat64s(sorted, nil)
+		f.Sample = sampleOrderStats(sorted, opt.MaxSample)
 	}
 	return f
 }
 
-// SortedValues returns the non-NaN values of xs, sorted, in a new slice
-// (appended to dst[:0]).
-func SortedValues(xs, dst []float64) []float64 {
+// NonNull returns the non-NaN values of xs in order, appended to dst[:0].
+func NonNull(xs, dst []float64) []float64 {
 	dst = dst[:0]
 	for _, x := range xs {
 		if x == x {
 			dst = append(dst, x)
 		}
 	}
-	stats.SortFloat64s(dst, nil)
 	return dst
 }
 

@@ -17,14 +17,21 @@ type Summary struct {
 func Summarize(xs []float64) Summary {
 	s := Summary{Min: math.Inf(1), Max: math.Inf(-1)}
 	var sum, comp float64
+	// Plain comparisons rather than math.Min/IsInf: this runs over every
+	// reference value, and NaN fails every comparison on its own.
+	inf := math.Inf(1)
 	for _, x := range xs {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
+		if !(x > -inf && x < inf) {
 			continue
 		}
 		s.N++
 		sum, comp = kahanAdd(sum, comp, x)
-		s.Min = math.Min(s.Min, x)
-		s.Max = math.Max(s.Max, x)
+		if x < s.Min {
+			s.Min = x
+		}
+		if x > s.Max {
+			s.Max = x
+		}
 	}
 	if s.N == 0 {
 		nan := math.NaN()
@@ -34,11 +41,10 @@ func Summarize(xs []float64) Summary {
 	var ss float64
 	comp = 0
 	for _, x := range xs {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			continue
+		if x > -inf && x < inf {
+			d := x - s.Mean
+			ss, comp = kahanAdd(ss, comp, d*d)
 		}
-		d := x - s.Mean
-		ss, comp = kahanAdd(ss, comp, d*d)
 	}
 	s.Std = math.Sqrt(ss / float64(s.N))
 	return s

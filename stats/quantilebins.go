@@ -1,0 +1,161 @@
+package stats
+
+import (
+	"math"
+	"slices"
+)
+
+// QuantileBins returns, for each bin number b in bins, the b−1 interior
+// edges at levels k/b (exactly QuantileEdges on the sorted data) and the
+// counts of xs in the b bins (exactly Histogram), for unsorted, NaN-free xs,
+// without sorting them.
+//
+// One pass buckets the finite values on a uniform grid over their range;
+// each needed order statistic is then found in its bucket, and only those
+// buckets are collected and sorted. An edge lies between two consecutive
+// order statistics, so its bucket is one of theirs or holds no value: the
+// values below an edge are the buckets before it plus a count inside a
+// sorted bucket. Cost: two reading passes plus sorting a few small buckets.
+func QuantileBins(xs []float64, bins ...int) (edges, counts [][]float64) {
+	n := len(xs)
+	if n == 0 {
+		return make([][]float64, len(bins)), make([][]float64, len(bins))
+	}
+	var g kswScratch
+	lo, hi := math.Inf(1), math.Inf(-1)
+	negInf, posInf := 0, 0
+	for _, x := range xs {
+		switch {
+		case x == math.Inf(-1):
+			negInf++
+		case x == math.Inf(1):
+			posInf++
+		default:
+			if x < lo {
+				lo = x
+			}
+			if x > hi {
+				hi = x
+			}
+		}
+	}
+	const nb = 1 << kswBits
+	g.lo = lo
+	if hi > lo && !math.IsInf(hi-lo, 0) {
+		g.scale, g.step = nb/(hi-lo), (hi-lo)/nb
+	}
+	// below[j] = values before bucket j (−Inf included).
+	below := make([]int, nb+1)
+	if negInf+posInf < n {
+		for _, x := range xs {
+			if !math.IsInf(x, 0) {
+				below[g.bucket(x)+1]++
+			}
+		}
+	}
+	below[0] = negInf
+	for j := 1; j <= nb; j++ {
+		below[j] += below[j-1]
+	}
+	finiteEnd := n - posInf // ranks ≥ finiteEnd are +Inf
+
+	// Buckets holding the needed order statistics.
+	need := map[int][]float64{}
+	bucketOf := func(r int) int {
+		// First j with below[j+1] > r.
+		j, _ := slices.BinarySearch(below[1:], r+1)
+		return j
+	}
+	rank := func(r int) float64 {
+		switch {
+		case r < negInf:
+			return math.Inf(-1)
+		case r >= finiteEnd:
+			return math.Inf(1)
+		}
+		j := bucketOf(r)
+		return need[j][r-below[j]]
+	}
+	for _, b := range bins {
+		for k := 1; k < b; k++ {
+			i := int(math.Floor(float64(k) / float64(b) * float64(n-1)))
+			for _, r := range []int{i, min(i+1, n-1)} {
+				if r >= negInf && r < finiteEnd {
+					need[bucketOf(r)] = nil
+				}
+			}
+		}
+	}
+	for j := range need {
+		need[j] = make([]float64, 0, below[j+1]-below[j])
+	}
+	if len(need) > 0 {
+		// A dense flag per bucket: a map lookup per value would cost more
+		// than the rest of the pass.
+		flag := make([]bool, nb)
+		for j := range need {
+			flag[j] = true
+		}
+		for _, x := range xs {
+			if !math.IsInf(x, 0) {
+				if j := g.bucket(x); flag[j] {
+					need[j] = append(need[j], x)
+				}
+			}
+		}
+		for _, v := range need {
+			slices.Sort(v)
+		}
+	}
+	edges = make([][]float64, len(bins))
+	counts = make([][]float64, len(bins))
+	for bi, b := range bins {
+		e := make([]float64, 0, b-1)
+		for k := 1; k < b; k++ {
+			// Quantile's arithmetic on the two order statistics.
+			h := float64(k) / float64(b) * float64(n-1)
+			fl := math.Floor(h)
+			i := int(fl)
+			if i >= n-1 {
+				e = append(e, rank(n-1))
+				continue
+			}
+			a, c := rank(i), rank(i+1)
+			if gg := h - fl; gg >= 0.5 {
+				e = append(e, c-(c-a)*(1-gg))
+			} else {
+				e = append(e, a+(c-a)*gg)
+			}
+		}
+		cnt := make([]float64, b)
+		if slices.ContainsFunc(e, func(x float64) bool { return math.IsInf(x, 0) || x != x }) {
+			// Infinite order statistics at the edges (or ∞ − ∞): count the
+			// plain way, which also defines the result for a NaN edge.
+			Histogram(cnt, e, xs)
+		} else {
+			prev := 0
+			for k, edge := range e {
+				at := g.countBelow(edge, below, need)
+				cnt[k] = float64(at - prev)
+				prev = at
+			}
+			cnt[b-1] = float64(n - prev)
+		}
+		edges[bi], counts[bi] = e, cnt
+	}
+	return edges, counts
+}
+
+// countBelow is the number of values < e for a finite edge e within the
+// finite range.
+func (g *kswScratch) countBelow(e float64, below []int, need map[int][]float64) int {
+	j := g.bucket(e)
+	v, ok := need[j]
+	if !ok {
+		// An edge between two consecutive order statistics lies in an
+		// empty bucket unless it shares one with them (collected).
+		return below[j+1]
+	}
+	i, _ := slices.BinarySearch(v, e) // first value ≥ e
+	return below[j] + i
+}
