@@ -2,11 +2,9 @@ package dataset
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
-	"math/bits"
 	"runtime"
 	"sync"
 )
@@ -225,7 +223,10 @@ func readCSV(data []byte, name string, opt Options) (*Table, error) {
 	bounds := make([]int, len(chunks))
 	total := 0
 	for i, ch := range chunks {
-		bounds[i] = bytes.Count(ch, []byte{'\n'}) + 1
+		bounds[i] = bytes.Count(ch, []byte{'\n'})
+		if ch[len(ch)-1] != '\n' {
+			bounds[i]++ // a last line without a newline
+		}
 		total += bounds[i]
 	}
 	final := make([]*Column, len(names))
@@ -287,12 +288,15 @@ func compact(c *Column, results []*chunkResult, bounds []int, ci int) {
 	for i, r := range results {
 		b := r.cols[ci]
 		n := r.rows
-		if c.Kind == KindNumeric {
+		hasNull = hasNull || b.hasNull
+		switch {
+		case dst == src:
+			// No blank lines so far: the segment is already in place.
+		case c.Kind == KindNumeric:
 			copy(c.Num[dst:], c.Num[src:src+n])
-		} else {
+		default:
 			copy(c.Str[dst:], c.Str[src:src+n])
 			copy(c.Null[dst:], c.Null[src:src+n])
-			hasNull = hasNull || b.hasNull
 		}
 		c.Invalid += b.invalid
 		c.Nulls += b.nulls
@@ -416,14 +420,20 @@ func scanNumber(data []byte, pos int) (float64, int, bool) {
 		i++
 	}
 	// Up to 19 digits cannot overflow uint64; counting every digit, leading
-	// zeros included, keeps the check out of the loop.
-	mant, i, n := scanDigits(data, i, 0)
+	// zeros included, keeps the loop to one multiply-add.
+	var mant uint64
+	intStart := i
+	for ; i < len(data) && data[i]-'0' <= 9; i++ {
+		mant = mant*10 + uint64(data[i]-'0')
+	}
+	n := i - intStart
 	exp := 0
 	if i < len(data) && data[i] == '.' {
-		fracStart := i + 1
-		var m uint64
-		m, i, _ = scanDigits(data, fracStart, mant)
-		mant = m
+		i++
+		fracStart := i
+		for ; i < len(data) && data[i]-'0' <= 9; i++ {
+			mant = mant*10 + uint64(data[i]-'0')
+		}
 		exp = fracStart - i
 		n -= exp
 	}
@@ -446,41 +456,4 @@ func scanNumber(data []byte, pos int) (float64, int, bool) {
 		return f, i, i < len(data) && data[i] == '\n'
 	}
 	return f, end, true
-}
-
-var pow10u = [...]uint64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8}
-
-// scanDigits appends the decimal digits at data[i:] to mant, eight at a
-// time where eight bytes remain (SWAR: one load, a digit mask, three
-// multiplies), and returns the new mantissa, the index after the digits and
-// how many there were. Past 19 digits mant is meaningless and callers bail.
-func scanDigits(data []byte, i int, mant uint64) (uint64, int, int) {
-	start := i
-	for i+8 <= len(data) {
-		v := binary.LittleEndian.Uint64(data[i:])
-		// A byte is a digit when its high nibble is 3 both as is and after
-		// adding 6. A carry out of a non-ASCII byte only disturbs bytes after
-		// the first non-digit, which are not counted.
-		nonDigit := (v&0xF0F0F0F0F0F0F0F0 ^ 0x3030303030303030) |
-			((v+0x0606060606060606)&0xF0F0F0F0F0F0F0F0 ^ 0x3030303030303030)
-		k := 8
-		if nonDigit != 0 {
-			k = bits.TrailingZeros64(nonDigit) / 8
-		}
-		if k > 0 {
-			d := (v & 0x0F0F0F0F0F0F0F0F) << (8 * (8 - k)) // first k digits, high bytes
-			d = (d * 2561) >> 8
-			d = ((d & 0x00FF00FF00FF00FF) * 6553601) >> 16
-			d = ((d & 0x0000FFFF0000FFFF) * 42949672960001) >> 32
-			mant = mant*pow10u[k] + d
-			i += k
-		}
-		if k < 8 {
-			return mant, i, i - start
-		}
-	}
-	for ; i < len(data) && data[i]-'0' <= 9; i++ {
-		mant = mant*10 + uint64(data[i]-'0')
-	}
-	return mant, i, i - start
 }

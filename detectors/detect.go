@@ -70,7 +70,7 @@ func above(v, t float64) bool  { return v >= t } // NaN never drifts on a distan
 func pBelow(p, t float64) bool { return p < t }
 
 func evaluateNumeric(res *FeatureResult, ref *profile.Feature, cur *dataset.Column, rows int, cfg *Config, th Thresholds) {
-	vals := profile.NonNull(cur.Num, make([]float64, 0, len(cur.Num)))
+	vals := profile.NonNull(cur.Num, nil)
 	nulls := len(cur.Num) - len(vals) - cur.Invalid
 	res.DataQuality = DataQuality{
 		NullRate:         Float(rate(nulls, rows)),

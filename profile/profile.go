@@ -155,8 +155,20 @@ func buildFeature(c *dataset.Column, rows int, opt Options) *Feature {
 	return f
 }
 
-// NonNull returns the non-NaN values of xs in order, appended to dst[:0].
+// NonNull returns the non-NaN values of xs in order: xs itself when it has
+// no NaN (the common case, and a read-only pass), else a copy appended to
+// dst[:0].
 func NonNull(xs, dst []float64) []float64 {
+	clean := true
+	for _, x := range xs {
+		if x != x {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return xs
+	}
 	dst = dst[:0]
 	for _, x := range xs {
 		if x == x {
