@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 )
 
@@ -201,33 +202,34 @@ func readCSV(data []byte, name string, opt Options) (*Table, error) {
 		return nil, fmt.Errorf("dataset: %q line %d: %v", name, 1+hl, err)
 	}
 
-	// Split the body at line ends into one chunk per core. A quote can hide
-	// a newline inside a field, so quoted files are parsed in one piece.
-	chunks := [][]byte{body}
-	if w := runtime.GOMAXPROCS(0); w > 1 && len(body) > 1<<20 && bytes.IndexByte(body, '"') < 0 {
-		chunks = chunks[:0]
-		size := len(body) / w
-		for len(body) > 0 {
-			cut := len(body)
-			if len(chunks) < w-1 && size < len(body) {
-				if j := bytes.IndexByte(body[size:], '\n'); j >= 0 {
-					cut = size + j + 1
-				}
-			}
-			chunks = append(chunks, body[:cut])
-			body = body[cut:]
-		}
-	}
-	// Every line is at most one row: count lines per chunk, give each chunk
-	// its segment of the final columns, and let workers append in place.
+	// Split the body at line ends into one chunk per core, and count each
+	// chunk's lines in parallel: every line is at most one row, so each chunk
+	// gets its segment of the final columns and workers append in place. A
+	// quote can hide a newline inside a field, so a file with any quote is
+	// parsed in one piece.
+	chunks := splitLines(body, runtime.GOMAXPROCS(0))
 	bounds := make([]int, len(chunks))
-	total := 0
-	for i, ch := range chunks {
+	quoted := make([]bool, len(chunks))
+	countLines := func(i int) {
+		ch := chunks[i]
 		bounds[i] = bytes.Count(ch, []byte{'\n'})
 		if ch[len(ch)-1] != '\n' {
 			bounds[i]++ // a last line without a newline
 		}
-		total += bounds[i]
+		quoted[i] = bytes.IndexByte(ch, '"') >= 0
+	}
+	var cw sync.WaitGroup
+	for i := range chunks {
+		cw.Go(func() { countLines(i) })
+	}
+	cw.Wait()
+	if len(chunks) > 1 && slices.Contains(quoted, true) {
+		chunks, bounds = [][]byte{body}, bounds[:1]
+		countLines(0)
+	}
+	total := 0
+	for _, b := range bounds {
+		total += b
 	}
 	final := make([]*Column, len(names))
 	for ci, n := range names {
@@ -278,6 +280,27 @@ func readCSV(data []byte, name string, opt Options) (*Table, error) {
 		compact(c, results, bounds, ci)
 	}
 	return t, nil
+}
+
+// splitLines cuts body into at most w pieces of similar size, each ending
+// at a line end (the last one at the end of body).
+func splitLines(body []byte, w int) [][]byte {
+	if w < 2 || len(body) < 1<<20 {
+		return [][]byte{body}
+	}
+	var chunks [][]byte
+	size := len(body) / w
+	for len(body) > 0 {
+		cut := len(body)
+		if len(chunks) < w-1 && size < len(body) {
+			if j := bytes.IndexByte(body[size:], '\n'); j >= 0 {
+				cut = size + j + 1
+			}
+		}
+		chunks = append(chunks, body[:cut])
+		body = body[cut:]
+	}
+	return chunks
 }
 
 // compact closes the gaps that blank lines (and the bound's spare row) left

@@ -100,6 +100,24 @@ func Read(path string, opt Options) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
+	if format == "csv" {
+		// CSV parsing copies every value out, so the file can be mapped.
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("dataset: cannot open %q: %w", path, err)
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return nil, fmt.Errorf("dataset: cannot open %q: %w", path, err)
+		}
+		data, unmap, err := mapFile(f, st.Size())
+		if err != nil {
+			return nil, fmt.Errorf("dataset: cannot read %q: %w", path, err)
+		}
+		defer unmap()
+		return decode(data, path, format, opt)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("dataset: cannot open %q: %w", path, err)
