@@ -133,11 +133,16 @@ func TestGoldenKS(t *testing.T) {
 	g := loadGolden(t)
 	for _, c := range g.KS {
 		a, b := c.A.values(), c.B.values()
+		// The bucketed path `check` uses, on the unsorted samples.
+		bd, _ := KSWasserstein(a, b)
+		_, bp := KS2SampPValue(bd, len(a), len(b))
 		SortFloat64s(a, nil)
 		SortFloat64s(b, nil)
 		d, p := KS2Samp(a, b)
 		near(t, c.Name+" statistic", d, c.Statistic, 1e-9, 0)
 		nearP(t, c.Name+" p-value", p, c.Pvalue)
+		near(t, c.Name+" bucketed statistic", bd, c.Statistic, 1e-9, 0)
+		nearP(t, c.Name+" bucketed p-value", bp, c.Pvalue)
 	}
 	for _, c := range g.KSTwo {
 		nearP(t, "kstwo.sf(d="+strconv.FormatFloat(c.D, 'g', -1, 64)+", n="+strconv.Itoa(c.N)+")", KSTwoSF(c.D, c.N), c.SF)
@@ -169,6 +174,12 @@ func TestGoldenNumeric(t *testing.T) {
 		near(t, c.Name+" js", JensenShannon(rc, cc), c.JS, 1e-9, 0)
 		near(t, c.Name+" hellinger", Hellinger(rc, cc), c.Hellinger, 1e-9, 0)
 		near(t, c.Name+" wasserstein", Wasserstein1(ref, cur), c.Wasserstein, 1e-9, 1e-9)
+		_, bw := KSWasserstein(c.Ref, c.Cur)
+		near(t, c.Name+" bucketed wasserstein", bw, c.Wasserstein, 1e-9, 1e-9)
+		qe, qc := QuantileBins(c.Ref, 10)
+		if !slices.Equal(qe[0], edges) || !slices.Equal(qc[0], c.RefCounts) {
+			t.Errorf("%s: QuantileBins %v %v", c.Name, qe[0], qc[0])
+		}
 		s := Summarize(c.Ref)
 		near(t, c.Name+" mean", s.Mean, c.Mean, 1e-9, 1e-9)
 		near(t, c.Name+" std", s.Std, c.Std, 1e-9, 1e-9)
