@@ -30,8 +30,12 @@ func TestKSWassersteinMatchesSortedWalks(t *testing.T) {
 			return r.NormFloat64()
 		},
 	}
+	sizes := [][2]int{{1, 1}, {3, 5}, {100, 80}, {5000, 7000}, {200000, 150000}}
+	if testing.Short() {
+		sizes = sizes[:4] // the race run: the large case adds nothing concurrent
+	}
 	for gi, gen := range gens {
-		for _, n := range [][2]int{{1, 1}, {3, 5}, {100, 80}, {5000, 7000}, {200000, 150000}} {
+		for _, n := range sizes {
 			for _, shift := range []float64{0, 0.01, 0.5} {
 				a, b := make([]float64, n[0]), make([]float64, n[1])
 				for i := range a {
