@@ -1,0 +1,386 @@
+package events
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+	"unsafe"
+)
+
+// DecodeJSON decodes one JSON event into e (reset first). Unknown top-level
+// fields are ignored, so producers can add fields freely.
+func DecodeJSON(msg []byte, f *Fields, e *Event) error {
+	e.Reset()
+	d := jdec{b: msg}
+	d.ws()
+	if !d.eat('{') {
+		return d.fail(ReasonMalformed, "", errors.New("expected a JSON object"))
+	}
+	var hasID, hasModel bool
+	first := true
+	for {
+		d.ws()
+		if d.eat('}') {
+			break
+		}
+		if !first && !d.eat(',') {
+			return d.fail(ReasonMalformed, "", errors.New("expected ',' or '}'"))
+		}
+		first = false
+		d.ws()
+		key, err := d.str()
+		if err != nil {
+			return err
+		}
+		d.ws()
+		if !d.eat(':') {
+			return d.fail(ReasonMalformed, key, errors.New("expected ':'"))
+		}
+		d.ws()
+		at := d.i
+		switch key {
+		case f.ID:
+			if e.ID, err = d.stringField(key); err != nil {
+				return err
+			}
+			hasID = e.ID != ""
+		case f.Model:
+			if e.Model, err = d.stringField(key); err != nil {
+				return err
+			}
+			hasModel = e.Model != ""
+		case f.Version:
+			if e.Version, err = d.stringField(key); err != nil {
+				return err
+			}
+		case f.TS:
+			v, err := d.value(key)
+			if err != nil {
+				return err
+			}
+			if e.TS, err = timestamp(v); err != nil {
+				return &Error{Reason: ReasonBadTimestamp, Field: key, Offset: at, Err: err}
+			}
+			e.HasTS = true
+		case f.Features, f.Scores:
+			if d.peek() == 'n' {
+				if _, err := d.value(key); err != nil { // null: no features
+					return err
+				}
+				continue
+			}
+			if d.peek() != '{' {
+				return d.fail(ReasonWrongType, key, errors.New("expected an object"))
+			}
+			list := &e.Features
+			if key == f.Scores && key != f.Features {
+				list = &e.Scores
+			}
+			if err := d.object(key, list); err != nil {
+				return err
+			}
+		case f.Prediction, f.Label:
+			v, err := d.value(key)
+			if err != nil {
+				return err
+			}
+			if v.Kind == Null {
+				continue
+			}
+			if key == f.Prediction {
+				e.Prediction, e.HasPrediction = v, true
+			} else {
+				e.Label, e.HasLabel = v, true
+			}
+		case f.Score, f.LatencyMS, f.Value:
+			v, err := d.value(key)
+			if err != nil {
+				return err
+			}
+			if v.Kind == Null {
+				continue
+			}
+			if v.Kind != Number {
+				return &Error{Reason: ReasonWrongType, Field: key, Offset: at, Err: errors.New("expected a number")}
+			}
+			switch key {
+			case f.Score:
+				e.Score, e.HasScore = v.Num, true
+			case f.LatencyMS:
+				e.LatencyMS, e.HasLatency = v.Num, true
+			default:
+				e.Value, e.HasValue = v.Num, true
+			}
+		default:
+			if err := d.skip(key); err != nil {
+				return err
+			}
+		}
+	}
+	d.ws()
+	if d.i != len(d.b) {
+		return d.fail(ReasonMalformed, "", errors.New("data after the object"))
+	}
+	if !hasID {
+		return &Error{Reason: ReasonMissingID, Field: f.ID, Err: errors.New("missing or empty")}
+	}
+	if !hasModel {
+		return &Error{Reason: ReasonMissingModel, Field: f.Model, Err: errors.New("missing or empty")}
+	}
+	return nil
+}
+
+// timestamp reads RFC 3339 text or epoch milliseconds.
+func timestamp(v Value) (int64, error) {
+	switch v.Kind {
+	case Number:
+		if v.Num != v.Num || v.Num < -1e15 || v.Num > 1e15 {
+			return 0, errors.New("epoch milliseconds out of range")
+		}
+		return int64(v.Num), nil
+	case String:
+		t, err := time.Parse(time.RFC3339Nano, v.Str)
+		if err != nil {
+			return 0, err
+		}
+		return t.UnixMilli(), nil
+	}
+	return 0, errors.New("expected RFC 3339 text or epoch milliseconds")
+}
+
+// jdec scans one message.
+type jdec struct {
+	b []byte
+	i int
+}
+
+func (d *jdec) fail(r Reason, field string, err error) error {
+	return &Error{Reason: r, Field: field, Offset: d.i, Err: err}
+}
+
+func (d *jdec) ws() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+func (d *jdec) peek() byte {
+	if d.i < len(d.b) {
+		return d.b[d.i]
+	}
+	return 0
+}
+
+func (d *jdec) eat(c byte) bool {
+	if d.peek() == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+// str reads a string token. Strings without escapes are copied once;
+// escaped ones go through encoding/json, which knows every JSON escape.
+func (d *jdec) str() (string, error) {
+	if !d.eat('"') {
+		return "", d.fail(ReasonMalformed, "", errors.New("expected a string"))
+	}
+	start, escaped := d.i, false
+	for d.i < len(d.b) {
+		c := d.b[d.i]
+		switch {
+		case c == '"':
+			raw := d.b[start:d.i]
+			d.i++
+			if !escaped {
+				return string(raw), nil
+			}
+			var s string
+			if err := json.Unmarshal(d.b[start-1:d.i], &s); err != nil {
+				return "", &Error{Reason: ReasonMalformed, Offset: start, Err: err}
+			}
+			return s, nil
+		case c == '\\':
+			escaped = true
+			d.i += 2
+			continue
+		case c < 0x20:
+			return "", d.fail(ReasonMalformed, "", errors.New("control character in string"))
+		}
+		d.i++
+	}
+	return "", d.fail(ReasonMalformed, "", errors.New("unterminated string"))
+}
+
+func (d *jdec) stringField(key string) (string, error) {
+	at := d.i
+	v, err := d.value(key)
+	if err != nil {
+		return "", err
+	}
+	switch v.Kind {
+	case String:
+		return v.Str, nil
+	case Null:
+		return "", nil
+	case Number:
+		// Numeric ids are common; keep their text.
+		return v.Str, nil
+	}
+	return "", &Error{Reason: ReasonWrongType, Field: key, Offset: at, Err: errors.New("expected a string")}
+}
+
+// value reads a scalar; objects and arrays are type errors for the field.
+func (d *jdec) value(key string) (Value, error) {
+	switch c := d.peek(); {
+	case c == '"':
+		s, err := d.str()
+		return Value{Kind: String, Str: s}, err
+	case c == '-' || c >= '0' && c <= '9':
+		start := d.i
+		if !d.number() {
+			return Value{}, d.fail(ReasonMalformed, key, errors.New("invalid number"))
+		}
+		text := d.b[start:d.i]
+		f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(text), len(text)), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			return Value{}, &Error{Reason: ReasonMalformed, Field: key, Offset: start, Err: err}
+		}
+		return Value{Kind: Number, Num: f, Str: string(text)}, nil
+	case c == 't' || c == 'f' || c == 'n':
+		for _, lit := range [...]string{"true", "false", "null"} {
+			if len(d.b)-d.i >= len(lit) && string(d.b[d.i:d.i+len(lit)]) == lit {
+				d.i += len(lit)
+				if lit == "null" {
+					return Value{Kind: Null}, nil
+				}
+				return Value{Kind: Bool, Str: lit}, nil
+			}
+		}
+	case c == '{' || c == '[':
+		at := d.i
+		if err := d.skip(key); err != nil {
+			return Value{}, err
+		}
+		return Value{}, &Error{Reason: ReasonWrongType, Field: key, Offset: at, Err: errors.New("expected a scalar")}
+	}
+	return Value{}, d.fail(ReasonMalformed, key, errors.New("invalid value"))
+}
+
+// number scans a JSON number's grammar.
+func (d *jdec) number() bool {
+	digits := func() int {
+		n := 0
+		for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+			d.i++
+			n++
+		}
+		return n
+	}
+	d.eat('-')
+	if d.eat('0') {
+		// no leading zeros
+	} else if digits() == 0 {
+		return false
+	}
+	if d.eat('.') && digits() == 0 {
+		return false
+	}
+	if c := d.peek(); c == 'e' || c == 'E' {
+		d.i++
+		if c := d.peek(); c == '+' || c == '-' {
+			d.i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// object reads a flat object of scalars into list; a nested value is a type
+// error naming the inner key.
+func (d *jdec) object(field string, list *[]Value) error {
+	d.eat('{')
+	first := true
+	for {
+		d.ws()
+		if d.eat('}') {
+			return nil
+		}
+		if !first && !d.eat(',') {
+			return d.fail(ReasonMalformed, field, errors.New("expected ',' or '}'"))
+		}
+		first = false
+		d.ws()
+		name, err := d.str()
+		if err != nil {
+			return err
+		}
+		d.ws()
+		if !d.eat(':') {
+			return d.fail(ReasonMalformed, field, errors.New("expected ':'"))
+		}
+		d.ws()
+		v, err := d.value(field + "." + name)
+		if err != nil {
+			return err
+		}
+		v.Name = name
+		*list = append(*list, v)
+	}
+}
+
+// maxDepth bounds nesting in skipped values: a hostile message must not
+// turn into deep recursion.
+const maxDepth = 64
+
+// skip passes over any JSON value.
+func (d *jdec) skip(key string) error { return d.skipDepth(key, 0) }
+
+func (d *jdec) skipDepth(key string, depth int) error {
+	if depth > maxDepth {
+		return d.fail(ReasonMalformed, key, errors.New("nested too deeply"))
+	}
+	switch d.peek() {
+	case '{', '[':
+		open, close := d.b[d.i], byte('}')
+		if open == '[' {
+			close = ']'
+		}
+		d.i++
+		first := true
+		for {
+			d.ws()
+			if d.eat(close) {
+				return nil
+			}
+			if !first && !d.eat(',') {
+				return d.fail(ReasonMalformed, key, errors.New("expected ','"))
+			}
+			first = false
+			d.ws()
+			if open == '{' {
+				if _, err := d.str(); err != nil {
+					return err
+				}
+				d.ws()
+				if !d.eat(':') {
+					return d.fail(ReasonMalformed, key, errors.New("expected ':'"))
+				}
+				d.ws()
+			}
+			if err := d.skipDepth(key, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	_, err := d.value(key)
+	return err
+}

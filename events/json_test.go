@@ -1,0 +1,140 @@
+package events
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func decode(t *testing.T, msg string) (*Event, error) {
+	t.Helper()
+	var e Event
+	err := DecodeJSON([]byte(msg), &DefaultFields, &e)
+	return &e, err
+}
+
+func TestDecodePrediction(t *testing.T) {
+	e, err := decode(t, `{"id": "p1", "model": "credit", "version": "v2", "ts": "2026-11-22T10:00:00.5Z",
+		"features": {"age": 42, "income": 51000.5, "home": "RENT", "flag": true, "missing": null},
+		"prediction": "1", "score": 0.83, "latency_ms": 12, "extra": {"nested": [1, {"x": "}"}]}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.ID != "p1" || e.Model != "credit" || e.Version != "v2" || e.TS != 1795341600500 || !e.HasTS {
+		t.Fatalf("header: %+v", e)
+	}
+	want := []Value{{Name: "age", Kind: Number, Num: 42, Str: "42"}, {Name: "income", Kind: Number, Num: 51000.5, Str: "51000.5"},
+		{Name: "home", Kind: String, Str: "RENT"}, {Name: "flag", Kind: Bool, Str: "true"}, {Name: "missing", Kind: Null}}
+	if len(e.Features) != len(want) {
+		t.Fatalf("features: %+v", e.Features)
+	}
+	for i := range want {
+		if e.Features[i] != want[i] {
+			t.Fatalf("feature %d: %+v, want %+v", i, e.Features[i], want[i])
+		}
+	}
+	if !e.HasPrediction || e.Prediction.Str != "1" || e.Score != 0.83 || e.LatencyMS != 12 || e.HasLabel {
+		t.Fatalf("outputs: %+v", e)
+	}
+}
+
+func TestDecodeOutcomeAndScores(t *testing.T) {
+	e, err := decode(t, `{"id":7,"model":"m","ts":1763805600000,"label":"fraud","scores":{"fraud":0.9,"ok":0.1},"value":null}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.ID != "7" || e.TS != 1763805600000 || e.Label.Str != "fraud" || len(e.Scores) != 2 || e.Scores[1].Name != "ok" || e.HasValue {
+		t.Fatalf("%+v", e)
+	}
+	// Reuse keeps capacity and forgets the previous event.
+	if err := DecodeJSON([]byte(`{"id":"x","model":"m"}`), &DefaultFields, e); err != nil || len(e.Scores) != 0 || e.HasLabel {
+		t.Fatalf("reset: %+v %v", e, err)
+	}
+}
+
+func TestCustomFieldNames(t *testing.T) {
+	f := DefaultFields
+	f.ID, f.Features = "request_id", "inputs"
+	var e Event
+	if err := DecodeJSON([]byte(`{"request_id":"r","model":"m","inputs":{"a":1}}`), &f, &e); err != nil || e.ID != "r" || len(e.Features) != 1 {
+		t.Fatalf("%+v %v", e, err)
+	}
+}
+
+func TestReasons(t *testing.T) {
+	f := func(msg string, want Reason, text string) {
+		t.Helper()
+		_, err := decode(t, msg)
+		if ReasonOf(err) != want || (text != "" && err.Error() != text) {
+			t.Fatalf("%s: got %v (%s), want %s", msg, err, ReasonOf(err), want)
+		}
+	}
+	f(`{"id": "1", "model": "m"`, ReasonMalformed, "events: malformed at offset 24: expected ',' or '}'")
+	f(`[1, 2]`, ReasonMalformed, "events: malformed at offset 0: expected a JSON object")
+	f(`{"id": "1", "model": "m"} x`, ReasonMalformed, "")
+	f(`{"id": {"a": 1}, "model": "m"}`, ReasonWrongType, `events: wrong_type: field "id" at offset 7: expected a scalar`)
+	f(`{"id": "1", "model": "m", "score": "high"}`, ReasonWrongType, `events: wrong_type: field "score" at offset 35: expected a number`)
+	f(`{"id": "1", "model": "m", "features": [1]}`, ReasonWrongType, "")
+	f(`{"id": "1", "model": "m", "features": {"a": {"b": 1}}}`, ReasonWrongType, "")
+	f(`{"model": "m"}`, ReasonMissingID, `events: missing_id: field "id" at offset 0: missing or empty`)
+	f(`{"id": "1"}`, ReasonMissingModel, "")
+	f(`{"id": "1", "model": "m", "ts": "yesterday"}`, ReasonBadTimestamp, "")
+	f(`{"id": "1", "model": "m", "ts": true}`, ReasonBadTimestamp, "")
+	f(`{"id": "1", "model": "m", "x": 01}`, ReasonMalformed, "")
+	f(`{"id": "1", "model": "m", "x": `+strings.Repeat("[", 100)+strings.Repeat("]", 100)+`}`, ReasonMalformed, "")
+	f(`{"id": "1\u0001", "model": "m"}`, ReasonMalformed, "")
+}
+
+// The scanner accepts only valid JSON, accepts every valid event object
+// encoding/json reads the same way, and agrees with it on the values.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"p1","model":"m","ts":"2026-01-02T03:04:05Z","features":{"a":1.5,"b":"x","c":null,"d":false},"score":0.5}`,
+		`{"id":"a\"b\\u00e9","model":"m","scores":{"x":1e-3}}`, `{"id":1,"model":"m","label":true}`, `[]`, `{"id":"1","model":"m","x":[{}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, msg []byte) {
+		var e Event
+		err := DecodeJSON(msg, &DefaultFields, &e)
+		if err == nil && !json.Valid(msg) {
+			t.Fatalf("accepted invalid JSON %q", msg)
+		}
+		if err != nil && ReasonOf(err) == ReasonMalformed && json.Valid(msg) {
+			var top any
+			_ = json.Unmarshal(msg, &top)
+			if _, isObject := top.(map[string]any); isObject && !strings.Contains(err.Error(), "nested too deeply") {
+				t.Fatalf("rejected valid JSON object %q as malformed: %v", msg, err)
+			}
+		}
+		if err != nil {
+			return
+		}
+		var ref struct {
+			ID       any            `json:"id"`
+			Model    any            `json:"model"`
+			Features map[string]any `json:"features"`
+		}
+		if json.Unmarshal(msg, &ref) != nil {
+			return // duplicate keys of other types: encoding/json keeps the last
+		}
+		if s, ok := ref.Model.(string); ok && s != e.Model && !strings.Contains(string(msg), `"model"`+`:`) {
+			t.Fatalf("model %q vs %q", e.Model, s)
+		}
+		if ref.Features != nil && len(e.Features) < len(ref.Features) {
+			t.Fatalf("features %d vs %d", len(e.Features), len(ref.Features))
+		}
+	})
+}
+
+func BenchmarkDecodeJSON(b *testing.B) {
+	msg := []byte(`{"id":"p-000123","model":"credit","version":"v2","ts":1763805600000,"features":{"age":42,"income":51000.5,"debt_ratio":0.31,"credit_lines":4,"utilization":0.42,"months_employed":60,"late":0,"loan":25000,"home":"RENT","purpose":"car","region":"north"},"prediction":"0","score":0.17,"latency_ms":3.2}`)
+	var e Event
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := DecodeJSON(msg, &DefaultFields, &e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
