@@ -8,11 +8,39 @@ import (
 	"unsafe"
 )
 
-// DecodeJSON decodes one JSON event into e (reset first). Unknown top-level
+// JSONDecoder decodes JSON events. It interns feature and class names, so
+// steady-state decoding allocates only for string values. Not safe for
+// concurrent use: each partition worker has its own.
+type JSONDecoder struct {
+	Fields Fields
+	names  map[string]string
+}
+
+// NewJSONDecoder returns a decoder for the given field names.
+func NewJSONDecoder(f Fields) *JSONDecoder {
+	return &JSONDecoder{Fields: f, names: map[string]string{}}
+}
+
+// maxNames bounds the intern table: names come from producers.
+const maxNames = 4096
+
+func (j *JSONDecoder) intern(b []byte) string {
+	if s, ok := j.names[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(j.names) < maxNames {
+		j.names[s] = s
+	}
+	return s
+}
+
+// Decode decodes one JSON event into e (reset first). Unknown top-level
 // fields are ignored, so producers can add fields freely.
-func DecodeJSON(msg []byte, f *Fields, e *Event) error {
+func (j *JSONDecoder) Decode(msg []byte, e *Event) error {
 	e.Reset()
-	d := jdec{b: msg}
+	f := &j.Fields
+	d := jdec{b: msg, j: j}
 	d.ws()
 	if !d.eat('{') {
 		return d.fail(ReasonMalformed, "", errors.New("expected a JSON object"))
@@ -29,7 +57,7 @@ func DecodeJSON(msg []byte, f *Fields, e *Event) error {
 		}
 		first = false
 		d.ws()
-		key, err := d.str()
+		key, err := d.name()
 		if err != nil {
 			return err
 		}
@@ -87,6 +115,9 @@ func DecodeJSON(msg []byte, f *Fields, e *Event) error {
 			}
 			if v.Kind == Null {
 				continue
+			}
+			if v.Kind == Number {
+				v.Str = string(d.num) // class names keep the producer's text
 			}
 			if key == f.Prediction {
 				e.Prediction, e.HasPrediction = v, true
@@ -151,8 +182,10 @@ func timestamp(v Value) (int64, error) {
 
 // jdec scans one message.
 type jdec struct {
-	b []byte
-	i int
+	b   []byte
+	i   int
+	j   *JSONDecoder
+	num []byte // text of the last number read by value
 }
 
 func (d *jdec) fail(r Reason, field string, err error) error {
@@ -218,6 +251,23 @@ func (d *jdec) str() (string, error) {
 	return "", d.fail(ReasonMalformed, "", errors.New("unterminated string"))
 }
 
+// name reads an object key through the intern table when it has no
+// escapes.
+func (d *jdec) name() (string, error) {
+	if d.peek() == '"' {
+		end := d.i + 1
+		for end < len(d.b) && d.b[end] != '"' && d.b[end] != '\\' && d.b[end] >= 0x20 {
+			end++
+		}
+		if end < len(d.b) && d.b[end] == '"' {
+			s := d.j.intern(d.b[d.i+1 : end])
+			d.i = end + 1
+			return s, nil
+		}
+	}
+	return d.str()
+}
+
 func (d *jdec) stringField(key string) (string, error) {
 	at := d.i
 	v, err := d.value(key)
@@ -231,7 +281,7 @@ func (d *jdec) stringField(key string) (string, error) {
 		return "", nil
 	case Number:
 		// Numeric ids are common; keep their text.
-		return v.Str, nil
+		return string(d.num), nil
 	}
 	return "", &Error{Reason: ReasonWrongType, Field: key, Offset: at, Err: errors.New("expected a string")}
 }
@@ -252,7 +302,8 @@ func (d *jdec) value(key string) (Value, error) {
 		if err != nil && !errors.Is(err, strconv.ErrRange) {
 			return Value{}, &Error{Reason: ReasonMalformed, Field: key, Offset: start, Err: err}
 		}
-		return Value{Kind: Number, Num: f, Str: string(text)}, nil
+		d.num = text
+		return Value{Kind: Number, Num: f}, nil
 	case c == 't' || c == 'f' || c == 'n':
 		for _, lit := range [...]string{"true", "false", "null"} {
 			if len(d.b)-d.i >= len(lit) && string(d.b[d.i:d.i+len(lit)]) == lit {
@@ -319,7 +370,7 @@ func (d *jdec) object(field string, list *[]Value) error {
 		}
 		first = false
 		d.ws()
-		name, err := d.str()
+		name, err := d.name()
 		if err != nil {
 			return err
 		}
@@ -328,7 +379,7 @@ func (d *jdec) object(field string, list *[]Value) error {
 			return d.fail(ReasonMalformed, field, errors.New("expected ':'"))
 		}
 		d.ws()
-		v, err := d.value(field + "." + name)
+		v, err := d.value(field)
 		if err != nil {
 			return err
 		}

@@ -9,7 +9,7 @@ import (
 func decode(t *testing.T, msg string) (*Event, error) {
 	t.Helper()
 	var e Event
-	err := DecodeJSON([]byte(msg), &DefaultFields, &e)
+	err := NewJSONDecoder(DefaultFields).Decode([]byte(msg), &e)
 	return &e, err
 }
 
@@ -23,7 +23,7 @@ func TestDecodePrediction(t *testing.T) {
 	if e.ID != "p1" || e.Model != "credit" || e.Version != "v2" || e.TS != 1795341600500 || !e.HasTS {
 		t.Fatalf("header: %+v", e)
 	}
-	want := []Value{{Name: "age", Kind: Number, Num: 42, Str: "42"}, {Name: "income", Kind: Number, Num: 51000.5, Str: "51000.5"},
+	want := []Value{{Name: "age", Kind: Number, Num: 42}, {Name: "income", Kind: Number, Num: 51000.5},
 		{Name: "home", Kind: String, Str: "RENT"}, {Name: "flag", Kind: Bool, Str: "true"}, {Name: "missing", Kind: Null}}
 	if len(e.Features) != len(want) {
 		t.Fatalf("features: %+v", e.Features)
@@ -47,7 +47,7 @@ func TestDecodeOutcomeAndScores(t *testing.T) {
 		t.Fatalf("%+v", e)
 	}
 	// Reuse keeps capacity and forgets the previous event.
-	if err := DecodeJSON([]byte(`{"id":"x","model":"m"}`), &DefaultFields, e); err != nil || len(e.Scores) != 0 || e.HasLabel {
+	if err := NewJSONDecoder(DefaultFields).Decode([]byte(`{"id":"x","model":"m"}`), e); err != nil || len(e.Scores) != 0 || e.HasLabel {
 		t.Fatalf("reset: %+v %v", e, err)
 	}
 }
@@ -56,7 +56,7 @@ func TestCustomFieldNames(t *testing.T) {
 	f := DefaultFields
 	f.ID, f.Features = "request_id", "inputs"
 	var e Event
-	if err := DecodeJSON([]byte(`{"request_id":"r","model":"m","inputs":{"a":1}}`), &f, &e); err != nil || e.ID != "r" || len(e.Features) != 1 {
+	if err := NewJSONDecoder(f).Decode([]byte(`{"request_id":"r","model":"m","inputs":{"a":1}}`), &e); err != nil || e.ID != "r" || len(e.Features) != 1 {
 		t.Fatalf("%+v %v", e, err)
 	}
 }
@@ -96,7 +96,7 @@ func FuzzDecodeJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		var e Event
-		err := DecodeJSON(msg, &DefaultFields, &e)
+		err := NewJSONDecoder(DefaultFields).Decode(msg, &e)
 		if err == nil && !json.Valid(msg) {
 			t.Fatalf("accepted invalid JSON %q", msg)
 		}
@@ -130,10 +130,11 @@ func FuzzDecodeJSON(f *testing.F) {
 func BenchmarkDecodeJSON(b *testing.B) {
 	msg := []byte(`{"id":"p-000123","model":"credit","version":"v2","ts":1763805600000,"features":{"age":42,"income":51000.5,"debt_ratio":0.31,"credit_lines":4,"utilization":0.42,"months_employed":60,"late":0,"loan":25000,"home":"RENT","purpose":"car","region":"north"},"prediction":"0","score":0.17,"latency_ms":3.2}`)
 	var e Event
+	dec := NewJSONDecoder(DefaultFields)
 	b.SetBytes(int64(len(msg)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := DecodeJSON(msg, &DefaultFields, &e); err != nil {
+		if err := dec.Decode(msg, &e); err != nil {
 			b.Fatal(err)
 		}
 	}
