@@ -17,9 +17,9 @@ const stdFloor = 1e-3
 // share of unseen values is in the histogram regardless.
 const maxUnseenListed = 100
 
-// Compare tests every feature of ref against cur and decides drift. Columns
-// named in skip (label, prediction, score) are not features. Features are
-// evaluated in parallel: sorting the current column dominates.
+// Compare tests every feature of ref against cur and decides drift.
+// Features the config marks ignore (label, prediction, score) are skipped.
+// Features are evaluated in parallel, one per core at a time.
 func Compare(ref *profile.Profile, cur *dataset.Table, cfg Config) *Report {
 	r := &Report{ReferenceRows: ref.Rows, CurrentRows: cur.Rows}
 	var feats []*profile.Feature

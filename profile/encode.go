@@ -17,7 +17,7 @@ import (
 //	magic   [8]byte "DWPROFIL"
 //	version uint32  (FormatVersion)
 //	hdrLen  uint32
-//	header  [hdrLen]byte JSON of Profile (without the sorted values)
+//	header  [hdrLen]byte JSON of Profile (without the values)
 //	values  for each numeric feature in header order: stored × float64
 //	crc     uint32 CRC-32C of everything before it
 //

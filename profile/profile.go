@@ -2,7 +2,7 @@
 // training (reference) data that every drift comparison runs against.
 //
 // A numeric feature keeps its decile bin edges and counts, min/max/mean/std,
-// null and invalid counts, and its sorted non-null values (or a bounded sample
+// null and invalid counts, and its non-null values (or a bounded sample
 // of order statistics) for the exact KS and Wasserstein tests. A categorical
 // feature keeps its category counts. Statistics are computed by package
 // stats; deciding what is drift is left to package detectors.
@@ -91,7 +91,7 @@ func (p *Profile) Feature(name string) *Feature {
 // Options controls Build.
 type Options struct {
 	Bins int // equal-frequency bins; DefaultBins when 0
-	// MaxSample bounds the stored sorted values per numeric feature; 0 keeps
+	// MaxSample bounds the stored values per numeric feature; 0 keeps
 	// them all. A sample of m evenly spaced order statistics shifts the
 	// empirical CDF by at most 1/(m-1), so KS statistics computed against it
 	// are within 1/(m-1) of the exact ones (see README).
@@ -99,9 +99,8 @@ type Options struct {
 	Exclude   map[string]bool // columns that are not features (label, prediction, score)
 }
 
-// Build summarises every column of t except the excluded ones. Numeric
-// features are built in parallel, one goroutine per core, because sorting
-// dominates.
+// Build summarises every column of t except the excluded ones, one feature
+// per core at a time: columns are independent and each pass is memory-bound.
 func Build(t *dataset.Table, opt Options) (*Profile, error) {
 	if opt.Bins == 0 {
 		opt.Bins = DefaultBins
