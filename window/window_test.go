@@ -81,13 +81,12 @@ func TestNewValidates(t *testing.T) {
 	}
 }
 
-func BenchmarkAddAll(b *testing.B) {
+func BenchmarkPaneAdd(b *testing.B) {
 	r, _ := New(time.Hour, time.Minute, time.Hour, 100)
-	vs := make([]float64, 100)
 	b.ReportAllocs()
 	ts := int64(0)
 	for b.Loop() {
 		ts += 37
-		r.AddAll(ts, vs)
+		r.Pane(ts)[int(ts)%100]++
 	}
 }
