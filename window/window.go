@@ -32,7 +32,6 @@ type Ring struct {
 	index   []int64   // pane index held by each slot, or noPane
 	head    int64     // index of the newest pane seen
 	started bool      // head is valid
-	late    uint64
 }
 
 // New returns a ring of window/pane panes of width counters. Events up to
@@ -59,14 +58,13 @@ func New(window, pane, lateness time.Duration, width int) (*Ring, error) {
 // Pane returns the counters of the pane holding event time tsMillis for the
 // caller to add to, after advancing the window if the event is newer than
 // every pane so far. It returns nil for a late event (outside the window, or
-// more than lateness behind the head pane's start), which is counted.
+// more than lateness behind the head pane's start); callers count those.
 func (r *Ring) Pane(tsMillis int64) []float64 {
 	idx := floorDiv(tsMillis, r.pane)
 	if !r.started || idx > r.head {
 		r.advance(idx)
 	}
 	if idx <= r.head-int64(r.n) || idx != r.head && tsMillis < r.head*r.pane-r.lateness {
-		r.late++
 		return nil
 	}
 	s := r.slot(idx)
@@ -134,9 +132,6 @@ func (r *Ring) Bounds() (start, end int64, ok bool) {
 	}
 	return (r.head - int64(r.n) + 1) * r.pane, (r.head + 1) * r.pane, true
 }
-
-// Late is the number of events dropped as late.
-func (r *Ring) Late() uint64 { return r.late }
 
 func floorDiv(a, b int64) int64 {
 	q := a / b

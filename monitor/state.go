@@ -1,0 +1,238 @@
+// Package monitor holds the streaming state of one monitored model version:
+// an event-time window of per-feature histograms on the reference profile's
+// fine bins plus data-quality counters, and its evaluation against the
+// reference with the statistics `driftwatch check` uses. Decoding messages
+// is left to package events, consuming Kafka to package consumer, and acting
+// on the verdicts to the alerting code.
+package monitor
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"driftwatch/profile"
+	"driftwatch/stats"
+	"driftwatch/window"
+)
+
+// counterEvents is the first counter of every pane: events in the pane.
+const counterEvents = 0
+
+// feature is where one feature's counters sit in a pane.
+type feature struct {
+	ref    *profile.Feature
+	off    int // first bin counter
+	bins   int // fine bins (numeric) or categories + unseen (categorical)
+	nulls  int // counter of nulls and missing values
+	outOfR int // numeric: counter of values outside the reference [min, max]
+	binner *stats.Binner
+	index  map[string]int // categorical: category → bin
+}
+
+// Version is the windowed state of one model version. It is not safe for
+// concurrent use: one partition worker owns it.
+type Version struct {
+	Profile  *profile.Profile
+	numeric  []feature
+	category []feature
+	ring     *window.Ring
+	totals   []float64
+	late     uint64 // events dropped as late
+}
+
+// NewVersion lays out the counters for the profile's features and creates
+// the window.
+func NewVersion(p *profile.Profile, length, pane, lateness time.Duration) (*Version, error) {
+	v := &Version{Profile: p}
+	next := 1 // counter 0 counts events
+	for _, f := range p.Features {
+		ft := feature{ref: f, off: next}
+		switch f.Kind {
+		case profile.Numeric:
+			ft.bins = len(f.FineCounts)
+			if ft.bins == 0 {
+				ft.bins = 1 // a feature without reference values: everything in one bin
+			}
+			ft.binner = stats.NewBinner(f.FineEdges)
+			ft.nulls, ft.outOfR = next+ft.bins, next+ft.bins+1
+			next += ft.bins + 2
+			v.numeric = append(v.numeric, ft)
+		default:
+			ft.bins = len(f.Categories) + 1 // + unseen
+			ft.index = make(map[string]int, len(f.Categories))
+			for i, c := range f.Categories {
+				ft.index[c] = i
+			}
+			ft.nulls = next + ft.bins
+			next += ft.bins + 1
+			v.category = append(v.category, ft)
+		}
+	}
+	r, err := window.New(length, pane, lateness, next)
+	if err != nil {
+		return nil, fmt.Errorf("monitor: %w", err)
+	}
+	v.ring = r
+	return v, nil
+}
+
+// Numeric and Categorical name the features in the column order AddBatch
+// expects.
+func (v *Version) Numeric() []string     { return names(v.numeric) }
+func (v *Version) Categorical() []string { return names(v.category) }
+
+func names(fs []feature) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.ref.Name
+	}
+	return out
+}
+
+// Batch is a run of events as columns: Num[f][i] is numeric feature f of
+// event i (NaN for null or missing), Cat[f][i] categorical feature f, with
+// CatNull[f][i] marking nulls (CatNull[f] may be nil).
+type Batch struct {
+	TS      []int64 // event time, Unix ms
+	Num     [][]float64
+	Cat     [][]string
+	CatNull [][]bool
+}
+
+// AddBatch adds the events of b to their panes and returns how many were
+// late. Events are grouped into runs that share a pane, so the pane lookup
+// happens once per run and the per-value work is binning and an increment.
+// It allocates nothing.
+func (v *Version) AddBatch(b *Batch) (late int) {
+	for start := 0; start < len(b.TS); {
+		idx := v.ring.PaneIndex(b.TS[start])
+		end := start + 1
+		for end < len(b.TS) && v.ring.PaneIndex(b.TS[end]) == idx {
+			end++
+		}
+		pane := v.ring.Pane(b.TS[start])
+		if pane == nil {
+			late += end - start
+			v.late += uint64(end - start)
+			start = end
+			continue
+		}
+		pane[counterEvents] += float64(end - start)
+		for fi := range v.numeric {
+			f := &v.numeric[fi]
+			bins := pane[f.off : f.off+f.bins]
+			lo, hi := f.ref.Summary.Min, f.ref.Summary.Max
+			for _, x := range b.Num[fi][start:end] {
+				if x != x {
+					pane[f.nulls]++
+					continue
+				}
+				if x < lo || x > hi {
+					pane[f.outOfR]++
+				}
+				bins[f.binner.Bin(x)]++
+			}
+		}
+		for fi := range v.category {
+			f := &v.category[fi]
+			nulls := b.CatNull[fi]
+			for i, s := range b.Cat[fi][start:end] {
+				if nulls != nil && nulls[start+i] {
+					pane[f.nulls]++
+					continue
+				}
+				j, ok := f.index[s]
+				if !ok {
+					j = f.bins - 1 // unseen
+				}
+				pane[f.off+j]++
+			}
+		}
+		start = end
+	}
+	return late
+}
+
+// FeatureStats is one feature's evaluation over the window.
+type FeatureStats struct {
+	Name   string
+	Kind   profile.Kind
+	Values float64 // non-null values in the window
+	PSI    float64
+	JS     float64
+	// Numeric only: Hellinger on the PSI bins; KS and Wasserstein from the
+	// fine bins, with KS within [KS, KS + KSBound] of the exact statistic.
+	Hellinger, KS, KSBound, Wasserstein float64
+	NullRate, OutOfRangeRate            float64
+	// Categorical only: chi-square on the category counts and the share of
+	// unseen categories.
+	ChiSquare, ChiSquareP, UnseenShare float64
+}
+
+// Evaluation is the state of the window at one evaluation.
+type Evaluation struct {
+	Start, End time.Time
+	Events     float64
+	Late       uint64
+	Features   []FeatureStats
+}
+
+// Evaluate sums the live panes and compares them with the reference. PSI,
+// JS and Hellinger use the PSI bins, whose counts are sums of fine bins:
+// they equal `check`'s values on the same events exactly.
+func (v *Version) Evaluate(eps float64) Evaluation {
+	v.totals = v.ring.Totals(v.totals)
+	t := v.totals
+	var ev Evaluation
+	if s, e, ok := v.ring.Bounds(); ok {
+		ev.Start, ev.End = time.UnixMilli(s).UTC(), time.UnixMilli(e).UTC()
+	}
+	ev.Events, ev.Late = t[counterEvents], v.late
+	nan := math.NaN()
+	for _, f := range v.numeric {
+		fine := t[f.off : f.off+f.bins]
+		fs := FeatureStats{Name: f.ref.Name, Kind: profile.Numeric, PSI: nan, JS: nan, Hellinger: nan, KS: nan, KSBound: nan, Wasserstein: nan}
+		for _, c := range fine {
+			fs.Values += c
+		}
+		if ev.Events > 0 {
+			fs.NullRate = t[f.nulls] / ev.Events
+		}
+		if fs.Values > 0 {
+			fs.OutOfRangeRate = t[f.outOfR] / fs.Values
+		}
+		if fs.Values > 0 && f.ref.Values > 0 {
+			coarse := make([]float64, len(f.ref.Counts))
+			per := len(fine) / len(coarse)
+			for i, c := range fine {
+				coarse[i/per] += c
+			}
+			fs.PSI = stats.PSI(f.ref.Counts, coarse, eps)
+			fs.JS = stats.JensenShannon(f.ref.Counts, coarse)
+			fs.Hellinger = stats.Hellinger(f.ref.Counts, coarse)
+			fs.KS, fs.KSBound = stats.KSBinned(f.ref.FineCounts, fine)
+			fs.Wasserstein = stats.WassersteinBinned(f.ref.FineEdges, f.ref.FineCounts, fine, f.ref.Summary.Min, f.ref.Summary.Max)
+		}
+		ev.Features = append(ev.Features, fs)
+	}
+	for _, f := range v.category {
+		counts := t[f.off : f.off+f.bins]
+		fs := FeatureStats{Name: f.ref.Name, Kind: profile.Categorical, PSI: nan, JS: nan, ChiSquare: nan, ChiSquareP: nan}
+		for _, c := range counts {
+			fs.Values += c
+		}
+		if ev.Events > 0 {
+			fs.NullRate = t[f.nulls] / ev.Events
+		}
+		if fs.Values > 0 {
+			ref := append(append([]float64(nil), f.ref.CatCounts...), 0)
+			fs.PSI = stats.PSI(ref, counts, eps)
+			fs.JS = stats.JensenShannon(ref, counts)
+			fs.ChiSquare, _, fs.ChiSquareP = stats.ChiSquareHomogeneity(ref, counts)
+			fs.UnseenShare = counts[f.bins-1] / fs.Values
+		}
+		ev.Features = append(ev.Features, fs)
+	}
+	return ev
+}
