@@ -5,6 +5,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,9 @@ const (
 // Env is what a command may touch besides its flags.
 type Env struct {
 	Stdout, Stderr io.Writer
+	// Ctx ends long-running commands (serve); main cancels it on SIGINT or
+	// SIGTERM.
+	Ctx context.Context
 }
 
 // usageError marks errors that are the caller's fault (exit 2) without
@@ -40,6 +44,8 @@ Usage:
                                             compare current data to a reference; exit 1 on drift
   driftwatch profile build --input REF --out FILE [flags]
                                             write a reference profile
+  driftwatch serve --config FILE [--http ADDR]
+                                            run the streaming monitor (embedded broker when no brokers are set)
   driftwatch config example | config check FILE
                                             print a complete service config, or validate one
   driftwatch version
@@ -69,6 +75,8 @@ func Main(args []string, env Env) int {
 		err = runProfileBuild(args[2:], env)
 	case "config":
 		err = runConfig(args[1:], env)
+	case "serve":
+		err = runServe(args[1:], env)
 	case "demo":
 		code, err = runDemo(args[1:], env)
 	case "version":

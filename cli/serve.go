@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"driftwatch/config"
+	"driftwatch/service"
+)
+
+// shutdownDeadline bounds the final commit and shutdown after a signal.
+const shutdownDeadline = 10 * time.Second
+
+// runServe runs the service until the context ends (SIGINT or SIGTERM).
+func runServe(args []string, env Env) error {
+	var cfgPath, httpAddr string
+	fs := newFlags("serve", env)
+	fs.StringVar(&cfgPath, "config", "", "service configuration (see 'driftwatch config example')")
+	fs.StringVar(&httpAddr, "http", "127.0.0.1:8080", "listen address for /metrics, health and the API")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if cfgPath == "" {
+		return usagef("serve: --config is required")
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return err
+	}
+	ctx := env.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	log := slog.New(slog.NewTextHandler(env.Stderr, nil))
+	s, err := service.Start(ctx, service.Options{Config: cfg, HTTPAddr: httpAddr, Logger: log})
+	if err != nil {
+		return err
+	}
+	log.Info("driftwatch serving", "http", s.HTTPAddr(), "brokers", fmt.Sprint(s.Brokers()))
+	<-ctx.Done()
+	closeCtx, cancel := context.WithTimeout(context.Background(), shutdownDeadline)
+	defer cancel()
+	return s.Close(closeCtx)
+}

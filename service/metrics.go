@@ -1,0 +1,52 @@
+package service
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"strings"
+
+	"github.com/VictoriaMetrics/metrics"
+)
+
+// metricHelp is the help text and type of every metric family the service
+// exposes: VictoriaMetrics/metrics writes HELP lines without text, which
+// `promtool check metrics` rejects, so the exposition adds them here.
+var metricHelp = map[string][2]string{
+	"driftwatch_events_total":                {"counter", "Messages consumed, by topic and result (ok or a dead-letter reason)."},
+	"driftwatch_dead_letters_total":          {"counter", "Messages sent to the dead-letter topic, by reason."},
+	"driftwatch_late_events_total":           {"counter", "Events older than their model's window, dropped."},
+	"driftwatch_window_events":               {"gauge", "Events in the model version's current window."},
+	"driftwatch_feature_psi":                 {"gauge", "Population stability index of the feature's window against the reference."},
+	"driftwatch_feature_ks":                  {"gauge", "Kolmogorov-Smirnov statistic of the feature's window from fine bins (lower bound)."},
+	"driftwatch_feature_wasserstein":         {"gauge", "Wasserstein-1 distance of the feature's window from fine bins, in feature units."},
+	"driftwatch_feature_jensen_shannon":      {"gauge", "Jensen-Shannon distance (base 2) of the feature's window on the PSI bins."},
+	"driftwatch_feature_null_rate":           {"gauge", "Share of events in the window with the feature null or missing."},
+	"driftwatch_evaluation_duration_seconds": {"gauge", "Duration of the last evaluation of all models."},
+}
+
+// writeMetrics writes the set in Prometheus text format with HELP and TYPE
+// lines before each family.
+func writeMetrics(w io.Writer, set *metrics.Set) {
+	var buf bytes.Buffer
+	set.WritePrometheus(&buf)
+	out := bufio.NewWriter(w)
+	seen := map[string]bool{}
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name := line
+		if i := strings.IndexAny(line, "{ "); i >= 0 {
+			name = line[:i]
+		}
+		if !seen[name] {
+			seen[name] = true
+			if h, ok := metricHelp[name]; ok {
+				out.WriteString("# HELP " + name + " " + h[1] + "\n# TYPE " + name + " " + h[0] + "\n")
+			}
+		}
+		out.WriteString(line)
+	}
+	out.Flush()
+}

@@ -1,0 +1,424 @@
+// Package service is `driftwatch serve`: it owns start and stop of the
+// pieces — the embedded broker when no brokers are configured, the Kafka
+// consumer, the per-model-version monitor state, the periodic evaluation and
+// the HTTP listener with /metrics, health and the JSON API — so tests run the
+// whole service in-process. The pieces' logic lives in their packages.
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"driftwatch/broker"
+	"driftwatch/config"
+	"driftwatch/consumer"
+	"driftwatch/events"
+	"driftwatch/monitor"
+	"driftwatch/profile"
+)
+
+// Options are process settings; behaviour is in the config.
+type Options struct {
+	Config   *config.Config
+	HTTPAddr string // "" disables the listener
+	Logger   *slog.Logger
+	// Now is the clock for evaluation timestamps (time.Now when nil).
+	Now func() time.Time
+}
+
+// Service is a running monitor.
+type Service struct {
+	opt      Options
+	cfg      *config.Config
+	log      *slog.Logger
+	embedded *broker.Embedded
+	cons     *consumer.Consumer
+	httpSrv  *http.Server
+	httpLn   net.Listener
+	metrics  *metrics.Set
+	models   map[string]*model
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	ready    chan struct{}
+
+	decMu    sync.Mutex
+	decoders map[int32]*events.JSONDecoder
+
+	closeOnce sync.Once
+}
+
+type model struct {
+	name     string
+	versions map[string]*version
+}
+
+type version struct {
+	name string
+	mu   sync.Mutex // partitions of one model share its state
+	st   *monitor.Version
+	last monitor.Evaluation
+	eps  float64
+	// reusable batch columns
+	batch monitor.Batch
+}
+
+// Start builds and starts the service.
+func Start(ctx context.Context, opt Options) (*Service, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	cfg := opt.Config
+	s := &Service{opt: opt, cfg: cfg, log: opt.Logger, metrics: metrics.NewSet(), models: map[string]*model{},
+		ready: make(chan struct{}), decoders: map[int32]*events.JSONDecoder{}}
+	for _, m := range cfg.Models {
+		md := &model{name: m.Name, versions: map[string]*version{}}
+		for _, v := range m.Versions {
+			path := v.Reference
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(cfg.Dir, path)
+			}
+			p, err := profile.Load(path)
+			if err != nil {
+				return nil, fmt.Errorf("service: model %q version %q: %w", m.Name, v.Name, err)
+			}
+			st, err := monitor.NewVersion(p, m.Window.Length, m.Window.Pane, m.Window.Lateness)
+			if err != nil {
+				return nil, fmt.Errorf("service: model %q version %q: %w", m.Name, v.Name, err)
+			}
+			md.versions[v.Name] = &version{name: v.Name, st: st, eps: m.Drift.PSIEpsilon}
+		}
+		s.models[m.Name] = md
+	}
+
+	brokers := cfg.Kafka.Brokers
+	if len(brokers) == 0 {
+		b, err := broker.Start(broker.Options{Addr: cfg.Kafka.EmbeddedAddr, Partitions: 3,
+			Topics: []string{cfg.Topics.Predictions, cfg.Topics.Outcomes, cfg.Topics.DeadLetters}})
+		if err != nil {
+			return nil, err
+		}
+		s.embedded = b
+		brokers = b.Addrs()
+		s.log.Info("started the embedded Kafka broker; its data lives in memory", "addr", brokers[0])
+	}
+	cons, err := consumer.New(consumer.Options{Brokers: brokers, Group: cfg.Kafka.Group, ClientID: cfg.Kafka.ClientID,
+		Topics: []string{cfg.Topics.Predictions}, DeadLetters: cfg.Topics.DeadLetters, Logger: s.log}, s.handle)
+	if err != nil {
+		s.Close(context.Background())
+		return nil, err
+	}
+	s.cons = cons
+
+	if opt.HTTPAddr != "" {
+		ln, err := net.Listen("tcp", opt.HTTPAddr)
+		if err != nil {
+			s.Close(context.Background())
+			return nil, fmt.Errorf("service: http listener: %w", err)
+		}
+		s.httpLn = ln
+		s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 5 * time.Second}
+		s.wg.Go(func() {
+			if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("service: http server", "err", err)
+			}
+		})
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	s.cancel = cancel
+	s.wg.Go(func() {
+		if err := cons.Run(runCtx); err != nil {
+			s.log.Error("service: consumer", "err", err)
+		}
+	})
+	s.wg.Go(func() { s.evaluateLoop(runCtx) })
+	close(s.ready)
+	return s, nil
+}
+
+// Brokers returns the Kafka addresses the service consumes from.
+func (s *Service) Brokers() []string {
+	if s.embedded != nil {
+		return s.embedded.Addrs()
+	}
+	return s.cfg.Kafka.Brokers
+}
+
+// HTTPAddr is the listener's address ("" when disabled).
+func (s *Service) HTTPAddr() string {
+	if s.httpLn == nil {
+		return ""
+	}
+	return s.httpLn.Addr().String()
+}
+
+// handle decodes one partition's records, routes them to model versions,
+// and rejects what cannot be used.
+func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []consumer.Rejected {
+	s.decMu.Lock()
+	dec := s.decoders[partition]
+	if dec == nil {
+		f := s.cfg.Fields
+		dec = events.NewJSONDecoder(events.Fields{ID: f.ID, Model: f.Model, Version: f.Version, TS: f.TS, Features: f.Features,
+			Prediction: f.Prediction, Score: f.Score, Scores: f.Scores, LatencyMS: f.LatencyMS, Label: f.Label, Value: f.Value})
+		s.decoders[partition] = dec
+	}
+	s.decMu.Unlock()
+
+	var rejected []consumer.Rejected
+	reject := func(r *kgo.Record, reason events.Reason) {
+		rejected = append(rejected, consumer.Rejected{Record: r, Reason: string(reason)})
+		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_dead_letters_total{reason=%q}`, reason)).Inc()
+		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result=%q}`, topic, reason)).Inc()
+	}
+	var ev events.Event
+	for _, r := range recs {
+		if len(r.Value) > s.cfg.MaxMessageBytes {
+			reject(r, events.ReasonOversize)
+			continue
+		}
+		if err := dec.Decode(r.Value, &ev); err != nil {
+			reject(r, events.ReasonOf(err))
+			continue
+		}
+		m := s.models[ev.Model]
+		var v *version
+		if m != nil {
+			v = m.versions[ev.Version]
+		}
+		if v == nil {
+			reject(r, events.ReasonUnknownModel)
+			continue
+		}
+		ts := ev.TS
+		if !ev.HasTS {
+			ts = r.Timestamp.UnixMilli()
+		}
+		if late := v.add(ts, &ev); late > 0 {
+			s.metrics.GetOrCreateCounter("driftwatch_late_events_total").Add(late)
+		}
+		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result="ok"}`, topic)).Inc()
+	}
+	return rejected
+}
+
+// add puts one event into the version's window as a one-row batch. The
+// columns are reused, so this allocates nothing in steady state.
+func (v *version) add(ts int64, ev *events.Event) int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	num, cat := v.st.Numeric(), v.st.Categorical()
+	b := &v.batch
+	if b.Num == nil {
+		b.TS = make([]int64, 1)
+		b.Num = make([][]float64, len(num))
+		for i := range b.Num {
+			b.Num[i] = make([]float64, 1)
+		}
+		b.Cat = make([][]string, len(cat))
+		b.CatNull = make([][]bool, len(cat))
+		for i := range b.Cat {
+			b.Cat[i], b.CatNull[i] = make([]string, 1), make([]bool, 1)
+		}
+	}
+	b.TS[0] = ts
+	for i := range num {
+		b.Num[i][0] = math.NaN()
+	}
+	for i := range cat {
+		b.Cat[i][0], b.CatNull[i][0] = "", true
+	}
+	for _, f := range ev.Features {
+		if i := index(num, f.Name); i >= 0 {
+			if f.Kind == events.Number {
+				b.Num[i][0] = f.Num
+			}
+		} else if i := index(cat, f.Name); i >= 0 && f.Kind != events.Null {
+			s := f.Str
+			if f.Kind == events.Number {
+				s = fmt.Sprint(f.Num)
+			}
+			b.Cat[i][0], b.CatNull[i][0] = s, false
+		}
+	}
+	return v.st.AddBatch(b)
+}
+
+func index(names []string, name string) int {
+	for i, n := range names {
+		if n == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// evaluateLoop evaluates every model on the shortest configured interval.
+func (s *Service) evaluateLoop(ctx context.Context) {
+	every := time.Duration(math.MaxInt64)
+	for _, m := range s.cfg.Models {
+		every = min(every, m.EvaluateEvery)
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.Evaluate()
+		}
+	}
+}
+
+// Evaluate evaluates every model version now and updates the metrics.
+func (s *Service) Evaluate() {
+	start := s.opt.Now()
+	for _, m := range s.models {
+		for _, v := range m.versions {
+			v.mu.Lock()
+			ev := v.st.Evaluate(v.eps)
+			v.last = ev
+			v.mu.Unlock()
+			lbl := fmt.Sprintf(`model=%q,version=%q`, m.name, v.name)
+			s.metrics.GetOrCreateGauge(`driftwatch_window_events{`+lbl+`}`, nil).Set(ev.Events)
+			for _, f := range ev.Features {
+				fl := fmt.Sprintf(`%s,feature=%q`, lbl, f.Name)
+				set := func(name string, x float64) {
+					if !math.IsNaN(x) {
+						s.metrics.GetOrCreateGauge(name+"{"+fl+"}", nil).Set(x)
+					}
+				}
+				set("driftwatch_feature_psi", f.PSI)
+				set("driftwatch_feature_jensen_shannon", f.JS)
+				set("driftwatch_feature_null_rate", f.NullRate)
+				if f.Kind == profile.Numeric {
+					set("driftwatch_feature_ks", f.KS)
+					set("driftwatch_feature_wasserstein", f.Wasserstein)
+				}
+			}
+		}
+	}
+	s.metrics.GetOrCreateGauge("driftwatch_evaluation_duration_seconds", nil).Set(s.opt.Now().Sub(start).Seconds())
+}
+
+func (s *Service) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		writeMetrics(w, s.metrics)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		select {
+		case <-s.ready:
+			fmt.Fprintln(w, "ready")
+		default:
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+		}
+	})
+	mux.HandleFunc("GET /api/v1/models", func(w http.ResponseWriter, _ *http.Request) {
+		var out []map[string]any
+		for _, name := range s.modelNames() {
+			out = append(out, s.modelJSON(name))
+		}
+		writeJSON(w, out)
+	})
+	mux.HandleFunc("GET /api/v1/models/{model}", func(w http.ResponseWriter, r *http.Request) {
+		if s.models[r.PathValue("model")] == nil {
+			http.Error(w, fmt.Sprintf("unknown model %q", r.PathValue("model")), http.StatusNotFound)
+			return
+		}
+		writeJSON(w, s.modelJSON(r.PathValue("model")))
+	})
+	return mux
+}
+
+func (s *Service) modelNames() []string {
+	var names []string
+	for n := range s.models {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// modelJSON is the latest evaluation of every version of a model.
+func (s *Service) modelJSON(name string) map[string]any {
+	m := s.models[name]
+	var versions []map[string]any
+	var vnames []string
+	for n := range m.versions {
+		vnames = append(vnames, n)
+	}
+	sort.Strings(vnames)
+	for _, vn := range vnames {
+		v := m.versions[vn]
+		v.mu.Lock()
+		ev := v.last
+		v.mu.Unlock()
+		var feats []map[string]any
+		for _, f := range ev.Features {
+			feats = append(feats, map[string]any{"name": f.Name, "kind": f.Kind, "values": f.Values,
+				"psi": num(f.PSI), "jensen_shannon": num(f.JS), "ks": num(f.KS), "ks_bound": num(f.KSBound),
+				"wasserstein": num(f.Wasserstein), "null_rate": num(f.NullRate), "out_of_range_rate": num(f.OutOfRangeRate),
+				"unseen_share": num(f.UnseenShare)})
+		}
+		versions = append(versions, map[string]any{"version": vn, "window_start": ev.Start, "window_end": ev.End,
+			"events": ev.Events, "late": ev.Late, "features": feats})
+	}
+	return map[string]any{"model": name, "versions": versions}
+}
+
+// num maps NaN to JSON null.
+func num(x float64) any {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil
+	}
+	return x
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// Close stops in reverse start order: evaluation and consumption (final
+// commit), the HTTP listener, the embedded broker. Safe to call twice.
+func (s *Service) Close(ctx context.Context) error {
+	var err error
+	s.closeOnce.Do(func() {
+		if s.cancel != nil {
+			s.cancel()
+		}
+		if s.httpSrv != nil {
+			s.httpSrv.Shutdown(ctx)
+		}
+		s.wg.Wait()
+		if s.cons != nil {
+			err = s.cons.Close(ctx)
+		}
+		if s.embedded != nil {
+			s.embedded.Close()
+		}
+	})
+	return err
+}

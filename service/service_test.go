@@ -1,0 +1,151 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"driftwatch/config"
+	"driftwatch/dataset"
+	"driftwatch/detectors"
+	"driftwatch/profile"
+)
+
+func credit(n int, shift float64, seed uint64) *dataset.Table {
+	r := rand.New(rand.NewPCG(seed, 1))
+	x := &dataset.Column{Name: "income", Kind: dataset.KindNumeric, Num: make([]float64, n)}
+	c := &dataset.Column{Name: "home", Kind: dataset.KindCategorical, Str: make([]string, n)}
+	for i := range n {
+		x.Num[i] = math.Round((50+10*r.NormFloat64()+shift)*100) / 100
+		c.Str[i] = []string{"OWN", "RENT", "MORTGAGE"}[r.IntN(3)]
+	}
+	return &dataset.Table{Rows: n, Columns: []*dataset.Column{x, c}}
+}
+
+func TestServeEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	prof, err := profile.Build(credit(5000, 0, 1), profile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prof.WriteFile(filepath.Join(dir, "credit.dwprof")); err != nil {
+		t.Fatal(err)
+	}
+	cfgText := `
+kafka: {embedded_addr: "127.0.0.1:0"}
+models:
+  - name: credit
+    task: classification
+    versions: [{name: v1, reference: credit.dwprof}]
+    features: [{name: income, kind: numeric}, {name: home, kind: categorical}]
+    evaluate_every: 1h
+`
+	cfgPath := filepath.Join(dir, "dw.yaml")
+	os.WriteFile(cfgPath, []byte(cfgText), 0o644)
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, err := Start(ctx, Options{Config: cfg, HTTPAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+
+	cur := credit(2000, 3, 2)
+	pr, err := kgo.NewClient(kgo.SeedBrokers(s.Brokers()...), kgo.DefaultProduceTopic("predictions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	t0 := time.Now().Add(-10 * time.Minute).UnixMilli()
+	var recs []*kgo.Record
+	for i := range cur.Rows {
+		msg := fmt.Sprintf(`{"id":"p%d","model":"credit","version":"v1","ts":%d,"features":{"income":%v,"home":%q},"score":0.3}`,
+			i, t0+int64(i)*100, cur.Columns[0].Num[i], cur.Columns[1].Str[i])
+		recs = append(recs, &kgo.Record{Key: []byte(fmt.Sprint(i % 5)), Value: []byte(msg)})
+	}
+	recs = append(recs, &kgo.Record{Value: []byte(`{"id": 1, "model": "credit"`)},
+		&kgo.Record{Value: []byte(`{"id":"x","model":"fraud","ts":1}`)})
+	if err := pr.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	base := "http://" + s.HTTPAddr()
+	var model struct {
+		Versions []struct {
+			Events   float64
+			Features []struct {
+				Name string
+				PSI  *float64 `json:"psi"`
+			}
+		}
+	}
+	for ctx.Err() == nil {
+		s.Evaluate()
+		get(t, base+"/api/v1/models/credit", &model)
+		if model.Versions[0].Events == 2000 && strings.Contains(getText(t, base+"/metrics"), `driftwatch_dead_letters_total{reason="unknown_model"} 1`) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rep := detectors.Compare(prof, cur, detectors.DefaultConfig())
+	for _, f := range model.Versions[0].Features {
+		for _, want := range rep.Features {
+			if want.Name == f.Name && (f.PSI == nil || *f.PSI != float64(want.Statistics.PSI.Value)) {
+				t.Fatalf("%s: streaming PSI %v, check PSI %v", f.Name, f.PSI, want.Statistics.PSI.Value)
+			}
+		}
+	}
+	metricsText := getText(t, base+"/metrics")
+	for _, want := range []string{
+		"# HELP driftwatch_feature_psi Population stability index",
+		`driftwatch_dead_letters_total{reason="malformed"} 1`,
+		`driftwatch_events_total{topic="predictions",result="ok"} 2000`,
+		`driftwatch_feature_psi{model="credit",version="v1",feature="income"}`,
+	} {
+		if !strings.Contains(metricsText, want) {
+			t.Fatalf("/metrics lacks %q:\n%s", want, metricsText)
+		}
+	}
+	if got := getText(t, base+"/readyz"); got != "ready\n" {
+		t.Fatalf("readyz %q", got)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func getText(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+func get(t *testing.T, url string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(getText(t, url)), v); err != nil {
+		t.Fatal(err)
+	}
+}
