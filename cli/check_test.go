@@ -266,7 +266,7 @@ func TestMarkdownReport(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
-	code, out, errs := run(t, "demo")
+	code, out, errs := run(t, "demo", "--batch")
 	if code != ExitOK {
 		t.Fatalf("demo: exit %d: %s", code, errs)
 	}

@@ -39,7 +39,8 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 const usage = `driftwatch: streaming drift and quality monitor for machine-learning models
 
 Usage:
-  driftwatch demo                           run the bundled example
+  driftwatch demo [--duration 90s] [--drift-at 30s] [--summary FILE] [--batch]
+                                            live demo: embedded broker, monitor, drifting producer
   driftwatch check --reference REF --current CUR [flags]
                                             compare current data to a reference; exit 1 on drift
   driftwatch profile build --input REF --out FILE [flags]

@@ -2,23 +2,51 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"time"
 
 	"driftwatch/dataset"
+	"driftwatch/demo"
 	"driftwatch/detectors"
 	"driftwatch/examples"
 	"driftwatch/profile"
 )
 
-// runDemo runs the batch check on the bundled credit-scoring example and
-// prints the Markdown report. It exits 0 when the check ran, whatever it
-// found: the demo shows the verdict, it does not gate anything.
+// runDemo runs the streaming demo (embedded broker, service, synthetic
+// producer, drift injected at --drift-at), or with --batch the batch check
+// on the bundled credit-scoring example. It exits 0 when the demo ran,
+// whatever it found: the demo shows verdicts, it does not gate anything.
 func runDemo(args []string, env Env) (int, error) {
-	format := "markdown"
+	var (
+		format, httpAddr, summary string
+		batch                     bool
+		opt                       demo.Options
+	)
 	fs := newFlags("demo", env)
-	fs.StringVar(&format, "format", format, "report format: json or markdown")
+	fs.BoolVar(&batch, "batch", false, "run the batch check on the bundled example instead")
+	fs.StringVar(&format, "format", "markdown", "batch report format: json or markdown")
+	fs.DurationVar(&opt.Duration, "duration", 90*time.Second, "stop after this long")
+	fs.DurationVar(&opt.DriftAt, "drift-at", 30*time.Second, "inject input drift this long after the start")
+	fs.IntVar(&opt.Rate, "rate", 500, "events per second")
+	fs.StringVar(&httpAddr, "http", "127.0.0.1:8080", "listen address for /metrics and the API")
+	fs.StringVar(&summary, "summary", "", "write a JSON summary to this file")
 	if err := parse(fs, args); err != nil {
 		return ExitUsage, err
+	}
+	if !batch {
+		if opt.DriftAt >= opt.Duration || opt.Duration <= 0 {
+			return ExitUsage, usagef("demo: --drift-at %s must come before --duration %s", opt.DriftAt, opt.Duration)
+		}
+		opt.HTTPAddr, opt.Summary, opt.Out = httpAddr, summary, env.Stdout
+		ctx := env.Ctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		if _, err := demo.Run(ctx, opt); err != nil {
+			return ExitUsage, err
+		}
+		return ExitOK, nil
 	}
 	o := checkOptions{Label: "default", Score: "score", Prediction: "prediction", Format: format,
 		Require: []string{"roc_auc>=0.7"}}

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -56,6 +57,8 @@ type Service struct {
 
 	decMu    sync.Mutex
 	decoders map[int32]*events.JSONDecoder
+
+	processed atomic.Int64 // records handled, accepted or dead-lettered
 
 	closeOnce sync.Once
 }
@@ -187,6 +190,7 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_dead_letters_total{reason=%q}`, reason)).Inc()
 		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result=%q}`, topic, reason)).Inc()
 	}
+	defer func() { s.processed.Add(int64(len(recs))) }()
 	var ev events.Event
 	for _, r := range recs {
 		if len(r.Value) > s.cfg.MaxMessageBytes {
@@ -267,6 +271,22 @@ func index(names []string, name string) int {
 		}
 	}
 	return -1
+}
+
+// Processed is the number of prediction records handled so far (accepted or
+// dead-lettered).
+func (s *Service) Processed() int64 { return s.processed.Load() }
+
+// Latest returns the last evaluation of a model version.
+func (s *Service) Latest(model, version string) (monitor.Evaluation, bool) {
+	m := s.models[model]
+	if m == nil || m.versions[version] == nil {
+		return monitor.Evaluation{}, false
+	}
+	v := m.versions[version]
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.last, true
 }
 
 // evaluateLoop evaluates every model on the shortest configured interval.

@@ -1,0 +1,287 @@
+// Package demo runs driftwatch end to end on one machine: the embedded
+// broker, the service, and a synthetic producer for a credit-scoring model
+// whose inputs drift at a known moment. It prints a live view, raises drift
+// alerts (log and summary only; notifiers come with the alerting work) and
+// writes a summary a test can check. The statistics and the service are
+// other packages'; this one only drives them.
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"driftwatch/config"
+	"driftwatch/dataset"
+	"driftwatch/profile"
+	"driftwatch/service"
+)
+
+// Options configure a demo run.
+type Options struct {
+	Duration time.Duration // total run time
+	DriftAt  time.Duration // when input drift is injected
+	Rate     int           // events per second
+	HTTPAddr string
+	Summary  string // write the summary JSON here when set
+	Out      io.Writer
+}
+
+// Alert is one fired alert.
+type Alert struct {
+	Name     string    `json:"name"`
+	Model    string    `json:"model"`
+	Feature  string    `json:"feature"`
+	Severity string    `json:"severity"`
+	FiredAt  time.Time `json:"fired_at"`
+	PSI      float64   `json:"psi"`
+}
+
+// Summary is the demo's contract (README).
+type Summary struct {
+	DriftInjectedAt  time.Time `json:"drift_injected_at"`
+	EventsProduced   int64     `json:"events_produced"`
+	EventsProcessed  int64     `json:"events_processed"`
+	OutcomesProduced int64     `json:"outcomes_produced"`
+	OutcomesJoined   int64     `json:"outcomes_joined"`
+	Alerts           []Alert   `json:"alerts"`
+}
+
+// Alert rule: PSI at or above psiThreshold on at least minSamples events,
+// holding for forEvaluations consecutive evaluations.
+const (
+	psiThreshold   = 0.2
+	minSamples     = 1000
+	forEvaluations = 2
+	evaluateEvery  = time.Second
+	model, version = "credit-scoring", "v1"
+)
+
+var (
+	purposes = []string{"car", "debt_consolidation", "education", "home_improvement", "medical", "small_business"}
+	regions  = []string{"north", "south", "east", "west"}
+	homes    = []string{"MORTGAGE", "OWN", "RENT"}
+)
+
+// event draws one applicant; drift lowers income, raises utilization and
+// brings a new loan purpose.
+func event(r *rand.Rand, drift bool) (num map[string]float64, cat map[string]string, score float64) {
+	income := math.Exp(10.8 + 0.5*r.NormFloat64())
+	util := math.Min(1, math.Max(0, 0.35+0.2*r.NormFloat64()))
+	purpose := purposes[r.IntN(len(purposes))]
+	if drift {
+		income *= 0.75
+		util = math.Min(1, util+0.15)
+		if r.Float64() < 0.08 {
+			purpose = "crypto"
+		}
+	}
+	num = map[string]float64{
+		"age":             math.Round(math.Max(18, 42+12*r.NormFloat64())),
+		"income":          math.Round(income*100) / 100,
+		"debt_ratio":      math.Round(math.Max(0, 0.3+0.15*r.NormFloat64())*100) / 100,
+		"credit_lines":    float64(r.IntN(15) + 1),
+		"utilization":     math.Round(util*100) / 100,
+		"months_employed": math.Round(math.Max(0, 60+40*r.NormFloat64())),
+		"late_90d":        float64(r.IntN(10) / 7),
+		"loan_amount":     math.Round(math.Exp(9.5 + 0.6*r.NormFloat64())),
+	}
+	cat = map[string]string{"home_ownership": homes[r.IntN(3)], "purpose": purpose, "region": regions[r.IntN(4)]}
+	z := -3 + 2.5*util - 0.00001*(income-50000)
+	return num, cat, 1 / (1 + math.Exp(-z))
+}
+
+// reference builds the training profile from the same generator.
+func reference(n int) (*profile.Profile, error) {
+	r := rand.New(rand.NewPCG(1, 1))
+	cols := map[string]*dataset.Column{}
+	var order []*dataset.Column
+	col := func(name string, kind dataset.Kind) *dataset.Column {
+		c := cols[name]
+		if c == nil {
+			c = &dataset.Column{Name: name, Kind: kind}
+			cols[name] = c
+			order = append(order, c)
+		}
+		return c
+	}
+	for range n {
+		num, cat, _ := event(r, false)
+		for _, k := range sortedKeys(num) {
+			c := col(k, dataset.KindNumeric)
+			c.Num = append(c.Num, num[k])
+		}
+		for _, k := range sortedKeys(cat) {
+			c := col(k, dataset.KindCategorical)
+			c.Str = append(c.Str, cat[k])
+		}
+	}
+	return profile.Build(&dataset.Table{Path: "synthetic training sample", Rows: n, Columns: order}, profile.Options{})
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Run runs the demo until Duration has passed or ctx ends.
+func Run(ctx context.Context, opt Options) (*Summary, error) {
+	if opt.Rate <= 0 {
+		opt.Rate = 500
+	}
+	out := opt.Out
+	dir, err := os.MkdirTemp("", "driftwatch-demo")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	prof, err := reference(20000)
+	if err != nil {
+		return nil, err
+	}
+	if err := prof.WriteFile(filepath.Join(dir, "credit.dwprof")); err != nil {
+		return nil, err
+	}
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+kafka: {embedded_addr: "127.0.0.1:0"}
+defaults: {window: {length: 2m, pane: 5s, lateness: 1m}, evaluate_every: %s, min_samples: %d}
+models:
+  - {name: %s, task: classification, versions: [{name: %s, reference: credit.dwprof}]}
+`, evaluateEvery, minSamples, model, version)))
+	if err != nil {
+		return nil, err
+	}
+	cfg.Dir = dir
+	ctx, cancel := context.WithTimeout(ctx, opt.Duration)
+	defer cancel()
+	svc, err := service.Start(ctx, service.Options{Config: cfg, HTTPAddr: opt.HTTPAddr})
+	if err != nil {
+		return nil, err
+	}
+	defer svc.Close(context.Background())
+	fmt.Fprintf(out, "driftwatch demo: embedded broker %s, status %s, %d events/s, drift injected at +%s\n",
+		strings.Join(svc.Brokers(), ","), svc.HTTPAddr(), opt.Rate, opt.DriftAt)
+
+	pr, err := kgo.NewClient(kgo.SeedBrokers(svc.Brokers()...), kgo.DefaultProduceTopic(cfg.Topics.Predictions))
+	if err != nil {
+		return nil, err
+	}
+	defer pr.Close()
+
+	start := time.Now()
+	sum := &Summary{DriftInjectedAt: start.Add(opt.DriftAt).UTC(), Alerts: []Alert{}}
+	produced := make(chan int64, 1)
+	go func() { produced <- produce(ctx, pr, opt, start) }()
+
+	// Evaluate, alert and print until the run ends.
+	hold := map[string]int{}
+	fired := map[string]bool{}
+	tick := time.NewTicker(evaluateEvery)
+	defer tick.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-tick.C:
+		}
+		svc.Evaluate()
+		ev, _ := svc.Latest(model, version)
+		var top []string
+		for _, f := range ev.Features {
+			if math.IsNaN(f.PSI) {
+				continue
+			}
+			if f.PSI >= psiThreshold && ev.Events >= minSamples {
+				hold[f.Name]++
+			} else {
+				hold[f.Name] = 0
+			}
+			if hold[f.Name] >= forEvaluations && !fired[f.Name] {
+				fired[f.Name] = true
+				a := Alert{Name: "FeatureDrift", Model: model, Feature: f.Name, Severity: "critical", FiredAt: time.Now().UTC(), PSI: f.PSI}
+				sum.Alerts = append(sum.Alerts, a)
+				fmt.Fprintf(out, "ALERT %s model=%s feature=%s psi=%.3f at +%s\n", a.Name, a.Model, a.Feature, a.PSI, time.Since(start).Round(time.Second))
+			}
+			if f.PSI >= 0.05 {
+				top = append(top, fmt.Sprintf("%s=%.3f", f.Name, f.PSI))
+			}
+		}
+		fmt.Fprintf(out, "+%-4s processed %7d  window %6.0f events  PSI≥0.05: %s\n", time.Since(start).Round(time.Second),
+			svc.Processed(), ev.Events, strings.Join(top, " "))
+	}
+	sum.EventsProduced = <-produced
+	// Every produced event is processed before the summary: bounded wait.
+	deadline := time.Now().Add(15 * time.Second)
+	for svc.Processed() < sum.EventsProduced && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	sum.EventsProcessed = svc.Processed()
+	fmt.Fprintf(out, "produced %d events, processed %d, %d alerts\n", sum.EventsProduced, sum.EventsProcessed, len(sum.Alerts))
+	if opt.Summary != "" {
+		b, _ := json.MarshalIndent(sum, "", "  ")
+		if err := os.WriteFile(opt.Summary, append(b, '\n'), 0o644); err != nil {
+			return sum, fmt.Errorf("demo: cannot write summary: %w", err)
+		}
+	}
+	return sum, nil
+}
+
+// produce sends Rate events per second until ctx ends and returns how many
+// the broker acknowledged.
+func produce(ctx context.Context, pr *kgo.Client, opt Options, start time.Time) int64 {
+	r := rand.New(rand.NewPCG(2, 2))
+	var n int64
+	acked := make(chan struct{}, 1<<16)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	perTick := max(1, opt.Rate/10)
+	id := 0
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			pr.Flush(fctx)
+			cancel()
+			return n + int64(len(acked))
+		case now := <-tick.C:
+			drift := now.Sub(start) >= opt.DriftAt
+			for range perTick {
+				num, cat, score := event(r, drift)
+				feats := map[string]any{}
+				for k, v := range num {
+					feats[k] = v
+				}
+				for k, v := range cat {
+					feats[k] = v
+				}
+				msg, _ := json.Marshal(map[string]any{"id": fmt.Sprintf("p%d", id), "model": model, "version": version,
+					"ts": now.UnixMilli(), "features": feats, "score": score})
+				id++
+				pr.Produce(context.Background(), &kgo.Record{Key: []byte(fmt.Sprint(id)), Value: msg}, func(_ *kgo.Record, err error) {
+					if err == nil {
+						acked <- struct{}{}
+					}
+				})
+			}
+			for len(acked) > 0 {
+				<-acked
+				n++
+			}
+		}
+	}
+}
