@@ -16,8 +16,16 @@ import (
 	"driftwatch/window"
 )
 
-// counterEvents is the first counter of every pane: events in the pane.
-const counterEvents = 0
+// The first counters of every pane: events, then quality over the outcomes
+// joined to the pane's predictions.
+const (
+	counterEvents = iota
+	counterJoined
+	counterCorrect  // classification: predicted class == label
+	counterAbsError // regression: Σ|prediction − value|
+	counterSqError  // regression: Σ(prediction − value)²
+	firstFeatureCounter
+)
 
 // feature is where one feature's counters sit in a pane.
 type feature struct {
@@ -45,7 +53,7 @@ type Version struct {
 // the window.
 func NewVersion(p *profile.Profile, length, pane, lateness time.Duration) (*Version, error) {
 	v := &Version{Profile: p}
-	next := 1 // counter 0 counts events
+	next := firstFeatureCounter
 	for _, f := range p.Features {
 		ft := feature{ref: f, off: next}
 		switch f.Kind {
@@ -154,6 +162,27 @@ func (v *Version) AddBatch(b *Batch) (late int) {
 	return late
 }
 
+// AddOutcome credits one joined outcome to the pane of its prediction's
+// event time: correct for classification, err = prediction − value for
+// regression (NaN when not regression). It reports false when that pane has
+// left the window.
+func (v *Version) AddOutcome(predTS int64, correct bool, err float64) bool {
+	pane := v.ring.Pane(predTS)
+	if pane == nil {
+		v.late++
+		return false
+	}
+	pane[counterJoined]++
+	if correct {
+		pane[counterCorrect]++
+	}
+	if err == err {
+		pane[counterAbsError] += math.Abs(err)
+		pane[counterSqError] += err * err
+	}
+	return true
+}
+
 // FeatureStats is one feature's evaluation over the window.
 type FeatureStats struct {
 	Name   string
@@ -176,6 +205,10 @@ type Evaluation struct {
 	Events     float64
 	Late       uint64
 	Features   []FeatureStats
+	// Quality over the outcomes joined so far to the window's predictions
+	// (NaN without outcomes): accuracy for classification, MAE and RMSE for
+	// regression.
+	Joined, Accuracy, MAE, RMSE float64
 }
 
 // Evaluate sums the live panes and compares them with the reference. PSI,
@@ -190,6 +223,11 @@ func (v *Version) Evaluate(eps float64) Evaluation {
 	}
 	ev.Events, ev.Late = t[counterEvents], v.late
 	nan := math.NaN()
+	ev.Joined, ev.Accuracy, ev.MAE, ev.RMSE = t[counterJoined], nan, nan, nan
+	if j := t[counterJoined]; j > 0 {
+		ev.Accuracy = t[counterCorrect] / j
+		ev.MAE, ev.RMSE = t[counterAbsError]/j, math.Sqrt(t[counterSqError]/j)
+	}
 	for _, f := range v.numeric {
 		fine := t[f.off : f.off+f.bins]
 		fs := FeatureStats{Name: f.ref.Name, Kind: profile.Numeric, PSI: nan, JS: nan, Hellinger: nan, KS: nan, KSBound: nan, Wasserstein: nan}

@@ -156,3 +156,25 @@ func BenchmarkAddColumn(b *testing.B) {
 		_ = s
 	})
 }
+
+func TestOutcomesCreditThePredictionsPane(t *testing.T) {
+	prof, _ := profile.Build(table(2000, 0, 9), profile.Options{})
+	v, _ := NewVersion(prof, 10*time.Minute, time.Minute, time.Minute)
+	t0 := time.Unix(1_800_000_000, 0)
+	v.AddBatch(batchOf(table(100, 0, 10), t0, time.Minute))
+	for i := range 40 {
+		v.AddOutcome(t0.UnixMilli()+int64(i), i%4 != 0, math.NaN())
+	}
+	ev := v.Evaluate(1e-4)
+	if ev.Joined != 40 || ev.Accuracy != 0.75 || !math.IsNaN(ev.MAE) && ev.MAE != 0 {
+		t.Fatalf("quality %+v", ev)
+	}
+	// Once the predictions' pane leaves the window, so do their outcomes.
+	v.AddBatch(batchOf(table(10, 0, 11), t0.Add(20*time.Minute), time.Second))
+	if ev := v.Evaluate(1e-4); ev.Joined != 0 || !math.IsNaN(ev.Accuracy) {
+		t.Fatalf("after sliding %+v", ev)
+	}
+	if v.AddOutcome(t0.UnixMilli(), true, math.NaN()) {
+		t.Fatal("an outcome for a pane out of the window must be dropped")
+	}
+}

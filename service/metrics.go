@@ -23,6 +23,11 @@ var metricHelp = map[string][2]string{
 	"driftwatch_feature_jensen_shannon":      {"gauge", "Jensen-Shannon distance (base 2) of the feature's window on the PSI bins."},
 	"driftwatch_feature_null_rate":           {"gauge", "Share of events in the window with the feature null or missing."},
 	"driftwatch_evaluation_duration_seconds": {"gauge", "Duration of the last evaluation of all models."},
+	"driftwatch_model_accuracy":              {"gauge", "Accuracy over the outcomes joined to the window's predictions."},
+	"driftwatch_model_mae":                   {"gauge", "Mean absolute error over the outcomes joined to the window's predictions."},
+	"driftwatch_model_rmse":                  {"gauge", "Root mean squared error over the outcomes joined to the window's predictions."},
+	"driftwatch_join_pending":                {"gauge", "Predictions waiting for their outcome."},
+	"driftwatch_join_evicted":                {"gauge", "Predictions and early outcomes dropped from the join by its count or age bounds since start."},
 }
 
 // writeMetrics writes the set in Prometheus text format with HELP and TYPE

@@ -27,6 +27,7 @@ import (
 	"driftwatch/config"
 	"driftwatch/consumer"
 	"driftwatch/events"
+	"driftwatch/join"
 	"driftwatch/monitor"
 	"driftwatch/profile"
 )
@@ -58,14 +59,19 @@ type Service struct {
 	decMu    sync.Mutex
 	decoders map[int32]*events.JSONDecoder
 
-	processed atomic.Int64 // records handled, accepted or dead-lettered
+	processed atomic.Int64 // prediction records handled, accepted or dead-lettered
+	joined    atomic.Int64
 
 	closeOnce sync.Once
 }
 
 type model struct {
-	name     string
-	versions map[string]*version
+	name       string
+	regression bool
+	versions   map[string]*version
+
+	joinMu sync.Mutex // predictions and outcomes of a model arrive on any partition
+	join   *join.Join
 }
 
 type version struct {
@@ -90,7 +96,8 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	s := &Service{opt: opt, cfg: cfg, log: opt.Logger, metrics: metrics.NewSet(), models: map[string]*model{},
 		ready: make(chan struct{}), decoders: map[int32]*events.JSONDecoder{}}
 	for _, m := range cfg.Models {
-		md := &model{name: m.Name, versions: map[string]*version{}}
+		md := &model{name: m.Name, regression: m.Task == "regression", versions: map[string]*version{},
+			join: join.New(cfg.Join.MaxPending, cfg.Join.TTL, cfg.Join.MaxEarly, cfg.Join.EarlyTTL)}
 		for _, v := range m.Versions {
 			path := v.Reference
 			if !filepath.IsAbs(path) {
@@ -121,7 +128,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 		s.log.Info("started the embedded Kafka broker; its data lives in memory", "addr", brokers[0])
 	}
 	cons, err := consumer.New(consumer.Options{Brokers: brokers, Group: cfg.Kafka.Group, ClientID: cfg.Kafka.ClientID,
-		Topics: []string{cfg.Topics.Predictions}, DeadLetters: cfg.Topics.DeadLetters, Logger: s.log}, s.handle)
+		Topics: []string{cfg.Topics.Predictions, cfg.Topics.Outcomes}, DeadLetters: cfg.Topics.DeadLetters, Logger: s.log}, s.handle)
 	if err != nil {
 		s.Close(context.Background())
 		return nil, err
@@ -190,7 +197,9 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_dead_letters_total{reason=%q}`, reason)).Inc()
 		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result=%q}`, topic, reason)).Inc()
 	}
-	defer func() { s.processed.Add(int64(len(recs))) }()
+	if topic == s.cfg.Topics.Predictions {
+		defer func() { s.processed.Add(int64(len(recs))) }()
+	}
 	var ev events.Event
 	for _, r := range recs {
 		if len(r.Value) > s.cfg.MaxMessageBytes {
@@ -202,11 +211,7 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 			continue
 		}
 		m := s.models[ev.Model]
-		var v *version
-		if m != nil {
-			v = m.versions[ev.Version]
-		}
-		if v == nil {
+		if m == nil {
 			reject(r, events.ReasonUnknownModel)
 			continue
 		}
@@ -214,6 +219,20 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 		if !ev.HasTS {
 			ts = r.Timestamp.UnixMilli()
 		}
+		if topic == s.cfg.Topics.Outcomes {
+			if !s.outcome(m, &ev, ts) {
+				reject(r, events.ReasonWrongType) // an outcome needs a label or a value
+				continue
+			}
+			s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result="ok"}`, topic)).Inc()
+			continue
+		}
+		v := m.versions[ev.Version]
+		if v == nil {
+			reject(r, events.ReasonUnknownModel)
+			continue
+		}
+		s.prediction(m, &ev, ts)
 		if late := v.add(ts, &ev); late > 0 {
 			s.metrics.GetOrCreateCounter("driftwatch_late_events_total").Add(late)
 		}
@@ -221,6 +240,75 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 	}
 	return rejected
 }
+
+// predictionOf is what the join keeps of a prediction event.
+func predictionOf(ev *events.Event, ts int64) join.Prediction {
+	p := join.Prediction{Model: ev.Model, Version: ev.Version, TS: ts, Score: ev.Score, HasScore: ev.HasScore, Value: math.NaN()}
+	switch {
+	case ev.HasPrediction && ev.Prediction.Kind == events.Number:
+		p.Class, p.Value = ev.Prediction.Str, ev.Prediction.Num
+	case ev.HasPrediction:
+		p.Class = ev.Prediction.Str
+	case ev.HasScore:
+		// Without a predicted class the score decides at 0.5.
+		p.Class = "0"
+		if ev.Score >= 0.5 {
+			p.Class = "1"
+		}
+	}
+	return p
+}
+
+func (s *Service) prediction(m *model, ev *events.Event, ts int64) {
+	m.joinMu.Lock()
+	pair, ok := m.join.AddPrediction(ev.ID, predictionOf(ev, ts), s.opt.Now())
+	m.joinMu.Unlock()
+	if ok {
+		s.credit(m, pair)
+	}
+}
+
+// outcome joins an outcome event; an outcome that carries its prediction
+// needs no join. It reports false for an outcome without label or value.
+func (s *Service) outcome(m *model, ev *events.Event, ts int64) bool {
+	if !ev.HasLabel && !ev.HasValue {
+		return false
+	}
+	o := join.Outcome{Label: ev.Label.Str, Value: ev.Value}
+	if ev.HasLabel && ev.Label.Kind == events.Number && !ev.HasValue {
+		o.Value = ev.Label.Num
+	}
+	if ev.HasPrediction || ev.HasScore {
+		s.credit(m, join.Pair{ID: ev.ID, Prediction: predictionOf(ev, ts), Outcome: o})
+		return true
+	}
+	m.joinMu.Lock()
+	pair, ok := m.join.AddOutcome(ev.ID, o, s.opt.Now())
+	m.joinMu.Unlock()
+	if ok {
+		s.credit(m, pair)
+	}
+	return true
+}
+
+// credit adds a joined pair's quality to its prediction's window.
+func (s *Service) credit(m *model, p join.Pair) {
+	v := m.versions[p.Prediction.Version]
+	if v == nil {
+		return
+	}
+	err := math.NaN()
+	if m.regression {
+		err = p.Prediction.Value - p.Outcome.Value
+	}
+	v.mu.Lock()
+	v.st.AddOutcome(p.Prediction.TS, p.Prediction.Class == p.Outcome.Label, err)
+	v.mu.Unlock()
+	s.joined.Add(1)
+}
+
+// Joined is the number of outcomes joined to their predictions.
+func (s *Service) Joined() int64 { return s.joined.Load() }
 
 // add puts one event into the version's window as a one-row batch. The
 // columns are reused, so this allocates nothing in steady state.
@@ -318,6 +406,14 @@ func (s *Service) Evaluate() {
 			v.mu.Unlock()
 			lbl := fmt.Sprintf(`model=%q,version=%q`, m.name, v.name)
 			s.metrics.GetOrCreateGauge(`driftwatch_window_events{`+lbl+`}`, nil).Set(ev.Events)
+			if ev.Joined > 0 {
+				if m.regression {
+					s.metrics.GetOrCreateGauge(`driftwatch_model_mae{`+lbl+`}`, nil).Set(ev.MAE)
+					s.metrics.GetOrCreateGauge(`driftwatch_model_rmse{`+lbl+`}`, nil).Set(ev.RMSE)
+				} else {
+					s.metrics.GetOrCreateGauge(`driftwatch_model_accuracy{`+lbl+`}`, nil).Set(ev.Accuracy)
+				}
+			}
 			for _, f := range ev.Features {
 				fl := fmt.Sprintf(`%s,feature=%q`, lbl, f.Name)
 				set := func(name string, x float64) {
@@ -334,6 +430,14 @@ func (s *Service) Evaluate() {
 				}
 			}
 		}
+	}
+	for _, m := range s.models {
+		m.joinMu.Lock()
+		st := m.join.Stats()
+		m.joinMu.Unlock()
+		l := fmt.Sprintf(`{model=%q}`, m.name)
+		s.metrics.GetOrCreateGauge("driftwatch_join_pending"+l, nil).Set(float64(st.Pending))
+		s.metrics.GetOrCreateGauge("driftwatch_join_evicted"+l, nil).Set(float64(st.EvictedPending + st.EvictedEarly + st.ExpiredPending + st.ExpiredEarly))
 	}
 	s.metrics.GetOrCreateGauge("driftwatch_evaluation_duration_seconds", nil).Set(s.opt.Now().Sub(start).Seconds())
 }
@@ -400,8 +504,14 @@ func (s *Service) modelJSON(name string) map[string]any {
 				"wasserstein": num(f.Wasserstein), "null_rate": num(f.NullRate), "out_of_range_rate": num(f.OutOfRangeRate),
 				"unseen_share": num(f.UnseenShare)})
 		}
+		quality := map[string]any{"joined": ev.Joined}
+		if m.regression {
+			quality["mae"], quality["rmse"] = num(ev.MAE), num(ev.RMSE)
+		} else {
+			quality["accuracy"] = num(ev.Accuracy)
+		}
 		versions = append(versions, map[string]any{"version": vn, "window_start": ev.Start, "window_end": ev.End,
-			"events": ev.Events, "late": ev.Late, "features": feats})
+			"events": ev.Events, "late": ev.Late, "features": feats, "quality": quality})
 	}
 	return map[string]any{"model": name, "versions": versions}
 }

@@ -149,3 +149,61 @@ func get(t *testing.T, url string, v any) {
 		t.Fatal(err)
 	}
 }
+
+func TestOutcomesJoinAndAccuracy(t *testing.T) {
+	dir := t.TempDir()
+	prof, _ := profile.Build(credit(2000, 0, 3), profile.Options{})
+	prof.WriteFile(filepath.Join(dir, "p.dwprof"))
+	cfg, err := config.Parse([]byte(`
+kafka: {embedded_addr: "127.0.0.1:0"}
+models: [{name: credit, task: classification, versions: [{name: v1, reference: p.dwprof}], evaluate_every: 1h}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Dir = dir
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, err := Start(ctx, Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	pr, _ := kgo.NewClient(kgo.SeedBrokers(s.Brokers()...))
+	defer pr.Close()
+	const n = 200
+	ts := time.Now().Add(-time.Minute).UnixMilli()
+	outcome := func(i int) *kgo.Record {
+		label := i % 2
+		if i%4 == 0 {
+			label = 1 - label // a quarter are wrong
+		}
+		return &kgo.Record{Topic: "outcomes", Value: []byte(fmt.Sprintf(`{"id":"p%d","model":"credit","label":"%d"}`, i, label))}
+	}
+	var early, preds, late []*kgo.Record
+	for i := range n {
+		preds = append(preds, &kgo.Record{Topic: "predictions", Value: []byte(fmt.Sprintf(
+			`{"id":"p%d","model":"credit","version":"v1","ts":%d,"features":{"income":50,"home":"OWN"},"prediction":"%d"}`, i, ts, i%2))})
+		if i < 50 {
+			early = append(early, outcome(i)) // before their predictions
+		} else {
+			late = append(late, outcome(i))
+		}
+	}
+	for i, batch := range [][]*kgo.Record{early, preds, late} {
+		if err := pr.ProduceSync(ctx, batch...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			time.Sleep(300 * time.Millisecond) // let most early outcomes arrive first
+		}
+	}
+	for s.Joined() < n && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.Evaluate()
+	ev, _ := s.Latest("credit", "v1")
+	if ev.Joined != n || ev.Accuracy != 0.75 {
+		t.Fatalf("joined %v accuracy %v", ev.Joined, ev.Accuracy)
+	}
+}
