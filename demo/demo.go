@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -75,7 +76,7 @@ var (
 
 // event draws one applicant; drift lowers income, raises utilization and
 // brings a new loan purpose.
-func event(r *rand.Rand, drift bool) (num map[string]float64, cat map[string]string, score float64) {
+func event(r *rand.Rand, drift bool) (num map[string]float64, cat map[string]string, score, truth float64) {
 	income := math.Exp(10.8 + 0.5*r.NormFloat64())
 	util := math.Min(1, math.Max(0, 0.35+0.2*r.NormFloat64()))
 	purpose := purposes[r.IntN(len(purposes))]
@@ -98,7 +99,14 @@ func event(r *rand.Rand, drift bool) (num map[string]float64, cat map[string]str
 	}
 	cat = map[string]string{"home_ownership": homes[r.IntN(3)], "purpose": purpose, "region": regions[r.IntN(4)]}
 	z := -3 + 2.5*util - 0.00001*(income-50000)
-	return num, cat, 1 / (1 + math.Exp(-z))
+	score = 1 / (1 + math.Exp(-z))
+	truth = score
+	if drift {
+		// The world changed under the model: defaults rise beyond what its
+		// scores say, so its accuracy drops.
+		truth = 1 / (1 + math.Exp(-(z + 1.5)))
+	}
+	return num, cat, score, truth
 }
 
 // reference builds the training profile from the same generator.
@@ -116,7 +124,7 @@ func reference(n int) (*profile.Profile, error) {
 		return c
 	}
 	for range n {
-		num, cat, _ := event(r, false)
+		num, cat, _, _ := event(r, false)
 		for _, k := range sortedKeys(num) {
 			c := col(k, dataset.KindNumeric)
 			c.Num = append(c.Num, num[k])
@@ -184,8 +192,8 @@ models:
 
 	start := time.Now()
 	sum := &Summary{DriftInjectedAt: start.Add(opt.DriftAt).UTC(), Alerts: []Alert{}}
-	produced := make(chan int64, 1)
-	go func() { produced <- produce(ctx, pr, opt, start) }()
+	produced := make(chan [2]int64, 1)
+	go func() { produced <- produce(ctx, pr, opt, start, cfg.Topics.Outcomes) }()
 
 	// Evaluate, alert and print until the run ends.
 	hold := map[string]int{}
@@ -221,17 +229,23 @@ loop:
 				top = append(top, fmt.Sprintf("%s=%.3f", f.Name, f.PSI))
 			}
 		}
-		fmt.Fprintf(out, "+%-4s processed %7d  window %6.0f events  PSI≥0.05: %s\n", time.Since(start).Round(time.Second),
-			svc.Processed(), ev.Events, strings.Join(top, " "))
+		fmt.Fprintf(out, "+%-4s processed %7d  window %6.0f events  accuracy %s  PSI≥0.05: %s\n", time.Since(start).Round(time.Second),
+			svc.Processed(), ev.Events, pct(ev.Accuracy), strings.Join(top, " "))
 	}
-	sum.EventsProduced = <-produced
+	counts := <-produced
+	sum.EventsProduced, sum.OutcomesProduced = counts[0], counts[1]
 	// Every produced event is processed before the summary: bounded wait.
 	deadline := time.Now().Add(15 * time.Second)
 	for svc.Processed() < sum.EventsProduced && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	sum.EventsProcessed = svc.Processed()
-	fmt.Fprintf(out, "produced %d events, processed %d, %d alerts\n", sum.EventsProduced, sum.EventsProcessed, len(sum.Alerts))
+	for svc.Joined() < sum.OutcomesProduced && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	sum.OutcomesJoined = svc.Joined()
+	fmt.Fprintf(out, "produced %d events, processed %d; %d outcomes, %d joined; %d alerts\n",
+		sum.EventsProduced, sum.EventsProcessed, sum.OutcomesProduced, sum.OutcomesJoined, len(sum.Alerts))
 	if opt.Summary != "" {
 		b, _ := json.MarshalIndent(sum, "", "  ")
 		if err := os.WriteFile(opt.Summary, append(b, '\n'), 0o644); err != nil {
@@ -241,12 +255,27 @@ loop:
 	return sum, nil
 }
 
-// produce sends Rate events per second until ctx ends and returns how many
-// the broker acknowledged.
-func produce(ctx context.Context, pr *kgo.Client, opt Options, start time.Time) int64 {
+func pct(x float64) string {
+	if math.IsNaN(x) {
+		return "  –  "
+	}
+	return fmt.Sprintf("%4.1f%%", 100*x)
+}
+
+// outcomeDelay is how long after a prediction its label arrives.
+const outcomeDelay = 2 * time.Second
+
+// produce sends Rate predictions per second, and each one's outcome
+// outcomeDelay later, until ctx ends; it returns how many predictions and
+// outcomes the broker acknowledged.
+func produce(ctx context.Context, pr *kgo.Client, opt Options, start time.Time, outcomes string) [2]int64 {
 	r := rand.New(rand.NewPCG(2, 2))
-	var n int64
-	acked := make(chan struct{}, 1<<16)
+	var preds, outs atomic.Int64
+	type due struct {
+		at  time.Time
+		msg []byte
+	}
+	var queue []due
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	perTick := max(1, opt.Rate/10)
@@ -257,11 +286,11 @@ func produce(ctx context.Context, pr *kgo.Client, opt Options, start time.Time) 
 			fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			pr.Flush(fctx)
 			cancel()
-			return n + int64(len(acked))
+			return [2]int64{preds.Load(), outs.Load()}
 		case now := <-tick.C:
 			drift := now.Sub(start) >= opt.DriftAt
 			for range perTick {
-				num, cat, score := event(r, drift)
+				num, cat, score, truth := event(r, drift)
 				feats := map[string]any{}
 				for k, v := range num {
 					feats[k] = v
@@ -269,18 +298,29 @@ func produce(ctx context.Context, pr *kgo.Client, opt Options, start time.Time) 
 				for k, v := range cat {
 					feats[k] = v
 				}
-				msg, _ := json.Marshal(map[string]any{"id": fmt.Sprintf("p%d", id), "model": model, "version": version,
-					"ts": now.UnixMilli(), "features": feats, "score": score})
+				pid := fmt.Sprintf("p%d", id)
 				id++
-				pr.Produce(context.Background(), &kgo.Record{Key: []byte(fmt.Sprint(id)), Value: msg}, func(_ *kgo.Record, err error) {
+				msg, _ := json.Marshal(map[string]any{"id": pid, "model": model, "version": version,
+					"ts": now.UnixMilli(), "features": feats, "score": score})
+				pr.Produce(context.Background(), &kgo.Record{Key: []byte(pid), Value: msg}, func(_ *kgo.Record, err error) {
 					if err == nil {
-						acked <- struct{}{}
+						preds.Add(1)
 					}
 				})
+				label := 0
+				if r.Float64() < truth {
+					label = 1
+				}
+				out, _ := json.Marshal(map[string]any{"id": pid, "model": model, "label": fmt.Sprint(label)})
+				queue = append(queue, due{now.Add(outcomeDelay), out})
 			}
-			for len(acked) > 0 {
-				<-acked
-				n++
+			for len(queue) > 0 && !queue[0].at.After(now) {
+				pr.Produce(context.Background(), &kgo.Record{Topic: outcomes, Value: queue[0].msg}, func(_ *kgo.Record, err error) {
+					if err == nil {
+						outs.Add(1)
+					}
+				})
+				queue = queue[1:]
 			}
 		}
 	}

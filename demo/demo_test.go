@@ -24,8 +24,11 @@ func TestDemoContract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.EventsProduced < 7000 || sum.EventsProcessed != sum.EventsProduced {
+	if sum.EventsProduced < 5000 || sum.EventsProcessed != sum.EventsProduced {
 		t.Fatalf("produced %d, processed %d\n%s", sum.EventsProduced, sum.EventsProcessed, out.String())
+	}
+	if sum.OutcomesProduced < 4000 || sum.OutcomesJoined != sum.OutcomesProduced {
+		t.Fatalf("outcomes produced %d, joined %d\n%s", sum.OutcomesProduced, sum.OutcomesJoined, out.String())
 	}
 	if len(sum.Alerts) == 0 {
 		t.Fatalf("no alert\n%s", out.String())
@@ -39,7 +42,7 @@ func TestDemoContract(t *testing.T) {
 			first = a.FiredAt
 		}
 	}
-	if d := first.Sub(sum.DriftInjectedAt); d > 10*time.Second {
+	if d := first.Sub(sum.DriftInjectedAt); d > 12*time.Second {
 		t.Fatalf("first alert %v after the injection\n%s", d, out.String())
 	}
 	var onDisk Summary
