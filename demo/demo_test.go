@@ -15,11 +15,11 @@ import (
 // produced is processed.
 func TestDemoContract(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs for 20 s")
+		t.Skip("runs for 24 s")
 	}
 	var out strings.Builder
 	path := filepath.Join(t.TempDir(), "summary.json")
-	sum, err := Run(context.Background(), Options{Duration: 20 * time.Second, DriftAt: 8 * time.Second, Rate: 400,
+	sum, err := Run(context.Background(), Options{Duration: 24 * time.Second, DriftAt: 8 * time.Second, Rate: 400,
 		HTTPAddr: "127.0.0.1:0", Summary: path, Out: &out})
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +42,7 @@ func TestDemoContract(t *testing.T) {
 			first = a.FiredAt
 		}
 	}
-	if d := first.Sub(sum.DriftInjectedAt); d > 12*time.Second {
+	if d := first.Sub(sum.DriftInjectedAt); d > 15*time.Second {
 		t.Fatalf("first alert %v after the injection\n%s", d, out.String())
 	}
 	var onDisk Summary
