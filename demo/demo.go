@@ -124,7 +124,13 @@ func reference(n int) (*profile.Profile, error) {
 		return c
 	}
 	for range n {
-		num, cat, _, _ := event(r, false)
+		num, cat, score, _ := event(r, false)
+		// The model's outputs are monitored like inputs (output drift).
+		num["score"] = score
+		cat["prediction"] = "0"
+		if score >= 0.5 {
+			cat["prediction"] = "1"
+		}
 		for _, k := range sortedKeys(num) {
 			c := col(k, dataset.KindNumeric)
 			c.Num = append(c.Num, num[k])

@@ -233,7 +233,7 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 			continue
 		}
 		s.prediction(m, &ev, ts)
-		if late := v.add(ts, &ev); late > 0 {
+		if late := v.add(ts, &ev, &s.cfg.Fields); late > 0 {
 			s.metrics.GetOrCreateCounter("driftwatch_late_events_total").Add(late)
 		}
 		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result="ok"}`, topic)).Inc()
@@ -312,7 +312,12 @@ func (s *Service) Joined() int64 { return s.joined.Load() }
 
 // add puts one event into the version's window as a one-row batch. The
 // columns are reused, so this allocates nothing in steady state.
-func (v *version) add(ts int64, ev *events.Event) int {
+//
+// Output drift needs no mechanism of its own: when the reference profile has
+// a numeric column named like the score field, or a categorical one named
+// like the prediction field, the event's score and predicted class are
+// monitored as those features.
+func (v *version) add(ts int64, ev *events.Event, fields *config.Fields) int {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	num, cat := v.st.Numeric(), v.st.Categorical()
@@ -335,6 +340,12 @@ func (v *version) add(ts int64, ev *events.Event) int {
 	}
 	for i := range cat {
 		b.Cat[i][0], b.CatNull[i][0] = "", true
+	}
+	if i := index(num, fields.Score); i >= 0 && ev.HasScore {
+		b.Num[i][0] = ev.Score
+	}
+	if i := index(cat, fields.Prediction); i >= 0 && (ev.HasPrediction || ev.HasScore) {
+		b.Cat[i][0], b.CatNull[i][0] = predictionOf(ev, ts).Class, false
 	}
 	for _, f := range ev.Features {
 		if i := index(num, f.Name); i >= 0 {

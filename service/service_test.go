@@ -207,3 +207,53 @@ models: [{name: credit, task: classification, versions: [{name: v1, reference: p
 		t.Fatalf("joined %v accuracy %v", ev.Joined, ev.Accuracy)
 	}
 }
+
+// Output drift: a profile column named like the score field monitors the
+// events' scores as a feature.
+func TestScoreMonitoredAsFeature(t *testing.T) {
+	dir := t.TempDir()
+	ref := credit(2000, 0, 4)
+	score := &dataset.Column{Name: "score", Kind: dataset.KindNumeric, Num: make([]float64, ref.Rows)}
+	for i := range score.Num {
+		score.Num[i] = float64(i%100) / 100
+	}
+	ref.Columns = append(ref.Columns, score)
+	prof, _ := profile.Build(ref, profile.Options{})
+	prof.WriteFile(filepath.Join(dir, "p.dwprof"))
+	cfg, _ := config.Parse([]byte(`
+kafka: {embedded_addr: "127.0.0.1:0"}
+models: [{name: credit, task: classification, versions: [{name: v1, reference: p.dwprof}], evaluate_every: 1h}]
+`))
+	cfg.Dir = dir
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, err := Start(ctx, Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	pr, _ := kgo.NewClient(kgo.SeedBrokers(s.Brokers()...), kgo.DefaultProduceTopic("predictions"))
+	defer pr.Close()
+	var recs []*kgo.Record
+	for i := range 300 {
+		recs = append(recs, &kgo.Record{Value: []byte(fmt.Sprintf(
+			`{"id":"p%d","model":"credit","version":"v1","ts":%d,"features":{"income":50},"score":0.97}`, i, time.Now().UnixMilli()))})
+	}
+	if err := pr.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	for s.Processed() < 300 && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.Evaluate()
+	ev, _ := s.Latest("credit", "v1")
+	for _, f := range ev.Features {
+		if f.Name == "score" {
+			if f.Values != 300 || !(f.PSI > 1) {
+				t.Fatalf("score feature: %+v", f)
+			}
+			return
+		}
+	}
+	t.Fatal("score is not monitored")
+}
