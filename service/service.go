@@ -80,8 +80,9 @@ type version struct {
 	st   *monitor.Version
 	last monitor.Evaluation
 	eps  float64
-	// reusable batch columns
-	batch monitor.Batch
+	// reusable batch columns and the column of each feature name
+	batch          monitor.Batch
+	numIdx, catIdx map[string]int
 }
 
 // Start builds and starts the service.
@@ -200,6 +201,11 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 	if topic == s.cfg.Topics.Predictions {
 		defer func() { s.processed.Add(int64(len(recs))) }()
 	}
+	ok := 0
+	defer func() {
+		// One counter update per batch, not per record.
+		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result="ok"}`, topic)).Add(ok)
+	}()
 	var ev events.Event
 	for _, r := range recs {
 		if len(r.Value) > s.cfg.MaxMessageBytes {
@@ -224,7 +230,7 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 				reject(r, events.ReasonWrongType) // an outcome needs a label or a value
 				continue
 			}
-			s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result="ok"}`, topic)).Inc()
+			ok++
 			continue
 		}
 		v := m.versions[ev.Version]
@@ -236,7 +242,7 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 		if late := v.add(ts, &ev, &s.cfg.Fields); late > 0 {
 			s.metrics.GetOrCreateCounter("driftwatch_late_events_total").Add(late)
 		}
-		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result="ok"}`, topic)).Inc()
+		ok++
 	}
 	return rejected
 }
@@ -323,6 +329,13 @@ func (v *version) add(ts int64, ev *events.Event, fields *config.Fields) int {
 	num, cat := v.st.Numeric(), v.st.Categorical()
 	b := &v.batch
 	if b.Num == nil {
+		v.numIdx, v.catIdx = map[string]int{}, map[string]int{}
+		for i, n := range num {
+			v.numIdx[n] = i
+		}
+		for i, n := range cat {
+			v.catIdx[n] = i
+		}
 		b.TS = make([]int64, 1)
 		b.Num = make([][]float64, len(num))
 		for i := range b.Num {
@@ -341,18 +354,18 @@ func (v *version) add(ts int64, ev *events.Event, fields *config.Fields) int {
 	for i := range cat {
 		b.Cat[i][0], b.CatNull[i][0] = "", true
 	}
-	if i := index(num, fields.Score); i >= 0 && ev.HasScore {
+	if i, ok := v.numIdx[fields.Score]; ok && ev.HasScore {
 		b.Num[i][0] = ev.Score
 	}
-	if i := index(cat, fields.Prediction); i >= 0 && (ev.HasPrediction || ev.HasScore) {
+	if i, ok := v.catIdx[fields.Prediction]; ok && (ev.HasPrediction || ev.HasScore) {
 		b.Cat[i][0], b.CatNull[i][0] = predictionOf(ev, ts).Class, false
 	}
 	for _, f := range ev.Features {
-		if i := index(num, f.Name); i >= 0 {
+		if i, ok := v.numIdx[f.Name]; ok {
 			if f.Kind == events.Number {
 				b.Num[i][0] = f.Num
 			}
-		} else if i := index(cat, f.Name); i >= 0 && f.Kind != events.Null {
+		} else if i, ok := v.catIdx[f.Name]; ok && f.Kind != events.Null {
 			s := f.Str
 			if f.Kind == events.Number {
 				s = fmt.Sprint(f.Num)
@@ -361,15 +374,6 @@ func (v *version) add(ts int64, ev *events.Event, fields *config.Fields) int {
 		}
 	}
 	return v.st.AddBatch(b)
-}
-
-func index(names []string, name string) int {
-	for i, n := range names {
-		if n == name {
-			return i
-		}
-	}
-	return -1
 }
 
 // Processed is the number of prediction records handled so far (accepted or
