@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -212,6 +213,25 @@ func (c *Consumer) deadLetter(rejected []Rejected) error {
 		recs[i] = &kgo.Record{Topic: c.opt.DeadLetters, Key: r.Record.Key, Value: r.Record.Value, Headers: headers}
 	}
 	return c.cl.ProduceSync(context.Background(), recs...).FirstErr()
+}
+
+// Lag returns the group's lag per topic (committed offsets behind the log
+// end), from the brokers.
+func (c *Consumer) Lag(ctx context.Context) (map[string]int64, error) {
+	lags, err := kadm.NewClient(c.cl).Lag(ctx, c.opt.Group)
+	if err != nil {
+		return nil, fmt.Errorf("consumer: lag: %w", err)
+	}
+	out := map[string]int64{}
+	for _, t := range c.opt.Topics {
+		out[t] = 0
+	}
+	lags.Each(func(l kadm.DescribedGroupLag) {
+		for topic, tl := range l.Lag.TotalByTopic() {
+			out[topic] = tl.Lag
+		}
+	})
+	return out, nil
 }
 
 // Close stops the workers, commits what they finished, and leaves the

@@ -75,6 +75,14 @@ func TestConsumeCommitAndDeadLetter(t *testing.T) {
 	for seen.Load() < n && ctx.Err() == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
+	// Handled and marked; once committed the lag is zero.
+	for ctx.Err() == nil {
+		lag, err := c.Lag(ctx)
+		if err == nil && lag["predictions"] == 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	stop()
 	if err := <-done; err != nil {
 		t.Fatal(err)

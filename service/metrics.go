@@ -26,6 +26,7 @@ var metricHelp = map[string][2]string{
 	"driftwatch_model_accuracy":              {"gauge", "Accuracy over the outcomes joined to the window's predictions."},
 	"driftwatch_model_mae":                   {"gauge", "Mean absolute error over the outcomes joined to the window's predictions."},
 	"driftwatch_model_rmse":                  {"gauge", "Root mean squared error over the outcomes joined to the window's predictions."},
+	"driftwatch_consumer_lag_messages":       {"gauge", "Messages in the topic not yet committed by the consumer group."},
 	"driftwatch_join_pending":                {"gauge", "Predictions waiting for their outcome."},
 	"driftwatch_join_evicted":                {"gauge", "Predictions and early outcomes dropped from the join by its count or age bounds since start."},
 }

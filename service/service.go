@@ -454,6 +454,17 @@ func (s *Service) Evaluate() {
 		s.metrics.GetOrCreateGauge("driftwatch_join_pending"+l, nil).Set(float64(st.Pending))
 		s.metrics.GetOrCreateGauge("driftwatch_join_evicted"+l, nil).Set(float64(st.EvictedPending + st.EvictedEarly + st.ExpiredPending + st.ExpiredEarly))
 	}
+	if s.cons != nil {
+		lctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		lag, err := s.cons.Lag(lctx)
+		cancel()
+		if err != nil {
+			s.log.Warn("service: consumer lag", "err", err)
+		}
+		for topic, n := range lag {
+			s.metrics.GetOrCreateGauge(fmt.Sprintf(`driftwatch_consumer_lag_messages{topic=%q}`, topic), nil).Set(float64(n))
+		}
+	}
 	s.metrics.GetOrCreateGauge("driftwatch_evaluation_duration_seconds", nil).Set(s.opt.Now().Sub(start).Seconds())
 }
 

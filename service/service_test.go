@@ -116,6 +116,7 @@ models:
 		`driftwatch_dead_letters_total{reason="malformed"} 1`,
 		`driftwatch_events_total{topic="predictions",result="ok"} 2000`,
 		`driftwatch_feature_psi{model="credit",version="v1",feature="income"}`,
+		`driftwatch_consumer_lag_messages{topic="predictions"}`,
 	} {
 		if !strings.Contains(metricsText, want) {
 			t.Fatalf("/metrics lacks %q:\n%s", want, metricsText)
