@@ -57,7 +57,7 @@ type Service struct {
 	ready    chan struct{}
 
 	decMu    sync.Mutex
-	decoders map[int32]*events.JSONDecoder
+	decoders map[string]*events.JSONDecoder // per topic/partition: one worker each
 
 	processed atomic.Int64 // prediction records handled, accepted or dead-lettered
 	joined    atomic.Int64
@@ -95,7 +95,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	}
 	cfg := opt.Config
 	s := &Service{opt: opt, cfg: cfg, log: opt.Logger, metrics: metrics.NewSet(), models: map[string]*model{},
-		ready: make(chan struct{}), decoders: map[int32]*events.JSONDecoder{}}
+		ready: make(chan struct{}), decoders: map[string]*events.JSONDecoder{}}
 	for _, m := range cfg.Models {
 		md := &model{name: m.Name, regression: m.Task == "regression", versions: map[string]*version{},
 			join: join.New(cfg.Join.MaxPending, cfg.Join.TTL, cfg.Join.MaxEarly, cfg.Join.EarlyTTL)}
@@ -182,13 +182,14 @@ func (s *Service) HTTPAddr() string {
 // handle decodes one partition's records, routes them to model versions,
 // and rejects what cannot be used.
 func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []consumer.Rejected {
+	key := fmt.Sprintf("%s/%d", topic, partition)
 	s.decMu.Lock()
-	dec := s.decoders[partition]
+	dec := s.decoders[key]
 	if dec == nil {
 		f := s.cfg.Fields
 		dec = events.NewJSONDecoder(events.Fields{ID: f.ID, Model: f.Model, Version: f.Version, TS: f.TS, Features: f.Features,
 			Prediction: f.Prediction, Score: f.Score, Scores: f.Scores, LatencyMS: f.LatencyMS, Label: f.Label, Value: f.Value})
-		s.decoders[partition] = dec
+		s.decoders[key] = dec
 	}
 	s.decMu.Unlock()
 
