@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -76,68 +78,79 @@ func readArrow(data []byte, name string, opt Options) (t *Table, err error) {
 			kind = forced
 		}
 		col := &Column{Name: f.Name, Kind: kind}
+		if kind == KindNumeric {
+			col.Num = make([]float64, 0, t.Rows)
+		} else {
+			col.Str = make([]string, 0, t.Rows)
+		}
+		intern := map[string]string{}
 		for _, r := range records {
-			appendArrow(col, r.Column(ci))
+			appendArrow(col, r.Column(ci), intern)
 		}
 		t.Columns = append(t.Columns, col)
 	}
 	return t, nil
 }
 
+// arrowKind maps a type to a kind: integers, floats and decimals (and
+// dictionaries of them) are numeric; strings, booleans and everything else
+// categorical.
 func arrowKind(dt arrow.DataType) Kind {
+	if d, ok := dt.(*arrow.DictionaryType); ok {
+		return arrowKind(d.ValueType)
+	}
 	switch dt.ID() {
 	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64,
-		arrow.FLOAT16, arrow.FLOAT32, arrow.FLOAT64, arrow.DECIMAL128, arrow.DECIMAL256:
+		arrow.FLOAT16, arrow.FLOAT32, arrow.FLOAT64,
+		arrow.DECIMAL32, arrow.DECIMAL64, arrow.DECIMAL128, arrow.DECIMAL256:
 		return KindNumeric
 	}
 	return KindCategorical
 }
 
-// appendArrow appends one array's values to col.
-func appendArrow(col *Column, arr arrow.Array) {
-	n := arr.Len()
+// appendArrow appends one array's values to col. Null slots are null; in a
+// numeric column a NaN value is null too, and a value that is not a number
+// (a string that does not parse, a boolean) is invalid.
+func appendArrow(col *Column, arr arrow.Array, intern map[string]string) {
 	if col.Kind == KindNumeric {
-		if f, ok := arr.(*array.Float64); ok && arr.NullN() == 0 {
-			col.Num = append(col.Num, f.Float64Values()...) // the common case: one copy
-			return
-		}
-		for i := range n {
-			x := math.NaN()
-			if arr.IsNull(i) {
-				col.Nulls++
-			} else if v, ok := arrowNumber(arr, i); ok {
-				x = v
-			} else {
-				col.Invalid++
+		switch a := arr.(type) {
+		case *array.Float64:
+			appendNums(col, arr, a.Values())
+		case *array.Float32:
+			appendNums(col, arr, a.Values())
+		case *array.Int64:
+			appendNums(col, arr, a.Values())
+		case *array.Int32:
+			appendNums(col, arr, a.Values())
+		case *array.Int16:
+			appendNums(col, arr, a.Values())
+		case *array.Int8:
+			appendNums(col, arr, a.Values())
+		case *array.Uint64:
+			appendNums(col, arr, a.Values())
+		case *array.Uint32:
+			appendNums(col, arr, a.Values())
+		case *array.Uint16:
+			appendNums(col, arr, a.Values())
+		case *array.Uint8:
+			appendNums(col, arr, a.Values())
+		default:
+			for i := range arr.Len() {
+				col.Num = append(col.Num, arrowNumber(col, arr, i))
 			}
-			col.Num = append(col.Num, x)
 		}
 		return
 	}
-	for i := range n {
-		if arr.IsNull(i) {
+	for i := range arr.Len() {
+		s, null := arrowText(arr, i, intern)
+		if null {
 			if col.Null == nil {
-				col.Null = make([]bool, len(col.Str), len(col.Str)+n)
+				col.Null = make([]bool, len(col.Str), cap(col.Str))
 			}
 			col.Null = append(col.Null, true)
 			col.Str = append(col.Str, "")
 			col.Nulls++
 			continue
-		}
-		var s string
-		switch a := arr.(type) {
-		case *array.String:
-			s = a.Value(i)
-		case *array.LargeString:
-			s = a.Value(i)
-		case *array.Boolean:
-			s = strconv.FormatBool(a.Value(i))
-		case *array.Float64:
-			s = strconv.FormatFloat(a.Value(i), 'g', -1, 64)
-		case *array.Dictionary:
-			s = a.Dictionary().ValueStr(a.GetValueIndex(i))
-		default:
-			s = arr.ValueStr(i)
 		}
 		col.Str = append(col.Str, s)
 		if col.Null != nil {
@@ -146,14 +159,75 @@ func appendArrow(col *Column, arr arrow.Array) {
 	}
 }
 
-func arrowNumber(arr arrow.Array, i int) (float64, bool) {
+func appendNums[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uint64 | float32 | float64](col *Column, arr arrow.Array, vals []T) {
+	start := len(col.Num)
+	col.Num = slices.Grow(col.Num, len(vals))[:start+len(vals)]
+	out := col.Num[start:]
+	for i, v := range vals {
+		out[i] = float64(v)
+	}
+	if arr.NullN() > 0 {
+		for i := range out {
+			if arr.IsNull(i) {
+				out[i] = math.NaN()
+			}
+		}
+	}
+	for _, x := range out {
+		if x != x {
+			col.Nulls++
+		}
+	}
+}
+
+// arrowNumber converts slot i of a numeric column's array.
+func arrowNumber(col *Column, arr arrow.Array, i int) float64 {
+	if arr.IsNull(i) {
+		col.Nulls++
+		return math.NaN()
+	}
+	var x float64
+	switch a := arr.(type) {
+	case *array.Dictionary:
+		return arrowNumber(col, a.Dictionary(), a.GetValueIndex(i))
+	case *array.Float16:
+		x = float64(a.Value(i).Float32())
+	case *array.Decimal32:
+		x = a.Value(i).ToFloat64(a.DataType().(*arrow.Decimal32Type).Scale)
+	case *array.Decimal64:
+		x = a.Value(i).ToFloat64(a.DataType().(*arrow.Decimal64Type).Scale)
+	case *array.Decimal128:
+		x = a.Value(i).ToFloat64(a.DataType().(*arrow.Decimal128Type).Scale)
+	case *array.Decimal256:
+		x = a.Value(i).ToFloat64(a.DataType().(*arrow.Decimal256Type).Scale)
+	case *array.String:
+		return textNumber(bytesOf(a.Value(i)), &col.Nulls, &col.Invalid)
+	case *array.LargeString:
+		return textNumber(bytesOf(a.Value(i)), &col.Nulls, &col.Invalid)
+	case *array.StringView:
+		return textNumber(bytesOf(a.Value(i)), &col.Nulls, &col.Invalid)
+	default:
+		if f, ok := arrowFloat(arr, i); ok {
+			x = f
+		} else {
+			col.Invalid++
+			return math.NaN()
+		}
+	}
+	if x != x {
+		col.Nulls++
+	}
+	return x
+}
+
+// arrowFloat reads slot i of a primitive numeric array (a dictionary's
+// values, say).
+func arrowFloat(arr arrow.Array, i int) (float64, bool) {
 	switch a := arr.(type) {
 	case *array.Float64:
 		return a.Value(i), true
 	case *array.Float32:
 		return float64(a.Value(i)), true
-	case *array.Float16:
-		return float64(a.Value(i).Float32()), true
 	case *array.Int64:
 		return float64(a.Value(i)), true
 	case *array.Int32:
@@ -170,12 +244,37 @@ func arrowNumber(arr arrow.Array, i int) (float64, bool) {
 		return float64(a.Value(i)), true
 	case *array.Uint8:
 		return float64(a.Value(i)), true
-	case *array.Decimal128:
-		return a.Value(i).ToFloat64(a.DataType().(*arrow.Decimal128Type).Scale), true
-	case *array.String:
-		return parseFloat(trimSpace([]byte(a.Value(i))))
-	case *array.LargeString:
-		return parseFloat(trimSpace([]byte(a.Value(i))))
 	}
 	return 0, false
+}
+
+// arrowText reads slot i of a categorical column's array as text: strings
+// as they are (copied once per distinct value, so the table does not keep
+// the file's buffers), booleans as "true"/"false", floats by strconv 'g' -1,
+// anything else by its ValueStr.
+func arrowText(arr arrow.Array, i int, intern map[string]string) (string, bool) {
+	if arr.IsNull(i) {
+		return "", true
+	}
+	var s string
+	switch a := arr.(type) {
+	case *array.Dictionary:
+		return arrowText(a.Dictionary(), a.GetValueIndex(i), intern)
+	case *array.String:
+		s = a.Value(i)
+	case *array.LargeString:
+		s = a.Value(i)
+	case *array.StringView:
+		s = a.Value(i)
+	case *array.Boolean:
+		return strconv.FormatBool(a.Value(i)), false
+	default:
+		return arr.ValueStr(i), false
+	}
+	if v, ok := intern[s]; ok {
+		return v, false
+	}
+	v := strings.Clone(s)
+	intern[v] = v
+	return v, false
 }

@@ -6,41 +6,52 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // errUnterminated reports a quoted field that runs to the end of the input.
 var errUnterminated = errors.New("unterminated quoted field")
 
-// splitRecord splits the record starting at data[pos:] into fields (RFC 4180:
+// splitter splits records. Fields alias the input unless they needed
+// unescaping; those live in a scratch buffer reused from record to record,
+// so fields are only valid until the next call.
+type splitter struct {
+	fields  [][]byte
+	scratch []byte
+}
+
+// split splits the record starting at data[pos:] into s.fields (RFC 4180:
 // quoted fields with "" escapes may hold commas and newlines; CRLF or LF
-// ends a record). Fields alias data unless they needed unescaping. It
-// returns the fields, the position after the record and how many newlines
-// the record spanned.
-func splitRecord(dst [][]byte, data []byte, pos int) ([][]byte, int, int, error) {
-	dst = dst[:0]
+// ends a record). It returns the position after the record and how many
+// newlines the record spanned.
+func (s *splitter) split(data []byte, pos int) (int, int, error) {
+	s.fields, s.scratch = s.fields[:0], s.scratch[:0]
 	lines := 0
 	for {
 		if pos < len(data) && data[pos] == '"' {
 			// Quoted field.
-			var buf []byte
 			start, i := pos+1, pos+1
+			unescaped := -1 // start of the field in scratch, once it has a ""
 			for {
 				j := bytes.IndexByte(data[i:], '"')
 				if j < 0 {
-					return dst, len(data), lines, errUnterminated
+					return len(data), lines, errUnterminated
 				}
 				lines += bytes.Count(data[i:i+j], []byte{'\n'})
 				if i+j+1 < len(data) && data[i+j+1] == '"' {
-					buf = append(buf, data[i:i+j+1]...) // keep one quote
+					if unescaped < 0 {
+						unescaped = len(s.scratch)
+					}
+					s.scratch = append(s.scratch, data[i:i+j+1]...) // keep one quote
 					i += j + 2
 					continue
 				}
-				if buf == nil {
-					dst = append(dst, data[start:i+j])
+				if unescaped < 0 {
+					s.fields = append(s.fields, data[start:i+j])
 				} else {
-					dst = append(dst, append(buf, data[i:i+j]...))
+					s.scratch = append(s.scratch, data[i:i+j]...)
+					s.fields = append(s.fields, s.scratch[unescaped:len(s.scratch):len(s.scratch)])
 				}
 				pos = i + j + 1
 				break
@@ -52,7 +63,10 @@ func splitRecord(dst [][]byte, data []byte, pos int) ([][]byte, int, int, error)
 				k++
 			}
 			if end := trimCR(data, pos, k); end > pos {
-				dst[len(dst)-1] = append(dst[len(dst)-1][:len(dst[len(dst)-1]):len(dst[len(dst)-1])], data[pos:end]...)
+				last := &s.fields[len(s.fields)-1]
+				at := len(s.scratch)
+				s.scratch = append(append(s.scratch, *last...), data[pos:end]...)
+				*last = s.scratch[at:len(s.scratch):len(s.scratch)]
 			}
 			pos = k
 		} else {
@@ -60,14 +74,14 @@ func splitRecord(dst [][]byte, data []byte, pos int) ([][]byte, int, int, error)
 			for k < len(data) && data[k] != ',' && data[k] != '\n' {
 				k++
 			}
-			dst = append(dst, data[pos:trimCR(data, pos, k)])
+			s.fields = append(s.fields, data[pos:trimCR(data, pos, k)])
 			pos = k
 		}
 		if pos >= len(data) {
-			return dst, pos, lines, nil
+			return pos, lines, nil
 		}
 		if data[pos] == '\n' {
-			return dst, pos + 1, lines + 1, nil
+			return pos + 1, lines + 1, nil
 		}
 		pos++ // comma
 	}
@@ -95,18 +109,7 @@ type colBuf struct {
 
 func (c *colBuf) add(cell []byte) {
 	if c.kind == KindNumeric {
-		x := math.NaN()
-		if isNullToken(cell) {
-			c.nulls++
-		} else if v, ok := parseFloat(trimSpace(cell)); ok {
-			x = v
-			if v != v {
-				c.nulls++ // a NaN literal such as "nan" spelled otherwise
-			}
-		} else {
-			c.invalid++
-		}
-		c.num = append(c.num, x)
+		c.num = append(c.num, textNumber(cell, &c.nulls, &c.invalid))
 		return
 	}
 	null := len(cell) == 0
@@ -135,29 +138,35 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
-// chunkResult is one worker's output.
+// chunkResult is one chunk's output.
 type chunkResult struct {
 	cols    []*colBuf
 	rows    int
 	lines   int   // newlines consumed in the chunk
-	errLine int   // line within the chunk (0-based) of err
-	err     error // first ragged row or bad quote
+	errLine int   // line within the chunk (0-based) where err's record starts
+	err     error // first ragged row or unterminated quote
+	quoted  bool  // the unquoted scanner met a '"' and gave up
 }
 
+// failed reports whether the chunk did not parse to its end.
+func (r *chunkResult) failed() bool { return r.err != nil || r.quoted }
+
 // parseChunk parses data into cols, whose slices have room for every line
-// of the chunk (see readCSV), so appends never reallocate.
-func parseChunk(data []byte, cols []*colBuf) *chunkResult {
+// of the chunk (see readCSV), so appends never reallocate. Unless mayQuote,
+// it takes the unquoted scanner and gives up (r.quoted) at the first '"'.
+func parseChunk(data []byte, cols []*colBuf, mayQuote bool) *chunkResult {
 	r := &chunkResult{cols: cols}
-	if bytes.IndexByte(data, '"') < 0 {
+	if !mayQuote || bytes.IndexByte(data, '"') < 0 {
 		return parseChunkUnquoted(data, cols, r)
 	}
-	var fields [][]byte
+	var sp splitter
 	pos := 0
 	for pos < len(data) {
 		var n int
 		var err error
 		startLine := r.lines
-		fields, pos, n, err = splitRecord(fields, data, pos)
+		pos, n, err = sp.split(data, pos)
+		fields := sp.fields
 		r.lines += n
 		if err != nil {
 			r.err, r.errLine = err, startLine
@@ -178,14 +187,47 @@ func parseChunk(data []byte, cols []*colBuf) *chunkResult {
 	return r
 }
 
+// csvConfig sets the CSV reader's parallelism; tests force small chunks.
+type csvConfig struct {
+	workers int // goroutines parsing chunks; < 2 parses on the caller's
+	chunks  int // pieces the body is cut into; 0 chooses by size
+}
+
+// minChunk is the smallest piece worth a goroutine; chunksPerWorker lets a
+// worker that finishes early (another process holding a core, a chunk of
+// slow cells) take over work instead of idling.
+const (
+	minChunk        = 1 << 20
+	chunksPerWorker = 4
+)
+
+func (c csvConfig) chunkCount(size int) int {
+	if c.chunks > 0 {
+		return c.chunks
+	}
+	if c.workers < 2 || size < 2*minChunk {
+		return 1
+	}
+	return max(1, min(c.workers*chunksPerWorker, size/minChunk))
+}
+
 func readCSV(data []byte, name string, opt Options) (*Table, error) {
+	return readCSVWith(data, name, opt, csvConfig{workers: runtime.GOMAXPROCS(0)})
+}
+
+func readCSVWith(data []byte, name string, opt Options, cfg csvConfig) (*Table, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	header, pos, hl, err := splitRecord(nil, data, 0)
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fmt.Errorf("dataset: %q is empty", name)
+	}
+	var sp splitter
+	pos, hl, err := sp.split(data, 0)
+	header := sp.fields
 	if err != nil {
 		return nil, fmt.Errorf("dataset: %q line 1: %v", name, err)
 	}
 	names := make([]string, len(header))
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(header))
 	for i, h := range header {
 		names[i] = string(h)
 		if seen[names[i]] {
@@ -197,110 +239,212 @@ func readCSV(data []byte, name string, opt Options) (*Table, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, fmt.Errorf("dataset: %q has a header but no rows", name)
 	}
-	kinds, err := inferCSVKinds(body, names, opt.Kinds)
-	if err != nil {
-		return nil, fmt.Errorf("dataset: %q line %d: %v", name, 1+hl, err)
-	}
+	kinds := inferCSVKinds(body, names, opt.Kinds)
 
-	// Split the body at line ends into one chunk per core, and count each
-	// chunk's lines in parallel: every line is at most one row, so each chunk
-	// gets its segment of the final columns and workers append in place. A
-	// quote can hide a newline inside a field, so a file with any quote is
-	// parsed in one piece.
-	chunks := splitLines(body, runtime.GOMAXPROCS(0))
-	bounds := make([]int, len(chunks))
-	quoted := make([]bool, len(chunks))
-	countLines := func(i int) {
-		ch := chunks[i]
-		bounds[i] = bytes.Count(ch, []byte{'\n'})
-		if ch[len(ch)-1] != '\n' {
-			bounds[i]++ // a last line without a newline
+	// First round: cut the body at line ends and parse every chunk with the
+	// unquoted scanner. A quote anywhere can hide a newline inside a field,
+	// making those cuts wrong, so when a chunk meets one (or fails while the
+	// file has one), the body is cut again where the number of quotes before
+	// the cut is even, and parsed quote-aware. If even those cuts prove wrong
+	// (a chunk ends inside a quoted field, say from a stray quote in an
+	// unquoted field), the body is parsed as one chunk, which is always
+	// right. Every cut falls after a newline, so the number of lines, and
+	// with it the room the columns need, is the same each time.
+	n := cfg.chunkCount(len(body))
+	p := planLines(body, n, cfg.workers)
+	final := allocColumns(names, kinds, p.total())
+	results := p.parse(final, cfg.workers, false)
+	if k := firstFailure(results); k >= 0 && (results[k].quoted || bytes.IndexByte(body, '"') >= 0) {
+		p = planQuoted(body, n, cfg.workers)
+		results = p.parse(final, cfg.workers, true)
+		if k := firstFailure(results); k >= 0 && k < len(results)-1 && errors.Is(results[k].err, errUnterminated) {
+			p = plan{chunks: [][]byte{body}, newlines: []int{p.total()}, room: []int{p.total()}}
+			results = p.parse(final, cfg.workers, true)
 		}
-		quoted[i] = bytes.IndexByte(ch, '"') >= 0
 	}
-	var cw sync.WaitGroup
-	for i := range chunks {
-		cw.Go(func() { countLines(i) })
-	}
-	cw.Wait()
-	if len(chunks) > 1 && slices.Contains(quoted, true) {
-		chunks, bounds = [][]byte{body}, bounds[:1]
-		countLines(0)
-	}
-	total := 0
-	for _, b := range bounds {
-		total += b
-	}
-	final := make([]*Column, len(names))
-	for ci, n := range names {
-		c := &Column{Name: n, Kind: kinds[ci]}
-		if kinds[ci] == KindNumeric {
-			c.Num = make([]float64, total)
-		} else {
-			c.Str = make([]string, total)
-			c.Null = make([]bool, total)
-		}
-		final[ci] = c
-	}
-	results := make([]*chunkResult, len(chunks))
-	var wg sync.WaitGroup
-	off := 0
-	for i, ch := range chunks {
-		cols := make([]*colBuf, len(names))
-		for ci, c := range final {
-			b := &colBuf{kind: c.Kind}
-			if c.Kind == KindNumeric {
-				b.num = c.Num[off : off : off+bounds[i]]
-			} else {
-				b.str = c.Str[off : off : off+bounds[i]]
-				b.null = c.Null[off : off : off+bounds[i]]
-				b.intern = map[string]string{}
-			}
-			cols[ci] = b
-		}
-		off += bounds[i]
-		wg.Go(func() { results[i] = parseChunk(ch, cols) })
-	}
-	wg.Wait()
-
-	line := hl // lines before the body
+	line := hl // lines before the chunk
 	rows := 0
-	for _, r := range results {
+	for k, r := range results {
 		if r.err != nil {
 			return nil, fmt.Errorf("dataset: %q line %d: %v", name, line+r.errLine+1, r.err)
 		}
-		line += r.lines
+		line += p.newlines[k]
 		rows += r.rows
 	}
 	if rows == 0 {
 		return nil, fmt.Errorf("dataset: %q has a header but no rows", name)
 	}
-	t := &Table{Path: name, Rows: rows, Columns: final}
 	for ci, c := range final {
-		compact(c, results, bounds, ci)
+		compact(c, results, p.room, ci)
 	}
-	return t, nil
+	return &Table{Path: name, Rows: rows, Columns: final}, nil
 }
 
-// splitLines cuts body into at most w pieces of similar size, each ending
-// at a line end (the last one at the end of body).
-func splitLines(body []byte, w int) [][]byte {
-	if w < 2 || len(body) < 1<<20 {
-		return [][]byte{body}
+func firstFailure(results []*chunkResult) int {
+	for k, r := range results {
+		if r.failed() {
+			return k
+		}
 	}
-	var chunks [][]byte
-	size := len(body) / w
+	return -1
+}
+
+func allocColumns(names []string, kinds []Kind, rows int) []*Column {
+	final := make([]*Column, len(names))
+	for ci, n := range names {
+		c := &Column{Name: n, Kind: kinds[ci]}
+		if c.Kind == KindNumeric {
+			c.Num = make([]float64, rows)
+		} else {
+			c.Str = make([]string, rows)
+			c.Null = make([]bool, rows)
+		}
+		final[ci] = c
+	}
+	return final
+}
+
+// plan is a body cut into chunks that each end at a line end.
+type plan struct {
+	chunks   [][]byte
+	newlines []int // '\n' bytes in each chunk
+	room     []int // rows each chunk may hold: its lines
+}
+
+func (p plan) total() int {
+	t := 0
+	for _, r := range p.room {
+		t += r
+	}
+	return t
+}
+
+// forEach calls f(0) … f(n-1) on up to workers goroutines, each taking the
+// next index when done with one.
+func forEach(n, workers int, f func(int)) {
+	if workers < 2 || n < 2 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// count fills in newlines and room for p.chunks.
+func (p *plan) count(workers int) {
+	p.newlines = make([]int, len(p.chunks))
+	p.room = make([]int, len(p.chunks))
+	forEach(len(p.chunks), workers, func(i int) {
+		ch := p.chunks[i]
+		p.newlines[i] = bytes.Count(ch, []byte{'\n'})
+		p.room[i] = p.newlines[i]
+		if ch[len(ch)-1] != '\n' {
+			p.room[i]++ // a last line without a newline
+		}
+	})
+}
+
+// planLines cuts body into about n chunks of similar size, each ending at a
+// line end (the last one at the end of body).
+func planLines(body []byte, n, workers int) plan {
+	var p plan
+	size := len(body) / max(n, 1)
 	for len(body) > 0 {
 		cut := len(body)
-		if len(chunks) < w-1 && size < len(body) {
+		if len(p.chunks) < n-1 && size < len(body) {
 			if j := bytes.IndexByte(body[size:], '\n'); j >= 0 {
 				cut = size + j + 1
 			}
 		}
-		chunks = append(chunks, body[:cut])
+		p.chunks = append(p.chunks, body[:cut])
 		body = body[cut:]
 	}
-	return chunks
+	p.count(workers)
+	return p
+}
+
+// planQuoted cuts body into about n chunks at line ends that have an even
+// number of quotes before them: outside any quoted field when the file
+// follows RFC 4180 (an escaped quote is two). Quotes are counted per piece
+// in parallel; the cuts are then placed one after another.
+func planQuoted(body []byte, n, workers int) plan {
+	n = max(n, 1)
+	starts := make([]int, n+1)
+	for k := range starts {
+		starts[k] = k * len(body) / n
+	}
+	quotes := make([]int, n)
+	forEach(n, workers, func(k int) {
+		quotes[k] = bytes.Count(body[starts[k]:starts[k+1]], []byte{'"'})
+	})
+	var p plan
+	prev, parity := 0, 0
+	for k := 1; k < n; k++ {
+		parity ^= quotes[k-1] & 1 // quotes before starts[k]
+		i, par := starts[k], parity
+		if i < prev {
+			continue
+		}
+		cut := len(body)
+		for {
+			j := bytes.IndexByte(body[i:], '\n')
+			if j < 0 {
+				break
+			}
+			par ^= bytes.Count(body[i:i+j], []byte{'"'}) & 1
+			i += j + 1
+			if par == 0 {
+				cut = i
+				break
+			}
+		}
+		if cut >= len(body) {
+			break
+		}
+		p.chunks = append(p.chunks, body[prev:cut])
+		prev = cut
+	}
+	p.chunks = append(p.chunks, body[prev:])
+	p.count(workers)
+	return p
+}
+
+// parse parses every chunk into its segment of the final columns.
+func (p plan) parse(final []*Column, workers int, mayQuote bool) []*chunkResult {
+	results := make([]*chunkResult, len(p.chunks))
+	offs := make([]int, len(p.chunks))
+	off := 0
+	for i, r := range p.room {
+		offs[i] = off
+		off += r
+	}
+	forEach(len(p.chunks), workers, func(i int) {
+		lo, hi := offs[i], offs[i]+p.room[i]
+		cols := make([]*colBuf, len(final))
+		for ci, c := range final {
+			b := &colBuf{kind: c.Kind}
+			if c.Kind == KindNumeric {
+				b.num = c.Num[lo:lo:hi]
+			} else {
+				b.str = c.Str[lo:lo:hi]
+				b.null = c.Null[lo:lo:hi]
+				b.intern = map[string]string{}
+			}
+			cols[ci] = b
+		}
+		results[i] = parseChunk(p.chunks[i], cols, mayQuote)
+	})
+	return results
 }
 
 // compact closes the gaps that blank lines (and the bound's spare row) left
@@ -338,15 +482,19 @@ func compact(c *Column, results []*chunkResult, bounds []int, ci int) {
 }
 
 // inferCSVKinds decides kinds from the first inferRows rows.
-func inferCSVKinds(body []byte, names []string, forced map[string]Kind) ([]Kind, error) {
+func inferCSVKinds(body []byte, names []string, forced map[string]Kind) []Kind {
 	kinds := make([]Kind, len(names))
 	numeric := make([]int, len(names))
 	nonNull := make([]int, len(names))
-	var fields [][]byte
+	var sp splitter
 	pos := 0
 	for rows := 0; rows < inferRows && pos < len(body); {
 		var err error
-		fields, pos, _, err = splitRecord(fields, body, pos)
+		pos, _, err = sp.split(body, pos)
+		fields := sp.fields
+		if err == nil && len(fields) == 1 && len(fields[0]) == 0 {
+			continue // a blank line, no row
+		}
 		if err != nil || len(fields) != len(names) {
 			break // parseChunk reports it with its line
 		}
@@ -368,7 +516,7 @@ func inferCSVKinds(body []byte, names []string, forced map[string]Kind) ([]Kind,
 			kinds[i] = kindVote(numeric[i], nonNull[i])
 		}
 	}
-	return kinds, nil
+	return kinds
 }
 
 // parseChunkUnquoted is parseChunk for data without quotes, the common case:
@@ -383,9 +531,12 @@ func parseChunkUnquoted(data []byte, cols []*colBuf, r *chunkResult) *chunkResul
 			r.lines++
 			continue
 		}
-		if data[pos] == '\r' && pos+1 < len(data) && data[pos+1] == '\n' {
+		if data[pos] == '\r' && (pos+1 == len(data) || data[pos+1] == '\n') {
+			// The splitter trims a final "\r" as it trims "\r\n".
 			pos += 2
-			r.lines++
+			if pos <= len(data) {
+				r.lines++
+			}
 			continue
 		}
 		for ci, c := range cols {
@@ -397,8 +548,13 @@ func parseChunkUnquoted(data []byte, cols []*colBuf, r *chunkResult) *chunkResul
 					goto delimiter
 				}
 			}
-			for pos < len(data) && data[pos] != ',' && data[pos] != '\n' {
-				pos++
+			for ; pos < len(data); pos++ {
+				if b := data[pos]; b == ',' || b == '\n' {
+					break
+				} else if b == '"' {
+					r.quoted = true
+					return r
+				}
 			}
 			c.add(data[start:trimCR(data, start, pos)])
 		delimiter:
@@ -437,10 +593,18 @@ func (r *chunkResult) ragged(data []byte, pos, ci, want int) *chunkResult {
 // by parseFloat's fast path; ok is false for anything else (which the caller
 // then treats as a general cell).
 func scanNumber(data []byte, pos int) (float64, int, bool) {
-	i, neg := pos, false
-	if i < len(data) && (data[i] == '-' || data[i] == '+') {
-		neg = data[i] == '-'
-		i++
+	// The sign is taken without branching: random signs would mispredict.
+	i, sign := pos, uint64(0)
+	if i < len(data) {
+		c := data[i]
+		skip := 0
+		if (c-'+')&^2 == 0 { // '+' or '-'
+			skip = 1
+		}
+		if c == '-' {
+			sign = 1 << 63
+		}
+		i += skip
 	}
 	// Up to 19 digits cannot overflow uint64; counting every digit, leading
 	// zeros included, keeps the loop to one multiply-add.
@@ -472,9 +636,7 @@ func scanNumber(data []byte, pos int) (float64, int, bool) {
 	if exp < 0 {
 		f /= pow10[-exp]
 	}
-	if neg {
-		f = -f
-	}
+	f = math.Float64frombits(math.Float64bits(f) | sign)
 	if end < i { // "\r" before "\n"
 		return f, i, i < len(data) && data[i] == '\n'
 	}

@@ -1,29 +1,67 @@
-// Package dataset reads tabular files — CSV, JSON Lines, Arrow IPC and
-// Parquet — into typed columns: numeric columns as []float64 with NaN for
-// null, categorical columns as []string. It infers each column's kind unless
-// told, and counts cells that are present but do not parse as a number in a
-// numeric column (data quality), never failing on them.
+// Package dataset reads tabular files into typed columns for driftwatch:
+// CSV, JSON Lines, Arrow IPC (file or stream) and Parquet become a Table of
+// numeric columns ([]float64, NaN for a missing value) and categorical
+// columns ([]string with a null mask). It infers each column's kind unless
+// told, and counts, per numeric column, the cells that were present but did
+// not parse as a number (data quality). A bad cell is never fatal: it becomes
+// NaN and counts as Invalid. Computing statistics is left to package stats,
+// and deciding whether anything drifted to package detectors.
 //
-// Kind inference: in CSV and JSON Lines a column is numeric when at least
-// 99% of its non-null cells in the first 1000 rows are numbers (and at least
-// one is); in Arrow and Parquet the schema decides (integers, floats and
-// decimals are numeric; strings, booleans and dictionaries categorical).
-// Options.Kinds forces a kind per column.
+// # Kinds
 //
-// Null cells: empty, NA, N/A, NaN, nan, null, NULL, None (CSV); JSON null or
-// a missing key (JSON Lines); the validity bitmap (Arrow, Parquet).
+// CSV and JSON Lines: a column is numeric when at least 99% of its non-null
+// cells in the first 1000 data rows are numbers, and at least one is;
+// otherwise it is categorical. In CSV a number is what strconv.ParseFloat
+// accepts after trimming spaces and tabs, so ±Inf ("inf", "-Infinity") are
+// numbers; in JSON Lines only JSON numbers count (strings and booleans are
+// categorical), and a column that first appears further down is judged on
+// its first 1000 rows from there. Arrow and Parquet: the schema decides;
+// integers, floats and decimals (and dictionaries of them) are numeric;
+// strings, booleans and everything else categorical.
 //
-// Computing statistics is left to package stats, and deciding what they mean
-// to package detectors.
+// Options.Kinds forces a kind per column, overriding all of that: a forced
+// categorical column keeps the text as written (Arrow and Parquet floats are
+// formatted by strconv 'g' -1), and a forced numeric column parses text
+// cells, counting those that do not parse as Invalid.
+//
+// # Nulls
+//
+// Null cells are: in CSV, an empty cell, or in a numeric column also NA,
+// N/A, NaN, nan, null, NULL or None; in JSON Lines, null or a missing key (and
+// those words in a string in a numeric column); in Arrow and Parquet, a null
+// slot. A NaN value read as a number is null too. In a numeric column every
+// NaN is either null or invalid, so NaN count = Nulls + Invalid; in a
+// categorical column Null marks the null rows (nil when there are none) and
+// Nulls counts them.
+//
+// # Formats
+//
+// CSV follows RFC 4180: quoted fields with "" escapes may hold commas and
+// newlines; LF or CRLF line endings; an optional final newline; a UTF-8 BOM
+// is dropped. The header names the columns (no duplicates) and every row
+// must have as many fields; blank lines are skipped. The file is mapped, cut
+// into chunks at line ends and parsed on GOMAXPROCS goroutines straight into
+// the columns (quoted files too: cuts go where the number of quotes before
+// them is even, and a cut proved wrong falls back to one chunk).
+//
+// JSON Lines: one object per line, blank lines skipped; columns appear in the
+// order their keys are first seen; nested objects and arrays are kept as
+// their JSON text in a categorical column and are invalid in a numeric one.
+// Parquet columns must be flat.
+//
+// Errors name the file and, for text formats, the 1-based line, e.g.
+// dataset: "a.csv" line 7: expected 3 fields, got 2.
 package dataset
 
 import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
+	"unsafe"
 )
 
 // Kind is a column's kind.
@@ -100,26 +138,26 @@ func Read(path string, opt Options) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	if format == "csv" {
-		// CSV parsing copies every value out, so the file can be mapped.
-		f, err := os.Open(path)
-		if err != nil {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("dataset: cannot open %q: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("dataset: cannot open %q: %w", path, err)
+	}
+	var data []byte
+	if format == "csv" && st.Mode().IsRegular() {
+		// CSV parsing copies every value out, so a regular file can be
+		// mapped: every core then parses it in place instead of one first
+		// copying it.
+		var unmap func()
+		if data, unmap, err = mapFile(f, st.Size()); err != nil {
 			return nil, fmt.Errorf("dataset: cannot open %q: %w", path, err)
-		}
-		defer f.Close()
-		st, err := f.Stat()
-		if err != nil {
-			return nil, fmt.Errorf("dataset: cannot open %q: %w", path, err)
-		}
-		data, unmap, err := mapFile(f, st.Size())
-		if err != nil {
-			return nil, fmt.Errorf("dataset: cannot read %q: %w", path, err)
 		}
 		defer unmap()
-		return decode(data, path, format, opt)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
+	} else if data, err = readAll(f, st.Size()); err != nil {
 		return nil, fmt.Errorf("dataset: cannot open %q: %w", path, err)
 	}
 	return decode(data, path, format, opt)
@@ -132,11 +170,25 @@ func ReadReader(r io.Reader, name, format string, opt Options) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(r)
+	size := int64(0)
+	if l, ok := r.(interface{ Len() int }); ok { // bytes.Reader, strings.Reader, bytes.Buffer
+		size = int64(l.Len())
+	}
+	data, err := readAll(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("dataset: cannot read %q: %w", name, err)
 	}
 	return decode(data, name, format, opt)
+}
+
+// readAll reads r to the end into a buffer sized for size bytes (a hint).
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if size > 0 && size < 1<<40 {
+		buf.Grow(int(size) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
 }
 
 func decode(data []byte, name, format string, opt Options) (*Table, error) {
@@ -196,3 +248,25 @@ func kindVote(numeric, nonNull int) Kind {
 	}
 	return KindCategorical
 }
+
+// textNumber converts a text cell of a numeric column: a null token is null,
+// a number (±Inf included) is itself, a NaN literal is null, anything else
+// is invalid. Null and invalid cells are NaN and counted.
+func textNumber(b []byte, nulls, invalid *int) float64 {
+	if isNullToken(b) {
+		*nulls++
+		return math.NaN()
+	}
+	v, ok := parseFloat(trimSpace(b))
+	if !ok {
+		*invalid++
+		return math.NaN()
+	}
+	if v != v {
+		*nulls++ // a NaN literal spelled otherwise, such as "NAN"
+	}
+	return v
+}
+
+// bytesOf views s as bytes without copying; the bytes must not be changed.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
