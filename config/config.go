@@ -113,23 +113,27 @@ type Window struct {
 
 // Defaults apply to every model unless it overrides them.
 type Defaults struct {
-	Window        Window           `yaml:"window"`
-	EvaluateEvery time.Duration    `yaml:"evaluate_every"`
-	MinSamples    int              `yaml:"min_samples"`
-	Drift         detectors.Config `yaml:"drift"`
+	Window        Window        `yaml:"window"`
+	EvaluateEvery time.Duration `yaml:"evaluate_every"`
+	MinSamples    int           `yaml:"min_samples"`
+	// HighConfidence: a prediction whose confidence (max(score, 1 − score),
+	// or the largest class probability) reaches it counts as high-confidence.
+	HighConfidence float64          `yaml:"high_confidence"`
+	Drift          detectors.Config `yaml:"drift"`
 }
 
 // Model is one monitored model.
 type Model struct {
-	Name          string           `yaml:"name"`
-	Task          string           `yaml:"task"`
-	Positive      string           `yaml:"positive"`
-	Versions      []Version        `yaml:"versions"`
-	Features      []Feature        `yaml:"features"`
-	Window        Window           `yaml:"window"`
-	EvaluateEvery time.Duration    `yaml:"evaluate_every"`
-	MinSamples    int              `yaml:"min_samples"`
-	Drift         detectors.Config `yaml:"drift"`
+	Name           string           `yaml:"name"`
+	Task           string           `yaml:"task"`
+	Positive       string           `yaml:"positive"`
+	Versions       []Version        `yaml:"versions"`
+	Features       []Feature        `yaml:"features"`
+	Window         Window           `yaml:"window"`
+	EvaluateEvery  time.Duration    `yaml:"evaluate_every"`
+	MinSamples     int              `yaml:"min_samples"`
+	HighConfidence float64          `yaml:"high_confidence"`
+	Drift          detectors.Config `yaml:"drift"`
 }
 
 // Version is a model version and its reference profile.
@@ -154,10 +158,11 @@ func Default() Config {
 		MaxMessageBytes: 1 << 20,
 		Join:            Join{MaxPending: 1_000_000, TTL: 24 * time.Hour, MaxEarly: 100_000, EarlyTTL: 10 * time.Minute},
 		Defaults: Defaults{
-			Window:        Window{Length: time.Hour, Pane: time.Minute, Lateness: 5 * time.Minute},
-			EvaluateEvery: 30 * time.Second,
-			MinSamples:    500,
-			Drift:         detectors.DefaultConfig(),
+			Window:         Window{Length: time.Hour, Pane: time.Minute, Lateness: 5 * time.Minute},
+			EvaluateEvery:  30 * time.Second,
+			MinSamples:     500,
+			HighConfidence: 0.9,
+			Drift:          detectors.DefaultConfig(),
 		},
 	}
 }
@@ -194,7 +199,7 @@ func Parse(data []byte) (*Config, error) {
 	}
 	for i := range c.Models {
 		m := Model{Window: c.Defaults.Window, EvaluateEvery: c.Defaults.EvaluateEvery,
-			MinSamples: c.Defaults.MinSamples, Drift: c.Defaults.Drift}
+			MinSamples: c.Defaults.MinSamples, HighConfidence: c.Defaults.HighConfidence, Drift: c.Defaults.Drift}
 		m.Drift.Features = maps.Clone(c.Defaults.Drift.Features)
 		if err := doc.Models[i].Decode(&m); err != nil {
 			return nil, yamlError(err)

@@ -90,6 +90,9 @@ func (c *Config) validate() error {
 		if m.MinSamples < 0 {
 			return fmt.Errorf("%s.min_samples must not be negative", at)
 		}
+		if !(m.HighConfidence > 0.5 && m.HighConfidence <= 1) {
+			return fmt.Errorf("%s.high_confidence must be in (0.5, 1], got %v", at, m.HighConfidence)
+		}
 		if err := m.Drift.Validate(); err != nil {
 			return fmt.Errorf("%s.drift: %w", at, err)
 		}

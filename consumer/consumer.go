@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -58,6 +59,7 @@ type Consumer struct {
 
 	mu      sync.Mutex
 	workers map[tp]*worker
+	ready   atomic.Bool // the group has assigned this member's partitions at least once
 
 	closeOnce sync.Once
 }
@@ -141,6 +143,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 func (c *Consumer) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	defer c.ready.Store(true)
 	for topic, partitions := range assigned {
 		for _, p := range partitions {
 			w := &worker{c: c, tp: tp{topic, p}, fetch: make(chan kgo.FetchTopicPartition, 1),
@@ -214,6 +217,10 @@ func (c *Consumer) deadLetter(rejected []Rejected) error {
 	}
 	return c.cl.ProduceSync(context.Background(), recs...).FirstErr()
 }
+
+// Assigned reports whether the group has assigned this member its
+// partitions at least once (readiness).
+func (c *Consumer) Assigned() bool { return c.ready.Load() }
 
 // Lag returns the group's lag per topic (committed offsets behind the log
 // end), from the brokers.

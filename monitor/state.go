@@ -24,7 +24,17 @@ const (
 	counterCorrect  // classification: predicted class == label
 	counterAbsError // regression: Σ|prediction − value|
 	counterSqError  // regression: Σ(prediction − value)²
+	counterScored   // events with a score (output drift)
+	counterHighConf // of those, confidence max(s, 1 − s) ≥ the model's high_confidence
 	firstFeatureCounter
+)
+
+// Flags tell, for a NaN numeric value or a null categorical one, why it has
+// no value; a nil flag column means every such value is a plain null.
+const (
+	FlagNull    uint8 = iota // null in the message
+	FlagMissing              // the field was absent
+	FlagInvalid              // present with the wrong type (e.g. a string for a numeric feature)
 )
 
 // feature is where one feature's counters sit in a pane.
@@ -32,8 +42,10 @@ type feature struct {
 	ref    *profile.Feature
 	off    int // first bin counter
 	bins   int // fine bins (numeric) or categories + unseen (categorical)
-	nulls  int // counter of nulls and missing values
-	outOfR int // numeric: counter of values outside the reference [min, max]
+	nulls   int // counter of nulls, missing and invalid values (all of them have no value)
+	missing int // counter of the nulls whose field was absent
+	invalid int // counter of the nulls whose field had the wrong type
+	outOfR  int // numeric: counter of values outside the reference [min, max]
 	binner *stats.Binner
 	index  map[string]int // categorical: category → bin
 }
@@ -47,12 +59,37 @@ type Version struct {
 	ring     *window.Ring
 	totals   []float64
 	late     uint64 // events dropped as late
+	count    int    // > 0: a count window of about this many events
+	seq      int64  // count window: events added so far
+
+	// HighConfidence is the confidence at or above which a prediction
+	// counts as high-confidence (default 0.9).
+	HighConfidence float64
 }
+
+// countPanes is how many panes a count window has: it holds the last
+// count to count + count/(countPanes−1) events.
+const countPanes = 11
 
 // NewVersion lays out the counters for the profile's features and creates
 // the window.
 func NewVersion(p *profile.Profile, length, pane, lateness time.Duration) (*Version, error) {
-	v := &Version{Profile: p}
+	return newVersion(p, length, pane, lateness, 0)
+}
+
+// NewCountVersion is NewVersion with a count window: the last count events
+// (up to count/10 more, the granularity of its panes) whatever their time.
+func NewCountVersion(p *profile.Profile, count int) (*Version, error) {
+	if count <= 0 {
+		return nil, fmt.Errorf("monitor: count window of %d events", count)
+	}
+	per := time.Duration((count+countPanes-2)/(countPanes-1)) * time.Millisecond // one "ms" per event
+	// Lateness spans the window: outcomes are credited to any live pane.
+	return newVersion(p, per*countPanes, per, per*countPanes, count)
+}
+
+func newVersion(p *profile.Profile, length, pane, lateness time.Duration, count int) (*Version, error) {
+	v := &Version{Profile: p, count: count, HighConfidence: 0.9}
 	next := firstFeatureCounter
 	for _, f := range p.Features {
 		ft := feature{ref: f, off: next}
@@ -63,8 +100,8 @@ func NewVersion(p *profile.Profile, length, pane, lateness time.Duration) (*Vers
 				ft.bins = 1 // a feature without reference values: everything in one bin
 			}
 			ft.binner = stats.NewBinner(f.FineEdges)
-			ft.nulls, ft.outOfR = next+ft.bins, next+ft.bins+1
-			next += ft.bins + 2
+			ft.nulls, ft.outOfR, ft.missing, ft.invalid = next+ft.bins, next+ft.bins+1, next+ft.bins+2, next+ft.bins+3
+			next += ft.bins + 4
 			v.numeric = append(v.numeric, ft)
 		default:
 			ft.bins = len(f.Categories) + 1 // + unseen
@@ -72,8 +109,8 @@ func NewVersion(p *profile.Profile, length, pane, lateness time.Duration) (*Vers
 			for i, c := range f.Categories {
 				ft.index[c] = i
 			}
-			ft.nulls = next + ft.bins
-			next += ft.bins + 1
+			ft.nulls, ft.missing, ft.invalid = next+ft.bins, next+ft.bins+1, next+ft.bins+2
+			next += ft.bins + 3
 			v.category = append(v.category, ft)
 		}
 	}
@@ -99,13 +136,19 @@ func names(fs []feature) []string {
 }
 
 // Batch is a run of events as columns: Num[f][i] is numeric feature f of
-// event i (NaN for null or missing), Cat[f][i] categorical feature f, with
-// CatNull[f][i] marking nulls (CatNull[f] may be nil).
+// event i (NaN for null, missing or invalid), Cat[f][i] categorical feature
+// f, with CatNull[f][i] marking nulls (CatNull[f] may be nil). The optional
+// columns may be nil as a whole or per feature: NumFlags and CatFlags say
+// why a value is absent (Flag*), Confidence is the model's confidence in
+// each prediction (NaN when it has none).
 type Batch struct {
-	TS      []int64 // event time, Unix ms
-	Num     [][]float64
-	Cat     [][]string
-	CatNull [][]bool
+	TS         []int64 // event time, Unix ms; ignored by count windows
+	Num        [][]float64
+	Cat        [][]string
+	CatNull    [][]bool
+	NumFlags   [][]uint8
+	CatFlags   [][]uint8
+	Confidence []float64
 }
 
 // AddBatch adds the events of b to their panes and returns how many were
@@ -113,13 +156,32 @@ type Batch struct {
 // happens once per run and the per-value work is binning and an increment.
 // It allocates nothing.
 func (v *Version) AddBatch(b *Batch) (late int) {
-	for start := 0; start < len(b.TS); {
-		idx := v.ring.PaneIndex(b.TS[start])
+	rows := len(b.TS)
+	if v.count > 0 && len(b.Num) > 0 {
+		rows = len(b.Num[0])
+	} else if v.count > 0 && len(b.Cat) > 0 {
+		rows = len(b.Cat[0])
+	}
+	// key is the event's position on the window's axis: event time, or its
+	// sequence number in a count window.
+	key := func(i int) int64 {
+		if v.count > 0 {
+			return v.seq + int64(i)
+		}
+		return b.TS[i]
+	}
+	defer func() {
+		if v.count > 0 {
+			v.seq += int64(rows)
+		}
+	}()
+	for start := 0; start < rows; {
+		idx := v.ring.PaneIndex(key(start))
 		end := start + 1
-		for end < len(b.TS) && v.ring.PaneIndex(b.TS[end]) == idx {
+		for end < rows && v.ring.PaneIndex(key(end)) == idx {
 			end++
 		}
-		pane := v.ring.Pane(b.TS[start])
+		pane := v.ring.Pane(key(start))
 		if pane == nil {
 			late += end - start
 			v.late += uint64(end - start)
@@ -157,13 +219,66 @@ func (v *Version) AddBatch(b *Batch) (late int) {
 				pane[f.off+j]++
 			}
 		}
+		v.addFlags(pane, b, start, end)
 		start = end
 	}
 	return late
 }
 
+// addFlags moves the run's missing and invalid values from the nulls
+// counters to their own and counts confident predictions. Only the columns
+// that carry flags are walked, so plain columns cost nothing here.
+func (v *Version) addFlags(pane []float64, b *Batch, start, end int) {
+	for fi := range v.numeric {
+		if fi >= len(b.NumFlags) || b.NumFlags[fi] == nil {
+			continue
+		}
+		f := &v.numeric[fi]
+		flags := b.NumFlags[fi][start:end]
+		for i, x := range b.Num[fi][start:end] {
+			if x != x && flags[i] != FlagNull {
+				pane[f.missing] += float64(flags[i] & FlagMissing)
+				pane[f.invalid] += float64((flags[i] & FlagInvalid) >> 1)
+			}
+		}
+	}
+	for fi := range v.category {
+		if fi >= len(b.CatFlags) || b.CatFlags[fi] == nil || b.CatNull[fi] == nil {
+			continue
+		}
+		f := &v.category[fi]
+		flags, nulls := b.CatFlags[fi][start:end], b.CatNull[fi][start:end]
+		for i, null := range nulls {
+			if null && flags[i] != FlagNull {
+				pane[f.missing] += float64(flags[i] & FlagMissing)
+				pane[f.invalid] += float64((flags[i] & FlagInvalid) >> 1)
+			}
+		}
+	}
+	if b.Confidence != nil {
+		for _, c := range b.Confidence[start:end] {
+			if c == c {
+				pane[counterScored]++
+				if c >= v.HighConfidence {
+					pane[counterHighConf]++
+				}
+			}
+		}
+	}
+}
+
+// Next is the key AddBatch gives the next event: its event time, or in a
+// count window its sequence number. A joined outcome is credited by the
+// key its prediction had (AddOutcome).
+func (v *Version) Next(ts int64) int64 {
+	if v.count > 0 {
+		return v.seq
+	}
+	return ts
+}
+
 // AddOutcome credits one joined outcome to the pane of its prediction's
-// event time: correct for classification, err = prediction − value for
+// key (event time, or sequence number in a count window; see Next): correct for classification, err = prediction − value for
 // regression (NaN when not regression). It reports false when that pane has
 // left the window.
 func (v *Version) AddOutcome(predTS int64, correct bool, err float64) bool {
@@ -193,7 +308,11 @@ type FeatureStats struct {
 	// Numeric only: Hellinger on the PSI bins; KS and Wasserstein from the
 	// fine bins, with KS within [KS, KS + KSBound] of the exact statistic.
 	Hellinger, KS, KSBound, Wasserstein float64
-	NullRate, OutOfRangeRate            float64
+	// NullRate counts every event without a value (null, missing or
+	// invalid); MissingRate and InvalidRate the parts whose field was absent
+	// or had the wrong type.
+	NullRate, MissingRate, InvalidRate float64
+	OutOfRangeRate                     float64
 	// Categorical only: chi-square on the category counts and the share of
 	// unseen categories.
 	ChiSquare, ChiSquareP, UnseenShare float64
@@ -201,9 +320,12 @@ type FeatureStats struct {
 
 // Evaluation is the state of the window at one evaluation.
 type Evaluation struct {
-	Start, End time.Time
+	Start, End time.Time // event-time bounds; zero for a count window
 	Events     float64
 	Late       uint64
+	// Output: predictions with a confidence (score) and the share of them at
+	// or above HighConfidence (NaN without any).
+	Scored, HighConfidenceShare float64
 	Features   []FeatureStats
 	// Quality over the outcomes joined so far to the window's predictions
 	// (NaN without outcomes): accuracy for classification, MAE and RMSE for
@@ -218,11 +340,15 @@ func (v *Version) Evaluate(eps float64) Evaluation {
 	v.totals = v.ring.Totals(v.totals)
 	t := v.totals
 	var ev Evaluation
-	if s, e, ok := v.ring.Bounds(); ok {
+	nan := math.NaN()
+	if s, e, ok := v.ring.Bounds(); ok && v.count == 0 {
 		ev.Start, ev.End = time.UnixMilli(s).UTC(), time.UnixMilli(e).UTC()
 	}
 	ev.Events, ev.Late = t[counterEvents], v.late
-	nan := math.NaN()
+	ev.Scored, ev.HighConfidenceShare = t[counterScored], nan
+	if ev.Scored > 0 {
+		ev.HighConfidenceShare = t[counterHighConf] / ev.Scored
+	}
 	ev.Joined, ev.Accuracy, ev.MAE, ev.RMSE = t[counterJoined], nan, nan, nan
 	if j := t[counterJoined]; j > 0 {
 		ev.Accuracy = t[counterCorrect] / j
@@ -235,7 +361,7 @@ func (v *Version) Evaluate(eps float64) Evaluation {
 			fs.Values += c
 		}
 		if ev.Events > 0 {
-			fs.NullRate = t[f.nulls] / ev.Events
+			fs.NullRate, fs.MissingRate, fs.InvalidRate = t[f.nulls]/ev.Events, t[f.missing]/ev.Events, t[f.invalid]/ev.Events
 		}
 		if fs.Values > 0 {
 			fs.OutOfRangeRate = t[f.outOfR] / fs.Values
@@ -261,7 +387,7 @@ func (v *Version) Evaluate(eps float64) Evaluation {
 			fs.Values += c
 		}
 		if ev.Events > 0 {
-			fs.NullRate = t[f.nulls] / ev.Events
+			fs.NullRate, fs.MissingRate, fs.InvalidRate = t[f.nulls]/ev.Events, t[f.missing]/ev.Events, t[f.invalid]/ev.Events
 		}
 		if fs.Values > 0 {
 			ref := append(append([]float64(nil), f.ref.CatCounts...), 0)

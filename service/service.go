@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,10 +77,15 @@ type model struct {
 
 type version struct {
 	name string
+	cfg  *config.Model
 	mu   sync.Mutex // partitions of one model share its state
 	st   *monitor.Version
 	last monitor.Evaluation
 	eps  float64
+	// lastEvent is when the version last received an event (wall clock, for
+	// no-data detection); events counts them (volume).
+	lastEvent time.Time
+	events    *metrics.Counter
 	// reusable batch columns and the column of each feature name
 	batch          monitor.Batch
 	numIdx, catIdx map[string]int
@@ -96,7 +102,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	cfg := opt.Config
 	s := &Service{opt: opt, cfg: cfg, log: opt.Logger, metrics: metrics.NewSet(), models: map[string]*model{},
 		ready: make(chan struct{}), decoders: map[string]*events.JSONDecoder{}}
-	for _, m := range cfg.Models {
+	for i, m := range cfg.Models {
 		md := &model{name: m.Name, regression: m.Task == "regression", versions: map[string]*version{},
 			join: join.New(cfg.Join.MaxPending, cfg.Join.TTL, cfg.Join.MaxEarly, cfg.Join.EarlyTTL)}
 		for _, v := range m.Versions {
@@ -108,11 +114,18 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 			if err != nil {
 				return nil, fmt.Errorf("service: model %q version %q: %w", m.Name, v.Name, err)
 			}
-			st, err := monitor.NewVersion(p, m.Window.Length, m.Window.Pane, m.Window.Lateness)
+			var st *monitor.Version
+			if m.Window.Count > 0 {
+				st, err = monitor.NewCountVersion(p, m.Window.Count)
+			} else {
+				st, err = monitor.NewVersion(p, m.Window.Length, m.Window.Pane, m.Window.Lateness)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("service: model %q version %q: %w", m.Name, v.Name, err)
 			}
-			md.versions[v.Name] = &version{name: v.Name, st: st, eps: m.Drift.PSIEpsilon}
+			st.HighConfidence = m.HighConfidence
+			md.versions[v.Name] = &version{name: v.Name, st: st, eps: m.Drift.PSIEpsilon, cfg: &cfg.Models[i],
+				events: s.metrics.NewCounter(fmt.Sprintf(`driftwatch_model_events_total{model=%q,version=%q}`, m.Name, v.Name))}
 		}
 		s.models[m.Name] = md
 	}
@@ -208,6 +221,7 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result="ok"}`, topic)).Add(ok)
 	}()
 	var ev events.Event
+	now := s.opt.Now() // one clock read per batch, for the join's bounds
 	for _, r := range recs {
 		if len(r.Value) > s.cfg.MaxMessageBytes {
 			reject(r, events.ReasonOversize)
@@ -227,7 +241,7 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 			ts = r.Timestamp.UnixMilli()
 		}
 		if topic == s.cfg.Topics.Outcomes {
-			if !s.outcome(m, &ev, ts) {
+			if !s.outcome(m, &ev, ts, now) {
 				reject(r, events.ReasonWrongType) // an outcome needs a label or a value
 				continue
 			}
@@ -239,9 +253,11 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 			reject(r, events.ReasonUnknownModel)
 			continue
 		}
-		s.prediction(m, &ev, ts)
-		if late := v.add(ts, &ev, &s.cfg.Fields); late > 0 {
+		key, late := v.add(ts, &ev, &s.cfg.Fields, now)
+		if late > 0 {
 			s.metrics.GetOrCreateCounter("driftwatch_late_events_total").Add(late)
+		} else {
+			s.prediction(m, &ev, key, now)
 		}
 		ok++
 	}
@@ -266,9 +282,11 @@ func predictionOf(ev *events.Event, ts int64) join.Prediction {
 	return p
 }
 
-func (s *Service) prediction(m *model, ev *events.Event, ts int64) {
+// prediction registers a prediction with the join under its window key
+// (monitor.Version.Next), so its outcome is credited to its pane.
+func (s *Service) prediction(m *model, ev *events.Event, key int64, now time.Time) {
 	m.joinMu.Lock()
-	pair, ok := m.join.AddPrediction(ev.ID, predictionOf(ev, ts), s.opt.Now())
+	pair, ok := m.join.AddPrediction(ev.ID, predictionOf(ev, key), now)
 	m.joinMu.Unlock()
 	if ok {
 		s.credit(m, pair)
@@ -277,7 +295,7 @@ func (s *Service) prediction(m *model, ev *events.Event, ts int64) {
 
 // outcome joins an outcome event; an outcome that carries its prediction
 // needs no join. It reports false for an outcome without label or value.
-func (s *Service) outcome(m *model, ev *events.Event, ts int64) bool {
+func (s *Service) outcome(m *model, ev *events.Event, ts int64, now time.Time) bool {
 	if !ev.HasLabel && !ev.HasValue {
 		return false
 	}
@@ -285,12 +303,14 @@ func (s *Service) outcome(m *model, ev *events.Event, ts int64) bool {
 	if ev.HasLabel && ev.Label.Kind == events.Number && !ev.HasValue {
 		o.Value = ev.Label.Num
 	}
-	if ev.HasPrediction || ev.HasScore {
-		s.credit(m, join.Pair{ID: ev.ID, Prediction: predictionOf(ev, ts), Outcome: o})
+	if (ev.HasPrediction || ev.HasScore) && m.versions[ev.Version] != nil {
+		// Credited to the pane of its own time: in a count window, to the
+		// newest pane.
+		s.credit(m, join.Pair{ID: ev.ID, Prediction: predictionOf(ev, m.versions[ev.Version].next(ts)), Outcome: o})
 		return true
 	}
 	m.joinMu.Lock()
-	pair, ok := m.join.AddOutcome(ev.ID, o, s.opt.Now())
+	pair, ok := m.join.AddOutcome(ev.ID, o, now)
 	m.joinMu.Unlock()
 	if ok {
 		s.credit(m, pair)
@@ -317,14 +337,23 @@ func (s *Service) credit(m *model, p join.Pair) {
 // Joined is the number of outcomes joined to their predictions.
 func (s *Service) Joined() int64 { return s.joined.Load() }
 
-// add puts one event into the version's window as a one-row batch. The
-// columns are reused, so this allocates nothing in steady state.
+// next is the window key of an event at ts (see monitor.Version.Next).
+func (v *version) next(ts int64) int64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.st.Next(ts)
+}
+
+// add puts one event into the version's window as a one-row batch and
+// returns the key it was added under and whether it was late. The columns
+// are reused, so this allocates nothing in steady state.
 //
 // Output drift needs no mechanism of its own: when the reference profile has
 // a numeric column named like the score field, or a categorical one named
 // like the prediction field, the event's score and predicted class are
-// monitored as those features.
-func (v *version) add(ts int64, ev *events.Event, fields *config.Fields) int {
+// monitored as those features. A feature absent from the event is flagged
+// missing, one with the wrong type (a string for a numeric feature) invalid.
+func (v *version) add(ts int64, ev *events.Event, fields *config.Fields, now time.Time) (key int64, late int) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	num, cat := v.st.Numeric(), v.st.Categorical()
@@ -337,44 +366,88 @@ func (v *version) add(ts int64, ev *events.Event, fields *config.Fields) int {
 		for i, n := range cat {
 			v.catIdx[n] = i
 		}
-		b.TS = make([]int64, 1)
-		b.Num = make([][]float64, len(num))
+		b.TS, b.Confidence = make([]int64, 1), make([]float64, 1)
+		b.Num, b.NumFlags = make([][]float64, len(num)), make([][]uint8, len(num))
 		for i := range b.Num {
-			b.Num[i] = make([]float64, 1)
+			b.Num[i], b.NumFlags[i] = make([]float64, 1), make([]uint8, 1)
 		}
-		b.Cat = make([][]string, len(cat))
-		b.CatNull = make([][]bool, len(cat))
+		b.Cat, b.CatNull, b.CatFlags = make([][]string, len(cat)), make([][]bool, len(cat)), make([][]uint8, len(cat))
 		for i := range b.Cat {
-			b.Cat[i], b.CatNull[i] = make([]string, 1), make([]bool, 1)
+			b.Cat[i], b.CatNull[i], b.CatFlags[i] = make([]string, 1), make([]bool, 1), make([]uint8, 1)
 		}
 	}
 	b.TS[0] = ts
 	for i := range num {
-		b.Num[i][0] = math.NaN()
+		b.Num[i][0], b.NumFlags[i][0] = math.NaN(), monitor.FlagMissing
 	}
 	for i := range cat {
-		b.Cat[i][0], b.CatNull[i][0] = "", true
+		b.Cat[i][0], b.CatNull[i][0], b.CatFlags[i][0] = "", true, monitor.FlagMissing
 	}
+	b.Confidence[0] = confidence(ev)
 	if i, ok := v.numIdx[fields.Score]; ok && ev.HasScore {
-		b.Num[i][0] = ev.Score
+		b.Num[i][0], b.NumFlags[i][0] = ev.Score, monitor.FlagNull
 	}
 	if i, ok := v.catIdx[fields.Prediction]; ok && (ev.HasPrediction || ev.HasScore) {
 		b.Cat[i][0], b.CatNull[i][0] = predictionOf(ev, ts).Class, false
 	}
 	for _, f := range ev.Features {
 		if i, ok := v.numIdx[f.Name]; ok {
-			if f.Kind == events.Number {
+			switch f.Kind {
+			case events.Number:
 				b.Num[i][0] = f.Num
+			case events.Null:
+				b.NumFlags[i][0] = monitor.FlagNull
+			default:
+				b.NumFlags[i][0] = monitor.FlagInvalid
 			}
-		} else if i, ok := v.catIdx[f.Name]; ok && f.Kind != events.Null {
-			s := f.Str
-			if f.Kind == events.Number {
-				s = fmt.Sprint(f.Num)
+		} else if i, ok := v.catIdx[f.Name]; ok {
+			b.CatFlags[i][0] = monitor.FlagNull
+			if f.Kind != events.Null {
+				s := f.Str
+				if f.Kind == events.Number {
+					s = strconv.FormatFloat(f.Num, 'g', -1, 64)
+				}
+				b.Cat[i][0], b.CatNull[i][0] = s, false
 			}
-			b.Cat[i][0], b.CatNull[i][0] = s, false
 		}
 	}
-	return v.st.AddBatch(b)
+	key = v.st.Next(ts)
+	late = v.st.AddBatch(b)
+	if late == 0 {
+		v.lastEvent = now
+		v.events.Inc()
+	}
+	return key, late
+}
+
+// drifted is the streaming verdict on a feature: PSI at or above the
+// model's PSI threshold (per feature if set) over at least min_samples
+// values. Below min_samples there is no verdict. Sustained drift, `for`
+// durations and notifications are the alerting rules' concern.
+func (v *version) drifted(f monitor.FeatureStats) bool {
+	if f.Values < float64(max(v.cfg.MinSamples, 1)) || math.IsNaN(f.PSI) {
+		return false
+	}
+	t := v.cfg.Drift.Thresholds.PSI
+	if x, ok := v.cfg.Drift.Features[f.Name].Thresholds["psi"]; ok {
+		t = x
+	}
+	return f.PSI >= t
+}
+
+// confidence is the model's confidence in a prediction: max(s, 1 − s) for a
+// binary score, the largest class probability with scores, NaN without.
+func confidence(ev *events.Event) float64 {
+	c := math.NaN()
+	if ev.HasScore {
+		c = max(ev.Score, 1-ev.Score)
+	}
+	for _, p := range ev.Scores {
+		if p.Kind == events.Number && !(p.Num <= c) {
+			c = p.Num
+		}
+	}
+	return c
 }
 
 // Processed is the number of prediction records handled so far (accepted or
@@ -419,9 +492,16 @@ func (s *Service) Evaluate() {
 			v.mu.Lock()
 			ev := v.st.Evaluate(v.eps)
 			v.last = ev
+			lastEvent := v.lastEvent
 			v.mu.Unlock()
 			lbl := fmt.Sprintf(`model=%q,version=%q`, m.name, v.name)
 			s.metrics.GetOrCreateGauge(`driftwatch_window_events{`+lbl+`}`, nil).Set(ev.Events)
+			if !lastEvent.IsZero() {
+				s.metrics.GetOrCreateGauge(`driftwatch_model_last_event_timestamp_seconds{`+lbl+`}`, nil).Set(float64(lastEvent.UnixMilli()) / 1e3)
+			}
+			if ev.Scored > 0 {
+				s.metrics.GetOrCreateGauge(`driftwatch_model_high_confidence_share{`+lbl+`}`, nil).Set(ev.HighConfidenceShare)
+			}
 			if ev.Joined > 0 {
 				if m.regression {
 					s.metrics.GetOrCreateGauge(`driftwatch_model_mae{`+lbl+`}`, nil).Set(ev.MAE)
@@ -440,9 +520,19 @@ func (s *Service) Evaluate() {
 				set("driftwatch_feature_psi", f.PSI)
 				set("driftwatch_feature_jensen_shannon", f.JS)
 				set("driftwatch_feature_null_rate", f.NullRate)
+				set("driftwatch_feature_missing_rate", f.MissingRate)
+				set("driftwatch_feature_invalid_rate", f.InvalidRate)
+				drift := 0.0
+				if v.drifted(f) {
+					drift = 1
+				}
+				set("driftwatch_feature_drift", drift)
 				if f.Kind == profile.Numeric {
 					set("driftwatch_feature_ks", f.KS)
 					set("driftwatch_feature_wasserstein", f.Wasserstein)
+					set("driftwatch_feature_out_of_range_rate", f.OutOfRangeRate)
+				} else {
+					set("driftwatch_feature_unseen_share", f.UnseenShare)
 				}
 			}
 		}
@@ -477,9 +567,14 @@ func (s *Service) routes() *http.ServeMux {
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		// Ready once started and the group has assigned the partitions.
 		select {
 		case <-s.ready:
-			fmt.Fprintln(w, "ready")
+			if s.cons != nil && s.cons.Assigned() {
+				fmt.Fprintln(w, "ready")
+				return
+			}
+			http.Error(w, "waiting for partition assignment", http.StatusServiceUnavailable)
 		default:
 			http.Error(w, "starting", http.StatusServiceUnavailable)
 		}
@@ -522,14 +617,22 @@ func (s *Service) modelJSON(name string) map[string]any {
 	for _, vn := range vnames {
 		v := m.versions[vn]
 		v.mu.Lock()
-		ev := v.last
+		ev, lastEvent := v.last, v.lastEvent
 		v.mu.Unlock()
 		var feats []map[string]any
 		for _, f := range ev.Features {
-			feats = append(feats, map[string]any{"name": f.Name, "kind": f.Kind, "values": f.Values,
+			state := "ok"
+			switch {
+			case f.Values < float64(max(v.cfg.MinSamples, 1)):
+				state = "insufficient_data"
+			case v.drifted(f):
+				state = "drift"
+			}
+			feats = append(feats, map[string]any{"name": f.Name, "kind": f.Kind, "values": f.Values, "state": state,
 				"psi": num(f.PSI), "jensen_shannon": num(f.JS), "ks": num(f.KS), "ks_bound": num(f.KSBound),
-				"wasserstein": num(f.Wasserstein), "null_rate": num(f.NullRate), "out_of_range_rate": num(f.OutOfRangeRate),
-				"unseen_share": num(f.UnseenShare)})
+				"wasserstein": num(f.Wasserstein), "chi_square": num(f.ChiSquare), "chi_square_p": num(f.ChiSquareP),
+				"null_rate": num(f.NullRate), "missing_rate": num(f.MissingRate), "invalid_rate": num(f.InvalidRate),
+				"out_of_range_rate": num(f.OutOfRangeRate), "unseen_share": num(f.UnseenShare)})
 		}
 		quality := map[string]any{"joined": ev.Joined}
 		if m.regression {
@@ -537,8 +640,18 @@ func (s *Service) modelJSON(name string) map[string]any {
 		} else {
 			quality["accuracy"] = num(ev.Accuracy)
 		}
-		versions = append(versions, map[string]any{"version": vn, "window_start": ev.Start, "window_end": ev.End,
-			"events": ev.Events, "late": ev.Late, "features": feats, "quality": quality})
+		window := map[string]any{"start": ev.Start, "end": ev.End}
+		if v.cfg.Window.Count > 0 {
+			window = map[string]any{"count": v.cfg.Window.Count}
+		}
+		var last any
+		if !lastEvent.IsZero() {
+			last = lastEvent.UTC()
+		}
+		versions = append(versions, map[string]any{"version": vn, "window": window,
+			"events": ev.Events, "late": ev.Late, "last_event_at": last,
+			"output": map[string]any{"scored": ev.Scored, "high_confidence_share": num(ev.HighConfidenceShare)},
+			"features": feats, "quality": quality})
 	}
 	return map[string]any{"model": name, "versions": versions}
 }
