@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"driftwatch/fastfloat"
 )
 
 // errUnterminated reports a quoted field that runs to the end of the input.
@@ -504,7 +506,7 @@ func inferCSVKinds(body []byte, names []string, forced map[string]Kind) []Kind {
 				continue
 			}
 			nonNull[i]++
-			if _, ok := parseFloat(trimSpace(f)); ok {
+			if _, ok := fastfloat.Parse(trimSpace(f)); ok {
 				numeric[i]++
 			}
 		}
@@ -634,7 +636,7 @@ func scanNumber(data []byte, pos int) (float64, int, bool) {
 	}
 	f := float64(mant)
 	if exp < 0 {
-		f /= pow10[-exp]
+		f /= fastfloat.Pow10[-exp]
 	}
 	f = math.Float64frombits(math.Float64bits(f) | sign)
 	if end < i { // "\r" before "\n"

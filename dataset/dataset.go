@@ -62,6 +62,8 @@ import (
 	"path/filepath"
 	"strings"
 	"unsafe"
+
+	"driftwatch/fastfloat"
 )
 
 // Kind is a column's kind.
@@ -257,7 +259,7 @@ func textNumber(b []byte, nulls, invalid *int) float64 {
 		*nulls++
 		return math.NaN()
 	}
-	v, ok := parseFloat(trimSpace(b))
+	v, ok := fastfloat.Parse(trimSpace(b))
 	if !ok {
 		*invalid++
 		return math.NaN()

@@ -8,6 +8,8 @@ import (
 	"io"
 	"math"
 	"unicode/utf8"
+
+	"driftwatch/fastfloat"
 )
 
 // JSON Lines: every non-blank line is one JSON object. A hand-written
@@ -144,7 +146,7 @@ func (c *jsonColumn) add(tag jsonTag, text []byte) {
 		case jNull:
 			col.Nulls++
 		case jNumber:
-			x, _ = parseFloat(text) // valid JSON numbers always parse
+			x, _ = fastfloat.Parse(text) // valid JSON numbers always parse
 		case jString:
 			// A string holding a number counts as that number.
 			x = textNumber(text, &col.Nulls, &col.Invalid)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
+
+	"driftwatch/fastfloat"
 )
 
 // Parquet is read with parquet-go rather than arrow-go's pqarrow: the
@@ -316,8 +318,8 @@ func (c *pqColumn) text(v parquet.Value) string {
 // scaledInt is unscaled / 10^scale, correctly rounded: by one exact
 // division when both are exact in float64, else by big.Rat.
 func scaledInt(unscaled int64, scale int) float64 {
-	if scale >= 0 && scale < len(pow10) && -1<<53 <= unscaled && unscaled <= 1<<53 {
-		return float64(unscaled) / pow10[scale]
+	if scale >= 0 && scale < len(fastfloat.Pow10) && -1<<53 <= unscaled && unscaled <= 1<<53 {
+		return float64(unscaled) / fastfloat.Pow10[scale]
 	}
 	return scaled(big.NewInt(unscaled), scale)
 }

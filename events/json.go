@@ -3,9 +3,10 @@ package events
 import (
 	"encoding/json"
 	"errors"
-	"strconv"
+	"fmt"
 	"time"
-	"unsafe"
+
+	"driftwatch/fastfloat"
 )
 
 // JSONDecoder decodes JSON events. It interns feature and class names, so
@@ -14,6 +15,10 @@ import (
 type JSONDecoder struct {
 	Fields Fields
 	names  map[string]string
+	// recent[k] is the k-th name of the last message: producers send the
+	// same layout every time, so comparing with it usually replaces a map
+	// lookup (hashing every name) by one short comparison.
+	recent []string
 }
 
 // NewJSONDecoder returns a decoder for the given field names.
@@ -184,8 +189,9 @@ func timestamp(v Value) (int64, error) {
 type jdec struct {
 	b   []byte
 	i   int
-	j   *JSONDecoder
-	num []byte // text of the last number read by value
+	j     *JSONDecoder
+	num   []byte // text of the last number read by value
+	names int    // names read so far (see JSONDecoder.recent)
 }
 
 func (d *jdec) fail(r Reason, field string, err error) error {
@@ -260,8 +266,19 @@ func (d *jdec) name() (string, error) {
 			end++
 		}
 		if end < len(d.b) && d.b[end] == '"' {
-			s := d.j.intern(d.b[d.i+1 : end])
+			b := d.b[d.i+1 : end]
 			d.i = end + 1
+			k, recent := d.names, d.j.recent
+			d.names++
+			if k < len(recent) && recent[k] == string(b) {
+				return recent[k], nil
+			}
+			s := d.j.intern(b)
+			if k < len(recent) {
+				recent[k] = s
+			} else if k == len(recent) && k < maxNames {
+				d.j.recent = append(recent, s)
+			}
 			return s, nil
 		}
 	}
@@ -298,9 +315,9 @@ func (d *jdec) value(key string) (Value, error) {
 			return Value{}, d.fail(ReasonMalformed, key, errors.New("invalid number"))
 		}
 		text := d.b[start:d.i]
-		f, err := strconv.ParseFloat(unsafe.String(unsafe.SliceData(text), len(text)), 64)
-		if err != nil && !errors.Is(err, strconv.ErrRange) {
-			return Value{}, &Error{Reason: ReasonMalformed, Field: key, Offset: start, Err: err}
+		f, ok := fastfloat.Parse(text) // out of range is ±Inf or 0, as strconv rounds it
+		if !ok {
+			return Value{}, &Error{Reason: ReasonMalformed, Field: key, Offset: start, Err: fmt.Errorf("invalid number %q", text)}
 		}
 		d.num = text
 		return Value{Kind: Number, Num: f}, nil

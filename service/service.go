@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,8 +56,8 @@ type Service struct {
 	wg       sync.WaitGroup
 	ready    chan struct{}
 
-	decMu    sync.Mutex
-	decoders map[string]*events.JSONDecoder // per topic/partition: one worker each
+	partMu     sync.Mutex
+	partitions map[string]*partState // per topic/partition: one worker each
 
 	processed atomic.Int64 // prediction records handled, accepted or dead-lettered
 	joined    atomic.Int64
@@ -76,8 +75,9 @@ type model struct {
 }
 
 type version struct {
-	name string
-	cfg  *config.Model
+	name  string
+	model *model
+	cfg   *config.Model
 	mu   sync.Mutex // partitions of one model share its state
 	st   *monitor.Version
 	last monitor.Evaluation
@@ -86,9 +86,6 @@ type version struct {
 	// no-data detection); events counts them (volume).
 	lastEvent time.Time
 	events    *metrics.Counter
-	// reusable batch columns and the column of each feature name
-	batch          monitor.Batch
-	numIdx, catIdx map[string]int
 }
 
 // Start builds and starts the service.
@@ -101,7 +98,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	}
 	cfg := opt.Config
 	s := &Service{opt: opt, cfg: cfg, log: opt.Logger, metrics: metrics.NewSet(), models: map[string]*model{},
-		ready: make(chan struct{}), decoders: map[string]*events.JSONDecoder{}}
+		ready: make(chan struct{}), partitions: map[string]*partState{}}
 	for i, m := range cfg.Models {
 		md := &model{name: m.Name, regression: m.Task == "regression", versions: map[string]*version{},
 			join: join.New(cfg.Join.MaxPending, cfg.Join.TTL, cfg.Join.MaxEarly, cfg.Join.EarlyTTL)}
@@ -124,7 +121,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 				return nil, fmt.Errorf("service: model %q version %q: %w", m.Name, v.Name, err)
 			}
 			st.HighConfidence = m.HighConfidence
-			md.versions[v.Name] = &version{name: v.Name, st: st, eps: m.Drift.PSIEpsilon, cfg: &cfg.Models[i],
+			md.versions[v.Name] = &version{name: v.Name, model: md, st: st, eps: m.Drift.PSIEpsilon, cfg: &cfg.Models[i],
 				events: s.metrics.NewCounter(fmt.Sprintf(`driftwatch_model_events_total{model=%q,version=%q}`, m.Name, v.Name))}
 		}
 		s.models[m.Name] = md
@@ -196,15 +193,16 @@ func (s *Service) HTTPAddr() string {
 // and rejects what cannot be used.
 func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []consumer.Rejected {
 	key := fmt.Sprintf("%s/%d", topic, partition)
-	s.decMu.Lock()
-	dec := s.decoders[key]
-	if dec == nil {
+	s.partMu.Lock()
+	part := s.partitions[key]
+	if part == nil {
 		f := s.cfg.Fields
-		dec = events.NewJSONDecoder(events.Fields{ID: f.ID, Model: f.Model, Version: f.Version, TS: f.TS, Features: f.Features,
-			Prediction: f.Prediction, Score: f.Score, Scores: f.Scores, LatencyMS: f.LatencyMS, Label: f.Label, Value: f.Value})
-		s.decoders[key] = dec
+		part = &partState{rows: map[*version]*rows{}, dec: events.NewJSONDecoder(events.Fields{ID: f.ID, Model: f.Model, Version: f.Version,
+			TS: f.TS, Features: f.Features, Prediction: f.Prediction, Score: f.Score, Scores: f.Scores, LatencyMS: f.LatencyMS, Label: f.Label, Value: f.Value})}
+		s.partitions[key] = part
 	}
-	s.decMu.Unlock()
+	s.partMu.Unlock()
+	dec := part.dec
 
 	var rejected []consumer.Rejected
 	reject := func(r *kgo.Record, reason events.Reason) {
@@ -253,15 +251,48 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 			reject(r, events.ReasonUnknownModel)
 			continue
 		}
-		key, late := v.add(ts, &ev, &s.cfg.Fields, now)
-		if late > 0 {
-			s.metrics.GetOrCreateCounter("driftwatch_late_events_total").Add(late)
-		} else {
-			s.prediction(m, &ev, key, now)
-		}
+		part.rowsFor(v).add(&ev, ts, &s.cfg.Fields)
 		ok++
 	}
+	for _, r := range part.touched {
+		s.flush(r, now)
+	}
+	part.touched = part.touched[:0]
 	return rejected
+}
+
+// flush adds a fetch's rows of one version to its window under one lock,
+// then registers the predictions with the join under the key each got (see
+// monitor.Version.Next), so an outcome is credited to its prediction's pane.
+func (s *Service) flush(r *rows, now time.Time) {
+	v, m := r.v, r.v.model
+	v.mu.Lock()
+	first := v.st.Next(0) // a count window's key for the first row
+	late := v.st.AddBatch(&r.b)
+	if added := r.n - late; added > 0 {
+		v.lastEvent = now
+		v.events.Add(added)
+	}
+	v.mu.Unlock()
+	if late > 0 {
+		s.metrics.GetOrCreateCounter("driftwatch_late_events_total").Add(late)
+	}
+	var pairs []join.Pair
+	m.joinMu.Lock()
+	for i, id := range r.ids {
+		p := r.preds[i]
+		if v.cfg.Window.Count > 0 {
+			p.TS = first + int64(i)
+		}
+		if pair, ok := m.join.AddPrediction(id, p, now); ok {
+			pairs = append(pairs, pair)
+		}
+	}
+	m.joinMu.Unlock()
+	for _, p := range pairs {
+		s.credit(m, p)
+	}
+	r.reset()
 }
 
 // predictionOf is what the join keeps of a prediction event.
@@ -280,17 +311,6 @@ func predictionOf(ev *events.Event, ts int64) join.Prediction {
 		}
 	}
 	return p
-}
-
-// prediction registers a prediction with the join under its window key
-// (monitor.Version.Next), so its outcome is credited to its pane.
-func (s *Service) prediction(m *model, ev *events.Event, key int64, now time.Time) {
-	m.joinMu.Lock()
-	pair, ok := m.join.AddPrediction(ev.ID, predictionOf(ev, key), now)
-	m.joinMu.Unlock()
-	if ok {
-		s.credit(m, pair)
-	}
 }
 
 // outcome joins an outcome event; an outcome that carries its prediction
@@ -342,82 +362,6 @@ func (v *version) next(ts int64) int64 {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.st.Next(ts)
-}
-
-// add puts one event into the version's window as a one-row batch and
-// returns the key it was added under and whether it was late. The columns
-// are reused, so this allocates nothing in steady state.
-//
-// Output drift needs no mechanism of its own: when the reference profile has
-// a numeric column named like the score field, or a categorical one named
-// like the prediction field, the event's score and predicted class are
-// monitored as those features. A feature absent from the event is flagged
-// missing, one with the wrong type (a string for a numeric feature) invalid.
-func (v *version) add(ts int64, ev *events.Event, fields *config.Fields, now time.Time) (key int64, late int) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	num, cat := v.st.Numeric(), v.st.Categorical()
-	b := &v.batch
-	if b.Num == nil {
-		v.numIdx, v.catIdx = map[string]int{}, map[string]int{}
-		for i, n := range num {
-			v.numIdx[n] = i
-		}
-		for i, n := range cat {
-			v.catIdx[n] = i
-		}
-		b.TS, b.Confidence = make([]int64, 1), make([]float64, 1)
-		b.Num, b.NumFlags = make([][]float64, len(num)), make([][]uint8, len(num))
-		for i := range b.Num {
-			b.Num[i], b.NumFlags[i] = make([]float64, 1), make([]uint8, 1)
-		}
-		b.Cat, b.CatNull, b.CatFlags = make([][]string, len(cat)), make([][]bool, len(cat)), make([][]uint8, len(cat))
-		for i := range b.Cat {
-			b.Cat[i], b.CatNull[i], b.CatFlags[i] = make([]string, 1), make([]bool, 1), make([]uint8, 1)
-		}
-	}
-	b.TS[0] = ts
-	for i := range num {
-		b.Num[i][0], b.NumFlags[i][0] = math.NaN(), monitor.FlagMissing
-	}
-	for i := range cat {
-		b.Cat[i][0], b.CatNull[i][0], b.CatFlags[i][0] = "", true, monitor.FlagMissing
-	}
-	b.Confidence[0] = confidence(ev)
-	if i, ok := v.numIdx[fields.Score]; ok && ev.HasScore {
-		b.Num[i][0], b.NumFlags[i][0] = ev.Score, monitor.FlagNull
-	}
-	if i, ok := v.catIdx[fields.Prediction]; ok && (ev.HasPrediction || ev.HasScore) {
-		b.Cat[i][0], b.CatNull[i][0] = predictionOf(ev, ts).Class, false
-	}
-	for _, f := range ev.Features {
-		if i, ok := v.numIdx[f.Name]; ok {
-			switch f.Kind {
-			case events.Number:
-				b.Num[i][0] = f.Num
-			case events.Null:
-				b.NumFlags[i][0] = monitor.FlagNull
-			default:
-				b.NumFlags[i][0] = monitor.FlagInvalid
-			}
-		} else if i, ok := v.catIdx[f.Name]; ok {
-			b.CatFlags[i][0] = monitor.FlagNull
-			if f.Kind != events.Null {
-				s := f.Str
-				if f.Kind == events.Number {
-					s = strconv.FormatFloat(f.Num, 'g', -1, 64)
-				}
-				b.Cat[i][0], b.CatNull[i][0] = s, false
-			}
-		}
-	}
-	key = v.st.Next(ts)
-	late = v.st.AddBatch(b)
-	if late == 0 {
-		v.lastEvent = now
-		v.events.Inc()
-	}
-	return key, late
 }
 
 // drifted is the streaming verdict on a feature: PSI at or above the

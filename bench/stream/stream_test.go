@@ -1,0 +1,192 @@
+// Package stream benchmarks `driftwatch serve` end to end from the embedded
+// broker against a raw franz-go consumer reading the same topic and
+// discarding the records, measured in the same run:
+//
+//	go test -run '^$' -bench Stream -benchtime 3x -count 3 ./bench/stream/
+//
+// Each iteration consumes the whole topic (Events messages of 20 features)
+// with a new consumer group, from group join to the last record handled.
+// Reported: events/s; the ratio to the raw consumer is computed from the
+// sub-benchmarks' events/s (bench/RESULTS.md).
+package stream
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"driftwatch/broker"
+	"driftwatch/config"
+	"driftwatch/dataset"
+	"driftwatch/profile"
+	"driftwatch/service"
+)
+
+// Events per iteration; features per event: numeric f0…f16 and categorical
+// c0…c2.
+const (
+	Events     = 200_000
+	numeric    = 17
+	categories = 3
+)
+
+var cats = []string{"alpha", "beta", "gamma", "delta"}
+
+func reference(n int) *dataset.Table {
+	r := rand.New(rand.NewPCG(1, 2))
+	t := &dataset.Table{Rows: n}
+	for f := range numeric {
+		c := &dataset.Column{Name: "f" + strconv.Itoa(f), Kind: dataset.KindNumeric, Num: make([]float64, n)}
+		for i := range c.Num {
+			c.Num[i] = r.NormFloat64()*float64(f+1) + float64(f)
+		}
+		t.Columns = append(t.Columns, c)
+	}
+	for f := range categories {
+		c := &dataset.Column{Name: "c" + strconv.Itoa(f), Kind: dataset.KindCategorical, Str: make([]string, n)}
+		for i := range c.Str {
+			c.Str[i] = cats[r.IntN(len(cats))]
+		}
+		t.Columns = append(t.Columns, c)
+	}
+	return t
+}
+
+// jsonEvents renders n prediction events like a model server would log them.
+func jsonEvents(n int) [][]byte {
+	r := rand.New(rand.NewPCG(3, 4))
+	ts := time.Now().Add(-10 * time.Minute).UnixMilli()
+	out := make([][]byte, n)
+	for i := range out {
+		b := fmt.Appendf(nil, `{"id":"p%d","model":"m","version":"v1","ts":%d,"features":{`, i, ts+int64(i)/1000)
+		for f := range numeric {
+			b = fmt.Appendf(b, `"f%d":%s,`, f, strconv.FormatFloat(math.Round((r.NormFloat64()*float64(f+1)+float64(f))*1e4)/1e4, 'f', -1, 64))
+		}
+		for f := range categories {
+			b = fmt.Appendf(b, `"c%d":%q`, f, cats[r.IntN(len(cats))])
+			if f < categories-1 {
+				b = append(b, ',')
+			}
+		}
+		b = fmt.Appendf(b, `},"score":%.4f,"latency_ms":%d}`, r.Float64(), 5+r.IntN(20))
+		out[i] = b
+	}
+	return out
+}
+
+type setup struct {
+	brokers []string
+	dir     string
+}
+
+func start(b *testing.B, msgs [][]byte) *setup {
+	b.Helper()
+	br, err := broker.Start(broker.Options{Addr: "127.0.0.1:0", Partitions: 3,
+		Topics: []string{"predictions", "outcomes", "driftwatch-dead-letters"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(br.Close)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(br.Addrs()...), kgo.DefaultProduceTopic("predictions"),
+		kgo.ProducerLinger(5*time.Millisecond), kgo.MaxBufferedRecords(100_000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	recs := make([]*kgo.Record, 0, 10_000)
+	for i, m := range msgs {
+		recs = append(recs, &kgo.Record{Key: []byte(strconv.Itoa(i % 64)), Value: m})
+		if len(recs) == cap(recs) || i == len(msgs)-1 {
+			if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+				b.Fatal(err)
+			}
+			recs = recs[:0]
+		}
+	}
+	dir := b.TempDir()
+	prof, err := profile.Build(reference(50_000), profile.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := prof.WriteFile(filepath.Join(dir, "p.dwprof")); err != nil {
+		b.Fatal(err)
+	}
+	return &setup{brokers: br.Addrs(), dir: dir}
+}
+
+// raw reads the topic with a new group and discards every record.
+func (s *setup) raw(b *testing.B, group string) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(s.brokers...), kgo.ConsumerGroup(group), kgo.ConsumeTopics("predictions"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n := 0
+	for n < Events {
+		fs := cl.PollRecords(ctx, 10_000)
+		if ctx.Err() != nil {
+			b.Fatalf("raw consumer read %d of %d", n, Events)
+		}
+		n += fs.NumRecords()
+	}
+}
+
+// serve runs the service with a new group until it has handled every event.
+func (s *setup) serve(b *testing.B, group, format string) {
+	cfg, err := config.Parse(fmt.Appendf(nil, `
+kafka: {brokers: [%q], group: %q}
+format: %s
+defaults: {window: {length: 1h, pane: 1m, lateness: 1h}}
+models: [{name: m, task: classification, versions: [{name: v1, reference: p.dwprof}], evaluate_every: 1h}]
+`, s.brokers[0], group, format))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.Dir = s.dir
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	svc, err := service.Start(ctx, service.Options{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer svc.Close(context.Background())
+	for svc.Processed() < Events {
+		if ctx.Err() != nil {
+			b.Fatalf("service handled %d of %d", svc.Processed(), Events)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	svc.Evaluate()
+	if ev, _ := svc.Latest("m", "v1"); ev.Events != Events {
+		b.Fatalf("window holds %v events, want %d", ev.Events, Events)
+	}
+}
+
+func BenchmarkStream(b *testing.B) {
+	s := start(b, jsonEvents(Events))
+	group := 0
+	run := func(name string, f func(group string)) {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				group++
+				f("bench-" + strconv.Itoa(group))
+			}
+			b.ReportMetric(float64(Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+	run("raw", func(g string) { s.raw(b, g) })
+	run("json", func(g string) { s.serve(b, g, "json") })
+}
