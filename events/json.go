@@ -187,8 +187,8 @@ func timestamp(v Value) (int64, error) {
 
 // jdec scans one message.
 type jdec struct {
-	b   []byte
-	i   int
+	b     []byte
+	i     int
 	j     *JSONDecoder
 	num   []byte // text of the last number read by value
 	names int    // names read so far (see JSONDecoder.recent)

@@ -78,10 +78,10 @@ type version struct {
 	name  string
 	model *model
 	cfg   *config.Model
-	mu   sync.Mutex // partitions of one model share its state
-	st   *monitor.Version
-	last monitor.Evaluation
-	eps  float64
+	mu    sync.Mutex // partitions of one model share its state
+	st    *monitor.Version
+	last  monitor.Evaluation
+	eps   float64
 	// lastEvent is when the version last received an event (wall clock, for
 	// no-data detection); events counts them (volume).
 	lastEvent time.Time
@@ -594,7 +594,7 @@ func (s *Service) modelJSON(name string) map[string]any {
 		}
 		versions = append(versions, map[string]any{"version": vn, "window": window,
 			"events": ev.Events, "late": ev.Late, "last_event_at": last,
-			"output": map[string]any{"scored": ev.Scored, "high_confidence_share": num(ev.HighConfidenceShare)},
+			"output":   map[string]any{"scored": ev.Scored, "high_confidence_share": num(ev.HighConfidenceShare)},
 			"features": feats, "quality": quality})
 	}
 	return map[string]any{"model": name, "versions": versions}
