@@ -59,6 +59,7 @@ type Service struct {
 	partMu     sync.Mutex
 	partitions map[string]*partState // per topic/partition: one worker each
 
+	deadLog   deadLog
 	processed atomic.Int64 // prediction records handled, accepted or dead-lettered
 	joined    atomic.Int64
 
@@ -121,6 +122,11 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 				return nil, fmt.Errorf("service: model %q version %q: %w", m.Name, v.Name, err)
 			}
 			st.HighConfidence = m.HighConfidence
+			// The window works on the profile's bins; the reference values
+			// themselves serve only `check`'s exact tests, so they go.
+			for _, f := range p.Features {
+				f.Sample = nil
+			}
 			md.versions[v.Name] = &version{name: v.Name, model: md, st: st, eps: m.Drift.PSIEpsilon, cfg: &cfg.Models[i],
 				events: s.metrics.NewCounter(fmt.Sprintf(`driftwatch_model_events_total{model=%q,version=%q}`, m.Name, v.Name))}
 		}
@@ -205,8 +211,9 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 	dec := part.dec
 
 	var rejected []consumer.Rejected
-	reject := func(r *kgo.Record, reason events.Reason) {
+	reject := func(r *kgo.Record, reason events.Reason, err error) {
 		rejected = append(rejected, consumer.Rejected{Record: r, Reason: string(reason)})
+		s.deadLog.note(reason, r, err)
 		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_dead_letters_total{reason=%q}`, reason)).Inc()
 		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result=%q}`, topic, reason)).Inc()
 	}
@@ -222,16 +229,16 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 	now := s.opt.Now() // one clock read per batch, for the join's bounds
 	for _, r := range recs {
 		if len(r.Value) > s.cfg.MaxMessageBytes {
-			reject(r, events.ReasonOversize)
+			reject(r, events.ReasonOversize, fmt.Errorf("%d bytes, more than max_message_bytes %d", len(r.Value), s.cfg.MaxMessageBytes))
 			continue
 		}
 		if err := dec.Decode(r.Value, &ev); err != nil {
-			reject(r, events.ReasonOf(err))
+			reject(r, events.ReasonOf(err), err)
 			continue
 		}
 		m := s.models[ev.Model]
 		if m == nil {
-			reject(r, events.ReasonUnknownModel)
+			reject(r, events.ReasonUnknownModel, fmt.Errorf("unknown model %q", ev.Model))
 			continue
 		}
 		ts := ev.TS
@@ -240,7 +247,7 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 		}
 		if topic == s.cfg.Topics.Outcomes {
 			if !s.outcome(m, &ev, ts, now) {
-				reject(r, events.ReasonWrongType) // an outcome needs a label or a value
+				reject(r, events.ReasonWrongType, errors.New("an outcome needs a label or a value"))
 				continue
 			}
 			ok++
@@ -248,7 +255,7 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 		}
 		v := m.versions[ev.Version]
 		if v == nil {
-			reject(r, events.ReasonUnknownModel)
+			reject(r, events.ReasonUnknownModel, fmt.Errorf("unknown version %q of model %q", ev.Version, ev.Model))
 			continue
 		}
 		part.rowsFor(v).add(&ev, ts, &s.cfg.Fields)
@@ -431,6 +438,7 @@ func (s *Service) evaluateLoop(ctx context.Context) {
 // Evaluate evaluates every model version now and updates the metrics.
 func (s *Service) Evaluate() {
 	start := s.opt.Now()
+	s.deadLog.flush(s.log)
 	for _, m := range s.models {
 		for _, v := range m.versions {
 			v.mu.Lock()
@@ -635,4 +643,35 @@ func (s *Service) Close(ctx context.Context) error {
 		}
 	})
 	return err
+}
+
+// deadLog summarises dead letters in one log line per reason per
+// evaluation, with the first message's error and position as an example:
+// bad input is counted per record, never logged per record.
+type deadLog struct {
+	mu      sync.Mutex
+	count   map[events.Reason]int
+	example map[events.Reason]string
+}
+
+func (d *deadLog) note(reason events.Reason, r *kgo.Record, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.count == nil {
+		d.count, d.example = map[events.Reason]int{}, map[events.Reason]string{}
+	}
+	if d.count[reason] == 0 {
+		d.example[reason] = fmt.Sprintf("%s/%d offset %d: %v", r.Topic, r.Partition, r.Offset, err)
+	}
+	d.count[reason]++
+}
+
+func (d *deadLog) flush(log *slog.Logger) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for reason, n := range d.count {
+		log.Warn("service: messages sent to the dead-letter topic", "reason", reason, "count", n, "first", d.example[reason])
+	}
+	clear(d.count)
+	clear(d.example)
 }
