@@ -19,11 +19,12 @@ type JSONDecoder struct {
 	// same layout every time, so comparing with it usually replaces a map
 	// lookup (hashing every name) by one short comparison.
 	recent []string
+	values map[string]string // interned string values (see interned)
 }
 
 // NewJSONDecoder returns a decoder for the given field names.
 func NewJSONDecoder(f Fields) *JSONDecoder {
-	return &JSONDecoder{Fields: f, names: map[string]string{}}
+	return &JSONDecoder{Fields: f, names: map[string]string{}, values: map[string]string{}}
 }
 
 // maxNames bounds the intern table: names come from producers.
@@ -79,12 +80,12 @@ func (j *JSONDecoder) Decode(msg []byte, e *Event) error {
 			}
 			hasID = e.ID != ""
 		case f.Model:
-			if e.Model, err = d.stringField(key); err != nil {
+			if e.Model, err = d.interned(key); err != nil {
 				return err
 			}
 			hasModel = e.Model != ""
 		case f.Version:
-			if e.Version, err = d.stringField(key); err != nil {
+			if e.Version, err = d.interned(key); err != nil {
 				return err
 			}
 		case f.TS:
@@ -285,6 +286,31 @@ func (d *jdec) name() (string, error) {
 	return d.str()
 }
 
+// interned reads a string field through the values intern table when it
+// has no escapes: model, version and categorical values repeat from message
+// to message, so most need no allocation.
+func (d *jdec) interned(key string) (string, error) {
+	if d.peek() == '"' {
+		end := d.i + 1
+		for end < len(d.b) && d.b[end] != '"' && d.b[end] != '\\' && d.b[end] >= 0x20 {
+			end++
+		}
+		if end < len(d.b) && d.b[end] == '"' {
+			b := d.b[d.i+1 : end]
+			d.i = end + 1
+			if s, ok := d.j.values[string(b)]; ok {
+				return s, nil
+			}
+			s := string(b)
+			if len(d.j.values) < maxNames {
+				d.j.values[s] = s
+			}
+			return s, nil
+		}
+	}
+	return d.stringField(key)
+}
+
 func (d *jdec) stringField(key string) (string, error) {
 	at := d.i
 	v, err := d.value(key)
@@ -396,7 +422,14 @@ func (d *jdec) object(field string, list *[]Value) error {
 			return d.fail(ReasonMalformed, field, errors.New("expected ':'"))
 		}
 		d.ws()
-		v, err := d.value(field)
+		var v Value
+		if d.peek() == '"' {
+			// Categorical values repeat: intern them like names.
+			v.Kind = String
+			v.Str, err = d.interned(field)
+		} else {
+			v, err = d.value(field)
+		}
 		if err != nil {
 			return err
 		}
