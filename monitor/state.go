@@ -9,6 +9,7 @@ package monitor
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"driftwatch/profile"
@@ -316,6 +317,12 @@ type FeatureStats struct {
 	// Categorical only: chi-square on the category counts and the share of
 	// unseen categories.
 	ChiSquare, ChiSquareP, UnseenShare float64
+	// The histograms PSI compares, for display: Reference and Current counts
+	// per PSI bin; numeric bins are split at Edges (bin i = [e(i−1), e(i))),
+	// categorical bins are Categories plus a last "unseen" bin.
+	Edges              []float64
+	Categories         []string
+	Reference, Current []float64
 }
 
 // Evaluation is the state of the window at one evaluation.
@@ -372,6 +379,7 @@ func (v *Version) Evaluate(eps float64) Evaluation {
 			for i, c := range fine {
 				coarse[i/per] += c
 			}
+			fs.Edges, fs.Reference, fs.Current = f.ref.Edges, f.ref.Counts, coarse
 			fs.PSI = stats.PSI(f.ref.Counts, coarse, eps)
 			fs.JS = stats.JensenShannon(f.ref.Counts, coarse)
 			fs.Hellinger = stats.Hellinger(f.ref.Counts, coarse)
@@ -391,6 +399,7 @@ func (v *Version) Evaluate(eps float64) Evaluation {
 		}
 		if fs.Values > 0 {
 			ref := append(append([]float64(nil), f.ref.CatCounts...), 0)
+			fs.Categories, fs.Reference, fs.Current = f.ref.Categories, ref, slices.Clone(counts)
 			fs.PSI = stats.PSI(ref, counts, eps)
 			fs.JS = stats.JensenShannon(ref, counts)
 			fs.ChiSquare, _, fs.ChiSquareP = stats.ChiSquareHomogeneity(ref, counts)

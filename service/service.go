@@ -11,11 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net"
 	"net/http"
 	"path/filepath"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,6 +88,7 @@ type version struct {
 	// no-data detection); events counts them (volume).
 	lastEvent time.Time
 	events    *metrics.Counter
+	history   []Point
 }
 
 // Start builds and starts the service.
@@ -379,11 +381,27 @@ func (v *version) drifted(f monitor.FeatureStats) bool {
 	if f.Values < float64(max(v.cfg.MinSamples, 1)) || math.IsNaN(f.PSI) {
 		return false
 	}
-	t := v.cfg.Drift.Thresholds.PSI
-	if x, ok := v.cfg.Drift.Features[f.Name].Thresholds["psi"]; ok {
-		t = x
+	return f.PSI >= v.psiThreshold(f.Name)
+}
+
+// psiThreshold is the feature's PSI threshold: its override, else the
+// model's.
+func (v *version) psiThreshold(feature string) float64 {
+	if x, ok := v.cfg.Drift.Features[feature].Thresholds["psi"]; ok {
+		return x
 	}
-	return f.PSI >= t
+	return v.cfg.Drift.Thresholds.PSI
+}
+
+// state names the streaming verdict for the API and the status page.
+func (v *version) state(f monitor.FeatureStats) string {
+	switch {
+	case f.Values < float64(max(v.cfg.MinSamples, 1)):
+		return "insufficient_data"
+	case v.drifted(f):
+		return "drift"
+	}
+	return "ok"
 }
 
 // confidence is the model's confidence in a prediction: max(s, 1 − s) for a
@@ -444,6 +462,7 @@ func (s *Service) Evaluate() {
 			v.mu.Lock()
 			ev := v.st.Evaluate(v.eps)
 			v.last = ev
+			v.record(start, &ev)
 			lastEvent := v.lastEvent
 			v.mu.Unlock()
 			lbl := fmt.Sprintf(`model=%q,version=%q`, m.name, v.name)
@@ -548,39 +567,24 @@ func (s *Service) routes() *http.ServeMux {
 	return mux
 }
 
-func (s *Service) modelNames() []string {
-	var names []string
-	for n := range s.models {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+func (s *Service) modelNames() []string { return sortedKeys(s.models) }
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
 }
 
 // modelJSON is the latest evaluation of every version of a model.
 func (s *Service) modelJSON(name string) map[string]any {
 	m := s.models[name]
 	var versions []map[string]any
-	var vnames []string
-	for n := range m.versions {
-		vnames = append(vnames, n)
-	}
-	sort.Strings(vnames)
-	for _, vn := range vnames {
+	for _, vn := range sortedKeys(m.versions) {
 		v := m.versions[vn]
 		v.mu.Lock()
 		ev, lastEvent := v.last, v.lastEvent
 		v.mu.Unlock()
 		var feats []map[string]any
 		for _, f := range ev.Features {
-			state := "ok"
-			switch {
-			case f.Values < float64(max(v.cfg.MinSamples, 1)):
-				state = "insufficient_data"
-			case v.drifted(f):
-				state = "drift"
-			}
-			feats = append(feats, map[string]any{"name": f.Name, "kind": f.Kind, "values": f.Values, "state": state,
+			feats = append(feats, map[string]any{"name": f.Name, "kind": f.Kind, "values": f.Values, "state": v.state(f),
 				"psi": num(f.PSI), "jensen_shannon": num(f.JS), "ks": num(f.KS), "ks_bound": num(f.KSBound),
 				"wasserstein": num(f.Wasserstein), "chi_square": num(f.ChiSquare), "chi_square_p": num(f.ChiSquareP),
 				"null_rate": num(f.NullRate), "missing_rate": num(f.MissingRate), "invalid_rate": num(f.InvalidRate),

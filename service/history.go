@@ -1,0 +1,82 @@
+package service
+
+import (
+	"time"
+
+	"driftwatch/monitor"
+)
+
+// historyLen is how many evaluations a version remembers for the charts of
+// recent windows: two hours at the default 30 s interval, ~30 KB per
+// version of 20 features.
+const historyLen = 240
+
+// Point is one past evaluation of a model version, compact enough to keep
+// many: quality and per-feature PSI, in the order of Evaluation.Features.
+type Point struct {
+	At                  time.Time
+	Events              float64
+	Accuracy, MAE, RMSE float64 // NaN without joined outcomes
+	PSI                 []float64
+	Drifted             int // features whose streaming verdict is drift
+}
+
+// record appends ev to the version's history, dropping the oldest point
+// once full. The caller holds v.mu.
+func (v *version) record(at time.Time, ev *monitor.Evaluation) {
+	p := Point{At: at, Events: ev.Events, Accuracy: ev.Accuracy, MAE: ev.MAE, RMSE: ev.RMSE, PSI: make([]float64, len(ev.Features))}
+	for i, f := range ev.Features {
+		p.PSI[i] = f.PSI
+		if v.drifted(f) {
+			p.Drifted++
+		}
+	}
+	if len(v.history) == historyLen {
+		copy(v.history, v.history[1:])
+		v.history = v.history[:historyLen-1]
+	}
+	v.history = append(v.history, p)
+}
+
+// VersionStatus is what a status page shows of one model version.
+type VersionStatus struct {
+	Model, Version string
+	Task           string // classification or regression
+	Role           string // "" for now; canary comparisons name stable, canary or shadow
+	Latest         monitor.Evaluation
+	LastEvent      time.Time // zero before the first event
+	EventsTotal    uint64
+	History        []Point // oldest first
+	// Drift[i] is the streaming verdict on Latest.Features[i]; State[i] is
+	// "ok", "drift" or "insufficient_data".
+	Drift []bool
+	State []string
+	// PSIThreshold[i] is the PSI threshold in force for Latest.Features[i];
+	// MinSamples the window size below which there is no verdict.
+	PSIThreshold []float64
+	MinSamples   int
+}
+
+// Status returns every model version's latest evaluation, verdicts and
+// history, sorted by model and version. The slices are copies.
+func (s *Service) Status() []VersionStatus {
+	var out []VersionStatus
+	for _, name := range s.modelNames() {
+		m := s.models[name]
+		for _, vn := range sortedKeys(m.versions) {
+			v := m.versions[vn]
+			v.mu.Lock()
+			st := VersionStatus{Model: name, Version: vn, Task: v.cfg.Task, Latest: v.last, LastEvent: v.lastEvent,
+				EventsTotal: v.events.Get(), History: append([]Point(nil), v.history...), MinSamples: v.cfg.MinSamples}
+			v.mu.Unlock()
+			for _, f := range st.Latest.Features {
+				d := v.drifted(f)
+				st.Drift = append(st.Drift, d)
+				st.State = append(st.State, v.state(f))
+				st.PSIThreshold = append(st.PSIThreshold, v.psiThreshold(f.Name))
+			}
+			out = append(out, st)
+		}
+	}
+	return out
+}
