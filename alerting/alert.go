@@ -1,0 +1,86 @@
+// Package alerting turns the monitor's evaluations into alerts and delivers
+// them. Rules (which model, version, feature and statistic, warning and
+// critical thresholds, `for`, `keep_firing_for`, minimum samples) move each
+// alert through the states of a Prometheus alerting rule — inactive,
+// pending, firing, resolved — on an injected clock; firing and resolved
+// alerts go to notifiers (Alertmanager, Slack, PagerDuty, signed webhooks for
+// retraining or rollback), each behind a bounded queue with retries, so a
+// slow receiver never blocks the consumer. Silences mute notifications by
+// label matchers.
+//
+// Computing the statistics is left to package monitor, turning them into
+// samples to the service, and HTTP routing of the API to the service.
+package alerting
+
+import (
+	"context"
+	"time"
+)
+
+// Status is an alert's status as notifiers see it.
+type Status string
+
+// Alert statuses sent to notifiers.
+const (
+	StatusFiring   Status = "firing"
+	StatusResolved Status = "resolved"
+)
+
+// Severities, from the rule's warning and critical thresholds.
+const (
+	SeverityWarning  = "warning"
+	SeverityCritical = "critical"
+)
+
+// Alert is one alert instance as notifiers see it: a rule applied to one
+// model version and, for per-feature statistics, one feature.
+type Alert struct {
+	// Key identifies the instance across evaluations and restarts
+	// (rule/model/version/feature); notifiers use it to deduplicate
+	// (PagerDuty dedup_key, Alertmanager label set, webhook idempotency).
+	Key      string `json:"key"`
+	Rule     string `json:"rule"`
+	Status   Status `json:"status"`
+	Severity string `json:"severity"`
+	// Labels: alertname (the rule), model, version, feature (when the
+	// statistic is per feature), statistic, severity, and the rule's own.
+	Labels map[string]string `json:"labels"`
+	// Annotations: summary and description rendered from the rule's
+	// templates, plus the rule's own annotations.
+	Annotations map[string]string `json:"annotations"`
+
+	Model     string `json:"model"`
+	Version   string `json:"version"`
+	Feature   string `json:"feature,omitempty"`
+	Statistic string `json:"statistic"`
+	// Value is the statistic at the last evaluation; Threshold the one it
+	// crossed (critical when Severity is critical, else warning).
+	Value     float64 `json:"value"`
+	Threshold float64 `json:"threshold"`
+	// Op tells how Value compares with Threshold when the alert fires: ">="
+	// (drift, error, lag) or "<=" (accuracy-like metrics, volume).
+	Op string `json:"op"`
+	// Samples is the number of values or outcomes behind Value.
+	Samples float64 `json:"samples"`
+	// WindowStart and WindowEnd bound the evaluated window (zero for count
+	// windows).
+	WindowStart time.Time `json:"window_start"`
+	WindowEnd   time.Time `json:"window_end"`
+	// StartsAt is when the alert started firing; EndsAt when it resolved
+	// (zero while firing).
+	StartsAt time.Time `json:"starts_at"`
+	EndsAt   time.Time `json:"ends_at"`
+	// GeneratorURL links to the model's status page; DashboardURL to its
+	// Grafana dashboard ("" when not configured).
+	GeneratorURL string `json:"generator_url,omitempty"`
+	DashboardURL string `json:"dashboard_url,omitempty"`
+}
+
+// Notifier delivers alerts to one receiver. Notify gets the alerts of one
+// notification (usually one) and reports whether a failure is worth
+// retrying (network errors, 5xx, 429) or not (4xx: the payload will never be
+// accepted). It must honour ctx's deadline.
+type Notifier interface {
+	Name() string
+	Notify(ctx context.Context, alerts []Alert) (retryable bool, err error)
+}
