@@ -14,12 +14,12 @@ import (
 // patterns (path.Match: "*", "credit-*"); empty matches everything. A
 // statistic that is not per feature ignores Feature.
 type Rule struct {
-	Name      string  `yaml:"name"`
-	Model     string  `yaml:"model"`
-	Version   string  `yaml:"version"`
-	Feature   string  `yaml:"feature"`
-	Statistic string  `yaml:"statistic"`
-	Op        string  `yaml:"op"` // ">=" or "<="; empty: the statistic's own direction
+	Name      string `yaml:"name"`
+	Model     string `yaml:"model"`
+	Version   string `yaml:"version"`
+	Feature   string `yaml:"feature"`
+	Statistic string `yaml:"statistic"`
+	Op        string `yaml:"op"` // ">=" or "<="; empty: the statistic's own direction
 	// Warning and Critical thresholds; at least one is required.
 	Warning  *float64 `yaml:"warning"`
 	Critical *float64 `yaml:"critical"`

@@ -23,7 +23,7 @@ type Options struct {
 	// wait this long for it (a retraining webhook is called once, not once
 	// per drifted feature). Resolved notifications are not held back.
 	Cooldown map[string]time.Duration
-	Delivery  Delivery
+	Delivery Delivery
 	// Render fills an alert's summary and description (nil: a plain line).
 	Render func(Alert) (summary, description string)
 	// StatusURL is the status page's base URL (generator links);
