@@ -1,6 +1,6 @@
 GO ?= go
 # Packages that start goroutines run under the race detector too.
-RACE_PKGS = ./dataset/ ./profile/ ./detectors/ ./cli/ ./stats/ ./broker/ ./consumer/ ./service/
+RACE_PKGS = ./dataset/ ./profile/ ./detectors/ ./cli/ ./stats/ ./broker/ ./consumer/ ./service/ ./alerting/
 FUZZTIME ?= 20s
 
 .PHONY: test bench fuzz lint golden examples
@@ -9,9 +9,11 @@ test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race -short $(RACE_PKGS)
+	GOEXPERIMENT=simd $(GO) test -count=1 ./stats/ ./monitor/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./stats/ ./dataset/
+	GOEXPERIMENT=simd $(GO) test -run '^$$' -bench HotLoop -benchmem -count=3 ./stats/
 
 # End-to-end comparison with pandas + scipy on 1M + 1M rows (see bench/RESULTS.md).
 bench-e2e:

@@ -21,11 +21,11 @@ type Resender interface {
 
 // Delivery bounds how notifications are delivered.
 type Delivery struct {
-	QueueSize  int           // notifications waiting per notifier; more are dropped and counted
-	Timeout    time.Duration // one attempt
-	MinBackoff time.Duration // first retry delay, doubled per attempt with ±20% jitter
-	MaxBackoff time.Duration
-	MaxAge     time.Duration // a notification still failing after this long is given up and counted
+	QueueSize  int           `yaml:"queue_size"`  // notifications waiting per notifier; more are dropped and counted
+	Timeout    time.Duration `yaml:"timeout"`     // one attempt
+	MinBackoff time.Duration `yaml:"min_backoff"` // first retry delay, doubled per attempt with ±20% jitter
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+	MaxAge     time.Duration `yaml:"max_age"` // a notification still failing after this long is given up and counted
 }
 
 // DefaultDelivery is what the service uses unless configured.

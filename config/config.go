@@ -21,6 +21,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"driftwatch/alerting"
 	"driftwatch/detectors"
 )
 
@@ -31,14 +32,15 @@ var Example []byte
 
 // Config is the service configuration.
 type Config struct {
-	Kafka           Kafka    `yaml:"kafka"`
-	Topics          Topics   `yaml:"topics"`
-	Format          string   `yaml:"format"`
-	Fields          Fields   `yaml:"fields"`
-	MaxMessageBytes int      `yaml:"max_message_bytes"`
-	Join            Join     `yaml:"join"`
-	Defaults        Defaults `yaml:"defaults"`
-	Models          []Model  `yaml:"models"`
+	Kafka           Kafka           `yaml:"kafka"`
+	Topics          Topics          `yaml:"topics"`
+	Format          string          `yaml:"format"`
+	Fields          Fields          `yaml:"fields"`
+	MaxMessageBytes int             `yaml:"max_message_bytes"`
+	Join            Join            `yaml:"join"`
+	Defaults        Defaults        `yaml:"defaults"`
+	Models          []Model         `yaml:"models"`
+	Alerting        alerting.Config `yaml:"alerting"`
 
 	// Dir is the directory of the config file; relative reference paths are
 	// resolved against it.
@@ -164,6 +166,7 @@ func Default() Config {
 			HighConfidence: 0.9,
 			Drift:          detectors.DefaultConfig(),
 		},
+		Alerting: alerting.DefaultConfig(),
 	}
 }
 

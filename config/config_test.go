@@ -19,6 +19,16 @@ func TestExampleIsValidAndShowsTheDefaults(t *testing.T) {
 		c.Defaults.Drift.Thresholds != d.Defaults.Drift.Thresholds || c.MaxMessageBytes != d.MaxMessageBytes {
 		t.Fatalf("the example must show the defaults:\n%+v\n%+v", c, d)
 	}
+	if len(c.Alerting.Rules) != len(d.Alerting.Rules) || c.Alerting.Delivery != d.Alerting.Delivery {
+		t.Fatalf("the example must show the default alerting:\n%+v\n%+v", c.Alerting, d.Alerting)
+	}
+	for i, r := range c.Alerting.Rules {
+		w := d.Alerting.Rules[i]
+		if r.Name != w.Name || r.Statistic != w.Statistic || *r.Warning != *w.Warning || *r.Critical != *w.Critical ||
+			r.For != w.For || r.KeepFiringFor != w.KeepFiringFor || r.MinSamples != w.MinSamples {
+			t.Fatalf("rule %d: example %+v, default %+v", i, r, w)
+		}
+	}
 	m := c.Models[0]
 	if m.Window.Length != time.Hour || m.Drift.Bins != 10 || m.MinSamples != 500 || len(m.Features) != 3 {
 		t.Fatalf("model defaults not filled: %+v", m)

@@ -97,6 +97,9 @@ func (c *Config) validate() error {
 			return fmt.Errorf("%s.drift: %w", at, err)
 		}
 	}
+	if err := c.Alerting.Validate(); err != nil {
+		return fmt.Errorf("alerting.%w", err)
+	}
 	return nil
 }
 

@@ -1,11 +1,14 @@
 package monitor
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
 	"driftwatch/profile"
+	"driftwatch/stats"
 )
 
 // A count window holds the last count events (to a tenth) whatever their
@@ -34,10 +37,10 @@ func TestCountWindow(t *testing.T) {
 	if key != 3500 {
 		t.Fatalf("next key %d", key)
 	}
-	if !v.AddOutcome(key-1, true, math.NaN()) || !v.AddOutcome(key-900, false, math.NaN()) {
+	if !v.AddOutcome(key-1, Outcome{Correct: true, Err: math.NaN()}) || !v.AddOutcome(key-900, Outcome{Err: math.NaN()}) {
 		t.Fatal("outcomes of events in the window must be credited")
 	}
-	if v.AddOutcome(key-2000, true, math.NaN()) {
+	if v.AddOutcome(key-2000, Outcome{Correct: true, Err: math.NaN()}) {
 		t.Fatal("an outcome of an event that left the window must be dropped")
 	}
 	if ev := v.Evaluate(1e-4); ev.Joined != 2 || ev.Accuracy != 0.5 {
@@ -79,4 +82,53 @@ func TestFlagsAndConfidence(t *testing.T) {
 	if ev.Scored != 3 || ev.HighConfidenceShare != 2.0/3 {
 		t.Fatalf("scored %v high-confidence share %v", ev.Scored, ev.HighConfidenceShare)
 	}
+}
+
+// Streaming F1, AUC and ECE equal `check`'s (stats.ClassificationMetrics,
+// itself held to scikit-learn's golden values) on the same outcomes. Scores
+// with two decimals sit on the AUC bins' lower edges, so the binned AUC has
+// nothing to approximate and must be exact too.
+func TestStreamingQualityEqualsBatch(t *testing.T) {
+	prof, _ := profile.Build(table(2000, 0, 23), profile.Options{})
+	v, _ := NewVersion(prof, time.Hour, time.Minute, time.Hour)
+	t0 := time.Unix(1_800_000_000, 0).UnixMilli()
+	v.AddBatch(batchOf(table(10, 0, 24), time.UnixMilli(t0), time.Second))
+	r := rand.New(rand.NewPCG(25, 26))
+	var labels, preds []string
+	var scores []float64
+	for i := range 5000 {
+		y := r.IntN(3) == 0
+		// 1.0 would share the last AUC bin with 0.99: the one place where
+		// two-decimal scores are approximated.
+		s := math.Round(min(max(r.NormFloat64()*0.2+map[bool]float64{true: 0.65, false: 0.35}[y], 0), 0.99)*100) / 100
+		if i%7 == 0 {
+			s = float64(r.IntN(10)) / 10 // edges of the calibration bins, 0 included
+		}
+		pred := s >= 0.5
+		labels, preds, scores = append(labels, fmt.Sprint(b2i(y))), append(preds, fmt.Sprint(b2i(pred))), append(scores, s)
+		v.AddOutcome(t0+int64(i%600)*10, Outcome{Correct: y == pred, Err: math.NaN(), Positive: y, PredictedPositive: pred, Score: s})
+	}
+	ev := v.Evaluate(1e-4)
+	want := stats.ClassificationMetrics(labels, preds, scores, "1")
+	var f1 float64
+	for _, c := range want.PerClass {
+		if c.Class == "1" {
+			f1 = c.F1
+		}
+	}
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{{"accuracy", ev.Accuracy, want.Accuracy}, {"f1", ev.F1, f1}, {"auc", ev.AUC, want.ROCAUC}, {"ece", ev.ECE, want.ECE}} {
+		if math.Abs(c.got-c.want) > 1e-12 {
+			t.Errorf("%s: streaming %v, batch %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -27,7 +27,24 @@ const (
 	counterSqError  // regression: Σ(prediction − value)²
 	counterScored   // events with a score (output drift)
 	counterHighConf // of those, confidence max(s, 1 − s) ≥ the model's high_confidence
-	firstFeatureCounter
+	// Binary classification over joined outcomes: the positive class's
+	// confusion counts, and for scored predictions score histograms by
+	// label (AUC) and per calibration bin the sum of scores (ECE; the bin's
+	// count and positives are sums of the histograms).
+	counterTP
+	counterFP
+	counterFN
+	counterScoreHist                                     // scoreBins counters for negatives, then scoreBins for positives
+	counterScoreSum     = counterScoreHist + 2*scoreBins // calBins counters
+	firstFeatureCounter = counterScoreSum + calBins
+)
+
+// Score bins: AUC from 100 equal-width bins over [0, 1] counts pairs that
+// share a bin as half concordant, so it is within the share of such pairs
+// of the exact AUC; ECE uses 10 equal-width bins, as `check` does.
+const (
+	scoreBins = 100
+	calBins   = 10
 )
 
 // Flags tell, for a NaN numeric value or a null categorical one, why it has
@@ -40,15 +57,15 @@ const (
 
 // feature is where one feature's counters sit in a pane.
 type feature struct {
-	ref    *profile.Feature
-	off    int // first bin counter
-	bins   int // fine bins (numeric) or categories + unseen (categorical)
+	ref     *profile.Feature
+	off     int // first bin counter
+	bins    int // fine bins (numeric) or categories + unseen (categorical)
 	nulls   int // counter of nulls, missing and invalid values (all of them have no value)
 	missing int // counter of the nulls whose field was absent
 	invalid int // counter of the nulls whose field had the wrong type
 	outOfR  int // numeric: counter of values outside the reference [min, max]
-	binner *stats.Binner
-	index  map[string]int // categorical: category → bin
+	binner  *stats.Binner
+	index   map[string]int // categorical: category → bin
 }
 
 // Version is the windowed state of one model version. It is not safe for
@@ -194,16 +211,9 @@ func (v *Version) AddBatch(b *Batch) (late int) {
 			f := &v.numeric[fi]
 			bins := pane[f.off : f.off+f.bins]
 			lo, hi := f.ref.Summary.Min, f.ref.Summary.Max
-			for _, x := range b.Num[fi][start:end] {
-				if x != x {
-					pane[f.nulls]++
-					continue
-				}
-				if x < lo || x > hi {
-					pane[f.outOfR]++
-				}
-				bins[f.binner.Bin(x)]++
-			}
+			nulls, out := f.binner.AddColumn(bins, b.Num[fi][start:end], lo, hi)
+			pane[f.nulls] += float64(nulls)
+			pane[f.outOfR] += float64(out)
 		}
 		for fi := range v.category {
 			f := &v.category[fi]
@@ -278,25 +288,79 @@ func (v *Version) Next(ts int64) int64 {
 	return ts
 }
 
+// Outcome is a joined outcome as the window counts it.
+type Outcome struct {
+	Correct bool    // classification: predicted class == label
+	Err     float64 // regression: prediction − value; NaN otherwise
+	// Binary classification: whether the label and the predicted class are
+	// the positive class, and the prediction's score (NaN without).
+	Positive, PredictedPositive bool
+	Score                       float64
+}
+
 // AddOutcome credits one joined outcome to the pane of its prediction's
-// key (event time, or sequence number in a count window; see Next): correct for classification, err = prediction − value for
-// regression (NaN when not regression). It reports false when that pane has
-// left the window.
-func (v *Version) AddOutcome(predTS int64, correct bool, err float64) bool {
+// key (event time, or sequence number in a count window; see Next). It
+// reports false when that pane has left the window.
+func (v *Version) AddOutcome(predTS int64, o Outcome) bool {
 	pane := v.ring.Pane(predTS)
 	if pane == nil {
 		v.late++
 		return false
 	}
 	pane[counterJoined]++
-	if correct {
+	if o.Correct {
 		pane[counterCorrect]++
 	}
-	if err == err {
-		pane[counterAbsError] += math.Abs(err)
-		pane[counterSqError] += err * err
+	if e := o.Err; e == e {
+		pane[counterAbsError] += math.Abs(e)
+		pane[counterSqError] += e * e
+	}
+	switch {
+	case o.Positive && o.PredictedPositive:
+		pane[counterTP]++
+	case o.PredictedPositive:
+		pane[counterFP]++
+	case o.Positive:
+		pane[counterFN]++
+	}
+	if s := o.Score; s == s {
+		b := stats.EqualWidthBin(s, scoreBins)
+		pane[counterScoreSum+b/(scoreBins/calBins)] += s
+		if o.Positive {
+			b += scoreBins
+		}
+		pane[counterScoreHist+b]++
 	}
 	return true
+}
+
+// scoreQuality computes AUC and ECE from the score histograms by label
+// (negatives then positives) and the score sums per calibration bin.
+func scoreQuality(hist, sums []float64) (auc, ece float64) {
+	neg, pos := hist[:scoreBins], hist[scoreBins:]
+	var below, concordant, n, p float64
+	for b := range scoreBins {
+		concordant += pos[b] * (below + neg[b]/2)
+		below += neg[b]
+		n, p = n+neg[b], p+pos[b]
+	}
+	auc, ece = math.NaN(), math.NaN()
+	if n > 0 && p > 0 {
+		auc = concordant / (n * p)
+	}
+	if n+p > 0 {
+		ece = 0
+		per := scoreBins / calBins
+		for c := range calBins {
+			positives := 0.0
+			for b := c * per; b < (c+1)*per; b++ {
+				positives += pos[b]
+			}
+			ece += math.Abs(positives - sums[c])
+		}
+		ece /= n + p
+	}
+	return auc, ece
 }
 
 // FeatureStats is one feature's evaluation over the window.
@@ -333,11 +397,13 @@ type Evaluation struct {
 	// Output: predictions with a confidence (score) and the share of them at
 	// or above HighConfidence (NaN without any).
 	Scored, HighConfidenceShare float64
-	Features   []FeatureStats
+	Features                    []FeatureStats
 	// Quality over the outcomes joined so far to the window's predictions
 	// (NaN without outcomes): accuracy for classification, MAE and RMSE for
-	// regression.
+	// regression; binary classification adds the positive class's F1, and
+	// with scores AUC and ECE (see scoreBins).
 	Joined, Accuracy, MAE, RMSE float64
+	F1, AUC, ECE                float64
 }
 
 // Evaluate sums the live panes and compares them with the reference. PSI,
@@ -357,9 +423,14 @@ func (v *Version) Evaluate(eps float64) Evaluation {
 		ev.HighConfidenceShare = t[counterHighConf] / ev.Scored
 	}
 	ev.Joined, ev.Accuracy, ev.MAE, ev.RMSE = t[counterJoined], nan, nan, nan
+	ev.F1, ev.AUC, ev.ECE = nan, nan, nan
 	if j := t[counterJoined]; j > 0 {
 		ev.Accuracy = t[counterCorrect] / j
 		ev.MAE, ev.RMSE = t[counterAbsError]/j, math.Sqrt(t[counterSqError]/j)
+		if d := 2*t[counterTP] + t[counterFP] + t[counterFN]; d > 0 {
+			ev.F1 = 2 * t[counterTP] / d
+		}
+		ev.AUC, ev.ECE = scoreQuality(t[counterScoreHist:counterScoreSum], t[counterScoreSum:counterScoreSum+calBins])
 	}
 	for _, f := range v.numeric {
 		fine := t[f.off : f.off+f.bins]

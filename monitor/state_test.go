@@ -163,7 +163,7 @@ func TestOutcomesCreditThePredictionsPane(t *testing.T) {
 	t0 := time.Unix(1_800_000_000, 0)
 	v.AddBatch(batchOf(table(100, 0, 10), t0, time.Minute))
 	for i := range 40 {
-		v.AddOutcome(t0.UnixMilli()+int64(i), i%4 != 0, math.NaN())
+		v.AddOutcome(t0.UnixMilli()+int64(i), Outcome{Correct: i%4 != 0, Err: math.NaN(), Score: math.NaN()})
 	}
 	ev := v.Evaluate(1e-4)
 	if ev.Joined != 40 || ev.Accuracy != 0.75 || !math.IsNaN(ev.MAE) && ev.MAE != 0 {
@@ -174,7 +174,7 @@ func TestOutcomesCreditThePredictionsPane(t *testing.T) {
 	if ev := v.Evaluate(1e-4); ev.Joined != 0 || !math.IsNaN(ev.Accuracy) {
 		t.Fatalf("after sliding %+v", ev)
 	}
-	if v.AddOutcome(t0.UnixMilli(), true, math.NaN()) {
+	if v.AddOutcome(t0.UnixMilli(), Outcome{Correct: true, Err: math.NaN(), Score: math.NaN()}) {
 		t.Fatal("an outcome for a pane out of the window must be dropped")
 	}
 }

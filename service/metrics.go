@@ -37,6 +37,11 @@ var metricHelp = map[string][2]string{
 	"driftwatch_model_events_total":                 {"counter", "Prediction events added to the model version's window (volume)."},
 	"driftwatch_model_last_event_timestamp_seconds": {"gauge", "Wall-clock time the model version last received an event (no-data detection)."},
 	"driftwatch_model_high_confidence_share":        {"gauge", "Share of scored predictions in the window at or above the model's high_confidence."},
+	"driftwatch_model_f1":                           {"gauge", "F1 of the positive class over the outcomes joined to the window's predictions."},
+	"driftwatch_model_auc":                          {"gauge", "ROC AUC of the scores over the outcomes joined to the window's predictions (100 score bins)."},
+	"driftwatch_model_ece":                          {"gauge", "Expected calibration error (10 bins) over the outcomes joined to the window's predictions."},
+	"driftwatch_alerts":                             {"gauge", "Alerts by state (pending, firing)."},
+	"driftwatch_notifications_total":                {"counter", "Alert notifications by notifier and outcome (sent, retried, failed, dropped)."},
 }
 
 // writeMetrics writes the set in Prometheus text format with HELP and TYPE

@@ -10,11 +10,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -24,6 +26,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"driftwatch/alerting"
 	"driftwatch/broker"
 	"driftwatch/config"
 	"driftwatch/consumer"
@@ -31,6 +34,7 @@ import (
 	"driftwatch/join"
 	"driftwatch/monitor"
 	"driftwatch/profile"
+	"driftwatch/statuspage"
 )
 
 // Options are process settings; behaviour is in the config.
@@ -40,6 +44,8 @@ type Options struct {
 	Logger   *slog.Logger
 	// Now is the clock for evaluation timestamps (time.Now when nil).
 	Now func() time.Time
+	// GrafanaURL, when set, is linked from the status page.
+	GrafanaURL string
 }
 
 // Service is a running monitor.
@@ -61,6 +67,9 @@ type Service struct {
 	partitions map[string]*partState // per topic/partition: one worker each
 
 	deadLog   deadLog
+	alerts    *alerting.Engine
+	alertAPI  *alerting.API
+	started   time.Time    // no_data counts from here for versions without events
 	processed atomic.Int64 // prediction records handled, accepted or dead-lettered
 	joined    atomic.Int64
 
@@ -70,6 +79,7 @@ type Service struct {
 type model struct {
 	name       string
 	regression bool
+	positive   string // the positive class (F1, AUC, ECE)
 	versions   map[string]*version
 
 	joinMu sync.Mutex // predictions and outcomes of a model arrive on any partition
@@ -103,7 +113,11 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	s := &Service{opt: opt, cfg: cfg, log: opt.Logger, metrics: metrics.NewSet(), models: map[string]*model{},
 		ready: make(chan struct{}), partitions: map[string]*partState{}}
 	for i, m := range cfg.Models {
-		md := &model{name: m.Name, regression: m.Task == "regression", versions: map[string]*version{},
+		positive := m.Positive
+		if positive == "" {
+			positive = "1"
+		}
+		md := &model{name: m.Name, regression: m.Task == "regression", positive: positive, versions: map[string]*version{},
 			join: join.New(cfg.Join.MaxPending, cfg.Join.TTL, cfg.Join.MaxEarly, cfg.Join.EarlyTTL)}
 		for _, v := range m.Versions {
 			path := v.Reference
@@ -154,6 +168,9 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	}
 	s.cons = cons
 
+	// The listener comes first: alert links need its address. Serving
+	// starts once the alert engine, whose API it mounts, exists.
+	statusURL := ""
 	if opt.HTTPAddr != "" {
 		ln, err := net.Listen("tcp", opt.HTTPAddr)
 		if err != nil {
@@ -161,13 +178,33 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 			return nil, fmt.Errorf("service: http listener: %w", err)
 		}
 		s.httpLn = ln
+		statusURL = "http://" + ln.Addr().String()
+	}
+	s.alerts, s.alertAPI, err = cfg.Alerting.Build(statusURL, s.metrics, s.log, &http.Client{Timeout: 30 * time.Second})
+	if err != nil {
+		s.Close(context.Background())
+		return nil, fmt.Errorf("service: %w", err)
+	}
+	s.alertAPI.Now = opt.Now
+	if f := cfg.Alerting.StateFile; f != "" {
+		switch data, err := os.ReadFile(f); {
+		case err == nil:
+			if err := s.alerts.Restore(data); err != nil {
+				s.log.Warn("service: alert state not restored", "file", f, "err", err)
+			}
+		case !errors.Is(err, fs.ErrNotExist):
+			s.log.Warn("service: alert state not restored", "file", f, "err", err)
+		}
+	}
+	if s.httpLn != nil {
 		s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 5 * time.Second}
 		s.wg.Go(func() {
-			if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := s.httpSrv.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				s.log.Error("service: http server", "err", err)
 			}
 		})
 	}
+	s.started = opt.Now()
 
 	runCtx, cancel := context.WithCancel(ctx)
 	s.cancel = cancel
@@ -353,12 +390,17 @@ func (s *Service) credit(m *model, p join.Pair) {
 	if v == nil {
 		return
 	}
-	err := math.NaN()
+	o := monitor.Outcome{Correct: p.Prediction.Class == p.Outcome.Label, Err: math.NaN(), Score: math.NaN()}
 	if m.regression {
-		err = p.Prediction.Value - p.Outcome.Value
+		o.Err = p.Prediction.Value - p.Outcome.Value
+	} else {
+		o.Positive, o.PredictedPositive = p.Outcome.Label == m.positive, p.Prediction.Class == m.positive
+		if p.Prediction.HasScore {
+			o.Score = p.Prediction.Score
+		}
 	}
 	v.mu.Lock()
-	v.st.AddOutcome(p.Prediction.TS, p.Prediction.Class == p.Outcome.Label, err)
+	v.st.AddOutcome(p.Prediction.TS, o)
 	v.mu.Unlock()
 	s.joined.Add(1)
 }
@@ -371,6 +413,64 @@ func (v *version) next(ts int64) int64 {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.st.Next(ts)
+}
+
+// samples appends what the alert rules can watch of one evaluation.
+func (v *version) samples(dst []alerting.Sample, ev *monitor.Evaluation, lastEvent, started, now time.Time) []alerting.Sample {
+	inf, min := math.Inf(1), float64(v.cfg.MinSamples)
+	add := func(feature, stat string, x, n float64) {
+		dst = append(dst, alerting.Sample{Model: v.model.name, Version: v.name, Feature: feature, Statistic: stat,
+			Value: x, Samples: n, MinSamples: min, WindowStart: ev.Start, WindowEnd: ev.End})
+	}
+	for _, f := range ev.Features {
+		for stat, x := range map[string]float64{"psi": f.PSI, "jensen_shannon": f.JS, "hellinger": f.Hellinger, "ks": f.KS,
+			"wasserstein": f.Wasserstein, "chi_square": f.ChiSquare, "chi_square_p": f.ChiSquareP,
+			"out_of_range_rate": f.OutOfRangeRate, "unseen_share": f.UnseenShare} {
+			if f.Kind == profile.Numeric && (stat == "chi_square" || stat == "chi_square_p" || stat == "unseen_share") ||
+				f.Kind != profile.Numeric && (stat == "hellinger" || stat == "ks" || stat == "wasserstein" || stat == "out_of_range_rate") {
+				continue
+			}
+			add(f.Name, stat, x, f.Values)
+		}
+		add(f.Name, "null_rate", f.NullRate, ev.Events)
+		add(f.Name, "missing_rate", f.MissingRate, ev.Events)
+		add(f.Name, "invalid_rate", f.InvalidRate, ev.Events)
+	}
+	if v.model.regression {
+		add("", "mae", ev.MAE, ev.Joined)
+		add("", "rmse", ev.RMSE, ev.Joined)
+	} else {
+		add("", "accuracy", ev.Accuracy, ev.Joined)
+		add("", "f1", ev.F1, ev.Joined)
+		add("", "auc", ev.AUC, ev.Joined)
+		add("", "ece", ev.ECE, ev.Joined)
+	}
+	add("", "high_confidence_share", ev.HighConfidenceShare, ev.Scored)
+	add("", "volume", ev.Events, inf)
+	if lastEvent.IsZero() {
+		lastEvent = started
+	}
+	add("", "no_data", now.Sub(lastEvent).Seconds(), inf)
+	return dst
+}
+
+// saveAlerts writes the alert states to the state file, atomically (a
+// crash leaves the old file or the new one).
+func (s *Service) saveAlerts() {
+	f := s.cfg.Alerting.StateFile
+	if f == "" {
+		return
+	}
+	data, err := s.alerts.Snapshot()
+	if err == nil {
+		tmp := f + ".tmp"
+		if err = os.WriteFile(tmp, data, 0o600); err == nil {
+			err = os.Rename(tmp, f)
+		}
+	}
+	if err != nil {
+		s.log.Warn("service: cannot save the alert states", "file", f, "err", err)
+	}
 }
 
 // drifted is the streaming verdict on a feature: PSI at or above the
@@ -457,6 +557,7 @@ func (s *Service) evaluateLoop(ctx context.Context) {
 func (s *Service) Evaluate() {
 	start := s.opt.Now()
 	s.deadLog.flush(s.log)
+	var samples []alerting.Sample
 	for _, m := range s.models {
 		for _, v := range m.versions {
 			v.mu.Lock()
@@ -465,6 +566,7 @@ func (s *Service) Evaluate() {
 			v.record(start, &ev)
 			lastEvent := v.lastEvent
 			v.mu.Unlock()
+			samples = v.samples(samples, &ev, lastEvent, s.started, start)
 			lbl := fmt.Sprintf(`model=%q,version=%q`, m.name, v.name)
 			s.metrics.GetOrCreateGauge(`driftwatch_window_events{`+lbl+`}`, nil).Set(ev.Events)
 			if !lastEvent.IsZero() {
@@ -479,6 +581,11 @@ func (s *Service) Evaluate() {
 					s.metrics.GetOrCreateGauge(`driftwatch_model_rmse{`+lbl+`}`, nil).Set(ev.RMSE)
 				} else {
 					s.metrics.GetOrCreateGauge(`driftwatch_model_accuracy{`+lbl+`}`, nil).Set(ev.Accuracy)
+					for name, x := range map[string]float64{"f1": ev.F1, "auc": ev.AUC, "ece": ev.ECE} {
+						if !math.IsNaN(x) {
+							s.metrics.GetOrCreateGauge(`driftwatch_model_`+name+`{`+lbl+`}`, nil).Set(x)
+						}
+					}
 				}
 			}
 			for _, f := range ev.Features {
@@ -525,7 +632,22 @@ func (s *Service) Evaluate() {
 		}
 		for topic, n := range lag {
 			s.metrics.GetOrCreateGauge(fmt.Sprintf(`driftwatch_consumer_lag_messages{topic=%q}`, topic), nil).Set(float64(n))
+			samples = append(samples, alerting.Sample{Feature: topic, Statistic: "consumer_lag", Value: float64(n), Samples: math.Inf(1)})
 		}
+	}
+	if s.alerts != nil {
+		s.alerts.Eval(start, samples)
+		firing, pending := 0, 0
+		for _, a := range s.alerts.Alerts(start) {
+			if a.State == "firing" {
+				firing++
+			} else {
+				pending++
+			}
+		}
+		s.metrics.GetOrCreateGauge(`driftwatch_alerts{state="firing"}`, nil).Set(float64(firing))
+		s.metrics.GetOrCreateGauge(`driftwatch_alerts{state="pending"}`, nil).Set(float64(pending))
+		s.saveAlerts()
 	}
 	s.metrics.GetOrCreateGauge("driftwatch_evaluation_duration_seconds", nil).Set(s.opt.Now().Sub(start).Seconds())
 }
@@ -550,6 +672,9 @@ func (s *Service) routes() *http.ServeMux {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
 		}
 	})
+	if s.alertAPI != nil {
+		s.alertAPI.Register(mux)
+	}
 	mux.HandleFunc("GET /api/v1/models", func(w http.ResponseWriter, _ *http.Request) {
 		var out []map[string]any
 		for _, name := range s.modelNames() {
@@ -564,6 +689,21 @@ func (s *Service) routes() *http.ServeMux {
 		}
 		writeJSON(w, s.modelJSON(r.PathValue("model")))
 	})
+	// The status page at / and /models/{model}; it takes Status snapshots in
+	// its own types because it cannot import this package.
+	statuspage.New(func() []statuspage.Version {
+		var out []statuspage.Version
+		for _, v := range s.Status() {
+			h := make([]statuspage.Point, len(v.History))
+			for i, p := range v.History {
+				h[i] = statuspage.Point(p)
+			}
+			out = append(out, statuspage.Version{Model: v.Model, Version: v.Version, Task: v.Task, Role: v.Role, Latest: v.Latest,
+				LastEvent: v.LastEvent, EventsTotal: v.EventsTotal, History: h, Drift: v.Drift, State: v.State,
+				PSIThreshold: v.PSIThreshold, MinSamples: v.MinSamples})
+		}
+		return out
+	}, statuspage.Options{Now: s.opt.Now, GrafanaURL: s.opt.GrafanaURL}).Register(mux)
 	return mux
 }
 
@@ -641,6 +781,10 @@ func (s *Service) Close(ctx context.Context) error {
 		s.wg.Wait()
 		if s.cons != nil {
 			err = s.cons.Close(ctx)
+		}
+		if s.alerts != nil {
+			s.alerts.Close(ctx) // deliver what is queued, within the deadline
+			s.saveAlerts()
 		}
 		if s.embedded != nil {
 			s.embedded.Close()

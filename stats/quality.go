@@ -175,14 +175,21 @@ func scoreMetrics(labels []string, scores []float64, positive string) (auc, logL
 }
 
 // eceBin is the bin [k/10, (k+1)/10) of score s, with 1.0 in the last bin.
-// It compares with the correctly rounded edges k/10 rather than computing
-// floor(10·s), which misplaces scores such as 0.3 that sit on an edge.
-func eceBin(s float64) int {
-	b := 0
-	for k := 1; k < eceBins; k++ {
-		if float64(k)/eceBins <= s {
-			b = k
-		}
+func eceBin(s float64) int { return EqualWidthBin(s, eceBins) }
+
+// EqualWidthBin is the bin [k/n, (k+1)/n) of s in [0, 1] (values outside
+// go to the outer bins, 1.0 to the last). It compares with the correctly
+// rounded edges k/n rather than trusting floor(n·s), which misplaces scores
+// such as 0.3 that sit on an edge; since k/n and (mk)/(mn) round to the
+// same float64, a bin of n·m bins lies inside bin k of n exactly when its
+// index divided by m is k.
+func EqualWidthBin(s float64, n int) int {
+	b := min(max(int(s*float64(n)), 0), n-1)
+	if b+1 < n && float64(b+1)/float64(n) <= s {
+		b++
+	}
+	if b > 0 && float64(b)/float64(n) > s {
+		b--
 	}
 	return b
 }

@@ -1,0 +1,202 @@
+package alerting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+)
+
+// Config is the `alerting` section of the service configuration.
+type Config struct {
+	Rules     []Rule           `yaml:"rules"`
+	Notifiers []NotifierConfig `yaml:"notifiers"`
+	Templates TemplatesConfig  `yaml:"templates"`
+	Delivery  Delivery         `yaml:"delivery"`
+	// APITokenEnv names the environment variable holding the bearer token
+	// of the mutating API endpoints (silences); unset disables them.
+	APITokenEnv string `yaml:"api_token_env"`
+	// StatusURL is how receivers reach this service's status page (alert
+	// links); DashboardURL a Grafana dashboard URL with {model} in it.
+	StatusURL    string `yaml:"status_url"`
+	DashboardURL string `yaml:"dashboard_url"`
+	// StateFile keeps alert states and silences across restarts ("" keeps
+	// them in memory only).
+	StateFile string `yaml:"state_file"`
+}
+
+// NotifierConfig is one receiver, named for the rules' actions, with
+// exactly one of the receiver kinds set.
+type NotifierConfig struct {
+	Name string `yaml:"name"`
+	// Cooldown: see Options.Cooldown.
+	Cooldown     time.Duration       `yaml:"cooldown"`
+	Log          *struct{}           `yaml:"log"`
+	Alertmanager *AlertmanagerConfig `yaml:"alertmanager"`
+	Slack        *SlackConfig        `yaml:"slack"`
+	PagerDuty    *PagerDutyConfig    `yaml:"pagerduty"`
+	Webhook      *WebhookConfig      `yaml:"webhook"`
+}
+
+// DefaultConfig logs alerts of the default rules; notifiers are the user's
+// to add. The notifier "log" (the service log) exists unless the config
+// defines another notifier of that name.
+func DefaultConfig() Config {
+	f := func(x float64) *float64 { return &x }
+	return Config{
+		Delivery: DefaultDelivery,
+		Rules: []Rule{
+			{Name: "FeatureDrift", Statistic: "psi", Warning: f(0.1), Critical: f(0.2), For: 2 * time.Minute, KeepFiringFor: 5 * time.Minute, Actions: []string{"log"}},
+			{Name: "FeatureNulls", Statistic: "null_rate", Warning: f(0.05), Critical: f(0.2), For: 5 * time.Minute, KeepFiringFor: 5 * time.Minute, Actions: []string{"log"}},
+			{Name: "UnseenCategories", Statistic: "unseen_share", Warning: f(0.05), Critical: f(0.2), For: 5 * time.Minute, KeepFiringFor: 5 * time.Minute, Actions: []string{"log"}},
+			{Name: "AccuracyDrop", Statistic: "accuracy", Warning: f(0.8), Critical: f(0.7), For: 10 * time.Minute, KeepFiringFor: 10 * time.Minute, MinSamples: 200, Actions: []string{"log"}},
+			{Name: "NoData", Statistic: "no_data", Warning: f(600), Critical: f(1800), Actions: []string{"log"}},
+			{Name: "ConsumerLag", Statistic: "consumer_lag", Warning: f(100_000), Critical: f(1_000_000), For: 5 * time.Minute, Actions: []string{"log"}},
+		},
+	}
+}
+
+// Validate checks notifiers and rules; it is called by the config package.
+func (c *Config) Validate() error {
+	c.addLog()
+	var names []string
+	seen := map[string]bool{}
+	for i := range c.Notifiers {
+		n := &c.Notifiers[i]
+		if n.Name == "" || seen[n.Name] {
+			return fmt.Errorf("notifiers[%d].name: empty or duplicate %q", i, n.Name)
+		}
+		seen[n.Name] = true
+		names = append(names, n.Name)
+		kinds := 0
+		var err error
+		if n.Log != nil {
+			kinds++
+		}
+		if n.Alertmanager != nil {
+			kinds++
+			err = n.Alertmanager.Validate()
+		}
+		if n.Slack != nil {
+			kinds++
+			err = errors.Join(err, n.Slack.Validate())
+		}
+		if n.PagerDuty != nil {
+			kinds++
+			err = errors.Join(err, n.PagerDuty.Validate())
+		}
+		if n.Webhook != nil {
+			kinds++
+			err = errors.Join(err, n.Webhook.Validate())
+		}
+		if kinds != 1 {
+			return fmt.Errorf("notifiers[%d] (%q): set exactly one of log, alertmanager, slack, pagerduty, webhook", i, n.Name)
+		}
+		if err != nil {
+			return fmt.Errorf("notifiers[%d] (%q): %w", i, n.Name, err)
+		}
+		if n.Cooldown < 0 {
+			return fmt.Errorf("notifiers[%d] (%q): cooldown must not be negative", i, n.Name)
+		}
+	}
+	rules := map[string]bool{}
+	for i := range c.Rules {
+		if err := c.Rules[i].Validate(names); err != nil {
+			return fmt.Errorf("rules[%d]: %w", i, err)
+		}
+		if rules[c.Rules[i].Name] {
+			return fmt.Errorf("rules[%d]: duplicate rule %q", i, c.Rules[i].Name)
+		}
+		rules[c.Rules[i].Name] = true
+	}
+	d := c.Delivery
+	if d.QueueSize <= 0 || d.Timeout <= 0 || d.MinBackoff <= 0 || d.MaxBackoff < d.MinBackoff || d.MaxAge <= 0 {
+		return fmt.Errorf("delivery: queue_size, timeout, min_backoff, max_age must be positive and max_backoff at least min_backoff")
+	}
+	if _, err := NewTemplates(c.Templates); err != nil {
+		return fmt.Errorf("templates: %w", err)
+	}
+	return nil
+}
+
+// Build creates the notifiers and starts an engine; statusURL is used
+// when the config has none. The API token comes from the environment.
+func (c *Config) Build(statusURL string, set *metrics.Set, log *slog.Logger, client *http.Client) (*Engine, *API, error) {
+	c.addLog()
+	tpl, err := NewTemplates(c.Templates)
+	if err != nil {
+		return nil, nil, err
+	}
+	ns := map[string]Notifier{}
+	cooldown := map[string]time.Duration{}
+	for _, nc := range c.Notifiers {
+		var n Notifier
+		switch {
+		case nc.Log != nil:
+			n = &LogNotifier{name: nc.Name, log: log}
+		case nc.Alertmanager != nil:
+			cfg := *nc.Alertmanager
+			cfg.Name = nc.Name
+			n, err = NewAlertmanager(cfg, client)
+		case nc.Slack != nil:
+			cfg := *nc.Slack
+			cfg.Name = nc.Name
+			n, err = NewSlack(cfg, client)
+		case nc.PagerDuty != nil:
+			cfg := *nc.PagerDuty
+			cfg.Name = nc.Name
+			n, err = NewPagerDuty(cfg, client)
+		case nc.Webhook != nil:
+			cfg := *nc.Webhook
+			cfg.Name = nc.Name
+			n, err = NewWebhook(cfg, client)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("alerting: notifier %q: %w", nc.Name, err)
+		}
+		ns[nc.Name] = n
+		cooldown[nc.Name] = nc.Cooldown
+	}
+	if c.StatusURL != "" {
+		statusURL = c.StatusURL
+	}
+	e := New(Options{Rules: c.Rules, Notifiers: ns, Cooldown: cooldown, Delivery: c.Delivery, Render: tpl.Render,
+		StatusURL: statusURL, DashboardURL: c.DashboardURL, Metrics: set, Logger: log})
+	api := &API{Engine: e}
+	if c.APITokenEnv != "" {
+		api.Token = os.Getenv(c.APITokenEnv)
+	}
+	return e, api, nil
+}
+
+// addLog adds the built-in "log" notifier unless one is named so.
+func (c *Config) addLog() {
+	for _, n := range c.Notifiers {
+		if n.Name == "log" {
+			return
+		}
+	}
+	c.Notifiers = append(c.Notifiers, NotifierConfig{Name: "log", Log: &struct{}{}})
+}
+
+// LogNotifier writes alerts to the service log: the default receiver, and
+// a record of what the others were sent.
+type LogNotifier struct {
+	name string
+	log  *slog.Logger
+}
+
+func (l *LogNotifier) Name() string { return l.name }
+
+func (l *LogNotifier) Notify(_ context.Context, alerts []Alert) (bool, error) {
+	for _, a := range alerts {
+		l.log.Warn("alert "+string(a.Status), "alert", a.Rule, "severity", a.Severity, "model", a.Model, "version", a.Version,
+			"feature", a.Feature, "statistic", a.Statistic, "value", a.Value, "threshold", a.Threshold, "summary", a.Annotations["summary"])
+	}
+	return false, nil
+}

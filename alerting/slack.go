@@ -1,0 +1,232 @@
+package alerting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+// DefaultSlackAPIURL is Slack's Web API base URL.
+const DefaultSlackAPIURL = "https://slack.com/api/"
+
+// SlackConfig posts Block Kit messages through an incoming webhook, or
+// through chat.postMessage with a bot token and a channel.
+type SlackConfig struct {
+	// Name is set by the caller: the notifier's name in the service config.
+	Name string `yaml:"-" json:"-"`
+	// WebhookURL is an incoming webhook; the URL is itself a credential, so
+	// it may come from the environment variable WebhookURLEnv names.
+	WebhookURL    Secret `yaml:"webhook_url" json:"webhook_url,omitempty"`
+	WebhookURLEnv string `yaml:"webhook_url_env" json:"webhook_url_env,omitempty"`
+	// Token (a bot token, xoxb-…) and Channel select chat.postMessage.
+	Token    Secret `yaml:"token" json:"token,omitempty"`
+	TokenEnv string `yaml:"token_env" json:"token_env,omitempty"`
+	Channel  string `yaml:"channel" json:"channel,omitempty"`
+	// APIURL is the Web API's base URL (default https://slack.com/api/).
+	APIURL string `yaml:"api_url" json:"api_url,omitempty"`
+}
+
+// Validate checks the config and fills its defaults.
+func (c *SlackConfig) Validate() error {
+	webhook := c.WebhookURL != "" || c.WebhookURLEnv != ""
+	token := c.Token != "" || c.TokenEnv != ""
+	switch {
+	case !webhook && !token:
+		return errors.New("alerting: slack: webhook_url or token is required")
+	case webhook && token:
+		return errors.New("alerting: slack: webhook_url and token are exclusive")
+	}
+	if err := checkSecret("slack", "webhook_url", c.WebhookURL, c.WebhookURLEnv, false); err != nil {
+		return err
+	}
+	if err := checkSecret("slack", "token", c.Token, c.TokenEnv, false); err != nil {
+		return err
+	}
+	if c.WebhookURL != "" {
+		if err := checkURL("slack", "webhook_url", string(c.WebhookURL)); err != nil {
+			return err
+		}
+	}
+	if token && c.Channel == "" {
+		return errors.New("alerting: slack: channel is required with token")
+	}
+	if c.APIURL == "" {
+		c.APIURL = DefaultSlackAPIURL
+	}
+	if err := checkURL("slack", "api_url", c.APIURL); err != nil {
+		return err
+	}
+	if !strings.HasSuffix(c.APIURL, "/") {
+		c.APIURL += "/" // slack-go appends the method name
+	}
+	return nil
+}
+
+// Slack sends one Block Kit message per alert, firing or resolved.
+type Slack struct {
+	name    string
+	webhook string        // incoming webhook URL, or ""
+	api     *slack.Client // chat.postMessage when webhook is ""
+	channel string
+	client  *http.Client
+}
+
+// NewSlack builds a Slack notifier; a nil client takes a default one with a
+// 30 s timeout.
+func NewSlack(cfg SlackConfig, client *http.Client) (*Slack, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Slack{name: cfg.Name, channel: cfg.Channel, client: orDefault(client)}
+	if s.name == "" {
+		s.name = "slack"
+	}
+	if cfg.WebhookURL != "" || cfg.WebhookURLEnv != "" {
+		u, err := secretValue("slack", "webhook_url_env", cfg.WebhookURL, cfg.WebhookURLEnv)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkURL("slack", "webhook_url_env", u); err != nil {
+			return nil, err
+		}
+		s.webhook = u
+		return s, nil
+	}
+	token, err := secretValue("slack", "token_env", cfg.Token, cfg.TokenEnv)
+	if err != nil {
+		return nil, err
+	}
+	s.api = slack.New(token, slack.OptionHTTPClient(s.client), slack.OptionAPIURL(cfg.APIURL))
+	return s, nil
+}
+
+// Name is the notifier's configured name ("slack" by default).
+func (s *Slack) Name() string { return s.name }
+
+// Notify posts one message per alert; it tries them all, and a failure is
+// retryable if any message failed retryably.
+func (s *Slack) Notify(ctx context.Context, alerts []Alert) (bool, error) {
+	var errs []error
+	retry := false
+	for _, a := range alerts {
+		text, blocks := slackMessage(a)
+		var err error
+		if s.webhook != "" {
+			err = slack.PostWebhookCustomHTTPContext(ctx, s.webhook, s.client,
+				&slack.WebhookMessage{Text: text, Blocks: &slack.Blocks{BlockSet: blocks}})
+		} else {
+			_, _, err = s.api.PostMessageContext(ctx, s.channel, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+		}
+		if err != nil {
+			r, err := slackError(err)
+			errs = append(errs, fmt.Errorf("alerting: slack: alert %q: %w", a.Key, err))
+			retry = retry || r
+		}
+	}
+	return retry, errors.Join(errs...)
+}
+
+// slackError classifies slack-go's errors by type. A transport error is
+// rebuilt without the request URL, which for an incoming webhook is the
+// credential.
+func slackError(err error) (bool, error) {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		return true, transportError(ue, "slack")
+	}
+	if _, ok := errors.AsType[*slack.RateLimitedError](err); ok {
+		return true, err
+	}
+	if e, ok := errors.AsType[slack.StatusCodeError](err); ok {
+		return retryableStatus(e.Code), err
+	}
+	if e, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
+		// Slack answers 200 with ok=false; these codes are transient.
+		switch e.Err {
+		case "ratelimited", "service_unavailable", "fatal_error", "internal_error", "request_timeout":
+			return true, err
+		}
+	}
+	return false, err
+}
+
+// slackMessage is an alert's notification text (shown where blocks are
+// not: notifications, screen readers) and its blocks: a header, the
+// summary with the alert's fields, the description, and links.
+func slackMessage(a Alert) (string, []slack.Block) {
+	summary, description := summarize(a)
+	status := "Firing"
+	if a.Status == StatusResolved {
+		status = "Resolved"
+	}
+	head := status
+	if a.Severity != "" && a.Status != StatusResolved {
+		head += " (" + a.Severity + ")"
+	}
+	head += ": " + a.Rule
+	if a.Model != "" {
+		head += " on " + a.Model + "/" + a.Version
+	}
+
+	var fields []*slack.TextBlockObject
+	field := func(name, value string) {
+		if value != "" {
+			fields = append(fields, mrkdwn("*"+name+"*\n"+escapeMrkdwn(value)))
+		}
+	}
+	field("Model", a.Model)
+	field("Version", a.Version)
+	field("Feature", a.Feature)
+	field("Statistic", a.Statistic)
+	field("Value", formatFloat(a.Value)+" "+a.Op+" "+formatFloat(a.Threshold)+" ("+a.Severity+")")
+	if a.WindowEnd.IsZero() {
+		field("Window", "count window")
+	} else {
+		field("Window", a.WindowStart.UTC().Format(time.RFC3339)+" to "+a.WindowEnd.UTC().Format(time.RFC3339))
+	}
+	if a.Samples > 0 {
+		field("Samples", strconv.FormatFloat(a.Samples, 'f', -1, 64))
+	}
+	if a.Status == StatusResolved && !a.EndsAt.IsZero() {
+		field("Resolved at", a.EndsAt.UTC().Format(time.RFC3339))
+	} else if !a.StartsAt.IsZero() {
+		field("Since", a.StartsAt.UTC().Format(time.RFC3339))
+	}
+
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, shorten(head, 150), false, false)),
+		slack.NewSectionBlock(mrkdwn(escapeMrkdwn(shorten(summary, 3000))), fields, nil),
+	}
+	if description != "" && description != summary {
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(escapeMrkdwn(shorten(description, 3000)))))
+	}
+	var links []string
+	if a.GeneratorURL != "" {
+		links = append(links, "<"+escapeLinkURL(a.GeneratorURL)+"|Status page>")
+	}
+	if a.DashboardURL != "" {
+		links = append(links, "<"+escapeLinkURL(a.DashboardURL)+"|Dashboard>")
+	}
+	if len(links) > 0 {
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(strings.Join(links, " · "))))
+	}
+	return escapeMrkdwn(status + ": " + summary), blocks
+}
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+
+// escapeMrkdwn escapes the three characters Slack's mrkdwn gives meaning.
+var escapeMrkdwn = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+
+// escapeLinkURL percent-encodes what would end a mrkdwn link early.
+var escapeLinkURL = strings.NewReplacer("|", "%7C", "<", "%3C", ">", "%3E", " ", "%20").Replace
+
+func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }

@@ -1,0 +1,99 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"driftwatch/alerting"
+)
+
+// Drift fires a signed webhook through the alert rules; the state file
+// carries the firing alert across a restart, so the restarted service does
+// not page again and sends the resolve once the drift is gone.
+func TestAlertsFireAndSurviveRestart(t *testing.T) {
+	var mu sync.Mutex
+	var got []alerting.WebhookPayload
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := alerting.Verify([]byte("s3cret"), r.Header, body, time.Now(), time.Minute); err != nil {
+			t.Errorf("webhook signature: %v", err)
+		}
+		var p alerting.WebhookPayload
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Errorf("webhook payload: %v", err)
+		}
+		mu.Lock()
+		got = append(got, p)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	received := func(n int) []alerting.WebhookPayload {
+		t.Helper()
+		for range 500 {
+			mu.Lock()
+			g := append([]alerting.WebhookPayload(nil), got...)
+			mu.Unlock()
+			if len(g) >= n {
+				return g
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("webhook got %d calls, want %d", len(got), n)
+		return nil
+	}
+	state := filepath.Join(t.TempDir(), "alerts.json")
+	cfg := fmt.Sprintf(`
+kafka: {embedded_addr: "127.0.0.1:0"}
+defaults: {min_samples: 100}
+models: [{name: credit, task: classification, versions: [{name: v1, reference: p.dwprof}], evaluate_every: 1h}]
+alerting:
+  state_file: %q
+  notifiers: [{name: hook, webhook: {url: %q, secret: s3cret}}]
+  rules: [{name: IncomeDrift, statistic: psi, feature: income, critical: 0.2, actions: [hook]}]
+`, state, hook.URL)
+	s, pr, ctx := startWith(t, cfg, nil)
+	var msgs []string
+	cur := credit(500, 5, 9) // income shifted by half a standard deviation
+	for i := range cur.Rows {
+		msgs = append(msgs, fmt.Sprintf(`{"id":"p%d","model":"credit","version":"v1","features":{"income":%v,"home":%q}}`,
+			i, cur.Columns[0].Num[i], cur.Columns[1].Str[i]))
+	}
+	produce(t, ctx, pr, msgs...)
+	waitProcessed(t, ctx, s, 500)
+	s.Evaluate()
+	first := received(1)[0]
+	if first.Status != "firing" || first.Feature != "income" || first.Severity != "critical" || !(float64(first.Value) >= 0.2) {
+		t.Fatalf("firing payload %+v", first)
+	}
+	var alerts []alerting.AlertState
+	get(t, "http://"+s.HTTPAddr()+"/api/v1/alerts", &alerts)
+	if len(alerts) != 1 || alerts[0].State != "firing" || !strings.HasPrefix(alerts[0].GeneratorURL, "http://"+s.HTTPAddr()) {
+		t.Fatalf("/api/v1/alerts: %+v", alerts)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	// Restarted on an empty broker: the window is empty, so nothing holds;
+	// the alert restored from the state file resolves, and nothing is paged
+	// again in between.
+	s2, _, _ := startWith(t, cfg, nil)
+	s2.Evaluate()
+	g := received(2)
+	if len(g) != 2 || g[1].Status != "resolved" || g[1].IdempotencyKey == g[0].IdempotencyKey {
+		t.Fatalf("after the restart: %+v", g)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := len(received(2)); n != 2 {
+		t.Fatalf("%d webhook calls, want 2", n)
+	}
+}
