@@ -8,13 +8,16 @@ import "math"
 // comparisons fix the entry up where edges fall inside a cell. The fix-up
 // makes the result exactly BinIndex's whatever the grid resolution; the grid
 // only decides how many comparisons that takes. Build one per set of edges
-// (reference profile) and reuse it: binning allocates nothing.
+// (reference profile) and reuse it: binning allocates nothing. AddColumn
+// bins whole columns through a second grid (hotloop.go). A Binner is
+// read-only once built and safe for concurrent use.
 type Binner struct {
 	edges  []float64
 	lo     float64
 	scale  float64
 	table  []int32
-	single bool // all edges equal (or one edge): no grid
+	single bool       // all edges equal (or one edge): no grid
+	grid   kernelGrid // AddColumn's
 }
 
 // binnerCellsPerEdge sizes the grid: with 8 cells per edge a cell holds an
@@ -23,7 +26,7 @@ const binnerCellsPerEdge = 8
 
 // NewBinner returns a Binner for sorted interior edges (no NaN).
 func NewBinner(edges []float64) *Binner {
-	b := &Binner{edges: edges}
+	b := &Binner{edges: edges, grid: newKernelGrid(edges)}
 	n := len(edges)
 	if n == 0 {
 		return b
@@ -35,6 +38,11 @@ func NewBinner(edges []float64) *Binner {
 	}
 	cells := binnerCellsPerEdge * n
 	b.lo, b.scale = lo, float64(cells)/(hi-lo)
+	if math.IsInf(b.scale, 0) {
+		// A subnormal width: (lo − lo)·Inf would be NaN, not cell 0.
+		b.single = true
+		return b
+	}
 	b.table = make([]int32, cells+1)
 	for c := range b.table {
 		b.table[c] = int32(BinIndex(edges, lo+float64(c)/b.scale))

@@ -9,7 +9,7 @@ import (
 
 func TestBinnerMatchesBinIndex(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 31))
-	edgeSets := [][]float64{nil, {0}, {1, 1, 1}, {-1, 0, 0, 0, 2, 1e-300, 3}, {math.Inf(-1), 0, 1}, {0, 1, math.Inf(1)}}
+	edgeSets := [][]float64{nil, {0}, {1, 1, 1}, {-1, 0, 0, 0, 2, 1e-300, 3}, {math.Inf(-1), 0, 1}, {0, 1, math.Inf(1)}, {0, 5e-324}}
 	for range 20 {
 		n := 1 + r.IntN(300)
 		e := make([]float64, n)

@@ -1,0 +1,188 @@
+package stats
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// kernelEdgeSets are the edge sets the column kernels must bin exactly:
+// none, one, ties, ±0, ±Inf, a range that overflows, one too narrow for a
+// scale, magnitudes across 1e±300, and realistic quantile edges.
+func kernelEdgeSets() [][]float64 {
+	r := rand.New(rand.NewPCG(41, 41))
+	sets := [][]float64{
+		nil,
+		{0},
+		{1, 1, 1},
+		{math.Copysign(0, -1), 0},
+		{-1, 0, 0, 0, 1e-300, 2, 3},
+		{math.Inf(-1), 0, 1},
+		{0, 1, math.Inf(1)},
+		{math.Inf(-1), math.Inf(1)},
+		{math.Inf(-1)},
+		{math.Inf(1), math.Inf(1)},
+		{-math.MaxFloat64, math.MaxFloat64},
+		{0, 5e-324},
+		{-1e300, -1e-300, 0, 1e-300, 1e300},
+		{1, 1, 1, 1, 1, 2, 2, 2, 3},
+	}
+	wide := make([]float64, 60) // log-uniform magnitudes, both signs
+	for i := range wide {
+		wide[i] = math.Copysign(math.Pow(10, r.Float64()*600-300), r.Float64()-0.5)
+	}
+	sets = append(sets, wide)
+	for range 10 {
+		e := make([]float64, 1+r.IntN(300))
+		for i := range e {
+			e[i] = math.Round(r.NormFloat64()*50) / 10 // many repeated edges
+		}
+		sets = append(sets, e)
+	}
+	sample := make([]float64, 20000)
+	for i := range sample {
+		sample[i] = r.NormFloat64()
+	}
+	slices.Sort(sample)
+	sets = append(sets, QuantileEdges(nil, sample, 400)) // more bins than the interleaved histograms take
+	sets = append(sets, QuantileEdges(nil, sample, 200))
+	for i := range sample {
+		sample[i] = math.Exp(sample[i] * 2) // lognormal: dense near 0, long tail
+	}
+	sets = append(sets, QuantileEdges(nil, sample, 200))
+	for _, e := range sets {
+		slices.Sort(e)
+	}
+	return sets
+}
+
+// kernelColumn mixes the special values, every edge and its neighbours, and
+// random data, shuffled so that each lands in every vector lane.
+func kernelColumn(r *rand.Rand, edges []float64) []float64 {
+	xs := []float64{math.NaN(), math.Inf(-1), math.Inf(1), 0, math.Copysign(0, -1), 5e-324, -5e-324,
+		1e300, -1e300, math.MaxFloat64, -math.MaxFloat64, math.NaN(), math.NaN()}
+	for _, e := range edges {
+		xs = append(xs, e, math.Nextafter(e, math.Inf(-1)), math.Nextafter(e, math.Inf(1)))
+	}
+	for range 3000 {
+		xs = append(xs, math.Round(r.NormFloat64()*60)/10, r.NormFloat64()*10)
+		if len(edges) > 0 {
+			xs = append(xs, edges[r.IntN(len(edges))])
+		}
+	}
+	r.Shuffle(len(xs), func(i, j int) { xs[i], xs[j] = xs[j], xs[i] })
+	return xs
+}
+
+// kernels are the column kernels in this build: the dispatching AddColumn,
+// the pure-Go twin, and the AVX-512 path when the CPU has it.
+func kernels(t *testing.T) map[string]func(*Binner, []float64, []float64, float64, float64) (int, int) {
+	ks := map[string]func(*Binner, []float64, []float64, float64, float64) (int, int){
+		"AddColumn": (*Binner).AddColumn,
+		"purego":    (*Binner).addColumnGo,
+	}
+	if hasSIMD {
+		ks["simd"] = (*Binner).addColumnSIMD
+	} else {
+		t.Log("no AVX-512 path in this build or on this CPU")
+	}
+	return ks
+}
+
+func TestAddColumnMatchesBinLoop(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 43))
+	ks := kernels(t)
+	for _, e := range kernelEdgeSets() {
+		b := NewBinner(e)
+		xs := kernelColumn(r, e)
+		for _, rng := range [][2]float64{{-1.5, 2}, {math.Inf(-1), math.Inf(1)}, {0, 0}} {
+			lo, hi := rng[0], rng[1]
+			// Lengths around vectors and blocks, and the full length:
+			// past subMinLen and odd.
+			for _, n := range []int{0, 1, 7, 8, 9, 15, 17, 101, kernelBlock - 1, kernelBlock + 1, len(xs)} {
+				col := xs[:min(n, len(xs))]
+				want := make([]float64, len(e)+1)
+				wantNulls, wantOut := 0, 0
+				for _, x := range col {
+					if x != x {
+						wantNulls++
+						continue
+					}
+					if x < lo || x > hi {
+						wantOut++
+					}
+					i := BinIndex(e, x)
+					if j := b.Bin(x); j != i {
+						t.Fatalf("edges %v: Bin(%v) = %d, BinIndex %d", e, x, j, i)
+					}
+					want[i]++
+				}
+				for name, k := range ks {
+					got := make([]float64, len(e)+1)
+					nulls, out := k(b, got, col, lo, hi)
+					if nulls != wantNulls || out != wantOut || !slices.Equal(got, want) {
+						t.Fatalf("%s edges %v range %v n %d: nulls %d out %d bins %v, want %d %d %v",
+							name, e, rng, n, nulls, out, got, wantNulls, wantOut, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestAddColumnTwinsAgree holds the AVX-512 kernel to the pure-Go one on
+// larger random columns with NaN, counts accumulated over several calls.
+func TestAddColumnTwinsAgree(t *testing.T) {
+	if !hasSIMD {
+		t.Skip("no AVX-512 path in this build or on this CPU")
+	}
+	r := rand.New(rand.NewPCG(47, 47))
+	for _, e := range kernelEdgeSets() {
+		b := NewBinner(e)
+		a, s := make([]float64, len(e)+1), make([]float64, len(e)+1)
+		for n := range 12 {
+			xs := make([]float64, 1000+n*797) // across subMinLen
+			for i := range xs {
+				switch x := r.Float64(); {
+				case x < 0.05:
+					xs[i] = math.NaN()
+				case x < 0.5 && len(e) > 0:
+					xs[i] = e[r.IntN(len(e))]
+				default:
+					xs[i] = r.NormFloat64() * 3
+				}
+			}
+			an, ao := b.addColumnGo(a, xs, -2, 2)
+			sn, so := b.addColumnSIMD(s, xs, -2, 2)
+			if an != sn || ao != so || !slices.Equal(a, s) {
+				t.Fatalf("edges %v: simd %d %d %v, purego %d %d %v", e, sn, so, s, an, ao, a)
+			}
+		}
+	}
+}
+
+// TestKernelGridFineBins guards the speed assumption: on the default 200
+// fine bins of normal data no cell needs the multi-edge fallback.
+func TestKernelGridFineBins(t *testing.T) {
+	sets := kernelEdgeSets()
+	e := sets[len(sets)-2] // normal, 200 bins
+	for c, cell := range newKernelGrid(e).cells {
+		if cell.bin[1] < 0 {
+			t.Fatalf("cell %d holds edges %v", c, e[cell.bin[0]:^cell.bin[1]])
+		}
+	}
+}
+
+func TestAddColumnAllocatesNothing(t *testing.T) {
+	xs := benchColumn(10001)
+	sorted := slices.Clone(xs)
+	slices.Sort(sorted)
+	b := NewBinner(QuantileEdges(nil, sorted, 200))
+	bins := make([]float64, 200)
+	for name, k := range kernels(t) {
+		if a := testing.AllocsPerRun(10, func() { k(b, bins, xs, -1, 1) }); a != 0 {
+			t.Fatalf("%s: %v allocs", name, a)
+		}
+	}
+}
