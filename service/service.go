@@ -34,7 +34,6 @@ import (
 	"driftwatch/join"
 	"driftwatch/monitor"
 	"driftwatch/profile"
-	"driftwatch/statuspage"
 )
 
 // Options are process settings; behaviour is in the config.
@@ -689,21 +688,6 @@ func (s *Service) routes() *http.ServeMux {
 		}
 		writeJSON(w, s.modelJSON(r.PathValue("model")))
 	})
-	// The status page at / and /models/{model}; it takes Status snapshots in
-	// its own types because it cannot import this package.
-	statuspage.New(func() []statuspage.Version {
-		var out []statuspage.Version
-		for _, v := range s.Status() {
-			h := make([]statuspage.Point, len(v.History))
-			for i, p := range v.History {
-				h[i] = statuspage.Point(p)
-			}
-			out = append(out, statuspage.Version{Model: v.Model, Version: v.Version, Task: v.Task, Role: v.Role, Latest: v.Latest,
-				LastEvent: v.LastEvent, EventsTotal: v.EventsTotal, History: h, Drift: v.Drift, State: v.State,
-				PSIThreshold: v.PSIThreshold, MinSamples: v.MinSamples})
-		}
-		return out
-	}, statuspage.Options{Now: s.opt.Now, GrafanaURL: s.opt.GrafanaURL}).Register(mux)
 	return mux
 }
 
