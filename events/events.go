@@ -1,13 +1,18 @@
-// Package events decodes prediction and outcome messages (JSON here; Arrow
-// IPC to come) into Event values, and classifies every malformed message by
-// a Reason from a small fixed set, so the consumer can send the original
-// bytes to the dead-letter topic with the reason in a header and count it.
-// It decodes one message at a time and keeps nothing; joining, windows and
+// Package events decodes prediction and outcome messages, JSON into Event
+// values and Arrow IPC streams into Columns (a batch of events as columns
+// for the hot loop), and classifies every malformed message by a Reason
+// from a small fixed set, so the consumer can send the original bytes to
+// the dead-letter topic with the reason in a header and count it. It
+// decodes one message at a time and keeps nothing; joining, windows and
 // statistics are left to the monitor.
 //
 // The JSON decoder is a small scanner for the flat event shape rather than
 // encoding/json: it allocates nothing per message beyond the strings it
-// must return, and a fuzzer checks it against encoding/json.
+// must return, and a fuzzer checks it against encoding/json. The Arrow
+// decoder reads through arrow-go's IPC reader but frames the stream itself,
+// so record buffers view the message and float64 columns reach the caller
+// without a copy; it verifies the metadata first, because arrow-go trusts
+// the lengths in it.
 package events
 
 import (
