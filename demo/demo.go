@@ -1,8 +1,9 @@
 // Package demo runs driftwatch end to end on one machine: the embedded
 // broker, the service, and a synthetic producer for a credit-scoring model
-// whose inputs drift at a known moment. It prints a live view, raises drift
-// alerts (log and summary only; notifiers come with the alerting work) and
-// writes a summary a test can check. The statistics and the service are
+// whose inputs drift at a known moment. It prints a live view; the service's
+// alert rules send drift alerts through real notifiers (a signed retraining
+// webhook and Slack's incoming-webhook format) to local receivers the demo
+// starts and prints; and it writes a summary a test can check. The statistics and the service are
 // other packages'; this one only drives them.
 package demo
 
@@ -38,7 +39,7 @@ type Options struct {
 	Out      io.Writer
 }
 
-// Alert is one fired alert.
+// Alert is one fired alert, as the retraining webhook received it.
 type Alert struct {
 	Name     string    `json:"name"`
 	Model    string    `json:"model"`
@@ -58,12 +59,11 @@ type Summary struct {
 	Alerts           []Alert   `json:"alerts"`
 }
 
-// Alert rule: PSI at or above psiThreshold on at least minSamples events,
-// holding for forEvaluations consecutive evaluations.
+// Alert rule: PSI at or above psiThreshold on at least minSamples events
+// for two evaluations.
 const (
 	psiThreshold   = 0.2
 	minSamples     = 1000
-	forEvaluations = 2
 	evaluateEvery  = time.Second
 	model, version = "credit-scoring", "v1"
 )
@@ -170,23 +170,39 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if err := prof.WriteFile(filepath.Join(dir, "credit.dwprof")); err != nil {
 		return nil, err
 	}
+	start := time.Now()
+	secret := []byte("demo-secret")
+	recv, err := startReceivers(out, secret, start)
+	if err != nil {
+		return nil, err
+	}
+	defer recv.close()
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 kafka: {embedded_addr: "127.0.0.1:0"}
 defaults: {window: {length: 2m, pane: 5s, lateness: 1m}, evaluate_every: %s, min_samples: %d}
 models:
   - {name: %s, task: classification, versions: [{name: %s, reference: credit.dwprof}]}
-`, evaluateEvery, minSamples, model, version)))
+alerting:
+  notifiers:
+    - {name: retrain, cooldown: 10m, webhook: {url: %q, secret: %q}}
+    - {name: slack, slack: {webhook_url: %q}}
+  rules:
+    - {name: FeatureDrift, statistic: psi, critical: %v, for: 2s, keep_firing_for: 30s, actions: [retrain, slack, log]}
+    - {name: AccuracyDrop, statistic: accuracy, warning: 0.75, for: 3s, keep_firing_for: 30s, min_samples: 500, actions: [slack, log]}
+`, evaluateEvery, minSamples, model, version, recv.url("/retrain"), secret, recv.url("/slack"), psiThreshold)))
 	if err != nil {
 		return nil, err
 	}
 	cfg.Dir = dir
-	ctx, cancel := context.WithTimeout(ctx, opt.Duration)
-	defer cancel()
+	// The service outlives the run's deadline: it must still consume what
+	// the producer sent last.
 	svc, err := service.Start(ctx, service.Options{Config: cfg, HTTPAddr: opt.HTTPAddr})
 	if err != nil {
 		return nil, err
 	}
 	defer svc.Close(context.Background())
+	ctx, cancel := context.WithTimeout(ctx, opt.Duration)
+	defer cancel()
 	fmt.Fprintf(out, "driftwatch demo: embedded broker %s, status %s, %d events/s, drift injected at +%s\n",
 		strings.Join(svc.Brokers(), ","), svc.HTTPAddr(), opt.Rate, opt.DriftAt)
 
@@ -196,14 +212,11 @@ models:
 	}
 	defer pr.Close()
 
-	start := time.Now()
 	sum := &Summary{DriftInjectedAt: start.Add(opt.DriftAt).UTC(), Alerts: []Alert{}}
 	produced := make(chan [2]int64, 1)
 	go func() { produced <- produce(ctx, pr, opt, start, cfg.Topics.Outcomes) }()
 
-	// Evaluate, alert and print until the run ends.
-	hold := map[string]int{}
-	fired := map[string]bool{}
+	// Print until the run ends; the service evaluates and alerts.
 	tick := time.NewTicker(evaluateEvery)
 	defer tick.Stop()
 loop:
@@ -213,24 +226,9 @@ loop:
 			break loop
 		case <-tick.C:
 		}
-		svc.Evaluate()
 		ev, _ := svc.Latest(model, version)
 		var top []string
 		for _, f := range ev.Features {
-			if math.IsNaN(f.PSI) {
-				continue
-			}
-			if f.PSI >= psiThreshold && ev.Events >= minSamples {
-				hold[f.Name]++
-			} else {
-				hold[f.Name] = 0
-			}
-			if hold[f.Name] >= forEvaluations && !fired[f.Name] {
-				fired[f.Name] = true
-				a := Alert{Name: "FeatureDrift", Model: model, Feature: f.Name, Severity: "critical", FiredAt: time.Now().UTC(), PSI: f.PSI}
-				sum.Alerts = append(sum.Alerts, a)
-				fmt.Fprintf(out, "ALERT %s model=%s feature=%s psi=%.3f at +%s\n", a.Name, a.Model, a.Feature, a.PSI, time.Since(start).Round(time.Second))
-			}
 			if f.PSI >= 0.05 {
 				top = append(top, fmt.Sprintf("%s=%.3f", f.Name, f.PSI))
 			}
@@ -250,6 +248,8 @@ loop:
 		time.Sleep(20 * time.Millisecond)
 	}
 	sum.OutcomesJoined = svc.Joined()
+	svc.Close(context.Background()) // delivers the queued notifications
+	sum.Alerts = recv.fired()
 	fmt.Fprintf(out, "produced %d events, processed %d; %d outcomes, %d joined; %d alerts\n",
 		sum.EventsProduced, sum.EventsProcessed, sum.OutcomesProduced, sum.OutcomesJoined, len(sum.Alerts))
 	if opt.Summary != "" {
