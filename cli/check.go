@@ -45,7 +45,7 @@ func runCheck(args []string, env Env) (int, error) {
 		o.Require = append(o.Require, v)
 		return nil
 	})
-	fs.StringVar(&o.Format, "format", "json", "report format: json or markdown")
+	fs.StringVar(&o.Format, "format", "json", "report format: json, markdown or html")
 	fs.StringVar(&o.Out, "out", "", "write the report to this file instead of stdout")
 	fs.Float64Var(&o.DriftShare, "drift-share", 0, "report drift only when at least this share of features drifts")
 	if err := parse(fs, args); err != nil {
@@ -58,8 +58,8 @@ func runCheck(args []string, env Env) (int, error) {
 }
 
 func check(o checkOptions, env Env) (int, error) {
-	if o.Format != "json" && o.Format != "markdown" && o.Format != "md" {
-		return ExitUsage, usagef("check: unknown --format %q (want json or markdown)", o.Format)
+	if o.Format != "json" && o.Format != "markdown" && o.Format != "md" && o.Format != "html" {
+		return ExitUsage, usagef("check: unknown --format %q (want json, markdown or html)", o.Format)
 	}
 	switch o.Task {
 	case detectors.TaskAuto, detectors.TaskClassification, detectors.TaskRegression:

@@ -236,7 +236,7 @@ func TestCheckBadInput(t *testing.T) {
 	f([]string{"check", "--reference", unknown, "--current", good},
 		fmt.Sprintf(`driftwatch: dataset: %q: unknown input format "xlsx" (want csv, parquet, arrow or jsonl)`, unknown))
 	f([]string{"check", "--reference", good}, "driftwatch: check: --reference and --current are required")
-	f([]string{"check", "--reference", good, "--current", good, "--format", "xml"}, `driftwatch: check: unknown --format "xml" (want json or markdown)`)
+	f([]string{"check", "--reference", good, "--current", good, "--format", "xml"}, `driftwatch: check: unknown --format "xml" (want json, markdown or html)`)
 	f([]string{"check", "--reference", good, "--current", good, "--require", "f2>=1"},
 		`driftwatch: detectors: gate "f2>=1": unknown metric "f2" (want one of accuracy, precision_macro, recall_macro, f1_macro, roc_auc, log_loss, brier, ece, mae, rmse, mape, mean_error, r2, drifted_features, drift_share)`)
 	f([]string{"frobnicate"}, "driftwatch: unknown command \"frobnicate\"\n\n"+strings.TrimSpace(usage))

@@ -15,10 +15,11 @@ const shutdownDeadline = 10 * time.Second
 
 // runServe runs the service until the context ends (SIGINT or SIGTERM).
 func runServe(args []string, env Env) error {
-	var cfgPath, httpAddr string
+	var cfgPath, httpAddr, grafana string
 	fs := newFlags("serve", env)
 	fs.StringVar(&cfgPath, "config", "", "service configuration (see 'driftwatch config example')")
-	fs.StringVar(&httpAddr, "http", "127.0.0.1:8080", "listen address for /metrics, health and the API")
+	fs.StringVar(&httpAddr, "http", "127.0.0.1:8080", "listen address for the status page, /metrics, health and the API")
+	fs.StringVar(&grafana, "grafana-url", "", "Grafana dashboard to link from the status page")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -34,7 +35,7 @@ func runServe(args []string, env Env) error {
 		ctx = context.Background()
 	}
 	log := slog.New(slog.NewTextHandler(env.Stderr, nil))
-	s, err := service.Start(ctx, service.Options{Config: cfg, HTTPAddr: httpAddr, Logger: log})
+	s, err := service.Start(ctx, service.Options{Config: cfg, HTTPAddr: httpAddr, Logger: log, GrafanaURL: grafana})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 // Package report renders a drift report (detectors.Report) for people and
 // machines: JSON, the public contract documented in README, and Markdown fit
-// for a pull-request comment. It computes nothing; numbers come from package
+// for a pull-request comment, and a self-contained HTML page with charts
+// (drawn by package charts). It computes nothing; numbers come from package
 // detectors.
 package report
 
@@ -15,7 +16,7 @@ import (
 )
 
 // Formats lists the supported output formats.
-var Formats = []string{"json", "markdown"}
+var Formats = []string{"json", "markdown", "html"}
 
 // Write renders r in the given format.
 func Write(w io.Writer, r *detectors.Report, format string) error {
@@ -26,6 +27,8 @@ func Write(w io.Writer, r *detectors.Report, format string) error {
 		return enc.Encode(r)
 	case "markdown", "md":
 		return Markdown(w, r)
+	case "html":
+		return HTML(w, r)
 	}
 	return fmt.Errorf("report: unknown format %q (want %s)", format, strings.Join(Formats, ", "))
 }

@@ -47,7 +47,7 @@ func TestJSONRendersNaNAsNull(t *testing.T) {
 	if psi["value"] != nil {
 		t.Fatalf("NaN must be null, got %v", psi["value"])
 	}
-	if err := Write(&b, sample(), "xml"); err == nil || err.Error() != `report: unknown format "xml" (want json, markdown)` {
+	if err := Write(&b, sample(), "xml"); err == nil || err.Error() != `report: unknown format "xml" (want json, markdown, html)` {
 		t.Fatalf("unknown format: %v", err)
 	}
 }

@@ -17,6 +17,12 @@ type partState struct {
 	dec     *events.JSONDecoder
 	rows    map[*version]*rows
 	touched []*rows // versions with rows in the current fetch, in first-seen order
+
+	// format: arrow
+	arrowDec *events.ArrowDecoder
+	cols     events.Columns
+	views    map[*version]*arrowView
+	ts       []int64 // record timestamps for messages without a ts column
 }
 
 func (p *partState) rowsFor(v *version) *rows {

@@ -34,6 +34,7 @@ import (
 	"driftwatch/join"
 	"driftwatch/monitor"
 	"driftwatch/profile"
+	"driftwatch/statuspage"
 )
 
 // Options are process settings; behaviour is in the config.
@@ -241,8 +242,10 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 	part := s.partitions[key]
 	if part == nil {
 		f := s.cfg.Fields
-		part = &partState{rows: map[*version]*rows{}, dec: events.NewJSONDecoder(events.Fields{ID: f.ID, Model: f.Model, Version: f.Version,
-			TS: f.TS, Features: f.Features, Prediction: f.Prediction, Score: f.Score, Scores: f.Scores, LatencyMS: f.LatencyMS, Label: f.Label, Value: f.Value})}
+		ef := events.Fields{ID: f.ID, Model: f.Model, Version: f.Version, TS: f.TS, Features: f.Features,
+			Prediction: f.Prediction, Score: f.Score, Scores: f.Scores, LatencyMS: f.LatencyMS, Label: f.Label, Value: f.Value}
+		part = &partState{rows: map[*version]*rows{}, dec: events.NewJSONDecoder(ef),
+			arrowDec: events.NewArrowDecoder(ef), views: map[*version]*arrowView{}}
 		s.partitions[key] = part
 	}
 	s.partMu.Unlock()
@@ -254,6 +257,10 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 		s.deadLog.note(reason, r, err)
 		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_dead_letters_total{reason=%q}`, reason)).Inc()
 		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result=%q}`, topic, reason)).Inc()
+	}
+	if s.cfg.Format == "arrow" {
+		s.handleArrowRecords(part, topic, recs, reject)
+		return rejected
 	}
 	if topic == s.cfg.Topics.Predictions {
 		defer func() { s.processed.Add(int64(len(recs))) }()
@@ -304,6 +311,34 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 	}
 	part.touched = part.touched[:0]
 	return rejected
+}
+
+// handleArrowRecords handles a fetch of Arrow messages, each a batch of
+// events; Processed counts events, not messages.
+func (s *Service) handleArrowRecords(part *partState, topic string, recs []*kgo.Record, reject func(*kgo.Record, events.Reason, error)) {
+	now := s.opt.Now()
+	ok, rejected, handled := 0, 0, 0
+	rej := func(r *kgo.Record, reason events.Reason, err error) {
+		reject(r, reason, err)
+		rejected++
+	}
+	for _, r := range recs {
+		if len(r.Value) > s.cfg.MaxMessageBytes {
+			rej(r, events.ReasonOversize, fmt.Errorf("%d bytes, more than max_message_bytes %d", len(r.Value), s.cfg.MaxMessageBytes))
+			continue
+		}
+		n, err := s.handleArrow(part, topic, r, now)
+		if err != nil {
+			rej(r, events.ReasonOf(err), err)
+			continue
+		}
+		ok++
+		handled += n
+	}
+	s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result="ok"}`, topic)).Add(ok)
+	if topic == s.cfg.Topics.Predictions {
+		s.processed.Add(int64(handled + rejected))
+	}
 }
 
 // flush adds a fetch's rows of one version to its window under one lock,
@@ -688,6 +723,21 @@ func (s *Service) routes() *http.ServeMux {
 		}
 		writeJSON(w, s.modelJSON(r.PathValue("model")))
 	})
+	// The status page at / and /models/{model}; it takes Status snapshots in
+	// its own types because it cannot import this package.
+	statuspage.New(func() []statuspage.Version {
+		var out []statuspage.Version
+		for _, v := range s.Status() {
+			h := make([]statuspage.Point, len(v.History))
+			for i, p := range v.History {
+				h[i] = statuspage.Point(p)
+			}
+			out = append(out, statuspage.Version{Model: v.Model, Version: v.Version, Task: v.Task, Role: v.Role, Latest: v.Latest,
+				LastEvent: v.LastEvent, EventsTotal: v.EventsTotal, History: h, Drift: v.Drift, State: v.State,
+				PSIThreshold: v.PSIThreshold, MinSamples: v.MinSamples})
+		}
+		return out
+	}, statuspage.Options{Now: s.opt.Now, GrafanaURL: s.opt.GrafanaURL}).Register(mux)
 	return mux
 }
 
@@ -765,6 +815,9 @@ func (s *Service) Close(ctx context.Context) error {
 		s.wg.Wait()
 		if s.cons != nil {
 			err = s.cons.Close(ctx)
+		}
+		for _, p := range s.partitions {
+			p.arrowDec.Close()
 		}
 		if s.alerts != nil {
 			s.alerts.Close(ctx) // deliver what is queued, within the deadline

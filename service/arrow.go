@@ -1,0 +1,293 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"driftwatch/events"
+	"driftwatch/join"
+	"driftwatch/monitor"
+)
+
+// arrowView turns one message's columns into monitor.Batch columns for one
+// version without copying: a feature column is handed to AddBatch as the
+// decoder gave it (itself a view of the Kafka record for float64 columns
+// without nulls). Only absent features and confidences need buffers, which
+// are reused.
+type arrowView struct {
+	v *version
+	b monitor.Batch
+
+	// numCol[k], catCol[k] locate the version's k-th numeric and
+	// categorical feature in the message: ≥ 0 an index into Columns.Num or
+	// .Cat of the same kind, −1−i an index into the other kind (wrong type),
+	// colMissing absent. They are recomputed when the message's columns
+	// change (names below).
+	numCol, catCol []int
+	names          []string
+
+	nan, conf        []float64
+	missing, invalid []uint8
+	empty, strs      []string
+	allNull          []bool
+	keys             []int64
+}
+
+const (
+	colMissing = math.MinInt
+	colScore   = math.MinInt + 1 // the score column, monitored as a numeric feature
+	colPred    = math.MinInt + 2 // the prediction column, monitored as a categorical feature
+)
+
+// handleArrow decodes one Arrow message of events and adds it, run by run
+// of rows that share a model version. A message is accepted or
+// dead-lettered whole: one row naming an unknown model or version rejects
+// it, since a Kafka record cannot be partly dead-lettered.
+func (s *Service) handleArrow(part *partState, topic string, r *kgo.Record, now time.Time) (rows int, err error) {
+	c := &part.cols
+	if err := part.arrowDec.Decode(r.Value, c); err != nil {
+		return 0, err
+	}
+	for i := range c.Rows {
+		m := s.models[c.Model[i]]
+		if m == nil {
+			return 0, &events.Error{Reason: events.ReasonUnknownModel, Field: s.cfg.Fields.Model, Err: fmt.Errorf("row %d: unknown model %q", i, c.Model[i])}
+		}
+		if topic == s.cfg.Topics.Predictions && m.versions[c.Version[i]] == nil {
+			return 0, &events.Error{Reason: events.ReasonUnknownModel, Field: s.cfg.Fields.Version, Err: fmt.Errorf("row %d: unknown version %q of model %q", i, c.Version[i], c.Model[i])}
+		}
+	}
+	ts := c.TS
+	if !c.HasTS {
+		part.ts = slices.Grow(part.ts[:0], c.Rows)[:c.Rows]
+		for i := range part.ts {
+			part.ts[i] = r.Timestamp.UnixMilli()
+		}
+		ts = part.ts
+	}
+	if topic == s.cfg.Topics.Outcomes {
+		return c.Rows, s.arrowOutcomes(c, ts, now)
+	}
+	for i := 0; i < c.Rows; {
+		j := i + 1
+		for j < c.Rows && c.Model[j] == c.Model[i] && c.Version[j] == c.Version[i] {
+			j++
+		}
+		v := s.models[c.Model[i]].versions[c.Version[i]]
+		av := part.views[v]
+		if av == nil {
+			av = &arrowView{v: v}
+			part.views[v] = av
+		}
+		s.addArrowRun(av, c, ts, i, j, now)
+		i = j
+	}
+	return c.Rows, nil
+}
+
+// locate maps the version's features to the message's columns.
+func (av *arrowView) locate(c *events.Columns, score, pred string) {
+	names := av.names[:0]
+	for _, n := range c.Num {
+		names = append(names, n.Name)
+	}
+	names = append(names, "|")
+	for _, n := range c.Cat {
+		names = append(names, n.Name)
+	}
+	if c.HasScore {
+		names = append(names, "|score")
+	}
+	if c.HasPrediction {
+		names = append(names, "|prediction")
+	}
+	if av.numCol != nil && slices.Equal(names, av.names) {
+		return
+	}
+	av.names = slices.Clone(names)
+	find := func(name string, same, other func(int) string, nSame, nOther int) int {
+		for i := range nSame {
+			if same(i) == name {
+				return i
+			}
+		}
+		for i := range nOther {
+			if other(i) == name {
+				return -1 - i
+			}
+		}
+		return colMissing
+	}
+	numName := func(i int) string { return c.Num[i].Name }
+	catName := func(i int) string { return c.Cat[i].Name }
+	num, cat := av.v.st.Numeric(), av.v.st.Categorical()
+	av.numCol, av.catCol = make([]int, len(num)), make([]int, len(cat))
+	for k, n := range num {
+		av.numCol[k] = find(n, numName, catName, len(c.Num), len(c.Cat))
+		if av.numCol[k] == colMissing && n == score && c.HasScore {
+			av.numCol[k] = colScore
+		}
+	}
+	for k, n := range cat {
+		av.catCol[k] = find(n, catName, numName, len(c.Cat), len(c.Num))
+		if av.catCol[k] == colMissing && n == pred && c.HasPrediction {
+			av.catCol[k] = colPred
+		}
+	}
+	av.b.Num, av.b.NumFlags = make([][]float64, len(num)), make([][]uint8, len(num))
+	av.b.Cat, av.b.CatNull, av.b.CatFlags = make([][]string, len(cat)), make([][]bool, len(cat)), make([][]uint8, len(cat))
+}
+
+// buffers sizes the constant columns for n rows.
+func (av *arrowView) buffers(n int) {
+	if len(av.nan) >= n {
+		return
+	}
+	n = max(n, 2*len(av.nan))
+	av.nan, av.missing, av.invalid = make([]float64, n), make([]uint8, n), make([]uint8, n)
+	av.empty, av.allNull = make([]string, n), make([]bool, n)
+	for i := range n {
+		av.nan[i], av.missing[i], av.invalid[i], av.allNull[i] = math.NaN(), monitor.FlagMissing, monitor.FlagInvalid, true
+	}
+}
+
+func (s *Service) addArrowRun(av *arrowView, c *events.Columns, ts []int64, i, j int, now time.Time) {
+	av.locate(c, s.cfg.Fields.Score, s.cfg.Fields.Prediction)
+	n := j - i
+	av.buffers(n)
+	b := &av.b
+	b.TS = ts[i:j]
+	for k, col := range av.numCol {
+		switch {
+		case col >= 0:
+			b.Num[k], b.NumFlags[k] = c.Num[col].Values[i:j], nil
+		case col == colScore:
+			b.Num[k], b.NumFlags[k] = c.Score[i:j], nil
+		case col == colMissing:
+			b.Num[k], b.NumFlags[k] = av.nan[:n], av.missing[:n]
+		default: // a text column for a numeric feature
+			b.Num[k], b.NumFlags[k] = av.nan[:n], av.invalid[:n]
+		}
+	}
+	for k, col := range av.catCol {
+		switch {
+		case col >= 0:
+			b.Cat[k], b.CatFlags[k] = c.Cat[col].Values[i:j], nil
+			b.CatNull[k] = nil
+			if c.Cat[col].Null != nil {
+				b.CatNull[k] = c.Cat[col].Null[i:j]
+			}
+		case col == colPred:
+			b.Cat[k], b.CatFlags[k] = c.Prediction[i:j], nil
+			b.CatNull[k] = nil
+			if c.PredictionNull != nil {
+				b.CatNull[k] = c.PredictionNull[i:j]
+			}
+		case col == colMissing:
+			b.Cat[k], b.CatNull[k], b.CatFlags[k] = av.empty[:n], av.allNull[:n], av.missing[:n]
+		default: // numbers for a categorical feature: their text, as JSON does
+			vals := c.Num[-1-col].Values[i:j]
+			av.strs = slices.Grow(av.strs[:0], n)[:n]
+			for r, x := range vals {
+				av.strs[r] = strconv.FormatFloat(x, 'g', -1, 64)
+			}
+			b.Cat[k], b.CatNull[k], b.CatFlags[k] = av.strs, nil, nil
+		}
+	}
+	b.Confidence = nil
+	if c.HasScore {
+		av.conf = slices.Grow(av.conf[:0], n)[:n]
+		for r, x := range c.Score[i:j] {
+			av.conf[r] = max(x, 1-x)
+		}
+		b.Confidence = av.conf
+	}
+
+	v, m := av.v, av.v.model
+	v.mu.Lock()
+	first := v.st.Next(0)
+	late := v.st.AddBatch(b)
+	if added := n - late; added > 0 {
+		v.lastEvent = now
+		v.events.Add(added)
+	}
+	v.mu.Unlock()
+	if late > 0 {
+		s.metrics.GetOrCreateCounter("driftwatch_late_events_total").Add(late)
+	}
+	var pairs []join.Pair
+	m.joinMu.Lock()
+	for r := i; r < j; r++ {
+		p := arrowPrediction(c, r, ts[r])
+		if v.cfg.Window.Count > 0 {
+			p.TS = first + int64(r-i)
+		}
+		if pair, ok := m.join.AddPrediction(c.ID[r], p, now); ok {
+			pairs = append(pairs, pair)
+		}
+	}
+	m.joinMu.Unlock()
+	for _, p := range pairs {
+		s.credit(m, p)
+	}
+	b.TS = nil // drop references to the message's columns
+	clear(b.Num)
+	clear(b.Cat)
+	clear(b.CatNull)
+}
+
+// arrowPrediction is what the join keeps of row r (as predictionOf for
+// JSON events).
+func arrowPrediction(c *events.Columns, r int, ts int64) join.Prediction {
+	p := join.Prediction{Model: c.Model[r], Version: c.Version[r], TS: ts, Value: math.NaN()}
+	if c.HasScore && !math.IsNaN(c.Score[r]) {
+		p.Score, p.HasScore = c.Score[r], true
+	}
+	switch {
+	case c.HasPrediction && (c.PredictionNull == nil || !c.PredictionNull[r]):
+		p.Class, p.Value = c.Prediction[r], c.PredictionNum[r]
+	case p.HasScore:
+		p.Class = "0"
+		if p.Score >= 0.5 {
+			p.Class = "1"
+		}
+	}
+	return p
+}
+
+// arrowOutcomes joins a message of outcomes row by row, as outcome does
+// for JSON events.
+func (s *Service) arrowOutcomes(c *events.Columns, ts []int64, now time.Time) error {
+	if !c.HasLabel && !c.HasValue {
+		return &events.Error{Reason: events.ReasonWrongType, Field: s.cfg.Fields.Label, Err: errors.New("outcomes need a label or a value column")}
+	}
+	for r := range c.Rows {
+		m := s.models[c.Model[r]]
+		o := join.Outcome{Value: math.NaN()}
+		if c.HasLabel && (c.LabelNull == nil || !c.LabelNull[r]) {
+			o.Label, o.Value = c.Label[r], c.LabelNum[r]
+		}
+		if c.HasValue {
+			o.Value = c.Value[r]
+		}
+		if c.HasPrediction || c.HasScore {
+			if v := m.versions[c.Version[r]]; v != nil {
+				s.credit(m, join.Pair{ID: c.ID[r], Prediction: arrowPrediction(c, r, v.next(ts[r])), Outcome: o})
+				continue
+			}
+		}
+		m.joinMu.Lock()
+		pair, ok := m.join.AddOutcome(c.ID[r], o, now)
+		m.joinMu.Unlock()
+		if ok {
+			s.credit(m, pair)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,160 @@
+package statuspage_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"driftwatch/browser"
+	"driftwatch/demo"
+)
+
+// demoOut collects the demo's output and finds the status address in it.
+type demoOut struct {
+	mu   sync.Mutex
+	b    strings.Builder
+	addr chan string
+}
+
+var statusRE = regexp.MustCompile(`status (\S+),`)
+
+func (o *demoOut) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	had := statusRE.MatchString(o.b.String())
+	o.b.Write(p)
+	if m := statusRE.FindStringSubmatch(o.b.String()); !had && m != nil {
+		o.addr <- m[1]
+	}
+	return len(p), nil
+}
+
+func (o *demoOut) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}
+
+// The status page of a running demo, in Chromium: the fleet marks the
+// drifting model, the model page marks the drifted features and draws
+// their histograms and PSI charts, nothing logs an error, and nothing is
+// loaded from anywhere but the monitor.
+func TestStatusPageInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo for about 15 s")
+	}
+	b := browser.Start(t)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &demoOut{addr: make(chan string, 1)}
+	done := make(chan error, 1)
+	go func() {
+		_, err := demo.Run(ctx, demo.Options{Duration: 2 * time.Minute, DriftAt: time.Second, Rate: 500, HTTPAddr: "127.0.0.1:0", Out: out})
+		done <- err
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("demo: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("demo did not stop within 30 s")
+		}
+	})
+	var base string
+	select {
+	case addr := <-out.addr:
+		base = "http://" + addr
+	case err := <-done:
+		t.Fatalf("demo ended: %v\n%s", err, out)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no status address from the demo\n%s", out)
+	}
+
+	// Wait, bounded, until the monitor has judged a feature drifted.
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		resp, err := http.Get(base + "/")
+		if err == nil {
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(page), `data-health="drift"`) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no drift on the status page after 45 s\n%s", out)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	fleet := b.Open(base + "/?refresh=0")
+	type row struct {
+		Model, Health, Firing, Rate string
+	}
+	rows := browser.Eval[[]row](fleet, `[...document.querySelectorAll("#fleet tbody tr")].map(r => ({
+		Model: r.dataset.model, Health: r.dataset.health, Firing: r.cells[3].textContent, Rate: r.cells[4].textContent}))`)
+	if len(rows) != 1 || rows[0].Model != "credit-scoring" || rows[0].Health != "drift" || rows[0].Firing == "none" {
+		t.Errorf("fleet rows %+v", rows)
+	}
+	t.Logf("fleet: %+v", rows)
+	if n := browser.Eval[int](fleet, `document.querySelectorAll('a[href="/models/credit-scoring"]').length`); n != 1 {
+		t.Errorf("%d links to the model page", n)
+	}
+	noErrors(t, fleet, base)
+	fleet.Screenshot("statuspage-fleet")
+
+	model := b.Open(base + "/models/credit-scoring?refresh=0")
+	type feature struct {
+		Name       string
+		Bars       int     // current-window bars in the histogram
+		Tallest    float64 // height of the tallest one, px on screen
+		PSIPath    int     // length of the PSI line's path data
+		Threshold  bool
+		TableDrift bool // its row in the drift table is marked too
+	}
+	drifted := browser.Eval[[]feature](model, `[...document.querySelectorAll("article.feature.drift")].map(a => ({
+		Name: a.dataset.feature,
+		Bars: a.querySelectorAll("svg.histogram rect.cur").length,
+		Tallest: Math.max(0, ...[...a.querySelectorAll("svg.histogram rect.cur")].map(r => r.getBoundingClientRect().height)),
+		PSIPath: (a.querySelector("svg.line path.series")?.getAttribute("d") || "").length,
+		Threshold: !!a.querySelector("svg.line line.threshold"),
+		TableDrift: !!document.querySelector('table.drift-table tr.drift[data-feature="' + CSS.escape(a.dataset.feature) + '"]'),
+	}))`)
+	if len(drifted) == 0 {
+		t.Fatal("no feature marked drifted on the model page")
+	}
+	t.Logf("drifted features: %+v", drifted)
+	for _, f := range drifted {
+		if f.Bars < 2 || f.Tallest < 5 || f.PSIPath < 10 || !f.Threshold || !f.TableDrift {
+			t.Errorf("feature %+v: want a non-empty histogram and PSI chart with its threshold, marked in the table", f)
+		}
+	}
+	if n := browser.Eval[int](model, `document.querySelectorAll("article.feature").length`); n != 13 {
+		t.Errorf("%d feature cards, want 13", n)
+	}
+	if !browser.Eval[bool](model, `!!document.querySelector('a[href="/api/v1/models/credit-scoring"]') && !!document.querySelector('a[href="/metrics"]')`) {
+		t.Error("no links to the JSON API and /metrics")
+	}
+	noErrors(t, model, base)
+	model.Screenshot("statuspage-model")
+}
+
+func noErrors(t *testing.T, p *browser.Page, base string) {
+	t.Helper()
+	if errs := p.Errors(); len(errs) > 0 {
+		t.Errorf("console errors on %s:\n%s", p.URL, strings.Join(errs, "\n"))
+	}
+	for _, u := range p.Requests() {
+		if !strings.HasPrefix(u, base+"/") {
+			t.Errorf("%s requested %s", p.URL, u)
+		}
+	}
+}
