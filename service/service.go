@@ -727,6 +727,7 @@ func (s *Service) routes() *http.ServeMux {
 	// its own types because it cannot import this package.
 	statuspage.New(func() []statuspage.Version {
 		var out []statuspage.Version
+		firing := s.firing()
 		for _, v := range s.Status() {
 			h := make([]statuspage.Point, len(v.History))
 			for i, p := range v.History {
@@ -734,11 +735,32 @@ func (s *Service) routes() *http.ServeMux {
 			}
 			out = append(out, statuspage.Version{Model: v.Model, Version: v.Version, Task: v.Task, Role: v.Role, Latest: v.Latest,
 				LastEvent: v.LastEvent, EventsTotal: v.EventsTotal, History: h, Drift: v.Drift, State: v.State,
-				PSIThreshold: v.PSIThreshold, MinSamples: v.MinSamples})
+				PSIThreshold: v.PSIThreshold, MinSamples: v.MinSamples, Firing: firing[v.Model+"/"+v.Version]})
 		}
 		return out
 	}, statuspage.Options{Now: s.opt.Now, GrafanaURL: s.opt.GrafanaURL}).Register(mux)
 	return mux
+}
+
+// firing lists the firing alerts per "model/version" as
+// "rule feature (severity)".
+func (s *Service) firing() map[string][]string {
+	out := map[string][]string{}
+	if s.alerts == nil {
+		return out
+	}
+	for _, a := range s.alerts.Alerts(s.opt.Now()) {
+		if a.State != "firing" {
+			continue
+		}
+		what := a.Rule
+		if a.Feature != "" {
+			what += " " + a.Feature
+		}
+		k := a.Model + "/" + a.Version
+		out[k] = append(out[k], what+" ("+a.Severity+")")
+	}
+	return out
 }
 
 func (s *Service) modelNames() []string { return sortedKeys(s.models) }
@@ -778,7 +800,11 @@ func (s *Service) modelJSON(name string) map[string]any {
 		if !lastEvent.IsZero() {
 			last = lastEvent.UTC()
 		}
-		versions = append(versions, map[string]any{"version": vn, "window": window,
+		alerts := []string{}
+		if f := s.firing()[name+"/"+vn]; f != nil {
+			alerts = f
+		}
+		versions = append(versions, map[string]any{"version": vn, "window": window, "alerts_firing": alerts,
 			"events": ev.Events, "late": ev.Late, "last_event_at": last,
 			"output":   map[string]any{"scored": ev.Scored, "high_confidence_share": num(ev.HighConfidenceShare)},
 			"features": feats, "quality": quality})

@@ -48,6 +48,9 @@ type Version struct {
 	// MinSamples the window size below which there is no verdict.
 	PSIThreshold []float64
 	MinSamples   int
+	// Firing are the version's firing alerts from the alert rules, as
+	// "rule feature (severity)".
+	Firing []string
 }
 
 // Point is one past evaluation, the same fields as the service's Point so
@@ -129,11 +132,11 @@ func (p *Page) header(r *http.Request, title, api string) header {
 type row struct {
 	Model, ModelHref, Version, Task, Role string
 	Health, HealthClass                   string
-	// Alerts lists what fires for this version. The alerting rules are not
-	// built yet: until they are, it holds the features whose streaming
-	// verdict is drift (PSI at or above its threshold over at least
-	// min_samples values), without `for` durations.
+	// Alerts lists the features whose streaming verdict is drift (PSI at or
+	// above its threshold over at least min_samples values), without `for`
+	// durations; Firing the alert rules' firing alerts.
 	Alerts []string
+	Firing []string
 	// EventsPerSec is the rise of the version's event counter over the
 	// snapshots of the last minute (see rates); NaN until two snapshots at
 	// least a second apart.
@@ -152,7 +155,7 @@ type row struct {
 func (p *Page) row(v *Version, now time.Time) row {
 	r := row{Model: v.Model, ModelHref: "/models/" + url.PathEscape(v.Model), Version: v.Version, Task: v.Task, Role: v.Role,
 		EventsPerSec: p.rates.observe(v.Model+"\x00"+v.Version, now, v.EventsTotal),
-		WindowEvents: v.Latest.Events, Joined: v.Latest.Joined, LastEvent: v.LastEvent, Features: len(v.Latest.Features)}
+		WindowEvents: v.Latest.Events, Joined: v.Latest.Joined, LastEvent: v.LastEvent, Features: len(v.Latest.Features), Firing: v.Firing}
 	r.QualityName, r.Quality, r.Percent = "accuracy", v.Latest.Accuracy, true
 	if v.Task == "regression" {
 		r.QualityName, r.Quality, r.Percent = "MAE", v.Latest.MAE, false

@@ -38,7 +38,8 @@ func fixture(events uint64) []Version {
 	return []Version{{Model: "credit", Version: "v1", Task: "classification", EventsTotal: events, LastEvent: t0.Add(-2 * time.Second),
 		Latest: monitor.Evaluation{Start: t0.Add(-2 * time.Minute), End: t0, Events: 3000, Joined: 2500, Accuracy: 0.8, MAE: nan, RMSE: nan,
 			Scored: 3000, HighConfidenceShare: 0.4, Features: []monitor.FeatureStats{income, purpose}},
-		History: hist, Drift: []bool{true, false}, State: []string{"drift", "ok"}, PSIThreshold: []float64{0.2, 0.2}, MinSamples: 1000}}
+		History: hist, Drift: []bool{true, false}, State: []string{"drift", "ok"}, PSIThreshold: []float64{0.2, 0.2}, MinSamples: 1000,
+		Firing: []string{"FeatureDrift income (critical)"}}}
 }
 
 // server serves the pages on a fake clock; advance moves it.
@@ -106,7 +107,8 @@ func TestFleetPage(t *testing.T) {
 		`<meta http-equiv="refresh" content="10">`,
 		`data-model="credit" data-version="v1" data-health="drift"`,
 		`<a class="name" href="/models/credit">credit</a>`,
-		`<td><code>income</code></td>`, // firing: the drifting feature
+		`<td><code>income</code></td>`, // the drifting feature
+		`<td><code>FeatureDrift income (critical)</code> <a class="small" href="/api/v1/alerts">API</a></td>`,
 		`accuracy 80.0%`, `2s ago`,
 		`href="/api/v1/models"`, `href="/metrics"`,
 		"1 with features in drift")
@@ -131,7 +133,7 @@ func TestModelPage(t *testing.T) {
 	contains(t, page,
 		`<h1 class="name">credit</h1>`,
 		`href="/api/v1/models/credit"`, `<a href="https://grafana.example/d/driftwatch">Grafana</a>`,
-		`Firing: <code>income</code>`,
+		`Features in drift: <code>income</code>`, `Firing: <code>FeatureDrift income (critical)</code>`,
 		`<article class="card feature drift" id="v1-f1" data-feature="income" data-drift="true">`,
 		`data-feature="&lt;b&gt;purpose&lt;/b&gt;" data-drift="false"`,
 		`class="chart histogram"`, `class="series"`, `threshold 0.2`, `class="meter"`,

@@ -27,6 +27,7 @@ import (
 	"driftwatch/broker"
 	"driftwatch/config"
 	"driftwatch/dataset"
+	"driftwatch/events"
 	"driftwatch/profile"
 	"driftwatch/service"
 )
@@ -61,6 +62,39 @@ func reference(n int) *dataset.Table {
 	return t
 }
 
+// arrowPerMessage is how many events an Arrow message holds.
+const arrowPerMessage = 1000
+
+// arrowEvents encodes the same events as jsonEvents, arrowPerMessage per
+// message.
+func arrowEvents(b *testing.B, n int) [][]byte {
+	r := rand.New(rand.NewPCG(3, 4))
+	ts := time.Now().Add(-10 * time.Minute).UnixMilli()
+	var out [][]byte
+	evs := make([]events.Event, 0, arrowPerMessage)
+	for i := range n {
+		ev := events.Event{ID: "p" + strconv.Itoa(i), Model: "m", Version: "v1", TS: ts + int64(i)/1000, HasTS: true,
+			Score: r.Float64(), HasScore: true, LatencyMS: float64(5 + r.IntN(20)), HasLatency: true}
+		for f := range numeric {
+			ev.Features = append(ev.Features, events.Value{Name: "f" + strconv.Itoa(f), Kind: events.Number,
+				Num: math.Round((r.NormFloat64()*float64(f+1)+float64(f))*1e4) / 1e4})
+		}
+		for f := range categories {
+			ev.Features = append(ev.Features, events.Value{Name: "c" + strconv.Itoa(f), Kind: events.String, Str: cats[r.IntN(len(cats))]})
+		}
+		evs = append(evs, ev)
+		if len(evs) == arrowPerMessage || i == n-1 {
+			msg, err := events.EncodeArrow(evs, events.DefaultFields)
+			if err != nil {
+				b.Fatal(err)
+			}
+			out = append(out, msg)
+			evs = evs[:0]
+		}
+	}
+	return out
+}
+
 // jsonEvents renders n prediction events like a model server would log them.
 func jsonEvents(n int) [][]byte {
 	r := rand.New(rand.NewPCG(3, 4))
@@ -86,6 +120,7 @@ func jsonEvents(n int) [][]byte {
 type setup struct {
 	brokers []string
 	dir     string
+	records int // records in the topic
 }
 
 func start(b *testing.B, msgs [][]byte) *setup {
@@ -121,7 +156,7 @@ func start(b *testing.B, msgs [][]byte) *setup {
 	if err := prof.WriteFile(filepath.Join(dir, "p.dwprof")); err != nil {
 		b.Fatal(err)
 	}
-	return &setup{brokers: br.Addrs(), dir: dir}
+	return &setup{brokers: br.Addrs(), dir: dir, records: len(msgs)}
 }
 
 // raw reads the topic with a new group and discards every record.
@@ -135,10 +170,10 @@ func (s *setup) raw(b *testing.B, group string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	n := 0
-	for n < Events {
+	for n < s.records {
 		fs := cl.PollRecords(ctx, 10_000)
 		if ctx.Err() != nil {
-			b.Fatalf("raw consumer read %d of %d", n, Events)
+			b.Fatalf("raw consumer read %d of %d", n, s.records)
 		}
 		n += fs.NumRecords()
 	}
@@ -175,10 +210,12 @@ models: [{name: m, task: classification, versions: [{name: v1, reference: p.dwpr
 	}
 }
 
+// BenchmarkStream compares, per format, the service with a raw consumer
+// reading the same topic (the same events, as JSON messages of one event
+// or Arrow messages of arrowPerMessage events).
 func BenchmarkStream(b *testing.B) {
-	s := start(b, jsonEvents(Events))
 	group := 0
-	run := func(name string, f func(group string)) {
+	run := func(b *testing.B, name string, f func(group string)) {
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
 				group++
@@ -187,6 +224,14 @@ func BenchmarkStream(b *testing.B) {
 			b.ReportMetric(float64(Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		})
 	}
-	run("raw", func(g string) { s.raw(b, g) })
-	run("json", func(g string) { s.serve(b, g, "json") })
+	b.Run("json", func(b *testing.B) {
+		s := start(b, jsonEvents(Events))
+		run(b, "raw", func(g string) { s.raw(b, g) })
+		run(b, "serve", func(g string) { s.serve(b, g, "json") })
+	})
+	b.Run("arrow", func(b *testing.B) {
+		s := start(b, arrowEvents(b, Events))
+		run(b, "raw", func(g string) { s.raw(b, g) })
+		run(b, "serve", func(g string) { s.serve(b, g, "arrow") })
+	})
 }
