@@ -140,6 +140,10 @@ func newVersion(p *profile.Profile, length, pane, lateness time.Duration, count 
 	return v, nil
 }
 
+// PaneCounters is the number of counters in each pane (8 bytes each): the
+// memory formula in bench/stream holds itself to it.
+func (v *Version) PaneCounters() int { return v.ring.Width() }
+
 // Numeric and Categorical name the features in the column order AddBatch
 // expects.
 func (v *Version) Numeric() []string     { return names(v.numeric) }

@@ -74,6 +74,9 @@ func (r *Ring) Pane(tsMillis int64) []float64 {
 	return r.counts[s*r.width : (s+1)*r.width]
 }
 
+// Width is the number of counters per pane.
+func (r *Ring) Width() int { return r.width }
+
 // PaneIndex is the pane of event time tsMillis: events with the same index
 // share a pane, so a batch can look the pane up once per run.
 func (r *Ring) PaneIndex(tsMillis int64) int64 { return floorDiv(tsMillis, r.pane) }

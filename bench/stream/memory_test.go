@@ -14,6 +14,7 @@ import (
 
 	"driftwatch/config"
 	"driftwatch/join"
+	"driftwatch/monitor"
 	"driftwatch/profile"
 	"driftwatch/service"
 )
@@ -24,9 +25,13 @@ import (
 //
 //	go test -run '^$' -bench Memory -benchtime 1x ./bench/stream/
 //
-// Window state per model version = panes × (Σ numeric (fine bins + 4) +
-// Σ categorical (categories + 4) + 6) × 8 bytes; the join adds about
-// join-bytes/entry × max_pending per model at most (measured below).
+// Window state per model version = panes × (220 + Σ numeric (fine bins + 4)
+// + Σ categorical (categories + 4)) × 8 bytes: per pane 220 counters of
+// volume, output and quality (events, joined, correct, absolute and squared error, scored,
+// confident, confusion, 200 score-histogram and 10 calibration counters),
+// per feature its bins plus null, missing, invalid and out-of-range (or
+// unseen) counters. The join adds about join-bytes/entry × max_pending per
+// model at most (measured below).
 func BenchmarkMemory(b *testing.B) {
 	const models = 100
 	s := start(b, nil)
@@ -45,7 +50,7 @@ func BenchmarkMemory(b *testing.B) {
 	}
 	c.Dir = s.dir
 	panes := int(c.Models[0].Window.Length / c.Models[0].Window.Pane)
-	width := 6
+	width := 220
 	for _, f := range prof.Features {
 		if f.Kind == profile.Numeric {
 			width += len(f.FineCounts) + 4
@@ -54,6 +59,9 @@ func BenchmarkMemory(b *testing.B) {
 		}
 	}
 	formula := float64(models*panes*width*8) / (1 << 20)
+	if v, err := monitor.NewVersion(prof, c.Models[0].Window.Length, c.Models[0].Window.Pane, 0); err != nil || v.PaneCounters() != width {
+		b.Fatalf("the formula's %d counters per pane are not the monitor's (%v)", width, err)
+	}
 
 	for b.Loop() {
 		before := heapInuse()
