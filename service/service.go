@@ -67,6 +67,7 @@ type Service struct {
 	partitions map[string]*partState // per topic/partition: one worker each
 
 	deadLog   deadLog
+	evalMu    sync.Mutex // one evaluation at a time
 	alerts    *alerting.Engine
 	alertAPI  *alerting.API
 	started   time.Time    // no_data counts from here for versions without events
@@ -99,6 +100,8 @@ type version struct {
 	lastEvent time.Time
 	events    *metrics.Counter
 	history   []Point
+	// lastSamples are the alert samples of the last evaluation (evalMu).
+	lastSamples []alerting.Sample
 }
 
 // Start builds and starts the service.
@@ -160,8 +163,16 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 		brokers = b.Addrs()
 		s.log.Info("started the embedded Kafka broker; its data lives in memory", "addr", brokers[0])
 	}
+	var extra []kgo.Opt
+	if s.embedded == nil { // the embedded broker speaks plaintext on loopback
+		var err error
+		if extra, err = kafkaOpts(cfg.Kafka); err != nil {
+			s.Close(context.Background())
+			return nil, err
+		}
+	}
 	cons, err := consumer.New(consumer.Options{Brokers: brokers, Group: cfg.Kafka.Group, ClientID: cfg.Kafka.ClientID,
-		Topics: []string{cfg.Topics.Predictions, cfg.Topics.Outcomes}, DeadLetters: cfg.Topics.DeadLetters, Logger: s.log}, s.handle)
+		Topics: []string{cfg.Topics.Predictions, cfg.Topics.Outcomes}, DeadLetters: cfg.Topics.DeadLetters, Logger: s.log, Extra: extra}, s.handle)
 	if err != nil {
 		s.Close(context.Background())
 		return nil, err
@@ -569,38 +580,65 @@ func (s *Service) Latest(model, version string) (monitor.Evaluation, bool) {
 	return v.last, true
 }
 
-// evaluateLoop evaluates every model on the shortest configured interval.
+// evaluateLoop evaluates each model on its own evaluate_every.
 func (s *Service) evaluateLoop(ctx context.Context) {
-	every := time.Duration(math.MaxInt64)
-	for _, m := range s.cfg.Models {
-		every = min(every, m.EvaluateEvery)
+	runEvery(ctx, s.cfg.Models, s.opt.Now, s.evaluate)
+}
+
+// runEvery ticks at the shortest interval and calls eval with the models
+// whose own interval has passed since they were last evaluated (half a
+// tick of slack absorbs ticker jitter).
+func runEvery(ctx context.Context, models []config.Model, now func() time.Time, eval func(due map[string]bool)) {
+	tick := time.Duration(math.MaxInt64)
+	for _, m := range models {
+		tick = min(tick, m.EvaluateEvery)
 	}
-	t := time.NewTicker(every)
+	t := time.NewTicker(tick)
 	defer t.Stop()
+	last := map[string]time.Time{}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.Evaluate()
 		}
+		at := now()
+		due := map[string]bool{}
+		for _, m := range models {
+			if at.Sub(last[m.Name]) >= m.EvaluateEvery-tick/2 {
+				due[m.Name], last[m.Name] = true, at
+			}
+		}
+		eval(due)
 	}
 }
 
 // Evaluate evaluates every model version now and updates the metrics.
-func (s *Service) Evaluate() {
+func (s *Service) Evaluate() { s.evaluate(nil) }
+
+// evaluate evaluates the due models (all when due is nil) and runs the
+// alert rules on the latest samples of every model: a model not due keeps
+// its last samples, so its alerts neither resolve nor re-fire in between.
+func (s *Service) evaluate(due map[string]bool) {
+	s.evalMu.Lock() // the loop and callers of Evaluate
+	defer s.evalMu.Unlock()
 	start := s.opt.Now()
 	s.deadLog.flush(s.log)
 	var samples []alerting.Sample
 	for _, m := range s.models {
 		for _, v := range m.versions {
+			if due != nil && !due[m.name] {
+				samples = append(samples, v.lastSamples...)
+				continue
+			}
 			v.mu.Lock()
 			ev := v.st.Evaluate(v.eps)
 			v.last = ev
 			v.record(start, &ev)
 			lastEvent := v.lastEvent
 			v.mu.Unlock()
-			samples = v.samples(samples, &ev, lastEvent, s.started, start)
+			v.lastSamples = v.samples(v.lastSamples[:0], &ev, lastEvent, s.started, start)
+			samples = append(samples, v.lastSamples...)
 			lbl := fmt.Sprintf(`model=%q,version=%q`, m.name, v.name)
 			s.metrics.GetOrCreateGauge(`driftwatch_window_events{`+lbl+`}`, nil).Set(ev.Events)
 			if !lastEvent.IsZero() {
