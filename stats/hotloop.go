@@ -1,59 +1,74 @@
 package stats
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // The column kernel (AddColumn) bins a whole column through its own grid,
-// built so that one comparison settles most values without any loop:
+// built so that one comparison settles a value without any loop:
 //
 //	cell(x) = int((clamp(x, g0, g1) − g0) · scale)
 //
 // is monotone in x (clamping, rounded subtraction and multiplication, and
-// truncation all are), so an edge whose cell is below x's is ≤ x and one whose
-// cell is above is > x. Only edges in x's own cell need comparing, and a cell
-// whose edges share one value needs one comparison, whatever the rounding.
-// Cells holding several distinct values (edges closer than a cell, ±Inf
-// edges) fall back to a binary search over their edges. The AVX-512 path
-// computes the same cell with the same IEEE operations, so both paths agree
-// bit for bit.
-
-// gridCell is one cell of the kernel's grid. bin[0] counts the edges in
-// lower cells: a value in the cell falls in bin[0] if it is below thr (the
-// value of the cell's edges, +Inf when it has none), else in bin[1] (bin[0]
-// plus the cell's edges). A cell whose edges have several distinct values
-// has thr NaN, so that the comparison picks bin[0], and bin[1] = ^end
-// (negative): its edges are edges[bin[0]:end]. 16 bytes, so a cell never
-// straddles a cache line.
-type gridCell struct {
-	bin [2]int32
-	thr float64
-}
+// truncation all are; ±0 share a cell), so an edge in a lower cell than x's
+// is ≤ x and one in a higher cell is > x. Only the edges in x's own cell need
+// comparing, and when they share one value that is one comparison, whatever
+// the rounding. If some cell holds several distinct values (edges closer
+// than a cell: heavy tails, ±Inf edges), every value takes a binary search
+// of fixed depth over the edges from its cell's first instead. The AVX-512
+// path computes the same cells with the same IEEE operations, so both paths
+// agree bit for bit.
 
 // kernelGrid is the part of a Binner the column kernel reads.
 type kernelGrid struct {
 	edges  []float64
-	cells  []gridCell
 	g0, g1 float64 // finite edge range the grid covers
 	scale  float64 // cells per unit; 0 when there is no grid (one cell)
-	multi  bool    // some cell has several distinct edge values
+	// first[c] counts the edges in cells below c: a value in cell c falls
+	// in bin first[c] if it is below ext[first[c]] (the value of the cell's
+	// edges, when it has any), else in bin first[c+1]. 4 bytes a cell, the
+	// size of Binner's own table.
+	first []int32
+	// ext is edges followed by max(1, search) NaN, which no value is ≥ or
+	// ≤ to: an empty cell may compare against any edge or the padding,
+	// since its two bins are the same.
+	ext []float64
+	// search > 0 is the most edges in a cell, when some cell holds several
+	// distinct values: every value then takes the fixed-depth search.
+	search int
 }
 
 // newKernelGrid lays binnerCellsPerEdge cells per edge over the finite edge
-// range. Without a usable range (no finite edges, all equal, or a width that
-// overflows or underflows the scale) every value maps to cell 0.
+// range, or 2 or 4 times as many if that spares every value the search (a
+// few distinct edges in one cell would cost all values of the column).
+// Without a usable range (no finite edges, all equal, or a width that
+// overflows or underflows the scale) every value maps to cell 0, which then
+// holds all edges.
 func newKernelGrid(edges []float64) kernelGrid {
+	var g kernelGrid
+	for per := binnerCellsPerEdge; per <= 4*binnerCellsPerEdge; per *= 2 {
+		if g = newKernelGridOf(edges, per); g.search == 0 {
+			break
+		}
+	}
+	return g
+}
+
+func newKernelGridOf(edges []float64, perEdge int) kernelGrid {
 	n := len(edges)
 	g := kernelGrid{edges: edges}
-	first, last := 0, n-1
-	for first < n && math.IsInf(edges[first], -1) {
-		first++
+	i0, i1 := 0, n-1 // the finite edges
+	for i0 < n && math.IsInf(edges[i0], -1) {
+		i0++
 	}
-	for last >= first && math.IsInf(edges[last], 1) {
-		last--
+	for i1 >= i0 && math.IsInf(edges[i1], 1) {
+		i1--
 	}
 	cells := 0
-	if first <= last {
-		g.g0, g.g1 = edges[first], edges[last]
-		cells = binnerCellsPerEdge * n
+	if i0 <= i1 {
+		g.g0, g.g1 = edges[i0], edges[i1]
+		cells = perEdge * n
 		// Inf for equal ends or a subnormal width, 0 for a width that
 		// overflows.
 		g.scale = float64(cells) / (g.g1 - g.g0)
@@ -62,29 +77,34 @@ func newKernelGrid(edges []float64) kernelGrid {
 		}
 	}
 	// v ≤ cells·(1+2⁻⁵²) at x = g1, so truncation never passes cells.
-	g.cells = make([]gridCell, cells+1)
-	j := 0 // edges[:j] lie in cells before c
-	for c := range g.cells {
+	g.first = make([]int32, cells+2)
+	j, most, multi := 0, 1, false // edges[:j] lie in cells before c
+	for c := range cells + 1 {
+		g.first[c] = int32(j)
 		start := j
 		for j < n && g.cell(edges[j]) == c {
 			j++
 		}
-		switch {
-		case start == j:
-			g.cells[c] = gridCell{[2]int32{int32(start), int32(j)}, math.Inf(1)}
-		case edges[start] == edges[j-1]:
-			g.cells[c] = gridCell{[2]int32{int32(start), int32(j)}, edges[start]}
-		default:
-			g.cells[c] = gridCell{[2]int32{int32(start), ^int32(j)}, math.NaN()}
-			g.multi = true
+		if start < j {
+			multi = multi || edges[j-1] != edges[start]
+			most = max(most, j-start)
 		}
+	}
+	g.first[cells+1] = int32(n)
+	if multi {
+		g.search = most
+	}
+	g.ext = append(slices.Clip(edges), make([]float64, max(1, g.search))...)
+	for i := n; i < len(g.ext); i++ {
+		g.ext[i] = math.NaN()
 	}
 	return g
 }
 
 // cell is the grid cell of a non-NaN x. Both kernels repeat exactly these
 // operations. The clamp branches only mispredict at the ends of the edge
-// range; Go's min and max would also order ±0 and NaN, three times the work.
+// range; Go's min and max would also order ±0 and NaN, three times the
+// instructions.
 func (g *kernelGrid) cell(x float64) int { return gridCellOf(x, g.g0, g.g1, g.scale) }
 
 func gridCellOf(x, g0, g1, scale float64) int {
@@ -95,14 +115,6 @@ func gridCellOf(x, g0, g1, scale float64) int {
 		x = g1
 	}
 	return int((x - g0) * scale)
-}
-
-// bin finishes x's bin from its cell.
-func (g *kernelGrid) bin(c *gridCell, x float64) int {
-	if c.bin[1] < 0 {
-		return int(c.bin[0]) + BinIndex(g.edges[c.bin[0]:^c.bin[1]], x)
-	}
-	return int(c.bin[b2i(x >= c.thr)])
 }
 
 // AddColumn adds 1 to bins[BinIndex(edges, x)] for every non-NaN x of xs
@@ -134,8 +146,8 @@ const (
 	// Columns of at least subMinLen values, binned into at most subMaxBins
 	// bins (the default is 200), are counted into 4 interleaved histograms
 	// summed at the end: on a constant or far-drifted column each increment
-	// would otherwise wait for the previous one to the same counter (1.7×
-	// slower measured in Go, 2.7× on AVX-512). Shorter columns skip them:
+	// would otherwise wait for the previous one to the same counter (1.6×
+	// slower measured in Go, 2× on AVX-512). Shorter columns skip them:
 	// zeroing and summing costs as much as binning a few hundred values.
 	subMinLen  = 4096
 	subMaxBins = 256
@@ -174,13 +186,11 @@ func (b *Binner) addColumn(bins, xs []float64, lo, hi float64, vector bool) (nul
 			}
 			col, ids = buf[:j], ids[:j]
 		}
-		if g.multi {
-			for k, c := range ids {
-				bins[g.bin(&g.cells[c], col[k])]++
-			}
+		if g.search > 0 {
+			searchCells(h, g.first, g.ext, g.search, ids, col)
 			continue
 		}
-		binCells(h, stride, g.cells, ids, col)
+		binCells(h, stride, g.first, g.ext, ids, col)
 	}
 	if stride != 0 {
 		for i := range bins {
@@ -205,24 +215,43 @@ func (g *kernelGrid) cellsGo(idx []int32, xs []float64, lo, hi float64) (nulls, 
 	return nulls, outOfRange
 }
 
-// binCells is stage 2 for values without NaN or multi-edge cells: value k is
-// counted in h[(k mod 4)·stride+bin]. The bin is picked by indexing with the
-// comparison, not by a branch, which would mispredict on half the values
-// near an edge.
-func binCells(h []float64, stride int, cells []gridCell, idx []int32, xs []float64) {
+// searchCells is stage 2 for values without NaN when some cell holds
+// several distinct edge values: a binary search over the w edges from each
+// value's cell's first, like BinIndex's but with the same depth for every
+// value, so that the loop's exit is never mispredicted. Edges of higher
+// cells and the NaN padding are not ≤ x, so they do not count.
+func searchCells(h []float64, first []int32, ext []float64, w int, idx []int32, xs []float64) {
+	xs = xs[:len(idx)]
+	for k, c := range idx {
+		x := xs[k]
+		base, n := int(first[c]), w
+		for n > 1 {
+			half := n >> 1
+			base += half * b2i(ext[base+half-1] <= x)
+			n -= half
+		}
+		h[base+b2i(ext[base] <= x)]++
+	}
+}
+
+// binCells is stage 2 for values without NaN when every cell's edges share
+// one value: value k is counted in h[(k mod 4)·stride+bin]. The bin is
+// picked by indexing with the comparison, not by a branch, which would
+// mispredict on half the values near an edge.
+func binCells(h []float64, stride int, first []int32, ext []float64, idx []int32, xs []float64) {
 	s2, s3 := 2*stride, 3*stride
 	xs = xs[:len(idx)]
 	k := 0
 	for ; k+4 <= len(idx) && k+4 <= len(xs); k += 4 {
 		i, x := (*[4]int32)(idx[k:k+4]), (*[4]float64)(xs[k:k+4])
-		c0, c1, c2, c3 := &cells[i[0]], &cells[i[1]], &cells[i[2]], &cells[i[3]]
-		h[c0.bin[b2i(x[0] >= c0.thr)]]++
-		h[stride+int(c1.bin[b2i(x[1] >= c1.thr)])]++
-		h[s2+int(c2.bin[b2i(x[2] >= c2.thr)])]++
-		h[s3+int(c3.bin[b2i(x[3] >= c3.thr)])]++
+		c0, c1, c2, c3 := int(i[0]), int(i[1]), int(i[2]), int(i[3])
+		h[first[c0+b2i(x[0] >= ext[first[c0]])]]++
+		h[stride+int(first[c1+b2i(x[1] >= ext[first[c1]])])]++
+		h[s2+int(first[c2+b2i(x[2] >= ext[first[c2]])])]++
+		h[s3+int(first[c3+b2i(x[3] >= ext[first[c3]])])]++
 	}
 	for ; k < len(idx); k++ {
-		c := &cells[idx[k]]
-		h[c.bin[b2i(xs[k] >= c.thr)]]++
+		c := int(idx[k])
+		h[first[c+b2i(xs[k] >= ext[first[c]])]]++
 	}
 }
