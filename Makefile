@@ -1,9 +1,9 @@
 GO ?= go
 # Packages that start goroutines run under the race detector too.
-RACE_PKGS = ./dataset/ ./profile/ ./detectors/ ./cli/ ./stats/ ./broker/ ./consumer/ ./service/ ./alerting/ ./statuspage/
+RACE_PKGS = ./dataset/ ./profile/ ./detectors/ ./cli/ ./stats/ ./broker/ ./consumer/ ./service/ ./alerting/ ./statuspage/ ./calibrate/
 FUZZTIME ?= 20s
 
-.PHONY: test bench fuzz lint golden examples
+.PHONY: test bench fuzz lint golden examples dashboards
 
 test:
 	$(GO) vet ./...
@@ -28,6 +28,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz 'FuzzParse$$' -fuzztime $(FUZZTIME) ./config/
 	$(GO) test -run '^$$' -fuzz FuzzParseCheck -fuzztime $(FUZZTIME) ./config/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime $(FUZZTIME) ./events/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeArrow -fuzztime $(FUZZTIME) ./events/
 
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
@@ -40,3 +41,8 @@ golden:
 
 examples:
 	$(GO) run examples/gen.go
+
+# Grafana dashboards (dashboards/grafana/*.json) and Prometheus rules
+# (dashboards/prometheus/driftwatch-rules.yml) from dashboards/*.go; commit them.
+dashboards:
+	$(GO) generate ./dashboards/

@@ -8,6 +8,7 @@ require (
 	github.com/apache/arrow-go/v18 v18.8.0
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
+	github.com/grafana/grafana-foundation-sdk/go v0.0.18
 	github.com/parquet-go/parquet-go v0.32.0
 	github.com/slack-go/slack v0.35.0
 	github.com/twmb/franz-go v1.22.2

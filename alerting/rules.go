@@ -6,8 +6,11 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Rule says when an alert fires. Model, Version and Feature are glob
@@ -20,9 +23,15 @@ type Rule struct {
 	Feature   string `yaml:"feature"`
 	Statistic string `yaml:"statistic"`
 	Op        string `yaml:"op"` // ">=" or "<="; empty: the statistic's own direction
-	// Warning and Critical thresholds; at least one is required.
+	// Warning and Critical thresholds; at least one is required, unless
+	// Threshold is "auto".
 	Warning  *float64 `yaml:"warning"`
 	Critical *float64 `yaml:"critical"`
+	// Threshold "auto" takes both thresholds, per feature, from the
+	// calibration in the model version's reference profile (`driftwatch
+	// profile calibrate`) for the FalseAlarms budgets.
+	Threshold   string      `yaml:"threshold"`
+	FalseAlarms FalseAlarms `yaml:"false_alarms"`
 	// For is how long the condition must hold before the alert fires;
 	// KeepFiringFor how long a firing alert stays firing after it stops
 	// holding (against flapping), as in Prometheus rules.
@@ -50,6 +59,77 @@ var statistics = map[string]struct {
 	"accuracy": {false, false}, "f1": {false, false}, "auc": {false, false}, "ece": {true, false},
 	"mae": {true, false}, "rmse": {true, false}, "high_confidence_share": {true, false},
 	"volume": {false, false}, "no_data": {true, false}, "consumer_lag": {true, false},
+}
+
+// ThresholdAuto is the Threshold of rules whose thresholds are calibrated.
+const ThresholdAuto = "auto"
+
+// autoStatistics can have calibrated thresholds.
+var autoStatistics = []string{"chi_square", "chi_square_p", "hellinger", "jensen_shannon", "ks", "psi"}
+
+// AutoStatistics lists the statistics `threshold: auto` accepts.
+func AutoStatistics() []string { return slices.Clone(autoStatistics) }
+
+// FalseAlarms are the budgets of an auto rule's severities: Critical
+// defaults to DefaultBudget; without Warning the rule raises no warnings.
+type FalseAlarms struct {
+	Critical *Budget `yaml:"critical"`
+	Warning  *Budget `yaml:"warning"`
+}
+
+// DefaultBudget is one false critical alert a week per model version.
+var DefaultBudget = Budget{Alerts: 1, Per: 168 * time.Hour}
+
+// Budget is a false-alarm budget, written "1/168h": at most Alerts false
+// alerts per Per with no drift.
+type Budget struct {
+	Alerts float64
+	Per    time.Duration
+}
+
+// ParseBudget parses "ALERTS/DURATION", e.g. "1/168h" or "0.5/24h".
+func ParseBudget(s string) (Budget, error) {
+	a, p, ok := strings.Cut(s, "/")
+	n, err := strconv.ParseFloat(a, 64)
+	if !ok || err != nil || !(n > 0) || math.IsInf(n, 0) {
+		return Budget{}, fmt.Errorf("false-alarm budget %q must be ALERTS/DURATION, e.g. 1/168h", s)
+	}
+	d, err := time.ParseDuration(p)
+	if err != nil || d <= 0 {
+		return Budget{}, fmt.Errorf("false-alarm budget %q must be ALERTS/DURATION, e.g. 1/168h", s)
+	}
+	return Budget{Alerts: n, Per: d}, nil
+}
+
+// UnmarshalYAML reads "1/168h"; errors name the line.
+func (b *Budget) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseBudget(n.Value)
+	if err != nil || n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: false-alarm budget %q must be ALERTS/DURATION, e.g. 1/168h", n.Line, n.Value)
+	}
+	*b = v
+	return nil
+}
+
+// String is "1/168h".
+func (b Budget) String() string {
+	d := b.Per.String()
+	for _, zero := range []string{"0s", "0m"} {
+		if strings.HasSuffix(d, "m"+zero) || strings.HasSuffix(d, "h"+zero) {
+			d = strings.TrimSuffix(d, zero)
+		}
+	}
+	return strconv.FormatFloat(b.Alerts, 'g', -1, 64) + "/" + d
+}
+
+// Rate is the budget in alerts per second.
+func (b Budget) Rate() float64 { return b.Alerts / b.Per.Seconds() }
+
+// AutoThresholds gives a model version's calibrated thresholds to rules
+// with `threshold: auto`; ok is false when it has none for the statistic,
+// feature and budget (no verdict).
+type AutoThresholds interface {
+	Threshold(statistic, feature string, b Budget) (t float64, ok bool)
 }
 
 // Statistics lists the statistics rules accept.
@@ -85,7 +165,10 @@ func (r *Rule) Validate(notifiers []string) error {
 	default:
 		return fmt.Errorf("rule %q: op must be >= or <=, got %q", r.Name, r.Op)
 	}
-	if r.Warning == nil && r.Critical == nil {
+	if err := r.validateAuto(st.high); err != nil {
+		return err
+	}
+	if r.Warning == nil && r.Critical == nil && r.Threshold != ThresholdAuto {
 		return fmt.Errorf("rule %q: needs a warning or a critical threshold", r.Name)
 	}
 	if r.Warning != nil && r.Critical != nil && r.worse(*r.Warning, *r.Critical) {
@@ -107,6 +190,34 @@ func (r *Rule) Validate(notifiers []string) error {
 	return nil
 }
 
+// validateAuto checks `threshold: auto` and fills the default budget.
+func (r *Rule) validateAuto(high bool) error {
+	fa := &r.FalseAlarms
+	switch {
+	case r.Threshold == "":
+		if fa.Critical != nil || fa.Warning != nil {
+			return fmt.Errorf("rule %q: false_alarms needs threshold: auto", r.Name)
+		}
+		return nil
+	case r.Threshold != ThresholdAuto:
+		return fmt.Errorf("rule %q: threshold must be auto, got %q", r.Name, r.Threshold)
+	case r.Warning != nil || r.Critical != nil:
+		return fmt.Errorf("rule %q: threshold: auto takes warning and critical from the profile's calibration; remove them", r.Name)
+	case !slices.Contains(autoStatistics, r.Statistic):
+		return fmt.Errorf("rule %q: threshold: auto works for %s, not %q", r.Name, strings.Join(autoStatistics, ", "), r.Statistic)
+	case high && r.Op != ">=" || !high && r.Op != "<=":
+		return fmt.Errorf("rule %q: threshold: auto needs the statistic's own op", r.Name)
+	}
+	if fa.Critical == nil {
+		b := DefaultBudget
+		fa.Critical = &b
+	}
+	if fa.Warning != nil && fa.Warning.Rate() < fa.Critical.Rate() {
+		return fmt.Errorf("rule %q: the warning budget %s must allow at least as many alerts as the critical %s", r.Name, fa.Warning, fa.Critical)
+	}
+	return nil
+}
+
 // worse reports whether a is strictly worse than b under the rule's op.
 func (r *Rule) worse(a, b float64) bool {
 	if r.Op == ">=" {
@@ -123,15 +234,32 @@ func (r *Rule) crosses(v, t float64) bool {
 	return v <= t
 }
 
-// judge returns the severity v deserves and the threshold it crossed, or
-// "" when it crosses none. NaN crosses nothing: no data is no verdict.
-func (r *Rule) judge(v float64) (string, float64) {
+// judge returns the severity the sample's value deserves and the threshold
+// it crossed, or "" when it crosses none. NaN crosses nothing: no data is no
+// verdict. An auto rule takes the sample's calibrated thresholds.
+func (r *Rule) judge(s *Sample) (string, float64) {
+	v, warning, critical := s.Value, r.Warning, r.Critical
+	if r.Threshold == ThresholdAuto {
+		warning, critical = nil, nil
+		auto := func(b *Budget) *float64 {
+			if b == nil {
+				return nil
+			}
+			if t, ok := s.Auto.Threshold(s.Statistic, s.Feature, *b); ok {
+				return &t
+			}
+			return nil
+		}
+		if s.Auto != nil {
+			warning, critical = auto(r.FalseAlarms.Warning), auto(r.FalseAlarms.Critical)
+		}
+	}
 	switch {
 	case math.IsNaN(v):
-	case r.Critical != nil && r.crosses(v, *r.Critical):
-		return SeverityCritical, *r.Critical
-	case r.Warning != nil && r.crosses(v, *r.Warning):
-		return SeverityWarning, *r.Warning
+	case critical != nil && r.crosses(v, *critical):
+		return SeverityCritical, *critical
+	case warning != nil && r.crosses(v, *warning):
+		return SeverityWarning, *warning
 	}
 	return "", 0
 }
@@ -162,4 +290,6 @@ type Sample struct {
 	// default minimum.
 	Samples, MinSamples    float64
 	WindowStart, WindowEnd time.Time
+	// Auto holds the model version's calibrated thresholds (nil: none).
+	Auto AutoThresholds
 }

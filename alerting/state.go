@@ -120,7 +120,7 @@ func (e *Engine) Eval(now time.Time, samples []Sample) {
 			}
 			sev, thr := "", 0.0
 			if s.Samples >= min {
-				sev, thr = r.judge(s.Value)
+				sev, thr = r.judge(s)
 			}
 			in := e.inst[key]
 			if sev == "" {

@@ -45,6 +45,8 @@ Usage:
                                             compare current data to a reference; exit 1 on drift
   driftwatch profile build --input REF --out FILE [flags]
                                             write a reference profile
+  driftwatch profile calibrate --profile FILE --rate N/s [flags]
+                                            store thresholds for a false-alarm budget (threshold: auto)
   driftwatch serve --config FILE [--http ADDR]
                                             run the streaming monitor (embedded broker when no brokers are set)
   driftwatch config example | config check FILE
@@ -69,11 +71,14 @@ func Main(args []string, env Env) int {
 	case "check":
 		code, err = runCheck(args[1:], env)
 	case "profile":
-		if len(args) < 2 || args[1] != "build" {
-			err = usagef("usage: driftwatch profile build --input REF --out FILE")
-			break
+		switch {
+		case len(args) >= 2 && args[1] == "build":
+			err = runProfileBuild(args[2:], env)
+		case len(args) >= 2 && args[1] == "calibrate":
+			err = runProfileCalibrate(args[2:], env)
+		default:
+			err = usagef("usage: driftwatch profile build --input REF --out FILE | profile calibrate --profile FILE --rate N/s")
 		}
-		err = runProfileBuild(args[2:], env)
 	case "config":
 		err = runConfig(args[1:], env)
 	case "serve":

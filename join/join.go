@@ -39,6 +39,9 @@ type Pair struct {
 	ID         string
 	Prediction Prediction
 	Outcome    Outcome
+	// Delay is how long after its prediction the outcome arrived (arrival
+	// times, not event times); negative for an outcome that came first.
+	Delay time.Duration
 }
 
 // Stats count what left the join without a partner.
@@ -71,9 +74,9 @@ func New(maxPending int, ttl time.Duration, maxEarly int, earlyTTL time.Duration
 func (j *Join) AddPrediction(id string, p Prediction, now time.Time) (Pair, bool) {
 	j.expire(now)
 	h := maphash.String(j.seed, id)
-	if o, ok := j.early.take(h); ok {
+	if o, at, ok := j.early.take(h); ok {
 		j.stats.Joined++
-		return Pair{ID: id, Prediction: p, Outcome: o}, true
+		return Pair{ID: id, Prediction: p, Outcome: o, Delay: time.Duration(at - now.UnixNano())}, true
 	}
 	if j.pending.has(h) {
 		j.stats.DuplicatePredictions++ // the first one wins: its outcome is what the producer meant
@@ -92,9 +95,9 @@ func (j *Join) AddPrediction(id string, p Prediction, now time.Time) (Pair, bool
 func (j *Join) AddOutcome(id string, o Outcome, now time.Time) (Pair, bool) {
 	j.expire(now)
 	h := maphash.String(j.seed, id)
-	if p, ok := j.pending.take(h); ok {
+	if p, at, ok := j.pending.take(h); ok {
 		j.stats.Joined++
-		return Pair{ID: id, Prediction: p, Outcome: o}, true
+		return Pair{ID: id, Prediction: p, Outcome: o, Delay: time.Duration(now.UnixNano() - at)}, true
 	}
 	if j.maxEarly == 0 {
 		j.stats.EvictedEarly++
@@ -135,6 +138,7 @@ type fifo[T any] struct {
 type item[T any] struct {
 	v   T
 	seq uint64
+	at  int64 // arrival, Unix ns
 }
 
 type queued struct {
@@ -162,16 +166,16 @@ func (f *fifo[T]) push(id uint64, v T, at time.Time) {
 		f.queue, f.head = live, 0
 	}
 	f.seq++
-	f.items[id] = item[T]{v: v, seq: f.seq}
+	f.items[id] = item[T]{v: v, seq: f.seq, at: at.UnixNano()}
 	f.queue = append(f.queue, queued{id: id, seq: f.seq, at: at.UnixNano()})
 }
 
-func (f *fifo[T]) take(id uint64) (T, bool) {
+func (f *fifo[T]) take(id uint64) (T, int64, bool) {
 	it, ok := f.items[id]
 	if ok {
 		delete(f.items, id)
 	}
-	return it.v, ok
+	return it.v, it.at, ok
 }
 
 // live reports whether a queue entry still stands for a stored item.

@@ -15,12 +15,12 @@ func TestJoinBothOrders(t *testing.T) {
 		t.Fatal("nothing to join yet")
 	}
 	p, ok := j.AddOutcome("a", Outcome{Label: "0"}, t0.Add(time.Second))
-	if !ok || p.Prediction.TS != 5 || p.Outcome.Label != "0" || p.ID != "a" {
+	if !ok || p.Prediction.TS != 5 || p.Outcome.Label != "0" || p.ID != "a" || p.Delay != time.Second {
 		t.Fatalf("pair %+v %v", p, ok)
 	}
 	// Outcome first.
 	j.AddOutcome("b", Outcome{Label: "1"}, t0)
-	if p, ok := j.AddPrediction("b", Prediction{TS: 7}, t0.Add(time.Second)); !ok || p.Prediction.TS != 7 || p.Outcome.Label != "1" {
+	if p, ok := j.AddPrediction("b", Prediction{TS: 7}, t0.Add(time.Second)); !ok || p.Prediction.TS != 7 || p.Outcome.Label != "1" || p.Delay != -time.Second {
 		t.Fatalf("early pair %+v %v", p, ok)
 	}
 	if s := j.Stats(); s.Joined != 2 || s.Pending != 0 || s.Early != 0 {

@@ -21,7 +21,9 @@ import (
 //	values  for each numeric feature in header order: stored × float64
 //	crc     uint32 CRC-32C of everything before it
 //
-// The values are raw float64 so loading is a memcpy, not a parse.
+// The values are raw float64 so loading is a memcpy, not a parse. Optional
+// header keys (calibration) need no new version: files without them load as
+// before, and older readers skip keys they do not know.
 const (
 	magic = "DWPROFIL"
 	// FormatVersion is bumped on any incompatible change; Load refuses others.
@@ -143,6 +145,11 @@ func Decode(data []byte) (*Profile, error) {
 	}
 	if len(rest) != 0 {
 		return nil, fmt.Errorf("%d trailing bytes after the values", len(rest))
+	}
+	if h.Calibration != nil {
+		if err := h.Calibration.validate(); err != nil {
+			return nil, err
+		}
 	}
 	p := h.Profile
 	return &p, nil

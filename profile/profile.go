@@ -76,6 +76,9 @@ type Profile struct {
 	Rows     int        `json:"rows"`
 	Bins     int        `json:"bins"`
 	Features []*Feature `json:"features"`
+	// Calibration holds false-alarm thresholds from `driftwatch profile
+	// calibrate`; nil until it ran.
+	Calibration *Calibration `json:"calibration,omitempty"`
 }
 
 // Feature returns the named feature or nil.

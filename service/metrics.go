@@ -3,10 +3,17 @@ package service
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
+	rtmetrics "runtime/metrics"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"driftwatch/events"
+	"driftwatch/monitor"
 )
 
 // metricHelp is the help text and type of every metric family the service
@@ -42,6 +49,86 @@ var metricHelp = map[string][2]string{
 	"driftwatch_model_ece":                          {"gauge", "Expected calibration error (10 bins) over the outcomes joined to the window's predictions."},
 	"driftwatch_alerts":                             {"gauge", "Alerts by state (pending, firing)."},
 	"driftwatch_notifications_total":                {"counter", "Alert notifications by notifier and outcome (sent, retried, failed, dropped)."},
+	"driftwatch_feature_values":                     {"gauge", "Non-null values of the feature in the window (the sample size behind its statistics)."},
+	"driftwatch_window_outcomes":                    {"gauge", "Outcomes joined to the window's predictions (the sample size behind the quality metrics)."},
+	"driftwatch_window_score_share":                 {"gauge", "Share of the window's scores below lt, the upper edge of one of the score's reference PSI bins (cumulative)."},
+	"driftwatch_batch_duration_seconds":             {"histogram", "Time to handle one fetch of records from a partition: decode, bin, join."},
+	"driftwatch_join_delay_seconds":                 {"histogram", "Time from a prediction's arrival to its outcome's (0 for outcomes that came first or carried their prediction)."},
+	"go_goroutines":                                 {"gauge", "Goroutines that currently exist."},
+	"go_memstats_heap_alloc_bytes":                  {"gauge", "Bytes of allocated heap objects."},
+	"go_memstats_sys_bytes":                         {"gauge", "Bytes of memory mapped by the Go runtime."},
+	"go_memstats_next_gc_bytes":                     {"gauge", "Heap size target of the next garbage collection."},
+	"go_gc_cycles_total":                            {"counter", "Completed garbage collection cycles."},
+	"go_gc_cpu_seconds_total":                       {"counter", "Estimated CPU time spent in garbage collection."},
+}
+
+// batchBuckets are the upper bounds of driftwatch_batch_duration_seconds.
+var batchBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}
+
+// joinBuckets are the upper bounds of driftwatch_join_delay_seconds: labels
+// arrive seconds to weeks after their predictions.
+var joinBuckets = []float64{0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 86400, 7 * 86400}
+
+// initMetrics creates the series that must exist before anything happens
+// (a counter that is 0 is a fact, a missing one is "No data") and the Go
+// runtime gauges, read from runtime/metrics at scrape time.
+func initMetrics(set *metrics.Set) {
+	set.GetOrCreateCounter("driftwatch_late_events_total")
+	for _, r := range []events.Reason{events.ReasonMalformed, events.ReasonWrongType, events.ReasonMissingID,
+		events.ReasonMissingModel, events.ReasonBadTimestamp, events.ReasonOversize, events.ReasonUnknownModel} {
+		set.GetOrCreateCounter(fmt.Sprintf(`driftwatch_dead_letters_total{reason=%q}`, r))
+	}
+	for name, sample := range map[string]string{
+		"go_goroutines":                "/sched/goroutines:goroutines",
+		"go_memstats_heap_alloc_bytes": "/memory/classes/heap/objects:bytes",
+		"go_memstats_sys_bytes":        "/memory/classes/total:bytes",
+		"go_memstats_next_gc_bytes":    "/gc/heap/goal:bytes",
+		"go_gc_cycles_total":           "/gc/cycles/total:gc-cycles",
+		"go_gc_cpu_seconds_total":      "/cpu/classes/gc/total:cpu-seconds",
+	} {
+		set.GetOrCreateGauge(name, func() float64 {
+			s := []rtmetrics.Sample{{Name: sample}}
+			rtmetrics.Read(s)
+			switch s[0].Value.Kind() {
+			case rtmetrics.KindUint64:
+				return float64(s[0].Value.Uint64())
+			case rtmetrics.KindFloat64:
+				return s[0].Value.Float64()
+			}
+			return 0
+		})
+	}
+}
+
+// observeBatch records how long handling a fetch took since start.
+func (s *Service) observeBatch(topic string, start time.Time) {
+	s.metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`driftwatch_batch_duration_seconds{topic=%q}`, topic), batchBuckets).
+		Update(s.opt.Now().Sub(start).Seconds())
+}
+
+// setScoreShares exports the window's score distribution as cumulative
+// shares below the upper edges of the reference's PSI bins (bin i is
+// [e(i−1), e(i))). The label is lt, not le: promtool reserves le for
+// histograms; a dashboard renames it for Grafana's heatmap.
+func setScoreShares(set *metrics.Set, lbl string, f *monitor.FeatureStats) {
+	var n float64
+	for _, c := range f.Current {
+		n += c
+	}
+	if n == 0 || len(f.Current) != len(f.Edges)+1 {
+		return
+	}
+	var cum float64
+	for i, c := range f.Current {
+		cum += c
+		lt := "+Inf"
+		if i < len(f.Edges) {
+			lt = strconv.FormatFloat(f.Edges[i], 'g', -1, 64)
+		}
+		// Repeated edges (ties) name one gauge; the last, largest share is
+		// the share below that edge.
+		set.GetOrCreateGauge(fmt.Sprintf(`driftwatch_window_score_share{%s,lt=%q}`, lbl, lt), nil).Set(cum / n)
+	}
 }
 
 // writeMetrics writes the set in Prometheus text format with HELP and TYPE
@@ -58,6 +145,11 @@ func writeMetrics(w io.Writer, set *metrics.Set) {
 		name := line
 		if i := strings.IndexAny(line, "{ "); i >= 0 {
 			name = line[:i]
+		}
+		for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+			if base, ok := strings.CutSuffix(name, suffix); ok && metricHelp[base][0] == "histogram" {
+				name = base // a histogram's series are one family
+			}
 		}
 		if !seen[name] {
 			seen[name] = true

@@ -28,6 +28,7 @@ import (
 
 	"driftwatch/alerting"
 	"driftwatch/broker"
+	"driftwatch/calibrate"
 	"driftwatch/config"
 	"driftwatch/consumer"
 	"driftwatch/events"
@@ -81,6 +82,7 @@ type model struct {
 	name       string
 	regression bool
 	positive   string // the positive class (F1, AUC, ECE)
+	joinDelay  *metrics.PrometheusHistogram
 	versions   map[string]*version
 
 	joinMu sync.Mutex // predictions and outcomes of a model arrive on any partition
@@ -102,6 +104,9 @@ type version struct {
 	history   []Point
 	// lastSamples are the alert samples of the last evaluation (evalMu).
 	lastSamples []alerting.Sample
+	// auto holds the profile's calibrated thresholds for rules with
+	// `threshold: auto` (nil without such rules).
+	auto alerting.AutoThresholds
 }
 
 // Start builds and starts the service.
@@ -115,12 +120,14 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	cfg := opt.Config
 	s := &Service{opt: opt, cfg: cfg, log: opt.Logger, metrics: metrics.NewSet(), models: map[string]*model{},
 		ready: make(chan struct{}), partitions: map[string]*partState{}}
+	initMetrics(s.metrics)
 	for i, m := range cfg.Models {
 		positive := m.Positive
 		if positive == "" {
 			positive = "1"
 		}
-		md := &model{name: m.Name, regression: m.Task == "regression", positive: positive, versions: map[string]*version{},
+		md := &model{name: m.Name, regression: m.Task == "regression", positive: positive,
+			joinDelay: s.metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`driftwatch_join_delay_seconds{model=%q}`, m.Name), joinBuckets), versions: map[string]*version{},
 			join: join.New(cfg.Join.MaxPending, cfg.Join.TTL, cfg.Join.MaxEarly, cfg.Join.EarlyTTL)}
 		for _, v := range m.Versions {
 			path := v.Reference
@@ -146,8 +153,18 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 			for _, f := range p.Features {
 				f.Sample = nil
 			}
+			auto, warnings, err := calibrate.Resolve(p, path, &cfg.Models[i], v.Name, cfg.Alerting.Rules)
+			if err != nil {
+				return nil, fmt.Errorf("service: model %q version %q: %w", m.Name, v.Name, err)
+			}
+			for _, w := range warnings {
+				s.log.Warn("service: "+w, "model", m.Name, "version", v.Name)
+			}
 			md.versions[v.Name] = &version{name: v.Name, model: md, st: st, eps: m.Drift.PSIEpsilon, cfg: &cfg.Models[i],
 				events: s.metrics.NewCounter(fmt.Sprintf(`driftwatch_model_events_total{model=%q,version=%q}`, m.Name, v.Name))}
+			if auto != nil {
+				md.versions[v.Name].auto = auto
+			}
 		}
 		s.models[m.Name] = md
 	}
@@ -248,6 +265,7 @@ func (s *Service) HTTPAddr() string {
 // handle decodes one partition's records, routes them to model versions,
 // and rejects what cannot be used.
 func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []consumer.Rejected {
+	defer s.observeBatch(topic, s.opt.Now())
 	key := fmt.Sprintf("%s/%d", topic, partition)
 	s.partMu.Lock()
 	part := s.partitions[key]
@@ -435,6 +453,7 @@ func (s *Service) credit(m *model, p join.Pair) {
 	if v == nil {
 		return
 	}
+	m.joinDelay.Update(max(p.Delay, 0).Seconds())
 	o := monitor.Outcome{Correct: p.Prediction.Class == p.Outcome.Label, Err: math.NaN(), Score: math.NaN()}
 	if m.regression {
 		o.Err = p.Prediction.Value - p.Outcome.Value
@@ -465,7 +484,7 @@ func (v *version) samples(dst []alerting.Sample, ev *monitor.Evaluation, lastEve
 	inf, min := math.Inf(1), float64(v.cfg.MinSamples)
 	add := func(feature, stat string, x, n float64) {
 		dst = append(dst, alerting.Sample{Model: v.model.name, Version: v.name, Feature: feature, Statistic: stat,
-			Value: x, Samples: n, MinSamples: min, WindowStart: ev.Start, WindowEnd: ev.End})
+			Value: x, Samples: n, MinSamples: min, WindowStart: ev.Start, WindowEnd: ev.End, Auto: v.auto})
 	}
 	for _, f := range ev.Features {
 		for stat, x := range map[string]float64{"psi": f.PSI, "jensen_shannon": f.JS, "hellinger": f.Hellinger, "ks": f.KS,
@@ -641,6 +660,7 @@ func (s *Service) evaluate(due map[string]bool) {
 			samples = append(samples, v.lastSamples...)
 			lbl := fmt.Sprintf(`model=%q,version=%q`, m.name, v.name)
 			s.metrics.GetOrCreateGauge(`driftwatch_window_events{`+lbl+`}`, nil).Set(ev.Events)
+			s.metrics.GetOrCreateGauge(`driftwatch_window_outcomes{`+lbl+`}`, nil).Set(ev.Joined)
 			if !lastEvent.IsZero() {
 				s.metrics.GetOrCreateGauge(`driftwatch_model_last_event_timestamp_seconds{`+lbl+`}`, nil).Set(float64(lastEvent.UnixMilli()) / 1e3)
 			}
@@ -677,6 +697,10 @@ func (s *Service) evaluate(due map[string]bool) {
 					drift = 1
 				}
 				set("driftwatch_feature_drift", drift)
+				set("driftwatch_feature_values", f.Values)
+				if f.Name == s.cfg.Fields.Score && f.Kind == profile.Numeric {
+					setScoreShares(s.metrics, lbl, &f)
+				}
 				if f.Kind == profile.Numeric {
 					set("driftwatch_feature_ks", f.KS)
 					set("driftwatch_feature_wasserstein", f.Wasserstein)

@@ -1,0 +1,483 @@
+package dashboards
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"driftwatch/config"
+	"driftwatch/dataset"
+	"driftwatch/demo"
+	"driftwatch/profile"
+	"driftwatch/service"
+)
+
+// binding is what the test substitutes for the dashboards' variables.
+type binding map[string]string
+
+// TestPanelsOnPrometheus runs Debian's prometheus on a loopback port,
+// scraping a running demo (a classification model) and a small service fed
+// regression events, with the rules file loaded. Once it has scraped
+// enough, every panel query of every committed dashboard, with its
+// variables substituted, returns at least one series: the demo's model for
+// every row but those whose title ends in RegressionSuffix, which get the
+// regression model. Every variable query finds the model it is bound to,
+// every rule evaluates without error, every recording rule gives a series,
+// and promtool accepts both services' /metrics.
+func TestPanelsOnPrometheus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo and Prometheus for about 15 s")
+	}
+	prom := binary(t, "prometheus", "PROMETHEUS_BIN")
+	promtool := binary(t, "promtool", "PROMTOOL_BIN")
+	began := time.Now()
+
+	demoAddr := startDemo(t)
+	regAddr := startRegression(t)
+	base := startPrometheus(t, prom, demoAddr, regAddr)
+
+	classification := binding{"model": "credit-scoring", "version": "v1", "feature": ".*", "instance": ".*", "__rate_interval": "1m"}
+	regression := binding{"model": "demand", "version": "v1", "feature": ".*", "instance": ".*", "__rate_interval": "1m"}
+
+	type check struct {
+		what, expr string
+		series     bool // must return at least one series, not only succeed
+	}
+	var checks []check
+	for _, file := range dashboardFiles(t) {
+		var d struct {
+			Panels     []panel `json:"panels"`
+			Templating struct {
+				List []struct{ Type, Name, Query string }
+			}
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(data, &d); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range flatten(d.Panels) {
+			b := classification
+			if strings.HasSuffix(p.row, RegressionSuffix) {
+				b = regression
+			}
+			for _, tg := range p.Targets {
+				checks = append(checks, check{fmt.Sprintf("%s: %q %s", file, p.Title, tg.RefID), b.expand(tg.Expr), true})
+			}
+		}
+		for _, v := range d.Templating.List {
+			if v.Type == "query" {
+				checkVariable(t, base, file, v.Name, v.Query, classification)
+			}
+		}
+	}
+	rules := readRules(t)
+	nrules := 0
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			nrules++
+			if r.Record != "" {
+				checks = append(checks, check{"recording rule " + r.Record, r.Record, true})
+			}
+			checks = append(checks, check{fmt.Sprintf("rule %s%s %s", r.Record, r.Alert, r.Labels["severity"]), r.Expr, false})
+		}
+	}
+
+	// Bounded wait until every check holds and every rule has been
+	// evaluated without error.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var failed []string
+		for _, c := range checks {
+			n, err := instantQuery(base, c.expr)
+			switch {
+			case err != nil:
+				failed = append(failed, fmt.Sprintf("%s: %v\n    %s", c.what, err, c.expr))
+			case c.series && n == 0:
+				failed = append(failed, fmt.Sprintf("%s: no series\n    %s", c.what, c.expr))
+			}
+		}
+		failed = append(failed, ruleHealth(base, nrules)...)
+		if len(failed) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60 s, %d of %d checks fail:\n  %s", len(failed), len(checks), strings.Join(failed, "\n  "))
+		}
+		time.Sleep(time.Second)
+	}
+	t.Logf("%d panel queries and rules hold against Prometheus, %s after the start", len(checks), time.Since(began).Round(100*time.Millisecond))
+
+	for _, addr := range []string{demoAddr, regAddr} {
+		body, err := get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(promtool, "check", "metrics")
+		cmd.Stdin = bytes.NewReader(body)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool check metrics on %s/metrics: %v\n%s", addr, err, out)
+		}
+	}
+}
+
+var varRefRE = regexp.MustCompile(`\$\{?([A-Za-z_]\w*)\}?`)
+
+// expand substitutes the binding's variables as Grafana would.
+func (b binding) expand(expr string) string {
+	return varRefRE.ReplaceAllStringFunc(expr, func(m string) string {
+		if v, ok := b[varRefRE.FindStringSubmatch(m)[1]]; ok {
+			return v
+		}
+		return m
+	})
+}
+
+var labelValuesRE = regexp.MustCompile(`^label_values\((.+), (\w+)\)$`)
+
+// checkVariable runs a label_values(selector, label) variable query the way
+// Grafana does, through the label values API.
+func checkVariable(t *testing.T, base, file, name, q string, b binding) {
+	t.Helper()
+	m := labelValuesRE.FindStringSubmatch(q)
+	if m == nil {
+		t.Errorf("%s: variable %s: query %q is not label_values(selector, label)", file, name, q)
+		return
+	}
+	// The variable needs scraped series: wait, bounded, like the panels.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var resp struct {
+			Status string
+			Data   []string
+		}
+		body, err := get(base + "/api/v1/label/" + m[2] + "/values?match[]=" + url.QueryEscape(b.expand(m[1])))
+		if err == nil {
+			err = json.Unmarshal(body, &resp)
+		}
+		want := b[name]
+		if err == nil && resp.Status == "success" && len(resp.Data) > 0 && (want == ".*" || slices.Contains(resp.Data, want)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("%s: variable %s: %s gives %v (err %v), want %q among them", file, name, q, resp.Data, err, want)
+			return
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// instantQuery runs an instant query and returns how many series it gave.
+func instantQuery(base, expr string) (int, error) {
+	body, err := get(base + "/api/v1/query?query=" + url.QueryEscape(expr))
+	if err != nil {
+		return 0, err
+	}
+	var resp struct {
+		Status, Error string
+		Data          struct {
+			ResultType string
+			Result     json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return 0, err
+	}
+	if resp.Status != "success" {
+		return 0, fmt.Errorf("%s", resp.Error)
+	}
+	if resp.Data.ResultType != "vector" && resp.Data.ResultType != "matrix" {
+		return 1, nil // a scalar
+	}
+	var series []json.RawMessage
+	err = json.Unmarshal(resp.Data.Result, &series)
+	return len(series), err
+}
+
+// ruleHealth lists the rules Prometheus has not evaluated, or failed to,
+// and a wrong rule count.
+func ruleHealth(base string, want int) []string {
+	body, err := get(base + "/api/v1/rules")
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var resp struct {
+		Data struct {
+			Groups []struct {
+				Rules []struct {
+					Name, Health, LastError string
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return []string{err.Error()}
+	}
+	var out []string
+	n := 0
+	for _, g := range resp.Data.Groups {
+		for _, r := range g.Rules {
+			n++
+			if r.Health != "ok" {
+				out = append(out, fmt.Sprintf("rule %s: health %s %s", r.Name, r.Health, r.LastError))
+			}
+		}
+	}
+	if n != want {
+		out = append(out, fmt.Sprintf("Prometheus loaded %d rules, the file has %d", n, want))
+	}
+	return out
+}
+
+func get(u string) ([]byte, error) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(u)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusUnprocessableEntity {
+		err = fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	return body, err
+}
+
+// demoOut collects the demo's output and finds the status address in it.
+type demoOut struct {
+	mu   sync.Mutex
+	b    strings.Builder
+	addr chan string
+}
+
+var statusRE = regexp.MustCompile(`status (\S+),`)
+
+func (o *demoOut) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	had := statusRE.MatchString(o.b.String())
+	o.b.Write(p)
+	if m := statusRE.FindStringSubmatch(o.b.String()); !had && m != nil {
+		o.addr <- m[1]
+	}
+	return len(p), nil
+}
+
+func (o *demoOut) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}
+
+// startDemo runs the demo in-process with drift after a second and returns
+// its HTTP address; t.Cleanup stops it.
+func startDemo(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &demoOut{addr: make(chan string, 1)}
+	done := make(chan error, 1)
+	go func() {
+		_, err := demo.Run(ctx, demo.Options{Duration: 2 * time.Minute, DriftAt: time.Second, Rate: 500, HTTPAddr: "127.0.0.1:0", Out: out})
+		done <- err
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("demo: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("demo did not stop within 30 s")
+		}
+	})
+	select {
+	case addr := <-out.addr:
+		return addr
+	case err := <-done:
+		t.Fatalf("demo ended: %v\n%s", err, out)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no status address from the demo\n%s", out)
+	}
+	return ""
+}
+
+// startRegression starts a service with one regression model, demand/v1,
+// and feeds it predictions with their outcomes, so the regression panels
+// (MAE, RMSE) have data; it returns the HTTP address.
+func startRegression(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(3, 3))
+	x := make([]float64, 2000)
+	for i := range x {
+		x[i] = 10 + 3*r.NormFloat64()
+	}
+	prof, err := profile.Build(&dataset.Table{Path: "demand training sample", Rows: len(x),
+		Columns: []*dataset.Column{{Name: "temperature", Kind: dataset.KindNumeric, Num: x}}}, profile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := prof.WriteFile(filepath.Join(dir, "demand.dwprof")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(`
+kafka: {embedded_addr: "127.0.0.1:0"}
+defaults: {evaluate_every: 1s, min_samples: 100}
+models:
+  - {name: demand, task: regression, versions: [{name: v1, reference: demand.dwprof}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Dir = dir
+	svc, err := service.Start(context.Background(), service.Options{Config: cfg, HTTPAddr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close(context.Background()) })
+	pr, err := kgo.NewClient(kgo.SeedBrokers(svc.Brokers()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	var recs []*kgo.Record
+	for i := range 500 {
+		temp := 10 + 3*r.NormFloat64()
+		pred := 100 + 5*temp
+		id := fmt.Sprintf("d%d", i)
+		recs = append(recs,
+			&kgo.Record{Topic: cfg.Topics.Predictions, Key: []byte(id), Value: fmt.Appendf(nil,
+				`{"id":%q,"model":"demand","version":"v1","features":{"temperature":%.2f},"prediction":%.2f}`, id, temp, pred)},
+			&kgo.Record{Topic: cfg.Topics.Outcomes, Key: []byte(id), Value: fmt.Appendf(nil,
+				`{"id":%q,"model":"demand","value":%.2f}`, id, pred+4*r.NormFloat64())})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := pr.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	return svc.HTTPAddr()
+}
+
+const promConfig = `global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}
+rule_files: [%q]
+scrape_configs:
+  - job_name: driftwatch
+    static_configs: [{targets: [%q, %q]}]
+`
+
+// startPrometheus starts Prometheus on a free loopback port scraping the
+// targets every second with the rules file loaded, and returns its base
+// URL once it is ready; t.Cleanup kills it.
+func startPrometheus(t *testing.T, bin string, targets ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	rules, err := filepath.Abs(RulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, promConfig, rules, targets[0], targets[1]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for attempt := 0; ; attempt++ {
+		addr := freeLoopbackAddr(t)
+		var out lockedBuffer
+		cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, fmt.Sprint("data", attempt)),
+			"--web.listen-address="+addr, "--log.level=warn")
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		stop := func() {
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		base := "http://" + addr
+		err := waitReady(base+"/-/ready", exited, 30*time.Second)
+		if err == nil {
+			t.Cleanup(func() {
+				stop()
+				if t.Failed() {
+					t.Logf("prometheus output:\n%s", out.String())
+				}
+			})
+			return base
+		}
+		stop()
+		if attempt == 2 { // the port may have been taken between picking and binding
+			t.Fatalf("prometheus did not start: %v\n%s", err, out.String())
+		}
+	}
+}
+
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitReady(u string, exited <-chan error, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	client := &http.Client{Timeout: time.Second}
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("exited: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+		resp, err := client.Get(u)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+	}
+	return errors.New("not ready after " + limit.String())
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

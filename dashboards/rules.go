@@ -1,0 +1,203 @@
+package dashboards
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"driftwatch/alerting"
+	"driftwatch/config"
+)
+
+// RulesFile is where the Prometheus rules are written, relative to this
+// package's directory.
+const RulesFile = "prometheus/driftwatch-rules.yml"
+
+// rule is the default alert rule of that name, validated (its op filled);
+// the panels draw its thresholds. Its absence is a programming error.
+func rule(name string) alerting.Rule {
+	cfg := alerting.DefaultConfig()
+	if err := cfg.Validate(); err != nil {
+		panic("dashboards: default alert rules: " + err.Error())
+	}
+	for _, r := range cfg.Rules {
+		if r.Name == name {
+			return r
+		}
+	}
+	panic("dashboards: no default alert rule " + name)
+}
+
+// Recording is one recording rule.
+type Recording struct {
+	Record string `yaml:"record"`
+	Expr   string `yaml:"expr"`
+}
+
+// Recordings are the recording rules: the fleet-wide aggregations and the
+// histogram quantiles, named level:metric:operations with the level
+// "driftwatch" and the metric without its driftwatch_ prefix.
+var Recordings = []Recording{
+	{"driftwatch:model_events:rate1m", `sum by (model, version) (rate(driftwatch_model_events_total[1m]))`},
+	{"driftwatch:events:rate1m", `sum by (topic, result) (rate(driftwatch_events_total[1m]))`},
+	{"driftwatch:dead_letters:rate5m", `sum by (reason) (rate(driftwatch_dead_letters_total[5m]))`},
+	{"driftwatch:late_events:rate5m", `sum(rate(driftwatch_late_events_total[5m]))`},
+	{"driftwatch:feature_drift:sum", `sum by (model, version) (driftwatch_feature_drift)`},
+	{"driftwatch:feature_psi:max", `max by (model, version) (driftwatch_feature_psi)`},
+	{"driftwatch:feature_null_rate:max", `max by (model, version) (driftwatch_feature_null_rate)`},
+	{"driftwatch:feature_out_of_range_rate:max", `max by (model, version) (driftwatch_feature_out_of_range_rate)`},
+	{"driftwatch:feature_unseen_share:max", `max by (model, version) (driftwatch_feature_unseen_share)`},
+	{"driftwatch:batch_duration_seconds:p50_5m", `histogram_quantile(0.5, sum by (topic, le) (rate(driftwatch_batch_duration_seconds_bucket[5m])))`},
+	{"driftwatch:batch_duration_seconds:p99_5m", `histogram_quantile(0.99, sum by (topic, le) (rate(driftwatch_batch_duration_seconds_bucket[5m])))`},
+}
+
+// statistic is how an alert rule's statistic reads in PromQL.
+type statistic struct {
+	expr string // the statistic's value per model version (and feature or topic)
+	// samples is the gauge of the sample size the in-process rule checks
+	// against min_samples, matched on the labels in on; "" when the rule
+	// has no minimum (no_data, consumer_lag).
+	samples, on string
+	subject     string // what the summary says the value is of
+	// scope starts the summary ("" is the model version).
+	scope string
+}
+
+var statistics = map[string]statistic{
+	"psi":          {"driftwatch_feature_psi", "driftwatch_feature_values", "model, version, feature", "psi of {{ $labels.feature }}", ""},
+	"null_rate":    {"driftwatch_feature_null_rate", "driftwatch_window_events", "model, version", "null_rate of {{ $labels.feature }}", ""},
+	"unseen_share": {"driftwatch_feature_unseen_share", "driftwatch_feature_values", "model, version, feature", "unseen_share of {{ $labels.feature }}", ""},
+	"accuracy":     {"driftwatch_model_accuracy", "driftwatch_window_outcomes", "model, version", "accuracy", ""},
+	"no_data":      {"time() - driftwatch_model_last_event_timestamp_seconds", "", "", "no_data (seconds since the last event)", ""},
+	"consumer_lag": {"driftwatch_consumer_lag_messages", "", "", "consumer_lag of topic {{ $labels.topic }}", "driftwatch"},
+}
+
+// Alerting is one Prometheus alerting rule.
+type Alerting struct {
+	Alert         string            `yaml:"alert"`
+	Expr          string            `yaml:"expr"`
+	For           string            `yaml:"for,omitempty"`
+	KeepFiringFor string            `yaml:"keep_firing_for,omitempty"`
+	Labels        map[string]string `yaml:"labels"`
+	Annotations   map[string]string `yaml:"annotations"`
+}
+
+// Alerts turns the service's default alert rules (alerting.DefaultConfig)
+// into Prometheus alerting rules: one per rule and severity, the same
+// threshold, `for` and `keep_firing_for`, and min_samples as a condition
+// on the sample-size gauge (the rule's, else the default model's).
+// Prometheus has no severity changes within one alert: the warning alert
+// keeps firing beside the critical one, so route them with an Alertmanager
+// inhibition (README).
+func Alerts() ([]Alerting, error) {
+	minSamples := config.Default().Defaults.MinSamples
+	cfg := alerting.DefaultConfig()
+	if err := cfg.Validate(); err != nil { // fills each rule's op
+		return nil, fmt.Errorf("dashboards: default alert rules: %w", err)
+	}
+	var out []Alerting
+	for _, r := range cfg.Rules {
+		st, ok := statistics[r.Statistic]
+		if !ok {
+			return nil, fmt.Errorf("dashboards: default alert rule %q watches %q, which has no PromQL here", r.Name, r.Statistic)
+		}
+		if r.Warning == nil && r.Critical == nil {
+			return nil, fmt.Errorf("dashboards: default alert rule %q has no fixed threshold to write into a Prometheus rule", r.Name)
+		}
+		op := r.Op
+		for _, sev := range []struct {
+			name string
+			at   *float64
+		}{{alerting.SeverityWarning, r.Warning}, {alerting.SeverityCritical, r.Critical}} {
+			if sev.at == nil {
+				continue
+			}
+			scope := st.scope
+			if scope == "" {
+				scope = "{{ $labels.model }}/{{ $labels.version }}"
+			}
+			expr := fmt.Sprintf("%s %s %s", st.expr, op, num(*sev.at))
+			if st.samples != "" {
+				n := r.MinSamples
+				if n == 0 {
+					n = minSamples
+				}
+				expr += fmt.Sprintf("\n  and on (%s) %s >= %d", st.on, st.samples, n)
+			}
+			out = append(out, Alerting{
+				Alert:         r.Name,
+				Expr:          expr,
+				For:           duration(r.For),
+				KeepFiringFor: duration(r.KeepFiringFor),
+				Labels:        map[string]string{"severity": sev.name, "statistic": r.Statistic},
+				Annotations: map[string]string{
+					"summary": fmt.Sprintf(`%s: %s is {{ $value | printf "%%.3g" }} (%s %s)`,
+						scope, st.subject, op, num(*sev.at)),
+				},
+			})
+		}
+	}
+	return out, nil
+}
+
+// num prints a threshold as PromQL reads it.
+func num(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+
+// duration prints a Go duration in Prometheus's notation ("" for 0).
+func duration(d time.Duration) string {
+	switch {
+	case d == 0:
+		return ""
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	case d%time.Second == 0:
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return fmt.Sprintf("%dms", d/time.Millisecond)
+}
+
+const rulesHeader = `# Prometheus rules for driftwatch: recording rules for the fleet-wide
+# aggregations and histogram quantiles, and alerting rules equivalent to the
+# service's default alert rules (driftwatch config example), for those who
+# alert from Prometheus. Load with rule_files in prometheus.yml; check with
+#   promtool check rules dashboards/prometheus/driftwatch-rules.yml
+#
+# min_samples: the drift and quality alerts need the window's sample size
+# at the default model's min_samples (%d) or the rule's; edit the ">= N"
+# lines if your models set another. NoData cannot see a version that never
+# received an event (it has no timestamp yet); the service's own rule can.
+#
+# Generated by "go generate ./dashboards/" from dashboards/rules.go: edit
+# that, not this file.
+`
+
+// Rules is the rules file.
+func Rules() ([]byte, error) {
+	alerts, err := Alerts()
+	if err != nil {
+		return nil, err
+	}
+	type group struct {
+		Name  string `yaml:"name"`
+		Rules any    `yaml:"rules"`
+	}
+	doc := struct {
+		Groups []group `yaml:"groups"`
+	}{[]group{{"driftwatch-recording", Recordings}, {"driftwatch-alerts", alerts}}}
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, rulesHeader, config.Default().Defaults.MinSamples)
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
