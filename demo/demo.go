@@ -234,7 +234,7 @@ loop:
 			}
 		}
 		fmt.Fprintf(out, "+%-4s processed %7d  window %6.0f events  accuracy %s  PSI≥0.05: %s\n", time.Since(start).Round(time.Second),
-			svc.Processed(), ev.Events, pct(ev.Accuracy), strings.Join(top, " "))
+			svc.Processed(), ev.Events, pct(ev.Joined, ev.Accuracy), strings.Join(top, " "))
 	}
 	counts := <-produced
 	sum.EventsProduced, sum.OutcomesProduced = counts[0], counts[1]
@@ -261,8 +261,9 @@ loop:
 	return sum, nil
 }
 
-func pct(x float64) string {
-	if math.IsNaN(x) {
+// pct prints a share over n outcomes, "–" before any.
+func pct(n, x float64) string {
+	if n == 0 || math.IsNaN(x) {
 		return "  –  "
 	}
 	return fmt.Sprintf("%4.1f%%", 100*x)

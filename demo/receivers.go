@@ -3,6 +3,7 @@ package demo
 import (
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -71,7 +72,7 @@ func (r *receivers) slack(w http.ResponseWriter, req *http.Request) {
 		Text string `json:"text"`
 	}
 	json.NewDecoder(io.LimitReader(req.Body, 1<<20)).Decode(&msg)
-	fmt.Fprintf(r.out, "  slack: %s\n", msg.Text)
+	fmt.Fprintf(r.out, "  slack: %s\n", html.UnescapeString(msg.Text)) // Slack's escaping of <, > and &
 	io.WriteString(w, "ok")
 }
 
