@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 )
@@ -91,6 +92,7 @@ func FuzzDecodeJSON(f *testing.F) {
 	for _, s := range []string{
 		`{"id":"p1","model":"m","ts":"2026-01-02T03:04:05Z","features":{"a":1.5,"b":"x","c":null,"d":false},"score":0.5}`,
 		`{"id":"a\"b\\u00e9","model":"m","scores":{"x":1e-3}}`, `{"id":1,"model":"m","label":true}`, `[]`, `{"id":"1","model":"m","x":[{}]}`,
+		`{"id":"n","model":"m","features":{"a":-0,"b":0.1,"c":123456789012345678901,"d":1e-5,"e":9007199254740993,"f":-0.0000000000000000000001,"g":0.30000000000000004,"h":1E+2}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -123,6 +125,16 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 		if ref.Features != nil && len(e.Features) < len(ref.Features) {
 			t.Fatalf("features %d vs %d", len(e.Features), len(ref.Features))
+		}
+		// Numbers are strconv's bits (encoding/json keeps a key's last value).
+		last := map[string]Value{}
+		for _, v := range e.Features {
+			last[v.Name] = v
+		}
+		for name, want := range ref.Features {
+			if w, ok := want.(float64); ok && math.Float64bits(last[name].Num) != math.Float64bits(w) {
+				t.Fatalf("feature %q: %v, encoding/json %v", name, last[name].Num, w)
+			}
 		}
 	})
 }
