@@ -1,12 +1,9 @@
 package alerting
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,9 +11,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"driftwatch/daemon"
 )
 
 func TestAlertmanagerPayload(t *testing.T) {
@@ -239,82 +237,8 @@ func startAlertmanager(t *testing.T, bin, hookURL string) string {
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, amConfig, hookURL), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for attempt := 0; ; attempt++ {
-		addr := freeLoopbackAddr(t)
-		var out lockedBuffer
-		cmd := exec.Command(bin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
-			"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=warn")
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		stop := func() {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		base := "http://" + addr
-		err := waitReady(base+"/-/ready", exited, 30*time.Second)
-		if err == nil {
-			t.Cleanup(func() {
-				stop()
-				if t.Failed() {
-					t.Logf("alertmanager output:\n%s", out.String())
-				}
-			})
-			return base
-		}
-		stop()
-		if attempt == 2 { // the port may have been taken between picking and binding
-			t.Fatalf("alertmanager did not start: %v\n%s", err, out.String())
-		}
-	}
-}
-
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func waitReady(url string, exited <-chan error, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	client := &http.Client{Timeout: time.Second}
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("exited: %v", err)
-		case <-time.After(100 * time.Millisecond):
-		}
-		resp, err := client.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-	}
-	return errors.New("not ready after " + limit.String())
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	return daemon.Start(t, "alertmanager", bin, func(_ int, addr string) []string {
+		return []string{"--config.file=" + cfg, "--storage.path=" + filepath.Join(dir, "data"),
+			"--web.listen-address=" + addr, "--cluster.listen-address=", "--log.level=warn"}
+	})
 }

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,13 +16,13 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"driftwatch/config"
+	"driftwatch/daemon"
 	"driftwatch/dataset"
 	"driftwatch/demo"
 	"driftwatch/profile"
@@ -264,43 +262,16 @@ func get(u string) ([]byte, error) {
 	return body, err
 }
 
-// demoOut collects the demo's output and finds the status address in it.
-type demoOut struct {
-	mu   sync.Mutex
-	b    strings.Builder
-	addr chan string
-}
-
-var statusRE = regexp.MustCompile(`status (\S+),`)
-
-func (o *demoOut) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	had := statusRE.MatchString(o.b.String())
-	o.b.Write(p)
-	if m := statusRE.FindStringSubmatch(o.b.String()); !had && m != nil {
-		o.addr <- m[1]
-	}
-	return len(p), nil
-}
-
-func (o *demoOut) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
-}
-
 // startDemo runs the demo in-process with drift after a second and returns
 // its HTTP address; t.Cleanup stops it.
 func startDemo(t *testing.T) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &demoOut{addr: make(chan string, 1)}
-	done := make(chan error, 1)
-	go func() {
-		_, err := demo.Run(ctx, demo.Options{Duration: 2 * time.Minute, DriftAt: time.Second, Rate: 500, HTTPAddr: "127.0.0.1:0", Out: out})
-		done <- err
-	}()
+	addr, done, err := demo.Start(ctx, demo.Options{Duration: 2 * time.Minute, DriftAt: time.Second, Rate: 500, HTTPAddr: "127.0.0.1:0"})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -312,15 +283,7 @@ func startDemo(t *testing.T) string {
 			t.Errorf("demo did not stop within 30 s")
 		}
 	})
-	select {
-	case addr := <-out.addr:
-		return addr
-	case err := <-done:
-		t.Fatalf("demo ended: %v\n%s", err, out)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no status address from the demo\n%s", out)
-	}
-	return ""
+	return addr
 }
 
 // startRegression starts a service with one regression model, demand/v1,
@@ -402,82 +365,8 @@ func startPrometheus(t *testing.T, bin string, targets ...string) string {
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, promConfig, rules, targets[0], targets[1]), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for attempt := 0; ; attempt++ {
-		addr := freeLoopbackAddr(t)
-		var out lockedBuffer
-		cmd := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, fmt.Sprint("data", attempt)),
-			"--web.listen-address="+addr, "--log.level=warn")
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		stop := func() {
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		base := "http://" + addr
-		err := waitReady(base+"/-/ready", exited, 30*time.Second)
-		if err == nil {
-			t.Cleanup(func() {
-				stop()
-				if t.Failed() {
-					t.Logf("prometheus output:\n%s", out.String())
-				}
-			})
-			return base
-		}
-		stop()
-		if attempt == 2 { // the port may have been taken between picking and binding
-			t.Fatalf("prometheus did not start: %v\n%s", err, out.String())
-		}
-	}
-}
-
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func waitReady(u string, exited <-chan error, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	client := &http.Client{Timeout: time.Second}
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("exited: %v", err)
-		case <-time.After(100 * time.Millisecond):
-		}
-		resp, err := client.Get(u)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-	}
-	return errors.New("not ready after " + limit.String())
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	return daemon.Start(t, "prometheus", bin, func(attempt int, addr string) []string {
+		return []string{"--config.file=" + cfg, "--storage.tsdb.path=" + filepath.Join(dir, fmt.Sprint("data", attempt)),
+			"--web.listen-address=" + addr, "--log.level=warn"}
+	})
 }

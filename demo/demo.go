@@ -10,6 +10,7 @@ package demo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -35,8 +36,33 @@ type Options struct {
 	DriftAt  time.Duration // when input drift is injected
 	Rate     int           // events per second
 	HTTPAddr string
-	Summary  string // write the summary JSON here when set
-	Out      io.Writer
+	Summary  string    // write the summary JSON here when set
+	Out      io.Writer // nil: discard
+	// Started, when set, is called with the HTTP address once the service
+	// listens.
+	Started func(httpAddr string)
+}
+
+// Start runs the demo in the background until ctx ends or Duration passes
+// and returns once its service listens, with its HTTP address; done
+// receives Run's error when it ends.
+func Start(ctx context.Context, opt Options) (addr string, done <-chan error, err error) {
+	up := make(chan string, 1)
+	opt.Started = func(a string) { up <- a }
+	ended := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, opt)
+		ended <- err
+	}()
+	select {
+	case a := <-up:
+		return a, ended, nil
+	case err := <-ended:
+		if err == nil {
+			err = errors.New("demo: ended before its service started")
+		}
+		return "", ended, err
+	}
 }
 
 // Alert is one fired alert, as the retraining webhook received it.
@@ -158,6 +184,9 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 		opt.Rate = 500
 	}
 	out := opt.Out
+	if out == nil {
+		out = io.Discard
+	}
 	dir, err := os.MkdirTemp("", "driftwatch-demo")
 	if err != nil {
 		return nil, err
@@ -205,6 +234,9 @@ alerting:
 	defer cancel()
 	fmt.Fprintf(out, "driftwatch demo: embedded broker %s, status %s, %d events/s, drift injected at +%s\n",
 		strings.Join(svc.Brokers(), ","), svc.HTTPAddr(), opt.Rate, opt.DriftAt)
+	if opt.Started != nil {
+		opt.Started(svc.HTTPAddr())
+	}
 
 	pr, err := kgo.NewClient(kgo.SeedBrokers(svc.Brokers()...), kgo.DefaultProduceTopic(cfg.Topics.Predictions))
 	if err != nil {

@@ -209,33 +209,9 @@ func (s *Service) addArrowRun(av *arrowView, c *events.Columns, ts []int64, i, j
 		b.Confidence = av.conf
 	}
 
-	v, m := av.v, av.v.model
-	v.mu.Lock()
-	first := v.st.Next(0)
-	late := v.st.AddBatch(b)
-	if added := n - late; added > 0 {
-		v.lastEvent = now
-		v.events.Add(added)
-	}
-	v.mu.Unlock()
-	if late > 0 {
-		s.metrics.GetOrCreateCounter("driftwatch_late_events_total").Add(late)
-	}
-	var pairs []join.Pair
-	m.joinMu.Lock()
-	for r := i; r < j; r++ {
-		p := arrowPrediction(c, r, ts[r])
-		if v.cfg.Window.Count > 0 {
-			p.TS = first + int64(r-i)
-		}
-		if pair, ok := m.join.AddPrediction(c.ID[r], p, now); ok {
-			pairs = append(pairs, pair)
-		}
-	}
-	m.joinMu.Unlock()
-	for _, p := range pairs {
-		s.credit(m, p)
-	}
+	s.addRun(av.v, b, n, now, func(k int) (string, join.Prediction) {
+		return c.ID[i+k], arrowPrediction(c, i+k, ts[i+k])
+	})
 	b.TS = nil // drop references to the message's columns
 	clear(b.Num)
 	clear(b.Cat)

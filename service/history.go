@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"driftwatch/monitor"
+	"driftwatch/statuspage"
 )
 
 // historyLen is how many evaluations a version remembers for the charts of
@@ -12,14 +13,12 @@ import (
 const historyLen = 240
 
 // Point is one past evaluation of a model version, compact enough to keep
-// many: quality and per-feature PSI, in the order of Evaluation.Features.
-type Point struct {
-	At                  time.Time
-	Events              float64
-	Accuracy, MAE, RMSE float64 // NaN without joined outcomes
-	PSI                 []float64
-	Drifted             int // features whose streaming verdict is drift
-}
+// many; VersionStatus is what a status page shows of one version. They are
+// the status page's own types, so a snapshot needs no conversion.
+type (
+	Point         = statuspage.Point
+	VersionStatus = statuspage.Version
+)
 
 // record appends ev to the version's history, dropping the oldest point
 // once full. The caller holds v.mu.
@@ -38,36 +37,19 @@ func (v *version) record(at time.Time, ev *monitor.Evaluation) {
 	v.history = append(v.history, p)
 }
 
-// VersionStatus is what a status page shows of one model version.
-type VersionStatus struct {
-	Model, Version string
-	Task           string // classification or regression
-	Role           string // "" for now; canary comparisons name stable, canary or shadow
-	Latest         monitor.Evaluation
-	LastEvent      time.Time // zero before the first event
-	EventsTotal    uint64
-	History        []Point // oldest first
-	// Drift[i] is the streaming verdict on Latest.Features[i]; State[i] is
-	// "ok", "drift" or "insufficient_data".
-	Drift []bool
-	State []string
-	// PSIThreshold[i] is the PSI threshold in force for Latest.Features[i];
-	// MinSamples the window size below which there is no verdict.
-	PSIThreshold []float64
-	MinSamples   int
-}
-
 // Status returns every model version's latest evaluation, verdicts and
 // history, sorted by model and version. The slices are copies.
 func (s *Service) Status() []VersionStatus {
 	var out []VersionStatus
+	firing := s.firing()
 	for _, name := range s.modelNames() {
 		m := s.models[name]
 		for _, vn := range sortedKeys(m.versions) {
 			v := m.versions[vn]
 			v.mu.Lock()
 			st := VersionStatus{Model: name, Version: vn, Task: v.cfg.Task, Latest: v.last, LastEvent: v.lastEvent,
-				EventsTotal: v.events.Get(), History: append([]Point(nil), v.history...), MinSamples: v.cfg.MinSamples}
+				EventsTotal: v.events.Get(), History: append([]Point(nil), v.history...), MinSamples: v.cfg.MinSamples,
+				Firing: firing[name+"/"+vn]}
 			v.mu.Unlock()
 			for _, f := range st.Latest.Features {
 				d := v.drifted(f)

@@ -370,15 +370,23 @@ func (s *Service) handleArrowRecords(part *partState, topic string, recs []*kgo.
 	}
 }
 
-// flush adds a fetch's rows of one version to its window under one lock,
-// then registers the predictions with the join under the key each got (see
-// monitor.Version.Next), so an outcome is credited to its prediction's pane.
+// flush adds a fetch's rows of one version (JSON) with addRun.
 func (s *Service) flush(r *rows, now time.Time) {
-	v, m := r.v, r.v.model
+	s.addRun(r.v, &r.b, r.n, now, func(i int) (string, join.Prediction) { return r.ids[i], r.preds[i] })
+	r.reset()
+}
+
+// addRun adds n events of one version, as columns, to its window under one
+// lock, then registers the predictions (pred(i) for event i) with the join
+// under one lock and the key each got (see monitor.Version.Next), so an
+// outcome is credited to its prediction's pane. JSON and Arrow both end
+// here.
+func (s *Service) addRun(v *version, b *monitor.Batch, n int, now time.Time, pred func(i int) (string, join.Prediction)) {
+	m := v.model
 	v.mu.Lock()
-	first := v.st.Next(0) // a count window's key for the first row
-	late := v.st.AddBatch(&r.b)
-	if added := r.n - late; added > 0 {
+	first := v.st.Next(0) // a count window's key for the first event
+	late := v.st.AddBatch(b)
+	if added := n - late; added > 0 {
 		v.lastEvent = now
 		v.events.Add(added)
 	}
@@ -388,8 +396,8 @@ func (s *Service) flush(r *rows, now time.Time) {
 	}
 	var pairs []join.Pair
 	m.joinMu.Lock()
-	for i, id := range r.ids {
-		p := r.preds[i]
+	for i := range n {
+		id, p := pred(i)
 		if v.cfg.Window.Count > 0 {
 			p.TS = first + int64(i)
 		}
@@ -401,7 +409,6 @@ func (s *Service) flush(r *rows, now time.Time) {
 	for _, p := range pairs {
 		s.credit(m, p)
 	}
-	r.reset()
 }
 
 // predictionOf is what the join keeps of a prediction event.
@@ -785,22 +792,8 @@ func (s *Service) routes() *http.ServeMux {
 		}
 		writeJSON(w, s.modelJSON(r.PathValue("model")))
 	})
-	// The status page at / and /models/{model}; it takes Status snapshots in
-	// its own types because it cannot import this package.
-	statuspage.New(func() []statuspage.Version {
-		var out []statuspage.Version
-		firing := s.firing()
-		for _, v := range s.Status() {
-			h := make([]statuspage.Point, len(v.History))
-			for i, p := range v.History {
-				h[i] = statuspage.Point(p)
-			}
-			out = append(out, statuspage.Version{Model: v.Model, Version: v.Version, Task: v.Task, Role: v.Role, Latest: v.Latest,
-				LastEvent: v.LastEvent, EventsTotal: v.EventsTotal, History: h, Drift: v.Drift, State: v.State,
-				PSIThreshold: v.PSIThreshold, MinSamples: v.MinSamples, Firing: firing[v.Model+"/"+v.Version]})
-		}
-		return out
-	}, statuspage.Options{Now: s.opt.Now, GrafanaURL: s.opt.GrafanaURL}).Register(mux)
+	// The status page at / and /models/{model}.
+	statuspage.New(s.Status, statuspage.Options{Now: s.opt.Now, GrafanaURL: s.opt.GrafanaURL}).Register(mux)
 	return mux
 }
 
@@ -835,6 +828,7 @@ func sortedKeys[V any](m map[string]V) []string {
 func (s *Service) modelJSON(name string) map[string]any {
 	m := s.models[name]
 	var versions []map[string]any
+	firing := s.firing()
 	for _, vn := range sortedKeys(m.versions) {
 		v := m.versions[vn]
 		v.mu.Lock()
@@ -863,7 +857,7 @@ func (s *Service) modelJSON(name string) map[string]any {
 			last = lastEvent.UTC()
 		}
 		alerts := []string{}
-		if f := s.firing()[name+"/"+vn]; f != nil {
+		if f := firing[name+"/"+vn]; f != nil {
 			alerts = f
 		}
 		versions = append(versions, map[string]any{"version": vn, "window": window, "alerts_firing": alerts,

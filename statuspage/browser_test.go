@@ -4,41 +4,13 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"driftwatch/browser"
 	"driftwatch/demo"
 )
-
-// demoOut collects the demo's output and finds the status address in it.
-type demoOut struct {
-	mu   sync.Mutex
-	b    strings.Builder
-	addr chan string
-}
-
-var statusRE = regexp.MustCompile(`status (\S+),`)
-
-func (o *demoOut) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	had := statusRE.MatchString(o.b.String())
-	o.b.Write(p)
-	if m := statusRE.FindStringSubmatch(o.b.String()); !had && m != nil {
-		o.addr <- m[1]
-	}
-	return len(p), nil
-}
-
-func (o *demoOut) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
-}
 
 // The status page of a running demo, in Chromium: the fleet marks the
 // drifting model, the model page marks the drifted features and draws
@@ -51,12 +23,11 @@ func TestStatusPageInBrowser(t *testing.T) {
 	b := browser.Start(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &demoOut{addr: make(chan string, 1)}
-	done := make(chan error, 1)
-	go func() {
-		_, err := demo.Run(ctx, demo.Options{Duration: 2 * time.Minute, DriftAt: time.Second, Rate: 500, HTTPAddr: "127.0.0.1:0", Out: out})
-		done <- err
-	}()
+	addr, done, err := demo.Start(ctx, demo.Options{Duration: 2 * time.Minute, DriftAt: time.Second, Rate: 500, HTTPAddr: "127.0.0.1:0"})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -68,15 +39,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 			t.Errorf("demo did not stop within 30 s")
 		}
 	})
-	var base string
-	select {
-	case addr := <-out.addr:
-		base = "http://" + addr
-	case err := <-done:
-		t.Fatalf("demo ended: %v\n%s", err, out)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no status address from the demo\n%s", out)
-	}
+	base := "http://" + addr
 
 	// Wait, bounded, until the monitor has judged a feature drifted.
 	deadline := time.Now().Add(45 * time.Second)
@@ -90,7 +53,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no drift on the status page after 45 s\n%s", out)
+			t.Fatal("no drift on the status page after 45 s")
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

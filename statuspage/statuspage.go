@@ -53,8 +53,8 @@ type Version struct {
 	Firing []string
 }
 
-// Point is one past evaluation, the same fields as the service's Point so
-// that one converts to the other.
+// Point is one past evaluation of a version (the service keeps these as
+// its history).
 type Point struct {
 	At                  time.Time
 	Events              float64
