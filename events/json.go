@@ -30,13 +30,15 @@ func NewJSONDecoder(f Fields) *JSONDecoder {
 // maxNames bounds the intern table: names come from producers.
 const maxNames = 4096
 
-func (j *JSONDecoder) intern(b []byte) string {
-	if s, ok := j.names[string(b)]; ok {
+// intern returns b as a string from table, adding it while the table has
+// room (its contents come from producers).
+func intern(table map[string]string, b []byte) string {
+	if s, ok := table[string(b)]; ok {
 		return s
 	}
 	s := string(b)
-	if len(j.names) < maxNames {
-		j.names[s] = s
+	if len(table) < maxNames {
+		table[s] = s
 	}
 	return s
 }
@@ -258,55 +260,51 @@ func (d *jdec) str() (string, error) {
 	return "", d.fail(ReasonMalformed, "", errors.New("unterminated string"))
 }
 
-// name reads an object key through the intern table when it has no
-// escapes.
-func (d *jdec) name() (string, error) {
-	if d.peek() == '"' {
-		end := d.i + 1
-		for end < len(d.b) && d.b[end] != '"' && d.b[end] != '\\' && d.b[end] >= 0x20 {
-			end++
-		}
-		if end < len(d.b) && d.b[end] == '"' {
-			b := d.b[d.i+1 : end]
-			d.i = end + 1
-			k, recent := d.names, d.j.recent
-			d.names++
-			if k < len(recent) && recent[k] == string(b) {
-				return recent[k], nil
-			}
-			s := d.j.intern(b)
-			if k < len(recent) {
-				recent[k] = s
-			} else if k == len(recent) && k < maxNames {
-				d.j.recent = append(recent, s)
-			}
-			return s, nil
-		}
+// plain reads a string token without escapes or control characters and
+// returns its bytes (a view of the message); ok is false, and nothing is
+// read, for any other token.
+func (d *jdec) plain() (b []byte, ok bool) {
+	if d.peek() != '"' {
+		return nil, false
 	}
-	return d.str()
+	end := d.i + 1
+	for end < len(d.b) && d.b[end] != '"' && d.b[end] != '\\' && d.b[end] >= 0x20 {
+		end++
+	}
+	if end >= len(d.b) || d.b[end] != '"' {
+		return nil, false
+	}
+	b, d.i = d.b[d.i+1:end], end+1
+	return b, true
+}
+
+// name reads an object key through the intern table when it has no
+// escapes, comparing first with the key at the same position last time.
+func (d *jdec) name() (string, error) {
+	b, ok := d.plain()
+	if !ok {
+		return d.str()
+	}
+	k, recent := d.names, d.j.recent
+	d.names++
+	if k < len(recent) && recent[k] == string(b) {
+		return recent[k], nil
+	}
+	s := intern(d.j.names, b)
+	if k < len(recent) {
+		recent[k] = s
+	} else if k == len(recent) && k < maxNames {
+		d.j.recent = append(recent, s)
+	}
+	return s, nil
 }
 
 // interned reads a string field through the values intern table when it
 // has no escapes: model, version and categorical values repeat from message
 // to message, so most need no allocation.
 func (d *jdec) interned(key string) (string, error) {
-	if d.peek() == '"' {
-		end := d.i + 1
-		for end < len(d.b) && d.b[end] != '"' && d.b[end] != '\\' && d.b[end] >= 0x20 {
-			end++
-		}
-		if end < len(d.b) && d.b[end] == '"' {
-			b := d.b[d.i+1 : end]
-			d.i = end + 1
-			if s, ok := d.j.values[string(b)]; ok {
-				return s, nil
-			}
-			s := string(b)
-			if len(d.j.values) < maxNames {
-				d.j.values[s] = s
-			}
-			return s, nil
-		}
+	if b, ok := d.plain(); ok {
+		return intern(d.j.values, b), nil
 	}
 	return d.stringField(key)
 }
