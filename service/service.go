@@ -96,7 +96,6 @@ type version struct {
 	mu    sync.Mutex // partitions of one model share its state
 	st    *monitor.Version
 	last  monitor.Evaluation
-	eps   float64
 	// lastEvent is when the version last received an event (wall clock, for
 	// no-data detection); events counts them (volume).
 	lastEvent time.Time
@@ -160,7 +159,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 			for _, w := range warnings {
 				s.log.Warn("service: "+w, "model", m.Name, "version", v.Name)
 			}
-			md.versions[v.Name] = &version{name: v.Name, model: md, st: st, eps: m.Drift.PSIEpsilon, cfg: &cfg.Models[i],
+			md.versions[v.Name] = &version{name: v.Name, model: md, st: st, cfg: &cfg.Models[i],
 				events: s.metrics.NewCounter(fmt.Sprintf(`driftwatch_model_events_total{model=%q,version=%q}`, m.Name, v.Name))}
 			if auto != nil {
 				md.versions[v.Name].auto = auto
@@ -494,14 +493,17 @@ func (v *version) samples(dst []alerting.Sample, ev *monitor.Evaluation, lastEve
 			Value: x, Samples: n, MinSamples: min, WindowStart: ev.Start, WindowEnd: ev.End, Auto: v.auto})
 	}
 	for _, f := range ev.Features {
-		for stat, x := range map[string]float64{"psi": f.PSI, "jensen_shannon": f.JS, "hellinger": f.Hellinger, "ks": f.KS,
-			"wasserstein": f.Wasserstein, "chi_square": f.ChiSquare, "chi_square_p": f.ChiSquareP,
-			"out_of_range_rate": f.OutOfRangeRate, "unseen_share": f.UnseenShare} {
-			if f.Kind == profile.Numeric && (stat == "chi_square" || stat == "chi_square_p" || stat == "unseen_share") ||
-				f.Kind != profile.Numeric && (stat == "hellinger" || stat == "ks" || stat == "wasserstein" || stat == "out_of_range_rate") {
-				continue
-			}
-			add(f.Name, stat, x, f.Values)
+		add(f.Name, "psi", f.PSI, f.Values)
+		add(f.Name, "jensen_shannon", f.JS, f.Values)
+		if f.Kind == profile.Numeric {
+			add(f.Name, "hellinger", f.Hellinger, f.Values)
+			add(f.Name, "ks", f.KS, f.Values)
+			add(f.Name, "wasserstein", f.Wasserstein, f.Values)
+			add(f.Name, "out_of_range_rate", f.OutOfRangeRate, f.Values)
+		} else {
+			add(f.Name, "chi_square", f.ChiSquare, f.Values)
+			add(f.Name, "chi_square_p", f.ChiSquareP, f.Values)
+			add(f.Name, "unseen_share", f.UnseenShare, f.Values)
 		}
 		add(f.Name, "null_rate", f.NullRate, ev.Events)
 		add(f.Name, "missing_rate", f.MissingRate, ev.Events)
@@ -658,7 +660,7 @@ func (s *Service) evaluate(due map[string]bool) {
 				continue
 			}
 			v.mu.Lock()
-			ev := v.st.Evaluate(v.eps)
+			ev := v.st.Evaluate(v.cfg.Drift.PSIEpsilon)
 			v.last = ev
 			v.record(start, &ev)
 			lastEvent := v.lastEvent
