@@ -20,9 +20,11 @@
 #
 # Env: ROUNDS (3), DW_REPS (3: driftwatch check runs of each kind per round),
 # ROWS (1000000), FEATURES (10), DW_REV (build driftwatch from this commit
-# instead of the working tree). Needs Go and Debian's python3-pandas and
-# python3-scipy under /usr/bin/python3. Data, binary and
-# reports go to bench/data/ (git-ignored).
+# instead of the working tree), DW_BIN (run this driftwatch binary instead of
+# building one: to compare builds made elsewhere while others' uncommitted
+# edits break the working tree's build). Needs Go and Debian's python3-pandas
+# and python3-scipy under /usr/bin/python3. Data, binary and reports go to
+# bench/data/ (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -48,11 +50,14 @@ if [ ! -f "$REF" ] || [ ! -f "$CUR" ] || [ "$(cat "$D/gen.stamp" 2>/dev/null)" !
   echo "$stamp" > "$D/gen.stamp"
 fi
 
-# The binary: from the working tree, or with DW_REV=REV from that commit
+# The binary: DW_BIN as given, or with DW_REV=REV built from that commit
 # exported to a temporary directory (uncommitted edits elsewhere in the repo
-# left out; useful while others are editing). The data generator, baseline and
-# comparison always come from the working tree.
-if [ -n "${DW_REV:-}" ]; then
+# left out; useful while others are editing), or from the working tree. The
+# data generator, baseline and comparison always come from the working tree.
+if [ -n "${DW_BIN:-}" ]; then
+  DW=$DW_BIN
+  echo "using $DW (DW_BIN, $(sha256sum "$DW" | cut -c1-12))"
+elif [ -n "${DW_REV:-}" ]; then
   rev=$(git rev-parse --verify "$DW_REV^{commit}")
   echo "building $DW from commit $rev (git archive, uncommitted changes left out) ..."
   src=$(mktemp -d)

@@ -291,12 +291,21 @@ func firstFailure(results []*chunkResult) int {
 	return -1
 }
 
+// allocColumns makes the columns; numeric ones share one allocation (see
+// MakeFloats), each capped at its own length so an append copies.
 func allocColumns(names []string, kinds []Kind, rows int) []*Column {
 	final := make([]*Column, len(names))
+	numeric := 0
+	for _, k := range kinds {
+		if k == KindNumeric {
+			numeric++
+		}
+	}
+	nums := MakeFloats(numeric * rows)
 	for ci, n := range names {
 		c := &Column{Name: n, Kind: kinds[ci]}
 		if c.Kind == KindNumeric {
-			c.Num = make([]float64, rows)
+			c.Num, nums = nums[:rows:rows], nums[rows:]
 		} else {
 			c.Str = make([]string, rows)
 			c.Null = make([]bool, rows)

@@ -8,9 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -476,7 +479,7 @@ func TestParallelErrorLines(t *testing.T) {
 	}
 }
 
-// Round trips through Read on a real file, mapped.
+// Round trips through Read on a real file, read into a huge-page buffer.
 func TestReadFileCSV(t *testing.T) {
 	data := genCSV(30_000, 3, 3, false)
 	p := filepath.Join(t.TempDir(), "r.csv")
@@ -494,6 +497,20 @@ func TestReadFileCSV(t *testing.T) {
 	}
 	if d := sameTables(got, want); d != "" || got.Path != p {
 		t.Fatalf("%s (path %q)", d, got.Path)
+	}
+}
+
+// MakeFloats hands out zeroed slices of the length asked for, large ones
+// starting on a huge page.
+func TestMakeFloats(t *testing.T) {
+	for _, n := range []int{0, 10, 3 << 20} {
+		f := MakeFloats(n)
+		if len(f) != n || cap(f) != n || slices.ContainsFunc(f, func(x float64) bool { return x != 0 }) {
+			t.Fatalf("n %d: len %d cap %d", n, len(f), cap(f))
+		}
+		if runtime.GOOS == "linux" && n*8 >= 4*hugePage && uintptr(unsafe.Pointer(unsafe.SliceData(f)))%hugePage != 0 {
+			t.Fatalf("n %d: not on a huge page", n)
+		}
 	}
 }
 

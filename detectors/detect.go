@@ -81,9 +81,6 @@ func evaluateNumeric(res *FeatureResult, ref *profile.Feature, cur *dataset.Colu
 	res.Edges = ref.Edges
 	res.RefCounts = ref.Counts
 	res.CurCounts = make([]float64, len(ref.Counts))
-	if len(ref.Edges) > 0 {
-		stats.Histogram(res.CurCounts, ref.Edges, vals)
-	}
 
 	nRef, nCur := float64(ref.Values), float64(len(vals))
 	psiT := th.PSI
@@ -94,14 +91,17 @@ func evaluateNumeric(res *FeatureResult, ref *profile.Feature, cur *dataset.Colu
 	psi, js, hel := nan, nan, nan
 	d, p, w, wn := nan, nan, nan, nan
 	if ref.Values > 0 && len(vals) > 0 {
+		// From a sample the statistic is within 1/(len−1) of the exact
+		// one; the p-value uses the true n either way. The histogram comes
+		// from the same bucketing pass over the current values.
+		d, w = stats.KSWassersteinHistogram(ref.Sample, vals, ref.Edges, res.CurCounts)
+		d, p = stats.KS2SampPValue(d, ref.Values, len(vals))
+		wn = w / math.Max(ref.Summary.Std, stdFloor)
 		psi = stats.PSI(ref.Counts, res.CurCounts, cfg.PSIEpsilon)
 		js = stats.JensenShannon(ref.Counts, res.CurCounts)
 		hel = stats.Hellinger(ref.Counts, res.CurCounts)
-		// From a sample the statistic is within 1/(len−1) of the exact
-		// one; the p-value uses the true n either way.
-		d, w = stats.KSWasserstein(ref.Sample, vals)
-		d, p = stats.KS2SampPValue(d, ref.Values, len(vals))
-		wn = w / math.Max(ref.Summary.Std, stdFloor)
+	} else if len(ref.Edges) > 0 {
+		stats.Histogram(res.CurCounts, ref.Edges, vals)
 	}
 	s := &res.Statistics
 	s.PSI = &ValueStat{Value: Float(psi), Threshold: Float(psiT), Drift: above(psi, psiT)}

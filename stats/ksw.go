@@ -3,6 +3,7 @@ package stats
 import (
 	"math"
 	"slices"
+	"sync"
 )
 
 // KSWasserstein returns the two-sample KS statistic (as KSStatistic) and
@@ -18,16 +19,49 @@ import (
 // stays within [Δ − b/nb, Δ + a/na]: a bucket is sorted and walked exactly
 // only when that range could beat the D found so far (KS) or could change
 // sign (Wasserstein); elsewhere ∫(F_a − F_b) over the bucket follows from
-// the bucket's counts and sums. Most buckets need nothing but two reading
-// passes, which is what makes it faster than sorting 2·n values. A grid too
-// coarse for the data (an extreme outlier) only means bigger buckets to
-// sort; a range that overflows float64 falls back to sorting everything.
+// the bucket's counts and sums. A bucket holding one value only (integer
+// data) is walked in one step, unsorted. Most buckets need nothing but two
+// reading passes, which is what makes it faster than sorting 2·n values. A
+// grid too coarse for the data (an extreme outlier) only means bigger
+// buckets to sort; a range that overflows float64 falls back to sorting
+// everything.
 func KSWasserstein(a, b []float64) (d, w float64) {
+	return KSWassersteinHistogram(a, b, nil, nil)
+}
+
+// KSWassersteinHistogram is KSWasserstein that also adds the histogram of b
+// over edges to counts (len(edges)+1), exactly as Histogram(counts, edges, b)
+// does, from the bucket counts b's pass takes anyway: the values below an
+// edge are those of the buckets below its bucket plus those of its own
+// bucket below it, which are collected with the buckets the walk needs.
+// Edges that are unsorted or not finite are counted by Histogram.
+func KSWassersteinHistogram(a, b, edges, counts []float64) (d, w float64) {
+	if len(edges) > 0 {
+		_ = counts[len(edges)]
+	}
 	if len(a) == 0 || len(b) == 0 {
+		if len(edges) > 0 {
+			Histogram(counts, edges, b)
+		}
 		return math.NaN(), math.NaN()
 	}
-	var sc kswScratch
-	if d, w, ok := sc.run(a, b); ok {
+	// The bucket counts give the histogram for sorted, finite edges.
+	var marks []float64
+	if len(edges) > 0 && slices.IsSorted(edges) &&
+		!slices.ContainsFunc(edges, func(e float64) bool { return math.IsInf(e, 0) || e != e }) {
+		marks = edges
+	}
+	sc := kswPool.Get().(*kswScratch)
+	defer kswPool.Put(sc)
+	d, w, ok := sc.run(a, b, marks)
+	if len(edges) > 0 {
+		if ok && marks != nil {
+			sc.histogram(counts, edges, len(b))
+		} else {
+			Histogram(counts, edges, b)
+		}
+	}
+	if ok {
 		return d, w
 	}
 	sa, sb := slices.Clone(a), slices.Clone(b)
@@ -51,27 +85,56 @@ func finiteSorted(s []float64) []float64 {
 // kswBits is log2 of the bucket count.
 const kswBits = 16
 
+// grid maps finite values to 1<<kswBits buckets of equal width.
+type grid struct {
+	lo, scale, step float64 // origin, buckets per unit, unit per bucket
+}
+
+func (g *grid) bucket(x float64) int {
+	return min(int((x-g.lo)*g.scale), 1<<kswBits-1)
+}
+
+// edge is the grid value of bucket j's lower edge; sums are kept relative to
+// it so they stay small (any reference point works algebraically).
+func (g *grid) edge(j int) float64 { return g.lo + float64(j)*g.step }
+
 type kswSide struct {
-	n           float64     // all values
-	nf          float64     // finite values
-	negInf      float64     // −Inf count
-	count       []float64   // finite values per bucket
-	sum         []float64   // Σ (v − grid edge of its bucket): small, so a plain sum is exact enough
-	min         []float64   // smallest value per bucket
-	refine      [][]float64 // values of buckets that need an exact walk
-	refineIndex []int32     // bucket → index in refine, −1 if none
+	n      float64   // all values
+	nf     float64   // finite values
+	negInf float64   // −Inf count
+	cells  []kswCell // per bucket
+	col    collector // values of the buckets walked exactly (and, on b, of the edges' buckets)
 }
 
+// kswCell keeps one bucket's accumulators together: one cache line per
+// value instead of three.
+type kswCell struct {
+	count float64
+	sum   float64 // Σ (v − grid edge of its bucket): small, so a plain sum is exact enough
+	min   float64 // smallest value
+}
+
+// kswScratch is one computation's state. It is pooled: its tables take
+// 3.5 MiB, and fresh memory costs a page fault per 4 KiB, which measured
+// more than the passes that fill it.
 type kswScratch struct {
-	a, b            kswSide
-	lo, scale, step float64 // grid origin, buckets per unit, unit per bucket
+	grid
+	a, b kswSide
+	need []bool  // buckets walked exactly
+	hi   float64 // largest finite value (lo is the grid's)
 }
 
-func (sc *kswScratch) bucket(x float64) int {
-	return min(int((x-sc.lo)*sc.scale), 1<<kswBits-1)
-}
+var kswPool = sync.Pool{New: func() any {
+	const nb = 1 << kswBits
+	sc := &kswScratch{need: make([]bool, nb)}
+	for _, s := range []*kswSide{&sc.a, &sc.b} {
+		s.cells = make([]kswCell, nb)
+		s.col.init(nb)
+	}
+	return sc
+}}
 
-func (sc *kswScratch) run(a, b []float64) (float64, float64, bool) {
+func (sc *kswScratch) run(a, b, edges []float64) (float64, float64, bool) {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, xs := range [][]float64{a, b} {
 		for _, x := range xs {
@@ -87,61 +150,70 @@ func (sc *kswScratch) run(a, b []float64) (float64, float64, bool) {
 		}
 	}
 	const nb = 1 << kswBits
-	sc.lo, sc.scale = lo, 0
+	sc.lo, sc.scale, sc.hi = lo, 0, hi
 	if hi > lo {
 		sc.scale, sc.step = nb/(hi-lo), (hi-lo)/nb
 		if math.IsInf(sc.scale, 0) || math.IsInf(hi-lo, 0) {
 			return 0, 0, false
 		}
 	}
-	sc.a.fill(a, sc)
-	sc.b.fill(b, sc)
+	sc.a.fill(a, &sc.grid)
+	sc.b.fill(b, &sc.grid)
 
 	A, B := &sc.a, &sc.b
+	Ac, Bc := A.cells, B.cells
 	d := 0.0
 	ca, cb := A.negInf, B.negInf // counts below the current bucket (KS: all values)
 	for j := range nb {
-		if A.count[j] == 0 && B.count[j] == 0 {
+		if Ac[j].count == 0 && Bc[j].count == 0 {
 			continue
 		}
 		if ca > 0 || cb > 0 {
 			d = math.Max(d, math.Abs(ca/A.n-cb/B.n))
 		}
-		ca += A.count[j]
-		cb += B.count[j]
+		ca += Ac[j].count
+		cb += Bc[j].count
 	}
 	if ca > 0 || cb > 0 {
 		d = math.Max(d, math.Abs(ca/A.n-cb/B.n)) // after the last finite bucket
 	}
 	// Buckets whose range could exceed d (KS), or whose finite-ECDF
 	// difference could change sign (Wasserstein), are walked exactly.
-	need := make([]bool, nb)
-	refine := false
+	need := sc.need
+	clear(need)
+	A.col.reset()
+	B.col.reset()
 	ca, cb = A.negInf, B.negInf
 	fa, fb := 0.0, 0.0 // finite counts below
 	for j := range nb {
-		if A.count[j] == 0 && B.count[j] == 0 {
+		if Ac[j].count == 0 && Bc[j].count == 0 {
 			continue
 		}
 		delta := ca/A.n - cb/B.n
-		up, down := delta+A.count[j]/A.n, delta-B.count[j]/B.n
+		up, down := delta+Ac[j].count/A.n, delta-Bc[j].count/B.n
 		fdelta := fa/A.nf - fb/B.nf
-		fup, fdown := fdelta+A.count[j]/A.nf, fdelta-B.count[j]/B.nf
+		fup, fdown := fdelta+Ac[j].count/A.nf, fdelta-Bc[j].count/B.nf
 		// The 1e-12 margin keeps rounding in these bounds from skipping a
 		// bucket whose exact walk would matter.
 		if math.Max(math.Abs(up), math.Abs(down)) > d-1e-12 || (fup > 0 && fdown < 0) {
 			need[j] = true
-			refine = true
+			A.col.mark(j, int(Ac[j].count))
+			B.col.mark(j, int(Bc[j].count))
 		}
-		ca += A.count[j]
-		cb += B.count[j]
-		fa += A.count[j]
-		fb += B.count[j]
+		ca += Ac[j].count
+		cb += Bc[j].count
+		fa += Ac[j].count
+		fb += Bc[j].count
 	}
-	if refine {
-		A.collect(a, need, sc)
-		B.collect(b, need, sc)
+	for _, e := range edges {
+		if e > lo && e <= hi {
+			if j := sc.bucket(e); Bc[j].count > 0 && !B.col.marked(j) {
+				B.col.mark(j, int(Bc[j].count))
+			}
+		}
 	}
+	A.col.gather(a, &sc.grid)
+	B.col.gather(b, &sc.grid)
 
 	// Final pass in key order: exact walks where needed, sums elsewhere.
 	ca, cb = A.negInf, B.negInf
@@ -155,18 +227,23 @@ func (sc *kswScratch) run(a, b []float64) (float64, float64, bool) {
 		}
 	}
 	for j := range nb {
-		if A.count[j] == 0 && B.count[j] == 0 {
+		if Ac[j].count == 0 && Bc[j].count == 0 {
 			continue
 		}
 		if !need[j] {
 			// The bucket's span starts at its smallest value.
-			start := math.Min(A.min[j], B.min[j])
+			start := math.Min(Ac[j].min, Bc[j].min)
 			flush(start)
 			open = kswPiece{active: true, summed: true, start: start, edge: sc.edge(j),
-				fa: fa, fb: fb, ca: A.count[j], cb: B.count[j], sa: A.sum[j], sb: B.sum[j]}
+				fa: fa, fb: fb, ca: Ac[j].count, cb: Bc[j].count, sa: Ac[j].sum, sb: Bc[j].sum}
+		} else if x, i, k, ok := sameValue(&A.col, &B.col, j); ok {
+			// The walk below, which takes one step here.
+			flush(x)
+			d = math.Max(d, math.Abs((ca+float64(i))/A.n-(cb+float64(k))/B.n))
+			open = kswPiece{active: true, start: x,
+				diff: math.Abs((fa+float64(i))/A.nf - (fb+float64(k))/B.nf)}
 		} else {
-			va := A.refine[A.refineIndex[j]]
-			vb := B.refine[B.refineIndex[j]]
+			va, vb := A.col.values(j), B.col.values(j)
 			slices.Sort(va)
 			slices.Sort(vb)
 			i, k := 0, 0
@@ -191,10 +268,10 @@ func (sc *kswScratch) run(a, b []float64) (float64, float64, bool) {
 					diff: math.Abs((fa+float64(i))/A.nf - (fb+float64(k))/B.nf)}
 			}
 		}
-		ca += A.count[j]
-		cb += B.count[j]
-		fa += A.count[j]
-		fb += B.count[j]
+		ca += Ac[j].count
+		cb += Bc[j].count
+		fa += Ac[j].count
+		fb += Bc[j].count
 	}
 	// Past the largest finite value both finite ECDFs are 1: closing the
 	// last span there adds nothing beyond it.
@@ -208,9 +285,55 @@ func (sc *kswScratch) run(a, b []float64) (float64, float64, bool) {
 	return d, w, true
 }
 
-// edge is the grid value of bucket j's lower edge; sums are kept relative to
-// it so they stay small (any reference point works algebraically).
-func (sc *kswScratch) edge(j int) float64 { return sc.lo + float64(j)*sc.step }
+// sameValue reports whether bucket j holds one value on both sides (on one
+// side, when the other has none): that value as the walk would take it (a's
+// when both have it) and the counts.
+func sameValue(a, b *collector, j int) (x float64, na, nb int, ok bool) {
+	xa, na, ua := a.uniform(j)
+	xb, nb, ub := b.uniform(j)
+	switch {
+	case !ua || !ub:
+		return 0, 0, 0, false
+	case na == 0:
+		return xb, na, nb, true
+	case nb == 0 || xa == xb:
+		return xa, na, nb, true
+	}
+	return 0, 0, 0, false
+}
+
+// histogram adds b's bin counts over sorted, finite edges to counts, after
+// run marked and collected the edges' buckets; nb is len(b).
+func (sc *kswScratch) histogram(counts, edges []float64, nb int) {
+	B := &sc.b
+	prev, j0, below := 0, 0, int(B.negInf) // below: values in buckets < j0
+	for k, e := range edges {
+		at := int(B.negInf)
+		switch {
+		case e <= sc.lo:
+		case e > sc.hi:
+			at += int(B.nf)
+		default:
+			j := sc.bucket(e)
+			for ; j0 < j; j0++ {
+				below += int(B.cells[j0].count)
+			}
+			at = below
+			if B.cells[j].count > 0 {
+				if x, n, ok := B.col.uniform(j); ok {
+					at += n * b2i(x < e)
+				} else {
+					for _, x := range B.col.values(j) {
+						at += b2i(x < e)
+					}
+				}
+			}
+		}
+		counts[k] += float64(at - prev)
+		prev = at
+	}
+	counts[len(edges)] += float64(nb - prev)
+}
 
 // kswPiece is a span of the Wasserstein integral that starts at start and
 // runs to the next span's start: either a constant |F_a − F_b| (inside an
@@ -238,18 +361,14 @@ func (p *kswPiece) integral(t, nfa, nfb float64) float64 {
 	return math.Abs(ia - ib)
 }
 
-// kswCell keeps one bucket's accumulators together: one cache line per
-// value instead of three.
-type kswCell struct{ count, sum, min float64 }
-
-func (s *kswSide) fill(xs []float64, sc *kswScratch) {
+func (s *kswSide) fill(xs []float64, g *grid) {
 	const nb = 1 << kswBits
-	s.n = float64(len(xs))
-	cells := make([]kswCell, nb)
+	s.n, s.nf, s.negInf = float64(len(xs)), 0, 0
+	cells := s.cells[:nb]
 	for j := range cells {
-		cells[j].min = math.Inf(1)
+		cells[j] = kswCell{min: math.Inf(1)}
 	}
-	lo, scale, step := sc.lo, sc.scale, sc.step
+	lo, scale, step := g.lo, g.scale, g.step
 	for _, x := range xs {
 		if math.IsInf(x, 0) {
 			if x < 0 {
@@ -265,34 +384,118 @@ func (s *kswSide) fill(xs []float64, sc *kswScratch) {
 			c.min = x
 		}
 	}
-	s.count = make([]float64, nb)
-	s.sum = make([]float64, nb)
-	s.min = make([]float64, nb)
-	for j, c := range cells {
-		s.count[j], s.sum[j], s.min[j] = c.count, c.sum, c.min
-		s.nf += c.count
+	for j := range cells {
+		s.nf += cells[j].count
 	}
 }
 
-// collect gathers the values of the buckets marked in need.
-func (s *kswSide) collect(xs []float64, need []bool, sc *kswScratch) {
-	s.refineIndex = make([]int32, len(need))
-	for j := range s.refineIndex {
-		s.refineIndex[j] = -1
+// collector gathers the finite values of a few marked buckets into one
+// buffer, in input order. A bucket whose values have all been the same, bit
+// for bit, keeps just that value and their number, and takes room in the
+// buffer only once a different value arrives: integer-valued data would
+// otherwise be copied whole and sorted for nothing.
+type collector struct {
+	slot  []int32 // bucket → index in runs, −1 when not marked
+	runs  []bucketRun
+	vals  []float64
+	used  []int32 // marked buckets, to reset slot
+	size  int     // length of vals in use
+	total int     // values in the marked buckets
+}
+
+type bucketRun struct {
+	count int     // the bucket's values
+	n     int     // values gathered so far
+	off   int     // once mixed, the values are vals[off:off+n]
+	first float64 // until mixed, every value
+	mixed bool
+}
+
+func (c *collector) init(nb int) {
+	c.slot = make([]int32, nb)
+	for j := range c.slot {
+		c.slot[j] = -1
 	}
-	for j, n := range need {
-		if n {
-			s.refineIndex[j] = int32(len(s.refine))
-			s.refine = append(s.refine, make([]float64, 0, int(s.count[j])))
-		}
+}
+
+func (c *collector) reset() {
+	for _, j := range c.used {
+		c.slot[j] = -1
 	}
+	c.used, c.runs, c.size, c.total = c.used[:0], c.runs[:0], 0, 0
+}
+
+func (c *collector) marked(j int) bool { return c.slot[j] >= 0 }
+
+// mark has gather collect bucket j, which holds count values.
+func (c *collector) mark(j, count int) {
+	c.slot[j] = int32(len(c.runs))
+	c.runs = append(c.runs, bucketRun{count: count})
+	c.used = append(c.used, int32(j))
+	c.total += count
+}
+
+// gather collects the values of the marked buckets from xs, whose bucket
+// counts on g the marks were given.
+func (c *collector) gather(xs []float64, g *grid) {
+	if len(c.runs) == 0 {
+		return
+	}
+	slot, runs, vals := c.slot, c.runs, c.vals
 	for _, x := range xs {
 		if math.IsInf(x, 0) {
 			continue
 		}
-		if j := sc.bucket(x); need[j] {
-			r := s.refineIndex[j]
-			s.refine[r] = append(s.refine[r], x)
+		s := slot[g.bucket(x)]
+		if s < 0 {
+			continue
 		}
+		r := &runs[s]
+		switch {
+		case r.mixed:
+			vals[r.off+r.n] = x
+		case r.n == 0:
+			r.first = x
+		case math.Float64bits(x) != math.Float64bits(r.first):
+			vals = c.spill(r)
+			vals[r.off+r.n] = x
+		}
+		r.n++
 	}
+}
+
+// spill gives run r room for all its values in vals, writes out the copies
+// of its first value gathered so far and returns vals.
+func (c *collector) spill(r *bucketRun) []float64 {
+	if need := c.size + r.count; need > len(c.vals) {
+		// Room for every marked bucket: one bucket with two values makes
+		// it likely that most have. Offsets, not slices, point into vals,
+		// so it can move.
+		vals := make([]float64, max(need, c.total))
+		copy(vals, c.vals[:c.size])
+		c.vals = vals
+	}
+	r.off, r.mixed = c.size, true
+	c.size += r.count
+	v := c.vals[r.off : r.off+r.n]
+	for i := range v {
+		v[i] = r.first
+	}
+	return c.vals
+}
+
+// uniform returns the one value bucket j holds and how many times, or ok
+// false when its values differ.
+func (c *collector) uniform(j int) (x float64, n int, ok bool) {
+	r := &c.runs[c.slot[j]]
+	return r.first, r.n, !r.mixed
+}
+
+// values returns bucket j's values in input order.
+func (c *collector) values(j int) []float64 {
+	r := &c.runs[c.slot[j]]
+	if !r.mixed {
+		c.spill(r)
+	}
+	return c.vals[r.off : r.off+r.n]
 }

@@ -3,6 +3,7 @@ package stats
 import (
 	"math"
 	"slices"
+	"sync"
 )
 
 // QuantileBins returns, for each bin number b in bins, the b−1 interior
@@ -12,16 +13,19 @@ import (
 //
 // One pass buckets the finite values on a uniform grid over their range;
 // each needed order statistic is then found in its bucket, and only those
-// buckets are collected and sorted. An edge lies between two consecutive
-// order statistics, so its bucket is one of theirs or holds no value: the
-// values below an edge are the buckets before it plus a count inside a
-// sorted bucket. Cost: two reading passes plus sorting a few small buckets.
+// buckets are collected and sorted (a bucket of one repeated value is
+// neither). An edge lies between two consecutive order statistics, so its
+// bucket is one of theirs or holds no value: the values below an edge are
+// the buckets before it plus a count inside a sorted bucket. Cost: two
+// reading passes plus sorting a few small buckets.
 func QuantileBins(xs []float64, bins ...int) (edges, counts [][]float64) {
 	n := len(xs)
 	if n == 0 {
 		return make([][]float64, len(bins)), make([][]float64, len(bins))
 	}
-	var g kswScratch
+	sc := qbPool.Get().(*qbScratch)
+	defer qbPool.Put(sc)
+	var g grid
 	lo, hi := math.Inf(1), math.Inf(-1)
 	negInf, posInf := 0, 0
 	for _, x := range xs {
@@ -45,7 +49,8 @@ func QuantileBins(xs []float64, bins ...int) (edges, counts [][]float64) {
 		g.scale, g.step = nb/(hi-lo), (hi-lo)/nb
 	}
 	// below[j] = values before bucket j (−Inf included).
-	below := make([]int, nb+1)
+	below := sc.below
+	clear(below)
 	if negInf+posInf < n {
 		for _, x := range xs {
 			if !math.IsInf(x, 0) {
@@ -60,11 +65,30 @@ func QuantileBins(xs []float64, bins ...int) (edges, counts [][]float64) {
 	finiteEnd := n - posInf // ranks ≥ finiteEnd are +Inf
 
 	// Buckets holding the needed order statistics.
-	need := map[int][]float64{}
+	col := &sc.col
+	col.reset()
 	bucketOf := func(r int) int {
 		// First j with below[j+1] > r.
 		j, _ := slices.BinarySearch(below[1:], r+1)
 		return j
+	}
+	for _, b := range bins {
+		for k := 1; k < b; k++ {
+			i := int(math.Floor(float64(k) / float64(b) * float64(n-1)))
+			for _, r := range []int{i, min(i+1, n-1)} {
+				if r >= negInf && r < finiteEnd {
+					if j := bucketOf(r); !col.marked(j) {
+						col.mark(j, below[j+1]-below[j])
+					}
+				}
+			}
+		}
+	}
+	col.gather(xs, &g)
+	for _, j := range col.used {
+		if _, _, ok := col.uniform(int(j)); !ok {
+			slices.Sort(col.values(int(j)))
+		}
 	}
 	rank := func(r int) float64 {
 		switch {
@@ -74,38 +98,10 @@ func QuantileBins(xs []float64, bins ...int) (edges, counts [][]float64) {
 			return math.Inf(1)
 		}
 		j := bucketOf(r)
-		return need[j][r-below[j]]
-	}
-	for _, b := range bins {
-		for k := 1; k < b; k++ {
-			i := int(math.Floor(float64(k) / float64(b) * float64(n-1)))
-			for _, r := range []int{i, min(i+1, n-1)} {
-				if r >= negInf && r < finiteEnd {
-					need[bucketOf(r)] = nil
-				}
-			}
+		if x, _, ok := col.uniform(j); ok {
+			return x
 		}
-	}
-	for j := range need {
-		need[j] = make([]float64, 0, below[j+1]-below[j])
-	}
-	if len(need) > 0 {
-		// A dense flag per bucket: a map lookup per value would cost more
-		// than the rest of the pass.
-		flag := make([]bool, nb)
-		for j := range need {
-			flag[j] = true
-		}
-		for _, x := range xs {
-			if !math.IsInf(x, 0) {
-				if j := g.bucket(x); flag[j] {
-					need[j] = append(need[j], x)
-				}
-			}
-		}
-		for _, v := range need {
-			slices.Sort(v)
-		}
+		return col.values(j)[r-below[j]]
 	}
 	edges = make([][]float64, len(bins))
 	counts = make([][]float64, len(bins))
@@ -135,7 +131,7 @@ func QuantileBins(xs []float64, bins ...int) (edges, counts [][]float64) {
 		} else {
 			prev := 0
 			for k, edge := range e {
-				at := g.countBelow(edge, below, need)
+				at := countBelow(&g, col, edge, below)
 				cnt[k] = float64(at - prev)
 				prev = at
 			}
@@ -146,16 +142,30 @@ func QuantileBins(xs []float64, bins ...int) (edges, counts [][]float64) {
 	return edges, counts
 }
 
+// qbScratch is QuantileBins' pooled state (see kswScratch).
+type qbScratch struct {
+	below []int
+	col   collector
+}
+
+var qbPool = sync.Pool{New: func() any {
+	sc := &qbScratch{below: make([]int, 1<<kswBits+1)}
+	sc.col.init(1 << kswBits)
+	return sc
+}}
+
 // countBelow is the number of values < e for a finite edge e within the
 // finite range.
-func (g *kswScratch) countBelow(e float64, below []int, need map[int][]float64) int {
+func countBelow(g *grid, col *collector, e float64, below []int) int {
 	j := g.bucket(e)
-	v, ok := need[j]
-	if !ok {
+	if !col.marked(j) {
 		// An edge between two consecutive order statistics lies in an
 		// empty bucket unless it shares one with them (collected).
 		return below[j+1]
 	}
-	i, _ := slices.BinarySearch(v, e) // first value ≥ e
+	if x, n, ok := col.uniform(j); ok {
+		return below[j] + n*b2i(x < e)
+	}
+	i, _ := slices.BinarySearch(col.values(j), e) // first value ≥ e
 	return below[j] + i
 }

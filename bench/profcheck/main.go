@@ -10,7 +10,9 @@
 // (profile.Build), read the current CSV with the reference's kinds, compare
 // (detectors.Compare), write the JSON report (report.Write). With -cli it
 // instead calls cli.Main, the exact code path of the binary, and reports
-// only the total.
+// only the total. Steps are timed in wall and CPU time (user + system): their
+// ratio is how many of the cores a step kept busy. -trace writes an
+// execution trace for go tool trace.
 package main
 
 import (
@@ -20,7 +22,9 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
+	"syscall"
 	"time"
 
 	"driftwatch/cli"
@@ -35,6 +39,7 @@ func main() {
 	cur := flag.String("current", "bench/data/current.csv", "current CSV")
 	n := flag.Int("n", 5, "iterations")
 	cpu := flag.String("cpuprofile", "", "write a CPU profile of all iterations to this file")
+	tr := flag.String("trace", "", "write an execution trace of all iterations to this file (go tool trace)")
 	viaCLI := flag.Bool("cli", false, "run cli.Main (the binary's code path) instead of the separate steps")
 	flag.Parse()
 
@@ -51,48 +56,74 @@ func main() {
 			f.Close()
 		}()
 	}
+	if *tr != "" {
+		f, err := os.Create(*tr)
+		if err != nil {
+			fatal(err)
+		}
+		if err := trace.Start(f); err != nil {
+			fatal(err)
+		}
+		defer func() {
+			trace.Stop()
+			f.Close()
+		}()
+	}
 	steps := []string{"read reference", "build profile", "read current", "compare", "write report", "total"}
 	times := make([][]time.Duration, len(steps))
+	cpus := make([][]time.Duration, len(steps))
 	for i := range *n {
 		runtime.GC() // start every iteration from the same heap
-		var d []time.Duration
+		var d, c []time.Duration
 		if *viaCLI {
-			t0 := time.Now()
+			t0, c0 := time.Now(), cpuTime()
 			code := cli.Main([]string{"check", "--reference", *ref, "--current", *cur},
 				cli.Env{Stdout: io.Discard, Stderr: os.Stderr})
 			if code == cli.ExitUsage {
 				fatal(fmt.Errorf("check failed"))
 			}
 			d = []time.Duration{0, 0, 0, 0, 0, time.Since(t0)}
+			c = []time.Duration{0, 0, 0, 0, 0, cpuTime() - c0}
 		} else {
-			d = runSteps(*ref, *cur)
+			d, c = runSteps(*ref, *cur)
 		}
 		for s := range d {
 			times[s] = append(times[s], d[s])
+			cpus[s] = append(cpus[s], c[s])
 		}
 		fmt.Fprintf(os.Stderr, "iteration %d: %v\n", i+1, d[len(d)-1].Round(time.Millisecond))
 	}
-	fmt.Printf("%d iterations, GOMAXPROCS %d; median per step:\n", *n, runtime.GOMAXPROCS(0))
+	fmt.Printf("%d iterations, GOMAXPROCS %d; median per step (wall, CPU time user + system):\n", *n, runtime.GOMAXPROCS(0))
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	for s, name := range steps {
 		if *viaCLI && name != "total" {
 			continue
 		}
 		slices.Sort(times[s])
-		fmt.Printf("  %-15s %8.1f ms\n", name, float64(times[s][len(times[s])/2].Microseconds())/1000)
+		slices.Sort(cpus[s])
+		fmt.Printf("  %-15s %8.1f ms wall %8.1f ms CPU\n", name, ms(times[s][len(times[s])/2]), ms(cpus[s][len(cpus[s])/2]))
 	}
+}
+
+// cpuTime is the process's user + system time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // runSteps is cli/check.go's check for two CSVs with default flags, timed
 // step by step.
-func runSteps(refPath, curPath string) []time.Duration {
-	var d []time.Duration
-	t := time.Now()
+func runSteps(refPath, curPath string) (wall, cpu []time.Duration) {
+	t, c := time.Now(), cpuTime()
 	lap := func() {
-		now := time.Now()
-		d = append(d, now.Sub(t))
-		t = now
+		now, cnow := time.Now(), cpuTime()
+		wall, cpu = append(wall, now.Sub(t)), append(cpu, cnow-c)
+		t, c = now, cnow
 	}
-	start := t
+	start, cstart := t, c
 	cfg := detectors.DefaultConfig()
 	rt, err := dataset.Read(refPath, dataset.Options{Kinds: map[string]dataset.Kind{}})
 	if err != nil {
@@ -123,7 +154,7 @@ func runSteps(refPath, curPath string) []time.Duration {
 		fatal(err)
 	}
 	lap()
-	return append(d, time.Since(start))
+	return append(wall, time.Since(start)), append(cpu, cpuTime()-cstart)
 }
 
 func fatal(err error) {
