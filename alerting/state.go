@@ -44,6 +44,7 @@ type Engine struct {
 	inst     map[string]*instance
 	cooldown map[string]time.Time // action/rule/model/version → last firing sent
 	silences map[string]*Silence
+	held     *[]heldSend // during EvalHeld
 }
 
 // instance is one alert's state between evaluations.
@@ -102,8 +103,34 @@ func instanceKey(rule string, s *Sample) string {
 // absent (its model or feature went away) counts as not holding. Firing,
 // severity changes and resolutions are queued to the rules' actions.
 func (e *Engine) Eval(now time.Time, samples []Sample) {
+	release, _ := e.EvalHeld(now, samples)
+	release()
+}
+
+// EvalHeld is Eval with the notifications held back until release is
+// called, and their number: the service saves the new alert states before
+// anything is sent, so a member that takes over after a crash knows what
+// was sent and does not page again.
+func (e *Engine) EvalHeld(now time.Time, samples []Sample) (release func(), held int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	var out []heldSend
+	e.held = &out
+	defer func() { e.held = nil }()
+	e.eval(now, samples)
+	return func() {
+		for _, h := range out {
+			e.enqueue(h.action, h.alert)
+		}
+	}, len(out)
+}
+
+type heldSend struct {
+	action string
+	alert  Alert
+}
+
+func (e *Engine) eval(now time.Time, samples []Sample) {
 	seen := make(map[string]bool, len(e.inst))
 	for ri := range e.opt.Rules {
 		r := &e.opt.Rules[ri]
@@ -270,6 +297,14 @@ func (e *Engine) notifyFiring(r *Rule, in *instance, now time.Time) {
 }
 
 func (e *Engine) send(action string, a Alert) {
+	if e.held != nil {
+		*e.held = append(*e.held, heldSend{action, a})
+		return
+	}
+	e.enqueue(action, a)
+}
+
+func (e *Engine) enqueue(action string, a Alert) {
 	if d := e.disp[action]; d != nil {
 		if !d.enqueue([]Alert{a}) {
 			e.log.Warn("alerting: notification queue full; dropped", "notifier", action, "alert", a.Key)

@@ -4,14 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"driftwatch/config"
 	"driftwatch/service"
 )
-
-// shutdownDeadline bounds the final commit and shutdown after a signal.
-const shutdownDeadline = 10 * time.Second
 
 // runServe runs the service until the context ends (SIGINT or SIGTERM).
 func runServe(args []string, env Env) error {
@@ -41,7 +37,9 @@ func runServe(args []string, env Env) error {
 	}
 	log.Info("driftwatch serving", "http", s.HTTPAddr(), "brokers", fmt.Sprint(s.Brokers()))
 	<-ctx.Done()
-	closeCtx, cancel := context.WithTimeout(context.Background(), shutdownDeadline)
+	// Shutdown: stop fetching, finish in-flight batches, last checkpoint and
+	// commit, leave the group, all within shutdown_timeout.
+	closeCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	return s.Close(closeCtx)
 }

@@ -38,6 +38,8 @@ type Config struct {
 	Fields          Fields          `yaml:"fields"`
 	MaxMessageBytes int             `yaml:"max_message_bytes"`
 	Join            Join            `yaml:"join"`
+	Checkpoint      Checkpoint      `yaml:"checkpoint"`
+	ShutdownTimeout time.Duration   `yaml:"shutdown_timeout"`
 	Defaults        Defaults        `yaml:"defaults"`
 	Models          []Model         `yaml:"models"`
 	Alerting        alerting.Config `yaml:"alerting"`
@@ -105,6 +107,16 @@ type Join struct {
 	EarlyTTL   time.Duration `yaml:"early_ttl"`
 }
 
+// Checkpoint says where and how often each partition's state is saved
+// together with the offsets it covers.
+type Checkpoint struct {
+	Interval time.Duration `yaml:"interval"`
+	// Dir, when set, keeps checkpoints (and the embedded broker's log) in a
+	// local directory; otherwise Topic, a compacted Kafka topic, holds them.
+	Dir   string `yaml:"dir"`
+	Topic string `yaml:"topic"`
+}
+
 // Window is an event-time sliding window of panes, or a count window.
 type Window struct {
 	Length   time.Duration `yaml:"length"`
@@ -159,6 +171,8 @@ func Default() Config {
 		Fields:          Fields{ID: "id", Model: "model", Version: "version", TS: "ts", Features: "features", Prediction: "prediction", Score: "score", Scores: "scores", LatencyMS: "latency_ms", Label: "label", Value: "value"},
 		MaxMessageBytes: 1 << 20,
 		Join:            Join{MaxPending: 1_000_000, TTL: 24 * time.Hour, MaxEarly: 100_000, EarlyTTL: 10 * time.Minute},
+		Checkpoint:      Checkpoint{Interval: 10 * time.Second, Topic: "driftwatch-checkpoints"},
+		ShutdownTimeout: 10 * time.Second,
 		Defaults: Defaults{
 			Window:         Window{Length: time.Hour, Pane: time.Minute, Lateness: 5 * time.Minute},
 			EvaluateEvery:  30 * time.Second,

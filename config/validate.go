@@ -38,6 +38,12 @@ func (c *Config) validate() error {
 	if c.MaxMessageBytes <= 0 {
 		return fmt.Errorf("max_message_bytes must be positive, got %d", c.MaxMessageBytes)
 	}
+	if c.Checkpoint.Interval <= 0 || c.ShutdownTimeout <= 0 {
+		return fmt.Errorf("checkpoint.interval and shutdown_timeout must be positive")
+	}
+	if c.Checkpoint.Dir == "" && c.Checkpoint.Topic == "" {
+		return fmt.Errorf("checkpoint: set dir or topic")
+	}
 	j := c.Join
 	if j.MaxPending <= 0 || j.MaxEarly < 0 || j.TTL <= 0 || j.EarlyTTL < 0 {
 		return fmt.Errorf("join: max_pending and ttl must be positive, max_early and early_ttl not negative")

@@ -5,8 +5,8 @@
 // outcome to the window of the prediction. Time is passed in; nothing here
 // reads the clock. Computing quality from pairs is left to the monitor.
 //
-// Ids are kept as 64-bit hashes (maphash, seeded per process), not as
-// strings: a pending entry is then a fixed-size map slot with no allocation
+// Ids are kept as 64-bit hashes (keyed with a random key that the join's
+// state carries, so a restored join finds the ids it held), not as strings: a pending entry is then a fixed-size map slot with no allocation
 // of its own, which halves the join's cost per prediction and its memory.
 // Two ids with the same hash would be taken for one; with a million pending
 // predictions the chance that any outcome meets such a twin is about
@@ -14,7 +14,6 @@
 package join
 
 import (
-	"hash/maphash"
 	"time"
 )
 
@@ -60,20 +59,20 @@ type Join struct {
 	pending fifo[Prediction]
 	early   fifo[Outcome]
 	stats   Stats
-	seed    maphash.Seed
+	key     [2]uint64 // of the id hash
 }
 
 // New returns a join with the given bounds.
 func New(maxPending int, ttl time.Duration, maxEarly int, earlyTTL time.Duration) *Join {
 	return &Join{maxPending: maxPending, maxEarly: maxEarly, ttl: ttl, earlyTTL: earlyTTL,
-		pending: newFIFO[Prediction](), early: newFIFO[Outcome](), seed: maphash.MakeSeed()}
+		pending: newFIFO[Prediction](), early: newFIFO[Outcome](), key: newKey()}
 }
 
 // AddPrediction records a prediction; if its outcome came first, the pair is
 // returned at once.
 func (j *Join) AddPrediction(id string, p Prediction, now time.Time) (Pair, bool) {
 	j.expire(now)
-	h := maphash.String(j.seed, id)
+	h := hashID(j.key, id)
 	if o, at, ok := j.early.take(h); ok {
 		j.stats.Joined++
 		return Pair{ID: id, Prediction: p, Outcome: o, Delay: time.Duration(at - now.UnixNano())}, true
@@ -94,7 +93,7 @@ func (j *Join) AddPrediction(id string, p Prediction, now time.Time) (Pair, bool
 // the prediction arrives (bounded by maxEarly and earlyTTL).
 func (j *Join) AddOutcome(id string, o Outcome, now time.Time) (Pair, bool) {
 	j.expire(now)
-	h := maphash.String(j.seed, id)
+	h := hashID(j.key, id)
 	if p, at, ok := j.pending.take(h); ok {
 		j.stats.Joined++
 		return Pair{ID: id, Prediction: p, Outcome: o, Delay: time.Duration(now.UnixNano() - at)}, true

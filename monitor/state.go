@@ -7,6 +7,8 @@
 package monitor
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -306,7 +308,7 @@ type Outcome struct {
 // key (event time, or sequence number in a count window; see Next). It
 // reports false when that pane has left the window.
 func (v *Version) AddOutcome(predTS int64, o Outcome) bool {
-	pane := v.ring.Pane(predTS)
+	pane := v.ring.Live(predTS)
 	if pane == nil {
 		v.late++
 		return false
@@ -413,15 +415,42 @@ type Evaluation struct {
 // Evaluate sums the live panes and compares them with the reference. PSI,
 // JS and Hellinger use the PSI bins, whose counts are sums of fine bins:
 // they equal `check`'s values on the same events exactly.
-func (v *Version) Evaluate(eps float64) Evaluation {
-	v.totals = v.ring.Totals(v.totals)
+func (v *Version) Evaluate(eps float64) Evaluation { return Merge([]*Version{v}, eps) }
+
+// Merge evaluates the union of several states of one model version — the
+// partitions of its stream, each with its own window — as one window:
+// event-time windows end at the newest pane among them (a lagging
+// partition's panes that the merged window has left do not count); count
+// windows add each partition's last events. Counters are additive, so the
+// merge of a stream's partitions equals one window over all its events
+// whenever no partition lags by more than the lateness.
+func Merge(parts []*Version, eps float64) Evaluation {
+	v := parts[0]
+	v.totals = append(v.totals[:0], make([]float64, v.ring.Width())...)
+	head, started := int64(math.MinInt64), false
+	var late uint64
+	for _, p := range parts {
+		if h, ok := p.ring.Head(); ok {
+			head, started = max(head, h), true
+		}
+		late += p.late
+	}
+	for _, p := range parts {
+		if h, ok := p.ring.Head(); ok {
+			if v.count == 0 {
+				h = head
+			}
+			p.ring.AddTotals(v.totals, h)
+		}
+	}
 	t := v.totals
 	var ev Evaluation
 	nan := math.NaN()
-	if s, e, ok := v.ring.Bounds(); ok && v.count == 0 {
+	if started && v.count == 0 {
+		s, e := v.ring.BoundsAt(head)
 		ev.Start, ev.End = time.UnixMilli(s).UTC(), time.UnixMilli(e).UTC()
 	}
-	ev.Events, ev.Late = t[counterEvents], v.late
+	ev.Events, ev.Late = t[counterEvents], late
 	ev.Scored, ev.HighConfidenceShare = t[counterScored], nan
 	if ev.Scored > 0 {
 		ev.HighConfidenceShare = t[counterHighConf] / ev.Scored
@@ -483,4 +512,33 @@ func (v *Version) Evaluate(eps float64) Evaluation {
 		ev.Features = append(ev.Features, fs)
 	}
 	return ev
+}
+
+// AppendState appends the version's window and counters of late events
+// and, for count windows, the sequence, so that RestoreState on a version
+// built from the same profile and window continues exactly where this one
+// stood.
+func (v *Version) AppendState(dst []byte) []byte {
+	dst = binary.AppendUvarint(dst, v.late)
+	dst = binary.AppendVarint(dst, v.seq)
+	return v.ring.AppendState(dst)
+}
+
+// RestoreState replaces the state with one AppendState wrote and returns
+// the bytes after it.
+func (v *Version) RestoreState(src []byte) ([]byte, error) {
+	late, n := binary.Uvarint(src)
+	if n <= 0 {
+		return nil, errors.New("monitor: state truncated")
+	}
+	seq, m := binary.Varint(src[n:])
+	if m <= 0 {
+		return nil, errors.New("monitor: state truncated")
+	}
+	rest, err := v.ring.RestoreState(src[n+m:])
+	if err != nil {
+		return nil, fmt.Errorf("monitor: %w", err)
+	}
+	v.late, v.seq = late, seq
+	return rest, nil
 }

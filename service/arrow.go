@@ -49,7 +49,7 @@ const (
 // of rows that share a model version. A message is accepted or
 // dead-lettered whole: one row naming an unknown model or version rejects
 // it, since a Kafka record cannot be partly dead-lettered.
-func (s *Service) handleArrow(part *partState, topic string, r *kgo.Record, now time.Time) (rows int, err error) {
+func (s *Service) handleArrow(p *part, part *partState, topic string, r *kgo.Record, now time.Time) (rows int, err error) {
 	c := &part.cols
 	if err := part.arrowDec.Decode(r.Value, c); err != nil {
 		return 0, err
@@ -72,7 +72,7 @@ func (s *Service) handleArrow(part *partState, topic string, r *kgo.Record, now 
 		ts = part.ts
 	}
 	if topic == s.cfg.Topics.Outcomes {
-		return c.Rows, s.arrowOutcomes(c, ts, now)
+		return c.Rows, s.arrowOutcomes(p, c, ts, now)
 	}
 	for i := 0; i < c.Rows; {
 		j := i + 1
@@ -85,7 +85,7 @@ func (s *Service) handleArrow(part *partState, topic string, r *kgo.Record, now 
 			av = &arrowView{v: v}
 			part.views[v] = av
 		}
-		s.addArrowRun(av, c, ts, i, j, now)
+		s.addArrowRun(p, av, c, ts, i, j, now)
 		i = j
 	}
 	return c.Rows, nil
@@ -126,7 +126,7 @@ func (av *arrowView) locate(c *events.Columns, score, pred string) {
 	}
 	numName := func(i int) string { return c.Num[i].Name }
 	catName := func(i int) string { return c.Cat[i].Name }
-	num, cat := av.v.st.Numeric(), av.v.st.Categorical()
+	num, cat := av.v.eval.Numeric(), av.v.eval.Categorical()
 	av.numCol, av.catCol = make([]int, len(num)), make([]int, len(cat))
 	for k, n := range num {
 		av.numCol[k] = find(n, numName, catName, len(c.Num), len(c.Cat))
@@ -157,7 +157,7 @@ func (av *arrowView) buffers(n int) {
 	}
 }
 
-func (s *Service) addArrowRun(av *arrowView, c *events.Columns, ts []int64, i, j int, now time.Time) {
+func (s *Service) addArrowRun(p *part, av *arrowView, c *events.Columns, ts []int64, i, j int, now time.Time) {
 	av.locate(c, s.cfg.Fields.Score, s.cfg.Fields.Prediction)
 	n := j - i
 	av.buffers(n)
@@ -209,7 +209,7 @@ func (s *Service) addArrowRun(av *arrowView, c *events.Columns, ts []int64, i, j
 		b.Confidence = av.conf
 	}
 
-	s.addRun(av.v, b, n, now, func(k int) (string, join.Prediction) {
+	s.addRun(p, av.v, b, n, now, func(k int) (string, join.Prediction) {
 		return c.ID[i+k], arrowPrediction(c, i+k, ts[i+k])
 	})
 	b.TS = nil // drop references to the message's columns
@@ -239,7 +239,7 @@ func arrowPrediction(c *events.Columns, r int, ts int64) join.Prediction {
 
 // arrowOutcomes joins a message of outcomes row by row, as outcome does
 // for JSON events.
-func (s *Service) arrowOutcomes(c *events.Columns, ts []int64, now time.Time) error {
+func (s *Service) arrowOutcomes(p *part, c *events.Columns, ts []int64, now time.Time) error {
 	if !c.HasLabel && !c.HasValue {
 		return &events.Error{Reason: events.ReasonWrongType, Field: s.cfg.Fields.Label, Err: errors.New("outcomes need a label or a value column")}
 	}
@@ -254,15 +254,12 @@ func (s *Service) arrowOutcomes(c *events.Columns, ts []int64, now time.Time) er
 		}
 		if c.HasPrediction || c.HasScore {
 			if v := m.versions[c.Version[r]]; v != nil {
-				s.credit(m, join.Pair{ID: c.ID[r], Prediction: arrowPrediction(c, r, v.next(ts[r])), Outcome: o})
+				s.credit(p, m, join.Pair{ID: c.ID[r], Prediction: arrowPrediction(c, r, p.states[v].Next(ts[r])), Outcome: o})
 				continue
 			}
 		}
-		m.joinMu.Lock()
-		pair, ok := m.join.AddOutcome(c.ID[r], o, now)
-		m.joinMu.Unlock()
-		if ok {
-			s.credit(m, pair)
+		if pair, ok := p.joins[m].AddOutcome(c.ID[r], o, now); ok {
+			s.credit(p, m, pair)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -40,6 +41,12 @@ func startWith(t *testing.T, cfgText string, now func() time.Time) (*Service, *k
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close(context.Background()) })
+	for !s.assignedOnce.Load() { // partitions assigned and restored: this member leads
+		if ctx.Err() != nil {
+			t.Fatal("no partitions assigned")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	pr, err := kgo.NewClient(kgo.SeedBrokers(s.Brokers()...), kgo.DefaultProduceTopic("predictions"))
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +63,10 @@ func produce(t *testing.T, ctx context.Context, pr *kgo.Client, msgs ...string) 
 		if strings.HasPrefix(m, "outcomes:") {
 			topic, m = "outcomes", strings.TrimPrefix(m, "outcomes:")
 		}
-		recs[i] = &kgo.Record{Topic: topic, Key: []byte(fmt.Sprint(i % 3)), Value: []byte(m)}
+		// Keyed by prediction id: predictions and outcomes co-partitioned.
+		var ev struct{ ID any }
+		json.Unmarshal([]byte(m), &ev)
+		recs[i] = &kgo.Record{Topic: topic, Key: []byte(fmt.Sprint(ev.ID)), Value: []byte(m)}
 	}
 	if err := pr.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatal(err)

@@ -23,6 +23,13 @@ var metricHelp = map[string][2]string{
 	"driftwatch_events_total":                       {"counter", "Messages consumed, by topic and result (ok or a dead-letter reason)."},
 	"driftwatch_dead_letters_total":                 {"counter", "Messages sent to the dead-letter topic, by reason."},
 	"driftwatch_late_events_total":                  {"counter", "Events older than their model's window, dropped."},
+	"driftwatch_checkpoint_duration_seconds":        {"histogram", "Time to save one partition's checkpoint to its store."},
+	"driftwatch_checkpoint_encode_seconds":          {"histogram", "Time to encode one partition's checkpoint (the partition's workers wait meanwhile)."},
+	"driftwatch_checkpoint_restore_seconds":         {"histogram", "Time to load and decode one partition's checkpoint on assignment."},
+	"driftwatch_checkpoint_bytes":                   {"gauge", "Size of the partition's last checkpoint."},
+	"driftwatch_checkpoints_total":                  {"counter", "Checkpoints saved."},
+	"driftwatch_checkpoint_errors_total":            {"counter", "Checkpoints that could not be saved (retried at the next interval)."},
+	"driftwatch_checkpoint_restore_errors_total":    {"counter", "Checkpoints that could not be decoded; the partition started empty at its committed offset."},
 	"driftwatch_window_events":                      {"gauge", "Events in the model version's current window."},
 	"driftwatch_feature_psi":                        {"gauge", "Population stability index of the feature's window against the reference."},
 	"driftwatch_feature_ks":                         {"gauge", "Kolmogorov-Smirnov statistic of the feature's window from fine bins (lower bound)."},
@@ -67,6 +74,9 @@ var batchBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01
 
 // joinBuckets are the upper bounds of driftwatch_join_delay_seconds: labels
 // arrive seconds to weeks after their predictions.
+// ckptBuckets are the upper bounds of the checkpoint and restore durations.
+var ckptBuckets = []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30}
+
 var joinBuckets = []float64{0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 86400, 7 * 86400}
 
 // initMetrics creates the series that must exist before anything happens
@@ -74,6 +84,9 @@ var joinBuckets = []float64{0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 *
 // runtime gauges, read from runtime/metrics at scrape time.
 func initMetrics(set *metrics.Set) {
 	set.GetOrCreateCounter("driftwatch_late_events_total")
+	set.GetOrCreateCounter("driftwatch_checkpoints_total")
+	set.GetOrCreateCounter("driftwatch_checkpoint_errors_total")
+	set.GetOrCreateCounter("driftwatch_checkpoint_restore_errors_total")
 	for _, r := range []events.Reason{events.ReasonMalformed, events.ReasonWrongType, events.ReasonMissingID,
 		events.ReasonMissingModel, events.ReasonBadTimestamp, events.ReasonOversize, events.ReasonUnknownModel} {
 		set.GetOrCreateCounter(fmt.Sprintf(`driftwatch_dead_letters_total{reason=%q}`, r))

@@ -59,7 +59,7 @@ const notMonitored = math.MinInt
 
 func newRows(v *version) *rows {
 	r := &rows{v: v, index: map[string]int{}}
-	num, cat := v.st.Numeric(), v.st.Categorical()
+	num, cat := v.eval.Numeric(), v.eval.Categorical()
 	for i, n := range num {
 		r.index[n] = i
 	}

@@ -47,6 +47,9 @@ type Options struct {
 	Now func() time.Time
 	// GrafanaURL, when set, is linked from the status page.
 	GrafanaURL string
+	// KafkaOpts are extra franz-go options for the group consumer (tests:
+	// short session timeouts).
+	KafkaOpts []kgo.Opt
 }
 
 // Service is a running monitor.
@@ -65,7 +68,23 @@ type Service struct {
 	ready    chan struct{}
 
 	partMu     sync.Mutex
-	partitions map[string]*partState // per topic/partition: one worker each
+	partitions map[string]*partState // decoders per topic/partition: one worker each
+	parts      map[int32]*part       // state per owned partition number
+
+	ckpt            store // nil: offsets are committed, state is not saved
+	ckptMu          sync.Mutex
+	ckptBuf         []byte
+	ckptDuration    *metrics.PrometheusHistogram
+	ckptEncode      *metrics.PrometheusHistogram
+	restoreDuration *metrics.PrometheusHistogram
+	assignedOnce    atomic.Bool
+	killed          atomic.Bool
+	runCtx          context.Context // ends when the service stops fetching
+	workCtx         context.Context // ends when in-flight work is abandoned (Kill, or Close's deadline)
+	cancelWork      context.CancelFunc
+	consumerDone    chan struct{} // closed when the poll loop returned (after running is set)
+	running         bool
+	remote          map[int32]*remotePart // evalMu
 
 	deadLog   deadLog
 	evalMu    sync.Mutex // one evaluation at a time
@@ -84,18 +103,18 @@ type model struct {
 	positive   string // the positive class (F1, AUC, ECE)
 	joinDelay  *metrics.PrometheusHistogram
 	versions   map[string]*version
-
-	joinMu sync.Mutex // predictions and outcomes of a model arrive on any partition
-	join   *join.Join
 }
 
 type version struct {
 	name  string
 	model *model
 	cfg   *config.Model
-	mu    sync.Mutex // partitions of one model share its state
-	st    *monitor.Version
-	last  monitor.Evaluation
+	prof  *profile.Profile
+	// eval holds no events: it is the first of the states Merge adds up
+	// (its buffer of totals) and tells the column layout.
+	eval *monitor.Version
+	mu   sync.Mutex // last, history, lastEvent
+	last monitor.Evaluation
 	// lastEvent is when the version last received an event (wall clock, for
 	// no-data detection); events counts them (volume).
 	lastEvent time.Time
@@ -118,16 +137,18 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	}
 	cfg := opt.Config
 	s := &Service{opt: opt, cfg: cfg, log: opt.Logger, metrics: metrics.NewSet(), models: map[string]*model{},
-		ready: make(chan struct{}), partitions: map[string]*partState{}}
+		ready: make(chan struct{}), partitions: map[string]*partState{}, parts: map[int32]*part{}, consumerDone: make(chan struct{}), remote: map[int32]*remotePart{}}
 	initMetrics(s.metrics)
+	s.ckptDuration = s.metrics.GetOrCreatePrometheusHistogramExt("driftwatch_checkpoint_duration_seconds", ckptBuckets)
+	s.ckptEncode = s.metrics.GetOrCreatePrometheusHistogramExt("driftwatch_checkpoint_encode_seconds", ckptBuckets)
+	s.restoreDuration = s.metrics.GetOrCreatePrometheusHistogramExt("driftwatch_checkpoint_restore_seconds", ckptBuckets)
 	for i, m := range cfg.Models {
 		positive := m.Positive
 		if positive == "" {
 			positive = "1"
 		}
 		md := &model{name: m.Name, regression: m.Task == "regression", positive: positive,
-			joinDelay: s.metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`driftwatch_join_delay_seconds{model=%q}`, m.Name), joinBuckets), versions: map[string]*version{},
-			join: join.New(cfg.Join.MaxPending, cfg.Join.TTL, cfg.Join.MaxEarly, cfg.Join.EarlyTTL)}
+			joinDelay: s.metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`driftwatch_join_delay_seconds{model=%q}`, m.Name), joinBuckets), versions: map[string]*version{}}
 		for _, v := range m.Versions {
 			path := v.Reference
 			if !filepath.IsAbs(path) {
@@ -137,16 +158,11 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 			if err != nil {
 				return nil, fmt.Errorf("service: model %q version %q: %w", m.Name, v.Name, err)
 			}
-			var st *monitor.Version
-			if m.Window.Count > 0 {
-				st, err = monitor.NewCountVersion(p, m.Window.Count)
-			} else {
-				st, err = monitor.NewVersion(p, m.Window.Length, m.Window.Pane, m.Window.Lateness)
-			}
-			if err != nil {
+			ver := &version{name: v.Name, model: md, prof: p, cfg: &cfg.Models[i],
+				events: s.metrics.NewCounter(fmt.Sprintf(`driftwatch_model_events_total{model=%q,version=%q}`, m.Name, v.Name))}
+			if ver.eval, err = ver.makeState(); err != nil {
 				return nil, fmt.Errorf("service: model %q version %q: %w", m.Name, v.Name, err)
 			}
-			st.HighConfidence = m.HighConfidence
 			// The window works on the profile's bins; the reference values
 			// themselves serve only `check`'s exact tests, so they go.
 			for _, f := range p.Features {
@@ -159,10 +175,9 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 			for _, w := range warnings {
 				s.log.Warn("service: "+w, "model", m.Name, "version", v.Name)
 			}
-			md.versions[v.Name] = &version{name: v.Name, model: md, st: st, cfg: &cfg.Models[i],
-				events: s.metrics.NewCounter(fmt.Sprintf(`driftwatch_model_events_total{model=%q,version=%q}`, m.Name, v.Name))}
+			md.versions[v.Name] = ver
 			if auto != nil {
-				md.versions[v.Name].auto = auto
+				ver.auto = auto
 			}
 		}
 		s.models[m.Name] = md
@@ -170,14 +185,24 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 
 	brokers := cfg.Kafka.Brokers
 	if len(brokers) == 0 {
-		b, err := broker.Start(broker.Options{Addr: cfg.Kafka.EmbeddedAddr, Partitions: 3,
+		// With a state directory the broker keeps its log there too, so the
+		// checkpoints' offsets still name the same records after a restart.
+		dataDir := ""
+		if cfg.Checkpoint.Dir != "" {
+			dataDir = filepath.Join(cfg.Checkpoint.Dir, "broker")
+		}
+		b, err := broker.Start(broker.Options{Addr: cfg.Kafka.EmbeddedAddr, Partitions: 1, DataDir: dataDir,
 			Topics: []string{cfg.Topics.Predictions, cfg.Topics.Outcomes, cfg.Topics.DeadLetters}})
 		if err != nil {
 			return nil, err
 		}
 		s.embedded = b
 		brokers = b.Addrs()
-		s.log.Info("started the embedded Kafka broker; its data lives in memory", "addr", brokers[0])
+		if dataDir == "" {
+			s.log.Info("started the embedded Kafka broker; its data lives in memory", "addr", brokers[0])
+		} else {
+			s.log.Info("started the embedded Kafka broker", "addr", brokers[0], "data_dir", dataDir)
+		}
 	}
 	var extra []kgo.Opt
 	if s.embedded == nil { // the embedded broker speaks plaintext on loopback
@@ -187,8 +212,28 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 			return nil, err
 		}
 	}
+	var err error
+	switch {
+	case cfg.Checkpoint.Dir != "":
+		var d *dirStore
+		d, err = newDirStore(filepath.Join(cfg.Checkpoint.Dir, "checkpoints"))
+		if err == nil {
+			s.ckpt = d
+		}
+	case cfg.Checkpoint.Topic != "":
+		var k *kafkaStore
+		k, err = newKafkaStore(ctx, brokers, cfg.Checkpoint.Topic, extra)
+		if err == nil {
+			s.ckpt = k
+		}
+	}
+	if err != nil {
+		s.Close(context.Background())
+		return nil, err
+	}
 	cons, err := consumer.New(consumer.Options{Brokers: brokers, Group: cfg.Kafka.Group, ClientID: cfg.Kafka.ClientID,
-		Topics: []string{cfg.Topics.Predictions, cfg.Topics.Outcomes}, DeadLetters: cfg.Topics.DeadLetters, Logger: s.log, Extra: extra}, s.handle)
+		Topics: []string{cfg.Topics.Predictions, cfg.Topics.Outcomes}, DeadLetters: cfg.Topics.DeadLetters, Logger: s.log,
+		Extra: append(extra, opt.KafkaOpts...), Assigned: s.assigned, Released: s.released}, s.handle)
 	if err != nil {
 		s.Close(context.Background())
 		return nil, err
@@ -234,13 +279,16 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	s.started = opt.Now()
 
 	runCtx, cancel := context.WithCancel(ctx)
-	s.cancel = cancel
+	s.cancel, s.runCtx, s.running = cancel, runCtx, true
+	s.workCtx, s.cancelWork = context.WithCancel(context.WithoutCancel(ctx))
 	s.wg.Go(func() {
+		defer close(s.consumerDone)
 		if err := cons.Run(runCtx); err != nil {
 			s.log.Error("service: consumer", "err", err)
 		}
 	})
 	s.wg.Go(func() { s.evaluateLoop(runCtx) })
+	s.wg.Go(func() { s.checkpointLoop(runCtx) })
 	close(s.ready)
 	return s, nil
 }
@@ -263,8 +311,35 @@ func (s *Service) HTTPAddr() string {
 
 // handle decodes one partition's records, routes them to model versions,
 // and rejects what cannot be used.
-func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []consumer.Rejected {
+func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) {
 	defer s.observeBatch(topic, s.opt.Now())
+	p := s.owned(partition)
+	if p == nil {
+		return // released meanwhile: the next owner reads these records
+	}
+	// The whole fetch — state, dead letters, offsets — under the part's
+	// lock: a checkpoint sees all of it or none.
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.gone {
+		return
+	}
+	rejected := s.handleRecords(p, topic, partition, recs)
+	if err := s.cons.DeadLetter(s.workCtx, rejected); err != nil {
+		p.broken = true
+		if s.killed.Load() {
+			return
+		}
+		s.log.Error("service: dead letters not produced; the partition is no longer checkpointed and will be re-read after a restart", "partition", partition, "err", err)
+		return
+	}
+	p.next[s.topicIndex(topic)] = recs[len(recs)-1].Offset + 1
+	p.dirty = true
+}
+
+// handleRecords decodes one partition's records, routes them to model
+// versions, and returns what cannot be used. The caller holds p.mu.
+func (s *Service) handleRecords(p *part, topic string, partition int32, recs []*kgo.Record) []consumer.Rejected {
 	key := fmt.Sprintf("%s/%d", topic, partition)
 	s.partMu.Lock()
 	part := s.partitions[key]
@@ -287,7 +362,7 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result=%q}`, topic, reason)).Inc()
 	}
 	if s.cfg.Format == "arrow" {
-		s.handleArrowRecords(part, topic, recs, reject)
+		s.handleArrowRecords(p, part, topic, recs, reject)
 		return rejected
 	}
 	if topic == s.cfg.Topics.Predictions {
@@ -319,7 +394,7 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 			ts = r.Timestamp.UnixMilli()
 		}
 		if topic == s.cfg.Topics.Outcomes {
-			if !s.outcome(m, &ev, ts, now) {
+			if !s.outcome(p, m, &ev, ts, now) {
 				reject(r, events.ReasonWrongType, errors.New("an outcome needs a label or a value"))
 				continue
 			}
@@ -335,7 +410,7 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 		ok++
 	}
 	for _, r := range part.touched {
-		s.flush(r, now)
+		s.flush(p, r, now)
 	}
 	part.touched = part.touched[:0]
 	return rejected
@@ -343,7 +418,7 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) []co
 
 // handleArrowRecords handles a fetch of Arrow messages, each a batch of
 // events; Processed counts events, not messages.
-func (s *Service) handleArrowRecords(part *partState, topic string, recs []*kgo.Record, reject func(*kgo.Record, events.Reason, error)) {
+func (s *Service) handleArrowRecords(p *part, part *partState, topic string, recs []*kgo.Record, reject func(*kgo.Record, events.Reason, error)) {
 	now := s.opt.Now()
 	ok, rejected, handled := 0, 0, 0
 	rej := func(r *kgo.Record, reason events.Reason, err error) {
@@ -355,7 +430,7 @@ func (s *Service) handleArrowRecords(part *partState, topic string, recs []*kgo.
 			rej(r, events.ReasonOversize, fmt.Errorf("%d bytes, more than max_message_bytes %d", len(r.Value), s.cfg.MaxMessageBytes))
 			continue
 		}
-		n, err := s.handleArrow(part, topic, r, now)
+		n, err := s.handleArrow(p, part, topic, r, now)
 		if err != nil {
 			rej(r, events.ReasonOf(err), err)
 			continue
@@ -370,43 +445,37 @@ func (s *Service) handleArrowRecords(part *partState, topic string, recs []*kgo.
 }
 
 // flush adds a fetch's rows of one version (JSON) with addRun.
-func (s *Service) flush(r *rows, now time.Time) {
-	s.addRun(r.v, &r.b, r.n, now, func(i int) (string, join.Prediction) { return r.ids[i], r.preds[i] })
+func (s *Service) flush(p *part, r *rows, now time.Time) {
+	s.addRun(p, r.v, &r.b, r.n, now, func(i int) (string, join.Prediction) { return r.ids[i], r.preds[i] })
 	r.reset()
 }
 
-// addRun adds n events of one version, as columns, to its window under one
-// lock, then registers the predictions (pred(i) for event i) with the join
-// under one lock and the key each got (see monitor.Version.Next), so an
-// outcome is credited to its prediction's pane. JSON and Arrow both end
-// here.
-func (s *Service) addRun(v *version, b *monitor.Batch, n int, now time.Time, pred func(i int) (string, join.Prediction)) {
-	m := v.model
-	v.mu.Lock()
-	first := v.st.Next(0) // a count window's key for the first event
-	late := v.st.AddBatch(b)
+// addRun adds n events of one version, as columns, to the partition's
+// window, then registers the predictions (pred(i) for event i) with the
+// partition's join under the key each got (see monitor.Version.Next), so
+// an outcome is credited to its prediction's pane. JSON and Arrow both end
+// here. The caller holds p.mu.
+func (s *Service) addRun(p *part, v *version, b *monitor.Batch, n int, now time.Time, pred func(i int) (string, join.Prediction)) {
+	m, st, j := v.model, p.states[v], p.joins[v.model]
+	first := st.Next(0) // a count window's key for the first event
+	late := st.AddBatch(b)
 	if added := n - late; added > 0 {
+		v.mu.Lock()
 		v.lastEvent = now
+		v.mu.Unlock()
 		v.events.Add(added)
 	}
-	v.mu.Unlock()
 	if late > 0 {
 		s.metrics.GetOrCreateCounter("driftwatch_late_events_total").Add(late)
 	}
-	var pairs []join.Pair
-	m.joinMu.Lock()
 	for i := range n {
-		id, p := pred(i)
+		id, pr := pred(i)
 		if v.cfg.Window.Count > 0 {
-			p.TS = first + int64(i)
+			pr.TS = first + int64(i)
 		}
-		if pair, ok := m.join.AddPrediction(id, p, now); ok {
-			pairs = append(pairs, pair)
+		if pair, ok := j.AddPrediction(id, pr, now); ok {
+			s.credit(p, m, pair)
 		}
-	}
-	m.joinMu.Unlock()
-	for _, p := range pairs {
-		s.credit(m, p)
 	}
 }
 
@@ -430,7 +499,7 @@ func predictionOf(ev *events.Event, ts int64) join.Prediction {
 
 // outcome joins an outcome event; an outcome that carries its prediction
 // needs no join. It reports false for an outcome without label or value.
-func (s *Service) outcome(m *model, ev *events.Event, ts int64, now time.Time) bool {
+func (s *Service) outcome(p *part, m *model, ev *events.Event, ts int64, now time.Time) bool {
 	if !ev.HasLabel && !ev.HasValue {
 		return false
 	}
@@ -438,23 +507,21 @@ func (s *Service) outcome(m *model, ev *events.Event, ts int64, now time.Time) b
 	if ev.HasLabel && ev.Label.Kind == events.Number && !ev.HasValue {
 		o.Value = ev.Label.Num
 	}
-	if (ev.HasPrediction || ev.HasScore) && m.versions[ev.Version] != nil {
+	if v := m.versions[ev.Version]; v != nil && (ev.HasPrediction || ev.HasScore) {
 		// Credited to the pane of its own time: in a count window, to the
 		// newest pane.
-		s.credit(m, join.Pair{ID: ev.ID, Prediction: predictionOf(ev, m.versions[ev.Version].next(ts)), Outcome: o})
+		s.credit(p, m, join.Pair{ID: ev.ID, Prediction: predictionOf(ev, p.states[v].Next(ts)), Outcome: o})
 		return true
 	}
-	m.joinMu.Lock()
-	pair, ok := m.join.AddOutcome(ev.ID, o, now)
-	m.joinMu.Unlock()
-	if ok {
-		s.credit(m, pair)
+	if pair, ok := p.joins[m].AddOutcome(ev.ID, o, now); ok {
+		s.credit(p, m, pair)
 	}
 	return true
 }
 
-// credit adds a joined pair's quality to its prediction's window.
-func (s *Service) credit(m *model, p join.Pair) {
+// credit adds a joined pair's quality to its prediction's window in the
+// partition. The caller holds part.mu.
+func (s *Service) credit(part *part, m *model, p join.Pair) {
 	v := m.versions[p.Prediction.Version]
 	if v == nil {
 		return
@@ -469,20 +536,36 @@ func (s *Service) credit(m *model, p join.Pair) {
 			o.Score = p.Prediction.Score
 		}
 	}
-	v.mu.Lock()
-	v.st.AddOutcome(p.Prediction.TS, o)
-	v.mu.Unlock()
+	part.states[v].AddOutcome(p.Prediction.TS, o)
 	s.joined.Add(1)
 }
 
 // Joined is the number of outcomes joined to their predictions.
 func (s *Service) Joined() int64 { return s.joined.Load() }
 
-// next is the window key of an event at ts (see monitor.Version.Next).
-func (v *version) next(ts int64) int64 {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.st.Next(ts)
+// makeState returns an empty window state for the version.
+func (v *version) makeState() (*monitor.Version, error) {
+	var st *monitor.Version
+	var err error
+	if w := v.cfg.Window; w.Count > 0 {
+		st, err = monitor.NewCountVersion(v.prof, w.Count)
+	} else {
+		st, err = monitor.NewVersion(v.prof, w.Length, w.Pane, w.Lateness)
+	}
+	if err != nil {
+		return nil, err
+	}
+	st.HighConfidence = v.cfg.HighConfidence
+	return st, nil
+}
+
+// newState is makeState for a layout Start already accepted.
+func (v *version) newState() *monitor.Version {
+	st, err := v.makeState()
+	if err != nil {
+		panic(err) // Start built the same state without error
+	}
+	return st
 }
 
 // samples appends what the alert rules can watch of one evaluation.
@@ -653,14 +736,15 @@ func (s *Service) evaluate(due map[string]bool) {
 	start := s.opt.Now()
 	s.deadLog.flush(s.log)
 	var samples []alerting.Sample
+	remote := s.remoteParts()
 	for _, m := range s.models {
 		for _, v := range m.versions {
 			if due != nil && !due[m.name] {
 				samples = append(samples, v.lastSamples...)
 				continue
 			}
+			ev := s.merge(v, remote)
 			v.mu.Lock()
-			ev := v.st.Evaluate(v.cfg.Drift.PSIEpsilon)
 			v.last = ev
 			v.record(start, &ev)
 			lastEvent := v.lastEvent
@@ -721,9 +805,17 @@ func (s *Service) evaluate(due map[string]bool) {
 		}
 	}
 	for _, m := range s.models {
-		m.joinMu.Lock()
-		st := m.join.Stats()
-		m.joinMu.Unlock()
+		var st join.Stats
+		for _, p := range s.ownedParts() {
+			p.mu.Lock()
+			js := p.joins[m].Stats()
+			p.mu.Unlock()
+			st.Pending += js.Pending
+			st.EvictedPending += js.EvictedPending
+			st.EvictedEarly += js.EvictedEarly
+			st.ExpiredPending += js.ExpiredPending
+			st.ExpiredEarly += js.ExpiredEarly
+		}
 		l := fmt.Sprintf(`{model=%q}`, m.name)
 		s.metrics.GetOrCreateGauge("driftwatch_join_pending"+l, nil).Set(float64(st.Pending))
 		s.metrics.GetOrCreateGauge("driftwatch_join_evicted"+l, nil).Set(float64(st.EvictedPending + st.EvictedEarly + st.ExpiredPending + st.ExpiredEarly))
@@ -740,8 +832,18 @@ func (s *Service) evaluate(due map[string]bool) {
 			samples = append(samples, alerting.Sample{Feature: topic, Statistic: "consumer_lag", Value: float64(n), Samples: math.Inf(1)})
 		}
 	}
-	if s.alerts != nil {
-		s.alerts.Eval(start, samples)
+	if s.alerts != nil && s.leader() {
+		release, held := s.alerts.EvalHeld(start, samples)
+		if p := s.owned(0); held > 0 && p != nil && s.ckpt != nil {
+			// Partition 0's checkpoint carries the alert states: saved
+			// before sending, a successor never pages twice.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := s.checkpoint(ctx, p, true); err != nil {
+				s.log.Warn("service: alert states not checkpointed before sending", "err", err)
+			}
+			cancel()
+		}
+		release()
 		firing, pending := 0, 0
 		for _, a := range s.alerts.Alerts(start) {
 			if a.State == "firing" {
@@ -765,14 +867,18 @@ func (s *Service) routes() *http.ServeMux {
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		// Ready once started and the group has assigned the partitions.
+		// Ready once started, the group has assigned the partitions and
+		// their state is restored, and while the brokers answer fetches.
 		select {
 		case <-s.ready:
-			if s.cons != nil && s.cons.Assigned() {
+			switch {
+			case s.cons == nil || !s.assignedOnce.Load():
+				http.Error(w, "waiting for partition assignment", http.StatusServiceUnavailable)
+			case !s.cons.Healthy():
+				http.Error(w, "fetching from the brokers fails; retrying", http.StatusServiceUnavailable)
+			default:
 				fmt.Fprintln(w, "ready")
-				return
 			}
-			http.Error(w, "waiting for partition assignment", http.StatusServiceUnavailable)
 		default:
 			http.Error(w, "starting", http.StatusServiceUnavailable)
 		}
@@ -885,21 +991,32 @@ func writeJSON(w http.ResponseWriter, v any) {
 	enc.Encode(v)
 }
 
-// Close stops in reverse start order: evaluation and consumption (final
-// commit), the HTTP listener, the embedded broker. Safe to call twice.
+// Close shuts down gracefully within ctx's deadline: stop fetching, let
+// the workers finish their batches, save a last checkpoint of every owned
+// partition and commit, leave the group, deliver queued notifications,
+// stop the HTTP listener and the embedded broker. Safe to call twice.
 func (s *Service) Close(ctx context.Context) error {
 	var err error
 	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+		defer cancel()
 		if s.cancel != nil {
 			s.cancel()
+		}
+		if s.running {
+			defer s.cancelWork()
+			stop := context.AfterFunc(ctx, s.cancelWork) // past the deadline, in-flight work is abandoned
+			defer stop()
+			<-s.consumerDone // the poll loop has returned: nothing new reaches a worker
+			s.cons.Stop()
+			s.checkpointAll(ctx, true)
+			s.killed.Store(true) // the revocation in Close has nothing left to save
+			s.cons.Close()
 		}
 		if s.httpSrv != nil {
 			s.httpSrv.Shutdown(ctx)
 		}
 		s.wg.Wait()
-		if s.cons != nil {
-			err = s.cons.Close(ctx)
-		}
 		for _, p := range s.partitions {
 			p.arrowDec.Close()
 		}
@@ -907,11 +1024,47 @@ func (s *Service) Close(ctx context.Context) error {
 			s.alerts.Close(ctx) // deliver what is queued, within the deadline
 			s.saveAlerts()
 		}
+		if s.ckpt != nil {
+			s.ckpt.close()
+		}
+		if s.embedded != nil {
+			s.embedded.Close()
+		}
+		err = ctx.Err()
+	})
+	return err
+}
+
+// Kill stops the service the way a crash would: no last checkpoint, no
+// commit, nothing more written anywhere; in-flight work is abandoned.
+// Tests use it for in-process hard stops.
+func (s *Service) Kill() {
+	s.closeOnce.Do(func() {
+		s.killed.Store(true)
+		s.ckptMu.Lock() // wait for a checkpoint in flight, then fence the rest
+		s.ckptMu.Unlock()
+		if s.cancel != nil {
+			s.cancel()
+			s.cancelWork()
+		}
+		if s.cons != nil {
+			s.cons.Kill()
+		}
+		if s.httpSrv != nil {
+			s.httpSrv.Close()
+		}
+		if s.alerts != nil {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			s.alerts.Close(ctx)
+		}
+		if s.ckpt != nil {
+			s.ckpt.close()
+		}
 		if s.embedded != nil {
 			s.embedded.Close()
 		}
 	})
-	return err
 }
 
 // deadLog summarises dead letters in one log line per reason per

@@ -74,6 +74,23 @@ func (r *Ring) Pane(tsMillis int64) []float64 {
 	return r.counts[s*r.width : (s+1)*r.width]
 }
 
+// Live returns the counters of the pane holding tsMillis while that pane
+// is in the window, whatever the lateness (nil once it has left): delayed
+// outcomes are credited to their prediction's pane for as long as it is
+// part of the window, however late they come.
+func (r *Ring) Live(tsMillis int64) []float64 {
+	idx := floorDiv(tsMillis, r.pane)
+	if !r.started || idx > r.head {
+		r.advance(idx)
+	}
+	if idx <= r.head-int64(r.n) {
+		return nil
+	}
+	s := r.slot(idx)
+	r.index[s] = idx
+	return r.counts[s*r.width : (s+1)*r.width]
+}
+
 // Width is the number of counters per pane.
 func (r *Ring) Width() int { return r.width }
 
@@ -116,15 +133,34 @@ func (r *Ring) slot(idx int64) int {
 // Totals writes the sum of every live pane into dst (grown to width).
 func (r *Ring) Totals(dst []float64) []float64 {
 	dst = append(dst[:0], make([]float64, r.width)...)
+	if r.started {
+		r.AddTotals(dst, r.head)
+	}
+	return dst
+}
+
+// Head is the index of the newest pane; ok is false before the first event.
+func (r *Ring) Head() (idx int64, ok bool) { return r.head, r.started }
+
+// AddTotals adds to dst (of width counters) the panes that a window whose
+// newest pane is head holds: rings of several partitions of one stream
+// are merged by adding each with the newest head among them, so a pane a
+// lagging partition still keeps but the merged window has left is not
+// counted.
+func (r *Ring) AddTotals(dst []float64, head int64) {
 	for s := range r.n {
-		if r.index[s] == noPane {
+		if idx := r.index[s]; idx == noPane || idx <= head-int64(r.n) || idx > head {
 			continue
 		}
 		for i, v := range r.counts[s*r.width : (s+1)*r.width] {
 			dst[i] += v
 		}
 	}
-	return dst
+}
+
+// BoundsAt is Bounds for a window whose newest pane is head.
+func (r *Ring) BoundsAt(head int64) (start, end int64) {
+	return (head - int64(r.n) + 1) * r.pane, (head + 1) * r.pane
 }
 
 // Bounds returns the window's event-time span [start, end) in ms; ok is
@@ -133,7 +169,8 @@ func (r *Ring) Bounds() (start, end int64, ok bool) {
 	if !r.started {
 		return 0, 0, false
 	}
-	return (r.head - int64(r.n) + 1) * r.pane, (r.head + 1) * r.pane, true
+	start, end = r.BoundsAt(r.head)
+	return start, end, true
 }
 
 func floorDiv(a, b int64) int64 {

@@ -1,0 +1,123 @@
+package join
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/bits"
+	"unsafe"
+
+	"driftwatch/wire"
+)
+
+func newKey() [2]uint64 {
+	var b [16]byte
+	rand.Read(b[:])
+	return [2]uint64{binary.LittleEndian.Uint64(b[:]), binary.LittleEndian.Uint64(b[8:])}
+}
+
+// hashID is a keyed 64-bit hash in the style of wyhash: 8 bytes at a time,
+// each folded in by a 64×64→128-bit multiply. The key is random per join
+// (ids from outside cannot be chosen to collide) and part of its state.
+func hashID(key [2]uint64, id string) uint64 {
+	const p0, p1 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db
+	b := unsafe.Slice(unsafe.StringData(id), len(id))
+	h := key[0] ^ uint64(len(b))*p0
+	for len(b) >= 8 {
+		h = mix(h^binary.LittleEndian.Uint64(b), key[1]^p1)
+		b = b[8:]
+	}
+	var tail uint64
+	for i, c := range b {
+		tail |= uint64(c) << (8 * i)
+	}
+	return mix(mix(h^tail, key[1]^p0), p1)
+}
+
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// AppendState appends the join's key, counters and entries (oldest first,
+// with their arrival times) to dst; RestoreState on a join with the same
+// bounds continues exactly where this one stood.
+func (j *Join) AppendState(dst []byte) []byte {
+	dst = binary.LittleEndian.AppendUint64(dst, j.key[0])
+	dst = binary.LittleEndian.AppendUint64(dst, j.key[1])
+	for _, c := range []uint64{j.stats.EvictedPending, j.stats.EvictedEarly, j.stats.ExpiredPending,
+		j.stats.ExpiredEarly, j.stats.Joined, j.stats.DuplicatePredictions} {
+		dst = binary.AppendUvarint(dst, c)
+	}
+	dst = appendFIFO(dst, &j.pending, func(dst []byte, p *Prediction) []byte {
+		dst = wire.AppendString(wire.AppendString(dst, p.Model), p.Version)
+		dst = binary.AppendVarint(dst, p.TS)
+		dst = wire.AppendString(dst, p.Class)
+		var flags byte
+		if p.HasScore {
+			flags = 1
+		}
+		dst = append(dst, flags)
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(p.Score))
+		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(p.Value))
+	})
+	return appendFIFO(dst, &j.early, func(dst []byte, o *Outcome) []byte {
+		dst = wire.AppendString(dst, o.Label)
+		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(o.Value))
+	})
+}
+
+func appendFIFO[T any](dst []byte, f *fifo[T], enc func([]byte, *T) []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(f.len()))
+	for _, q := range f.queue[f.head:] {
+		if !f.live(q) {
+			continue
+		}
+		it := f.items[q.id]
+		dst = binary.LittleEndian.AppendUint64(dst, q.id)
+		dst = binary.AppendVarint(dst, it.at)
+		dst = enc(dst, &it.v)
+	}
+	return dst
+}
+
+// RestoreState replaces the join's state with one AppendState wrote and
+// returns the bytes after it.
+func (j *Join) RestoreState(src []byte) ([]byte, error) {
+	d := wire.Reader{B: src}
+	key := [2]uint64{d.Uint64(), d.Uint64()}
+	var st Stats
+	for _, c := range []*uint64{&st.EvictedPending, &st.EvictedEarly, &st.ExpiredPending,
+		&st.ExpiredEarly, &st.Joined, &st.DuplicatePredictions} {
+		*c = d.Uvarint()
+	}
+	pending, early := newFIFO[Prediction](), newFIFO[Outcome]()
+	readFIFO(&d, &pending, func(p *Prediction) {
+		p.Model, p.Version, p.TS, p.Class = d.String(), d.String(), d.Varint(), d.String()
+		p.HasScore = d.Byte() == 1
+		p.Score, p.Value = math.Float64frombits(d.Uint64()), math.Float64frombits(d.Uint64())
+	})
+	readFIFO(&d, &early, func(o *Outcome) {
+		o.Label, o.Value = d.String(), math.Float64frombits(d.Uint64())
+	})
+	if d.Err != nil {
+		return nil, fmt.Errorf("join: state: %w", d.Err)
+	}
+	j.key, j.stats, j.pending, j.early = key, st, pending, early
+	return d.B, nil
+}
+
+func readFIFO[T any](d *wire.Reader, f *fifo[T], dec func(*T)) {
+	for range d.Count() {
+		id, at := d.Uint64(), d.Varint()
+		var v T
+		dec(&v)
+		if d.Err != nil {
+			return
+		}
+		f.seq++
+		f.items[id] = item[T]{v: v, seq: f.seq, at: at}
+		f.queue = append(f.queue, queued{id: id, seq: f.seq, at: at})
+	}
+}

@@ -1,0 +1,412 @@
+package service
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"driftwatch/consumer"
+	"driftwatch/wire"
+)
+
+// A checkpoint is one record per partition number holding everything the
+// partition's state is — every version's window, every model's join, and on
+// partition 0 the alert states — together with the two offsets that state
+// covers. One record is written atomically (a file renamed into place, or
+// one Kafka record), so state and offsets can never disagree: any
+// checkpoint, even one a stale member wrote, is a correct point to resume
+// from.
+const checkpointMagic = "DWC1"
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// encodeCheckpoint writes p's checkpoint; alerts may be nil.
+func (s *Service) encodeCheckpoint(dst []byte, p *part, alerts []byte) []byte {
+	dst = append(dst, checkpointMagic...)
+	dst = binary.AppendUvarint(dst, uint64(p.n))
+	dst = binary.AppendVarint(dst, p.next[0])
+	dst = binary.AppendVarint(dst, p.next[1])
+	versions := slices.SortedFunc(maps.Keys(p.states), func(a, b *version) int {
+		return cmpStrings(a.model.name+"\x00"+a.name, b.model.name+"\x00"+b.name)
+	})
+	dst = binary.AppendUvarint(dst, uint64(len(versions)))
+	for _, v := range versions {
+		dst = wire.AppendString(wire.AppendString(dst, v.model.name), v.name)
+		dst = wire.AppendBytes(dst, p.states[v].AppendState(nil))
+	}
+	models := slices.SortedFunc(maps.Keys(p.joins), func(a, b *model) int { return cmpStrings(a.name, b.name) })
+	dst = binary.AppendUvarint(dst, uint64(len(models)))
+	for _, m := range models {
+		dst = wire.AppendString(dst, m.name)
+		dst = wire.AppendBytes(dst, p.joins[m].AppendState(nil))
+	}
+	dst = wire.AppendBytes(dst, alerts)
+	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst, crcTable))
+}
+
+func cmpStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// decodeCheckpoint restores a checkpoint into p (fresh, not shared yet)
+// and returns its alert states. Versions and models the configuration no
+// longer has are skipped; ones it gained start empty.
+func (s *Service) decodeCheckpoint(data []byte, p *part) (alerts []byte, err error) {
+	if len(data) < len(checkpointMagic)+4 || string(data[:len(checkpointMagic)]) != checkpointMagic {
+		return nil, errors.New("not a driftwatch checkpoint")
+	}
+	body := data[:len(data)-4]
+	if crc32.Checksum(body, crcTable) != binary.LittleEndian.Uint32(data[len(data)-4:]) {
+		return nil, errors.New("checksum mismatch")
+	}
+	r := wire.Reader{B: body[len(checkpointMagic):]}
+	if n := r.Uvarint(); r.Err == nil && int32(n) != p.n {
+		return nil, fmt.Errorf("checkpoint of partition %d", n)
+	}
+	p.next[0], p.next[1] = r.Varint(), r.Varint()
+	for range r.Count() {
+		mn, vn, state := r.String(), r.String(), r.Bytes()
+		if r.Err != nil {
+			break
+		}
+		m := s.models[mn]
+		if m == nil || m.versions[vn] == nil {
+			s.log.Warn("service: checkpoint holds a version no longer configured; skipped", "model", mn, "version", vn)
+			continue
+		}
+		if _, err := p.states[m.versions[vn]].RestoreState(state); err != nil {
+			return nil, fmt.Errorf("model %q version %q: %w", mn, vn, err)
+		}
+	}
+	for range r.Count() {
+		mn, state := r.String(), r.Bytes()
+		if r.Err != nil {
+			break
+		}
+		if m := s.models[mn]; m != nil {
+			if _, err := p.joins[m].RestoreState(state); err != nil {
+				return nil, fmt.Errorf("model %q: %w", mn, err)
+			}
+		}
+	}
+	alerts = r.Bytes()
+	if r.Err != nil {
+		return nil, r.Err
+	}
+	return alerts, nil
+}
+
+// restore loads p's checkpoint, if there is one.
+func (s *Service) restore(ctx context.Context, p *part) error {
+	start := time.Now()
+	data, err := s.ckpt.load(ctx, p.n)
+	if err != nil || data == nil {
+		return err
+	}
+	alerts, err := s.decodeCheckpoint(data, p)
+	if err != nil {
+		return fmt.Errorf("partition %d: %w", p.n, err)
+	}
+	if len(alerts) > 0 && s.alerts != nil {
+		if err := s.alerts.Restore(alerts); err != nil {
+			s.log.Warn("service: alert states in the checkpoint not restored", "err", err)
+		}
+	}
+	s.restoreDuration.Update(time.Since(start).Seconds())
+	s.log.Info("service: partition restored from its checkpoint", "partition", p.n, "bytes", len(data),
+		"predictions_offset", p.next[0], "outcomes_offset", p.next[1])
+	return nil
+}
+
+// checkpoint saves p (when it changed, or always with force) and then
+// commits the offsets it covers for the group. Checkpoints are serialised:
+// the periodic loop, revocations and the last one at shutdown.
+func (s *Service) checkpoint(ctx context.Context, p *part, force bool) error {
+	s.ckptMu.Lock()
+	defer s.ckptMu.Unlock()
+	if s.killed.Load() {
+		return errors.New("service killed")
+	}
+	p.mu.Lock()
+	if p.gone || p.broken || (!p.dirty && !force) {
+		p.mu.Unlock()
+		return nil
+	}
+	next := p.next
+	var data []byte
+	if s.ckpt != nil {
+		start := time.Now()
+		var alerts []byte
+		if p.n == 0 && s.alerts != nil {
+			alerts, _ = s.alerts.Snapshot()
+		}
+		data = s.encodeCheckpoint(s.ckptBuf[:0], p, alerts)
+		s.ckptBuf = data
+		s.ckptEncode.Update(time.Since(start).Seconds())
+	}
+	p.dirty = false
+	p.mu.Unlock()
+
+	if s.ckpt != nil {
+		start := time.Now()
+		if err := s.ckpt.save(ctx, p.n, data); err != nil {
+			p.mu.Lock()
+			p.dirty = true
+			p.mu.Unlock()
+			s.metrics.GetOrCreateCounter("driftwatch_checkpoint_errors_total").Inc()
+			return fmt.Errorf("partition %d: %w", p.n, err)
+		}
+		s.ckptDuration.Update(time.Since(start).Seconds())
+		s.metrics.GetOrCreateGauge(fmt.Sprintf(`driftwatch_checkpoint_bytes{partition="%d"}`, p.n), nil).Set(float64(len(data)))
+		s.metrics.GetOrCreateCounter("driftwatch_checkpoints_total").Inc()
+	}
+	offsets := map[string]map[int32]int64{}
+	for i, topic := range []string{s.cfg.Topics.Predictions, s.cfg.Topics.Outcomes} {
+		if next[i] >= 0 {
+			offsets[topic] = map[int32]int64{p.n: next[i]}
+		}
+	}
+	if len(offsets) == 0 || s.cons == nil {
+		return nil
+	}
+	// The commit only serves lag and tools: restores resume from the
+	// checkpoint's offsets.
+	return s.cons.Commit(ctx, offsets)
+}
+
+// checkpointAll checkpoints every owned partition.
+func (s *Service) checkpointAll(ctx context.Context, force bool) {
+	for _, p := range s.ownedParts() {
+		if err := s.checkpoint(ctx, p, force); err != nil {
+			s.log.Warn("service: checkpoint failed; retried at the next interval", "partition", p.n, "err", err)
+		}
+	}
+}
+
+// checkpointLoop checkpoints every interval.
+func (s *Service) checkpointLoop(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Checkpoint.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.checkpointAll(ctx, false)
+		}
+	}
+}
+
+// store keeps the latest checkpoint per partition number.
+type store interface {
+	save(ctx context.Context, n int32, data []byte) error
+	// load returns the latest checkpoint of n that any save which
+	// returned before the call wrote (nil when there is none).
+	load(ctx context.Context, n int32) ([]byte, error)
+	// latest returns the latest checkpoints known of every partition, for
+	// merging the partitions other members own (nil when unsupported).
+	latest() map[int32][]byte
+	close()
+}
+
+// dirStore keeps one file per partition in a local directory: written to a
+// temporary file, synced and renamed over the old one.
+type dirStore struct{ dir string }
+
+func newDirStore(dir string) (*dirStore, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("service: checkpoint directory: %w", err)
+	}
+	return &dirStore{dir: dir}, nil
+}
+
+func (d *dirStore) path(n int32) string {
+	return filepath.Join(d.dir, "partition-"+strconv.Itoa(int(n))+".ckpt")
+}
+
+func (d *dirStore) save(_ context.Context, n int32, data []byte) error {
+	tmp := d.path(n) + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, d.path(n))
+	}
+	return err
+}
+
+func (d *dirStore) load(_ context.Context, n int32) ([]byte, error) {
+	data, err := os.ReadFile(d.path(n))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return data, err
+}
+
+func (d *dirStore) latest() map[int32][]byte { return nil }
+func (d *dirStore) close()                   {}
+
+// kafkaStore keeps checkpoints in a compacted topic of one partition, key
+// "partition-N". A tail reader follows the topic from its start and keeps
+// the latest record per key: loads wait until it has read up to the end
+// offset seen when they start, so they see every acknowledged save, and
+// evaluations merge the partitions other members own from it.
+type kafkaStore struct {
+	topic string
+	cl    *kgo.Client // produces and tails
+	adm   *kadm.Client
+
+	mu   sync.Mutex
+	cond *sync.Cond
+	seen int64 // next offset the tail will read
+	last map[int32][]byte
+	done chan struct{}
+	stop context.CancelFunc
+}
+
+// maxCheckpointBytes bounds one checkpoint record (the topic's
+// max.message.bytes).
+const maxCheckpointBytes = 64 << 20
+
+func newKafkaStore(ctx context.Context, brokers []string, topic string, extra []kgo.Opt) (*kafkaStore, error) {
+	opts := append([]kgo.Opt{kgo.SeedBrokers(brokers...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}),
+		kgo.ProducerBatchMaxBytes(maxCheckpointBytes), kgo.FetchMaxBytes(maxCheckpointBytes), kgo.BrokerMaxReadBytes(2 * maxCheckpointBytes),
+		kgo.FetchMaxPartitionBytes(maxCheckpointBytes), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProducerBatchCompression(kgo.ZstdCompression(), kgo.NoCompression()),
+		kgo.RecordDeliveryTimeout(time.Minute),
+	}, extra...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("service: checkpoint client: %w", err)
+	}
+	adm := kadm.NewClient(cl)
+	resp, err := adm.CreateTopic(ctx, 1, -1, map[string]*string{
+		"cleanup.policy":    kadm.StringPtr("compact"),
+		"max.message.bytes": kadm.StringPtr(strconv.Itoa(maxCheckpointBytes)),
+	}, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if errors.Is(err, kerr.TopicAlreadyExists) {
+		err = nil
+	}
+	if err != nil {
+		cl.Close()
+		return nil, fmt.Errorf("service: checkpoint topic %q: %w", topic, err)
+	}
+	tctx, cancel := context.WithCancel(context.Background())
+	k := &kafkaStore{topic: topic, cl: cl, adm: adm, last: map[int32][]byte{}, done: make(chan struct{}), stop: cancel}
+	k.cond = sync.NewCond(&k.mu)
+	go k.tail(tctx)
+	return k, nil
+}
+
+func (k *kafkaStore) tail(ctx context.Context) {
+	defer close(k.done)
+	for ctx.Err() == nil {
+		fs := k.cl.PollFetches(ctx)
+		k.mu.Lock()
+		fs.EachRecord(func(r *kgo.Record) {
+			var n int
+			if _, err := fmt.Sscanf(string(r.Key), "partition-%d", &n); err == nil {
+				k.last[int32(n)] = r.Value
+			}
+			k.seen = r.Offset + 1
+		})
+		k.cond.Broadcast()
+		k.mu.Unlock()
+	}
+	k.mu.Lock()
+	k.cond.Broadcast()
+	k.mu.Unlock()
+}
+
+func (k *kafkaStore) save(ctx context.Context, n int32, data []byte) error {
+	// The buffer is reused by the next checkpoint: the record gets a copy.
+	r := &kgo.Record{Topic: k.topic, Partition: 0, Key: []byte("partition-" + strconv.Itoa(int(n))), Value: slices.Clone(data)}
+	return consumer.ProduceWait(ctx, k.cl, r)
+}
+
+func (k *kafkaStore) load(ctx context.Context, n int32) ([]byte, error) {
+	// The end offset, retried while the topic's metadata settles.
+	var end kadm.ListedOffset
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		ends, err := k.adm.ListEndOffsets(ctx, k.topic)
+		var ok bool
+		if err == nil {
+			end, ok = ends.Lookup(k.topic, 0)
+			err = end.Err
+		}
+		if err == nil && ok {
+			break
+		}
+		if err == nil {
+			err = errors.New("no partition 0")
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("end offset of %s: %w", k.topic, err)
+		case <-time.After(wait):
+		}
+	}
+	stop := context.AfterFunc(ctx, func() {
+		k.mu.Lock()
+		k.cond.Broadcast()
+		k.mu.Unlock()
+	})
+	defer stop()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for k.seen < end.Offset {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		select {
+		case <-k.done:
+			return nil, errors.New("checkpoint reader stopped")
+		default:
+		}
+		k.cond.Wait()
+	}
+	return k.last[n], nil
+}
+
+func (k *kafkaStore) latest() map[int32][]byte {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return maps.Clone(k.last)
+}
+
+func (k *kafkaStore) close() {
+	k.stop()
+	<-k.done
+	k.cl.Close()
+}
