@@ -48,7 +48,9 @@ func newFixture(t *testing.T, n int) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(b.Close) // last: after every member's Close
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// One bound for the whole test (20 kill/restart rounds run ~30 s idle,
+	// longer beside the rest of the suite).
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
 	f := &fixture{t: t, b: b, dir: t.TempDir(), ctx: ctx, firing: map[string]int{}}
 	prof, err := profile.Build(credit(2000, 0, 7), profile.Options{})
