@@ -81,7 +81,6 @@ type Consumer struct {
 
 	mu      sync.Mutex
 	workers map[tp]*worker
-	ready   atomic.Bool // the group has assigned this member's partitions at least once
 	// fetchFailing: the last fetch request failed (broker unreachable or
 	// erroring); the client retries with backoff by itself.
 	fetchFailing atomic.Bool
@@ -170,7 +169,6 @@ func (c *Consumer) Run(ctx context.Context) error {
 func (c *Consumer) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	defer c.ready.Store(true)
 	for topic, partitions := range assigned {
 		for _, p := range partitions {
 			w := &worker{c: c, tp: tp{topic, p}, fetch: make(chan kgo.FetchTopicPartition, 1),
@@ -343,10 +341,6 @@ func (h fetchHook) OnBrokerE2E(_ kgo.BrokerMetadata, key int16, e2e kgo.BrokerE2
 		h.c.fetchFailing.Store(e2e.Err() != nil)
 	}
 }
-
-// Assigned reports whether the group has assigned this member its
-// partitions at least once (readiness).
-func (c *Consumer) Assigned() bool { return c.ready.Load() }
 
 // Lag returns the group's lag per topic (committed offsets behind the log
 // end), from the brokers.

@@ -49,7 +49,7 @@ func TestPanelsOnPrometheus(t *testing.T) {
 	promtool := binary(t, "promtool", "PROMTOOL_BIN")
 	began := time.Now()
 
-	demoAddr := startDemo(t)
+	demoAddr := demo.StartTest(t)
 	regAddr := startRegression(t)
 	base := startPrometheus(t, prom, demoAddr, regAddr)
 
@@ -260,30 +260,6 @@ func get(u string) ([]byte, error) {
 		err = fmt.Errorf("GET %s: %s", u, resp.Status)
 	}
 	return body, err
-}
-
-// startDemo runs the demo in-process with drift after a second and returns
-// its HTTP address; t.Cleanup stops it.
-func startDemo(t *testing.T) string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	addr, done, err := demo.Start(ctx, demo.Options{Duration: 2 * time.Minute, DriftAt: time.Second, Rate: 500, HTTPAddr: "127.0.0.1:0"})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("demo: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("demo did not stop within 30 s")
-		}
-	})
-	return addr
 }
 
 // startRegression starts a service with one regression model, demand/v1,

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,14 +42,14 @@ func (s *Service) encodeCheckpoint(dst []byte, p *part, alerts []byte) []byte {
 	dst = binary.AppendVarint(dst, p.next[0])
 	dst = binary.AppendVarint(dst, p.next[1])
 	versions := slices.SortedFunc(maps.Keys(p.states), func(a, b *version) int {
-		return cmpStrings(a.model.name+"\x00"+a.name, b.model.name+"\x00"+b.name)
+		return cmp.Or(strings.Compare(a.model.name, b.model.name), strings.Compare(a.name, b.name))
 	})
 	dst = binary.AppendUvarint(dst, uint64(len(versions)))
 	for _, v := range versions {
 		dst = wire.AppendString(wire.AppendString(dst, v.model.name), v.name)
 		dst = wire.AppendBytes(dst, p.states[v].AppendState(nil))
 	}
-	models := slices.SortedFunc(maps.Keys(p.joins), func(a, b *model) int { return cmpStrings(a.name, b.name) })
+	models := slices.SortedFunc(maps.Keys(p.joins), func(a, b *model) int { return strings.Compare(a.name, b.name) })
 	dst = binary.AppendUvarint(dst, uint64(len(models)))
 	for _, m := range models {
 		dst = wire.AppendString(dst, m.name)
@@ -55,16 +57,6 @@ func (s *Service) encodeCheckpoint(dst []byte, p *part, alerts []byte) []byte {
 	}
 	dst = wire.AppendBytes(dst, alerts)
 	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst, crcTable))
-}
-
-func cmpStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // decodeCheckpoint restores a checkpoint into p (fresh, not shared yet)
@@ -240,7 +232,7 @@ func newDirStore(dir string) (*dirStore, error) {
 }
 
 func (d *dirStore) path(n int32) string {
-	return filepath.Join(d.dir, "partition-"+strconv.Itoa(int(n))+".ckpt")
+	return filepath.Join(d.dir, keyPrefix+strconv.Itoa(int(n))+".ckpt")
 }
 
 func (d *dirStore) save(_ context.Context, n int32, data []byte) error {
@@ -291,6 +283,9 @@ type kafkaStore struct {
 	stop context.CancelFunc
 }
 
+// keyPrefix + the partition number is a checkpoint record's key.
+const keyPrefix = "partition-"
+
 // maxCheckpointBytes bounds one checkpoint record (the topic's
 // max.message.bytes).
 const maxCheckpointBytes = 64 << 20
@@ -335,9 +330,10 @@ func (k *kafkaStore) tail(ctx context.Context) {
 		fs := k.cl.PollFetches(ctx)
 		k.mu.Lock()
 		fs.EachRecord(func(r *kgo.Record) {
-			var n int
-			if _, err := fmt.Sscanf(string(r.Key), "partition-%d", &n); err == nil {
-				k.last[int32(n)] = r.Value
+			if n, ok := strings.CutPrefix(string(r.Key), keyPrefix); ok {
+				if n, err := strconv.Atoi(n); err == nil {
+					k.last[int32(n)] = r.Value
+				}
 			}
 			k.seen = r.Offset + 1
 		})
@@ -351,7 +347,7 @@ func (k *kafkaStore) tail(ctx context.Context) {
 
 func (k *kafkaStore) save(ctx context.Context, n int32, data []byte) error {
 	// The buffer is reused by the next checkpoint: the record gets a copy.
-	r := &kgo.Record{Topic: k.topic, Partition: 0, Key: []byte("partition-" + strconv.Itoa(int(n))), Value: slices.Clone(data)}
+	r := &kgo.Record{Topic: k.topic, Partition: 0, Key: []byte(keyPrefix + strconv.Itoa(int(n))), Value: slices.Clone(data)}
 	return consumer.ProduceWait(ctx, k.cl, r)
 }
 

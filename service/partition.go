@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 
@@ -155,8 +154,6 @@ func (s *Service) released(ctx context.Context, parts map[string][]int32, lost b
 // of partition 0, so exactly one member of the group sends alerts, and its
 // alert states travel with partition 0's checkpoint.
 func (s *Service) leader() bool { return s.owned(0) != nil }
-
-func (p *part) String() string { return fmt.Sprintf("partition %d", p.n) }
 
 // merge evaluates a version over every partition: those this member owns
 // as they are now, the others (remote, owned by other members) as of

@@ -1,7 +1,6 @@
 package statuspage_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -22,23 +21,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	}
 	b := browser.Start(t)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	addr, done, err := demo.Start(ctx, demo.Options{Duration: 2 * time.Minute, DriftAt: time.Second, Rate: 500, HTTPAddr: "127.0.0.1:0"})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("demo: %v", err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("demo did not stop within 30 s")
-		}
-	})
+	addr := demo.StartTest(t)
 	base := "http://" + addr
 
 	// Wait, bounded, until the monitor has judged a feature drifted.
