@@ -37,7 +37,8 @@ lint:
 
 # Regenerate golden values with Debian's python3-scipy / python3-sklearn.
 golden:
-	cd testdata/golden && /usr/bin/python3 gen_stats.py && /usr/bin/python3 gen_ks.py && /usr/bin/python3 gen_quality.py
+	cd testdata/golden && /usr/bin/python3 gen_golden.py
+	cd testdata/rollout && /usr/bin/python3 gen_rollout.py
 
 examples:
 	$(GO) run examples/gen.go

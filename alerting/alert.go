@@ -14,6 +14,7 @@ package alerting
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -83,4 +84,36 @@ type Alert struct {
 type Notifier interface {
 	Name() string
 	Notify(ctx context.Context, alerts []Alert) (retryable bool, err error)
+}
+
+// MarshalJSON writes non-finite numbers as null: encoding/json refuses
+// them, and no_data and rollout alerts count +Inf samples. Decoding leaves
+// a null field zero.
+func (a Alert) MarshalJSON() ([]byte, error) {
+	type plain Alert
+	return json.Marshal(struct {
+		plain
+		// Shallower than plain's fields of the same names: these win.
+		Value     Float `json:"value"`
+		Threshold Float `json:"threshold"`
+		Samples   Float `json:"samples"`
+	}{plain(a), Float(a.Value), Float(a.Threshold), Float(a.Samples)})
+}
+
+// MarshalJSON is needed because AlertState embeds Alert, whose MarshalJSON
+// would otherwise stand for the whole state.
+func (s AlertState) MarshalJSON() ([]byte, error) {
+	a, err := s.Alert.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	rest, err := json.Marshal(struct {
+		State    string    `json:"state"`
+		ActiveAt time.Time `json:"active_at"`
+		Silenced bool      `json:"silenced"`
+	}{s.State, s.ActiveAt, s.Silenced})
+	if err != nil {
+		return nil, err
+	}
+	return append(append(a[:len(a)-1], ','), rest[1:]...), nil
 }

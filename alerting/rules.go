@@ -59,6 +59,9 @@ var statistics = map[string]struct {
 	"accuracy": {false, false}, "f1": {false, false}, "auc": {false, false}, "ece": {true, false},
 	"mae": {true, false}, "rmse": {true, false}, "high_confidence_share": {true, false},
 	"volume": {false, false}, "no_data": {true, false}, "consumer_lag": {true, false},
+	// 1 once a model's rollout is decided so, else 0; Version is the
+	// candidate.
+	"rollout_rollback": {true, false}, "rollout_promote": {true, false},
 }
 
 // ThresholdAuto is the Threshold of rules whose thresholds are calibrated.
@@ -292,4 +295,7 @@ type Sample struct {
 	WindowStart, WindowEnd time.Time
 	// Auto holds the model version's calibrated thresholds (nil: none).
 	Auto AutoThresholds
+	// Labels and Annotations are added to the alert's (the rule's own
+	// win), e.g. a rollout's stable version and its decision's reason.
+	Labels, Annotations map[string]string
 }

@@ -198,6 +198,7 @@ func (e *Engine) update(r *Rule, key string, in *instance, s *Sample, sev string
 	if s.Feature != "" {
 		a.Labels["feature"] = s.Feature
 	}
+	maps.Copy(a.Labels, s.Labels)
 	maps.Copy(a.Labels, r.Labels)
 	if e.opt.StatusURL != "" {
 		a.GeneratorURL = e.opt.StatusURL + "/models/" + url.PathEscape(s.Model)
@@ -205,10 +206,11 @@ func (e *Engine) update(r *Rule, key string, in *instance, s *Sample, sev string
 	if e.opt.DashboardURL != "" {
 		a.DashboardURL = replaceModel(e.opt.DashboardURL, s.Model)
 	}
-	a.Annotations = maps.Clone(r.Annotations)
+	a.Annotations = maps.Clone(s.Annotations)
 	if a.Annotations == nil {
 		a.Annotations = map[string]string{}
 	}
+	maps.Copy(a.Annotations, r.Annotations)
 	if e.opt.Render != nil {
 		a.Annotations["summary"], a.Annotations["description"] = e.opt.Render(*a)
 	} else {

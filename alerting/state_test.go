@@ -2,6 +2,7 @@ package alerting
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -329,3 +330,38 @@ func TestAPI(t *testing.T) {
 }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// Alerts on statistics without a sample count (+Inf samples: no_data,
+// rollout decisions) survive a snapshot and the API's JSON.
+func TestSnapshotWithInfiniteSamples(t *testing.T) {
+	f := func(x float64) *float64 { return &x }
+	rules := []Rule{{Name: "NoData", Statistic: "no_data", Critical: f(60)}}
+	if err := rules[0].Validate(nil); err != nil {
+		t.Fatal(err)
+	}
+	e := New(Options{Rules: rules})
+	defer e.Close(context.Background())
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	e.Eval(now, []Sample{{Model: "m", Version: "v", Statistic: "no_data", Value: 120, Samples: math.Inf(1)}})
+	data, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2 := New(Options{Rules: rules})
+	defer e2.Close(context.Background())
+	if err := e2.Restore(data); err != nil {
+		t.Fatal(err)
+	}
+	got := e2.Alerts(now)
+	if len(got) != 1 || got[0].State != "firing" || got[0].Value != 120 {
+		t.Fatalf("restored %+v", got)
+	}
+	b, err := json.Marshal(e.Alerts(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back []map[string]any
+	if err := json.Unmarshal(b, &back); err != nil || back[0]["state"] != "firing" || back[0]["samples"] != nil || back[0]["rule"] != "NoData" {
+		t.Fatalf("API JSON %s: %v", b, err)
+	}
+}

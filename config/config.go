@@ -23,6 +23,7 @@ import (
 
 	"driftwatch/alerting"
 	"driftwatch/detectors"
+	"driftwatch/rollout"
 )
 
 // Example is a complete, commented configuration with every default.
@@ -95,6 +96,7 @@ type Fields struct {
 	Score      string `yaml:"score"`
 	Scores     string `yaml:"scores"`
 	LatencyMS  string `yaml:"latency_ms"`
+	Error      string `yaml:"error"`
 	Label      string `yaml:"label"`
 	Value      string `yaml:"value"`
 }
@@ -148,6 +150,9 @@ type Model struct {
 	MinSamples     int              `yaml:"min_samples"`
 	HighConfidence float64          `yaml:"high_confidence"`
 	Drift          detectors.Config `yaml:"drift"`
+	// Rollout compares a candidate version with the stable one (nil: no
+	// rollout); keys it leaves out take rollout.DefaultConfig's values.
+	Rollout *rollout.Config `yaml:"rollout"`
 }
 
 // Version is a model version and its reference profile.
@@ -168,7 +173,7 @@ func Default() Config {
 		Kafka:           Kafka{EmbeddedAddr: "127.0.0.1:9092", ClientID: "driftwatch", Group: "driftwatch"},
 		Topics:          Topics{Predictions: "predictions", Outcomes: "outcomes", DeadLetters: "driftwatch-dead-letters"},
 		Format:          "json",
-		Fields:          Fields{ID: "id", Model: "model", Version: "version", TS: "ts", Features: "features", Prediction: "prediction", Score: "score", Scores: "scores", LatencyMS: "latency_ms", Label: "label", Value: "value"},
+		Fields:          Fields{ID: "id", Model: "model", Version: "version", TS: "ts", Features: "features", Prediction: "prediction", Score: "score", Scores: "scores", LatencyMS: "latency_ms", Error: "error", Label: "label", Value: "value"},
 		MaxMessageBytes: 1 << 20,
 		Join:            Join{MaxPending: 1_000_000, TTL: 24 * time.Hour, MaxEarly: 100_000, EarlyTTL: 10 * time.Minute},
 		Checkpoint:      Checkpoint{Interval: 10 * time.Second, Topic: "driftwatch-checkpoints"},
@@ -221,9 +226,27 @@ func Parse(data []byte) (*Config, error) {
 		if err := doc.Models[i].Decode(&m); err != nil {
 			return nil, yamlError(err)
 		}
+		if m.Rollout != nil {
+			r := rollout.DefaultConfig()
+			if err := mapValue(&doc.Models[i], "rollout").Decode(&r); err != nil {
+				return nil, yamlError(err)
+			}
+			m.Rollout = &r
+		}
 		c.Models[i] = m
 	}
 	return &c, c.validate()
+}
+
+// mapValue is the value of key in a YAML mapping (the strict pass has seen
+// it there).
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return &yaml.Node{}
 }
 
 // LoadCheck reads the drift configuration of `driftwatch check`.

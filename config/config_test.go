@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"driftwatch/rollout"
 )
 
 func TestExampleIsValidAndShowsTheDefaults(t *testing.T) {
@@ -132,4 +134,53 @@ func FuzzParseCheck(f *testing.F) {
 			t.Fatalf("accepted bins %d", c.Bins)
 		}
 	})
+}
+
+func TestRolloutDefaultsAndValidation(t *testing.T) {
+	const base = `
+models:
+  - name: credit
+    task: classification
+    versions: [{name: v1, reference: a.dwprof}, {name: v2, reference: a.dwprof}]
+    rollout: %s
+`
+	parse := func(ro string) (*Config, error) { return Parse([]byte(strings.Replace(base, "%s", ro, 1))) }
+	c, err := parse(`{stable: v1, candidate: v2, min_period: 1h}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Models[0].Rollout
+	d := rollout.DefaultConfig()
+	if r.MinPeriod != time.Hour || r.Mode != rollout.Canary || r.MinSamples != d.MinSamples || r.Alpha != d.Alpha ||
+		len(r.Criteria) != len(d.Criteria) || r.Criteria[1] != d.Criteria[1] {
+		t.Fatalf("defaults not filled: %+v", r)
+	}
+	c, err = parse(`{stable: v1, candidate: v2, mode: shadow, criteria: [{metric: auc, tolerance: 0.01}], start: 2026-11-23T10:00:00Z}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Models[0].Rollout; len(r.Criteria) != 1 || r.Criteria[0].Metric != rollout.AUC || r.Mode != rollout.Shadow ||
+		!r.Start.Equal(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)) {
+		t.Fatalf("criteria replace the defaults: %+v", r)
+	}
+	if c, _ := Parse([]byte(strings.Replace(base, "rollout: %s", "", 1))); c.Models[0].Rollout != nil {
+		t.Fatal("a model without a rollout got one")
+	}
+	for ro, want := range map[string]string{
+		`{stable: v1, candidate: v3}`:                                       `models[0].rollout: version "v3" is not among the model's versions`,
+		`{stable: v1, candidate: v2, criteria: [{metric: mae}]}`:            `models[0].rollout: criteria[0].metric: mae does not apply to a classification model`,
+		`{stable: v1, candidate: v2, mode: blue-green}`:                     `models[0].rollout: mode: "blue-green" is neither "canary" nor "shadow"`,
+		`{stable: v1, candidate: v2, alpha: 2}`:                             `models[0].rollout: alpha: 2 is not in (0, 1)`,
+		`{stable: v1, candidate: v2, canary_share: 0.1}`:                    `unknown key "canary_share"`,
+		`{stable: v1, candidate: v2, criteria: [{metric: f1, ratio: 1.5}]}`: `criteria[0].ratio: 1.5 for f1, where higher is better, must be in (0, 1]`,
+	} {
+		_, err := parse(ro)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want %q", ro, err, want)
+		}
+	}
+	_, err = Parse([]byte(strings.Replace(base, "rollout: %s", "window: {count: 1000}\n    rollout: {stable: v1, candidate: v2}", 1)))
+	if err == nil || !strings.Contains(err.Error(), "needs an event-time window") {
+		t.Errorf("count window: %v", err)
+	}
 }

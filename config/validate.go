@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"driftwatch/rollout"
 )
 
 // validate checks everything that can be checked without touching files or
@@ -102,9 +104,40 @@ func (c *Config) validate() error {
 		if err := m.Drift.Validate(); err != nil {
 			return fmt.Errorf("%s.drift: %w", at, err)
 		}
+		if m.Rollout != nil {
+			if err := m.validateRollout(versions); err != nil {
+				return fmt.Errorf("%s.%w", at, err)
+			}
+		}
 	}
 	if err := c.Alerting.Validate(); err != nil {
 		return fmt.Errorf("alerting.%w", err)
+	}
+	return nil
+}
+
+// validateRollout checks the rollout against the model: both versions
+// configured, criteria the task has, and an event-time window (a rollout
+// counts from its start in event time).
+func (m *Model) validateRollout(versions map[string]bool) error {
+	r := m.Rollout
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	for _, v := range []string{r.Stable, r.Candidate} {
+		if !versions[v] {
+			return fmt.Errorf("rollout: version %q is not among the model's versions", v)
+		}
+	}
+	for i, c := range r.Criteria {
+		regression := c.Metric == rollout.MAE || c.Metric == rollout.RMSE
+		classification := c.Metric == rollout.Accuracy || c.Metric == rollout.F1 || c.Metric == rollout.AUC
+		if regression && m.Task != "regression" || classification && m.Task != "classification" {
+			return fmt.Errorf("rollout: criteria[%d].metric: %s does not apply to a %s model (classification: accuracy, f1, auc; regression: mae, rmse)", i, c.Metric, m.Task)
+		}
+	}
+	if m.Window.Count > 0 {
+		return fmt.Errorf("rollout: needs an event-time window, not window.count")
 	}
 	return nil
 }

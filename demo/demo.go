@@ -1,9 +1,11 @@
 // Package demo runs driftwatch end to end on one machine: the embedded
 // broker, the service, and a synthetic producer for a credit-scoring model
-// whose inputs drift at a known moment. It prints a live view; the service's
-// alert rules send drift alerts through real notifiers (a signed retraining
-// webhook and Slack's incoming-webhook format) to local receivers the demo
-// starts and prints; and it writes a summary a test can check. The statistics and the service are
+// whose inputs drift at a known moment, and for two models in a canary
+// rollout (a worse canary, to be rolled back, and an equal one, to be
+// promoted). It prints a live view; the service's alert rules send drift
+// alerts and rollout decisions through real notifiers (signed webhooks and
+// Slack's incoming-webhook format) to local receivers the demo starts and
+// prints; and it writes a summary a test can check. The statistics and the service are
 // other packages'; this one only drives them.
 package demo
 
@@ -83,7 +85,28 @@ type Summary struct {
 	OutcomesProduced int64     `json:"outcomes_produced"`
 	OutcomesJoined   int64     `json:"outcomes_joined"`
 	Alerts           []Alert   `json:"alerts"`
+	// Rollouts are the rollback and promote calls the deploy webhooks got.
+	RolloutsStarted time.Time         `json:"rollouts_started"`
+	Rollouts        []RolloutDecision `json:"rollouts"`
 }
+
+// RolloutDecision is one call of a deploy webhook.
+type RolloutDecision struct {
+	Action    string    `json:"action"` // rollback or promote
+	Model     string    `json:"model"`
+	Candidate string    `json:"candidate"`
+	Stable    string    `json:"stable"`
+	At        time.Time `json:"at"`
+	Reason    string    `json:"reason"`
+}
+
+// The rollout models: each serves half its requests with the canary v2.
+// worseModel's canary flips a fifth of its predictions, is 40% slower and
+// fails 3% of requests; equalModel's behaves as stable does.
+const (
+	worseModel, equalModel = "credit-limit", "fraud-screen"
+	rolloutMinPeriod       = 20 * time.Second
+)
 
 // Alert rule: PSI at or above psiThreshold on at least minSamples events
 // for two evaluations.
@@ -133,6 +156,39 @@ func event(r *rand.Rand, drift bool) (num map[string]float64, cat map[string]str
 		truth = 1 / (1 + math.Exp(-(z + 1.5)))
 	}
 	return num, cat, score, truth
+}
+
+// canaryEvent draws one request of a rollout model, served by the canary
+// v2 or by stable v1, and its outcome.
+func canaryEvent(r *rand.Rand, model string, canary bool, id int, now time.Time) (msg, out []byte, pid string) {
+	num, cat, score, truth := event(r, false)
+	feats := map[string]any{}
+	for k, v := range num {
+		feats[k] = v
+	}
+	for k, v := range cat {
+		feats[k] = v
+	}
+	version, latency, failed := "v1", math.Exp(3+0.3*r.NormFloat64()), r.Float64() < 0.01
+	if canary {
+		version = "v2"
+		if model == worseModel {
+			if r.Float64() < 0.2 {
+				score = 1 - score
+			}
+			latency *= 1.4
+			failed = r.Float64() < 0.03
+		}
+	}
+	pid = fmt.Sprintf("p%d", id)
+	msg, _ = json.Marshal(map[string]any{"id": pid, "model": model, "version": version, "ts": now.UnixMilli(), "features": feats,
+		"score": score, "latency_ms": math.Round(latency*10) / 10, "error": failed})
+	label := 0
+	if r.Float64() < truth {
+		label = 1
+	}
+	out, _ = json.Marshal(map[string]any{"id": pid, "model": model, "label": fmt.Sprint(label)})
+	return msg, out, pid
 }
 
 // reference builds the training profile from the same generator.
@@ -210,15 +266,33 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 kafka: {embedded_addr: "127.0.0.1:0"}
 defaults: {window: {length: 2m, pane: 5s, lateness: 1m}, evaluate_every: %s, min_samples: %d}
 models:
-  - {name: %s, task: classification, versions: [{name: %s, reference: credit.dwprof}]}
+  - {name: %[3]s, task: classification, versions: [{name: %[4]s, reference: credit.dwprof}]}
+  - name: %[9]s
+    task: classification
+    versions: [{name: v1, reference: credit.dwprof}, {name: v2, reference: credit.dwprof}]
+    rollout: &rollout
+      stable: v1
+      candidate: v2
+      min_period: %[11]s
+      min_samples: 1000
+      criteria: [{metric: accuracy, tolerance: 0.03}, {metric: latency_p95, ratio: 1.1}, {metric: error_rate, ratio: 1.2, tolerance: 0.005}]
+  - name: %[10]s
+    task: classification
+    versions: [{name: v1, reference: credit.dwprof}, {name: v2, reference: credit.dwprof}]
+    rollout: *rollout
 alerting:
   notifiers:
-    - {name: retrain, cooldown: 10m, webhook: {url: %q, secret: %q}}
-    - {name: slack, slack: {webhook_url: %q}}
+    - {name: retrain, cooldown: 10m, webhook: {url: %[5]q, secret: %[6]q}}
+    - {name: slack, slack: {webhook_url: %[7]q}}
+    - {name: rollback, webhook: {url: %[12]q, secret: %[6]q}}
+    - {name: promote, webhook: {url: %[13]q, secret: %[6]q}}
   rules:
-    - {name: FeatureDrift, statistic: psi, critical: %v, for: 2s, keep_firing_for: 30s, actions: [retrain, slack, log]}
-    - {name: AccuracyDrop, statistic: accuracy, warning: 0.75, for: 3s, keep_firing_for: 30s, min_samples: 500, actions: [slack, log]}
-`, evaluateEvery, minSamples, model, version, recv.url("/retrain"), secret, recv.url("/slack"), psiThreshold)))
+    - {name: FeatureDrift, model: %[3]s, statistic: psi, critical: %[8]v, for: 2s, keep_firing_for: 30s, actions: [retrain, slack, log]}
+    - {name: AccuracyDrop, model: %[3]s, statistic: accuracy, warning: 0.75, for: 3s, keep_firing_for: 30s, min_samples: 500, actions: [slack, log]}
+    - {name: CanaryRollback, statistic: rollout_rollback, critical: 1, actions: [rollback, slack, log]}
+    - {name: CanaryPromote, statistic: rollout_promote, warning: 1, actions: [promote, slack, log]}
+`, evaluateEvery, minSamples, model, version, recv.url("/retrain"), secret, recv.url("/slack"), psiThreshold,
+		worseModel, equalModel, rolloutMinPeriod, recv.url("/deploy/rollback"), recv.url("/deploy/promote"))))
 	if err != nil {
 		return nil, err
 	}
@@ -244,7 +318,7 @@ alerting:
 	}
 	defer pr.Close()
 
-	sum := &Summary{DriftInjectedAt: start.Add(opt.DriftAt).UTC(), Alerts: []Alert{}}
+	sum := &Summary{DriftInjectedAt: start.Add(opt.DriftAt).UTC(), RolloutsStarted: start.UTC(), Alerts: []Alert{}}
 	produced := make(chan [2]int64, 1)
 	go func() { produced <- produce(ctx, pr, opt, start, cfg.Topics.Outcomes) }()
 
@@ -265,8 +339,13 @@ loop:
 				top = append(top, fmt.Sprintf("%s=%.3f", f.Name, f.PSI))
 			}
 		}
-		fmt.Fprintf(out, "+%-4s processed %7d  window %6.0f events  accuracy %s  PSI≥0.05: %s\n", time.Since(start).Round(time.Second),
-			svc.Processed(), ev.Events, pct(ev.Joined, ev.Accuracy), strings.Join(top, " "))
+		var ro []string
+		for _, m := range []string{worseModel, equalModel} {
+			d, _, _ := svc.Rollout(m)
+			ro = append(ro, fmt.Sprintf("%s v2 %s", m, d))
+		}
+		fmt.Fprintf(out, "+%-4s processed %7d  window %6.0f events  accuracy %s  PSI≥0.05: %-40s  canaries: %s\n", time.Since(start).Round(time.Second),
+			svc.Processed(), ev.Events, pct(ev.Joined, ev.Accuracy), strings.Join(top, " "), strings.Join(ro, ", "))
 	}
 	counts := <-produced
 	sum.EventsProduced, sum.OutcomesProduced = counts[0], counts[1]
@@ -281,9 +360,9 @@ loop:
 	}
 	sum.OutcomesJoined = svc.Joined()
 	svc.Close(context.Background()) // delivers the queued notifications
-	sum.Alerts = recv.fired()
-	fmt.Fprintf(out, "produced %d events, processed %d; %d outcomes, %d joined; %d alerts\n",
-		sum.EventsProduced, sum.EventsProcessed, sum.OutcomesProduced, sum.OutcomesJoined, len(sum.Alerts))
+	sum.Alerts, sum.Rollouts = recv.fired()
+	fmt.Fprintf(out, "produced %d events, processed %d; %d outcomes, %d joined; %d drift alerts; %d rollout decisions\n",
+		sum.EventsProduced, sum.EventsProcessed, sum.OutcomesProduced, sum.OutcomesJoined, len(sum.Alerts), len(sum.Rollouts))
 	if opt.Summary != "" {
 		b, _ := json.MarshalIndent(sum, "", "  ")
 		if err := os.WriteFile(opt.Summary, append(b, '\n'), 0o644); err != nil {
@@ -319,6 +398,13 @@ func produce(ctx context.Context, pr *kgo.Client, opt Options, start time.Time, 
 	defer tick.Stop()
 	perTick := max(1, opt.Rate/10)
 	id := 0
+	send := func(pid string, msg []byte) {
+		pr.Produce(context.Background(), &kgo.Record{Key: []byte(pid), Value: msg}, func(_ *kgo.Record, err error) {
+			if err == nil {
+				preds.Add(1)
+			}
+		})
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -341,17 +427,21 @@ func produce(ctx context.Context, pr *kgo.Client, opt Options, start time.Time, 
 				id++
 				msg, _ := json.Marshal(map[string]any{"id": pid, "model": model, "version": version,
 					"ts": now.UnixMilli(), "features": feats, "score": score})
-				pr.Produce(context.Background(), &kgo.Record{Key: []byte(pid), Value: msg}, func(_ *kgo.Record, err error) {
-					if err == nil {
-						preds.Add(1)
-					}
-				})
+				send(pid, msg)
 				label := 0
 				if r.Float64() < truth {
 					label = 1
 				}
 				out, _ := json.Marshal(map[string]any{"id": pid, "model": model, "label": fmt.Sprint(label)})
 				queue = append(queue, due{now.Add(outcomeDelay), out})
+			}
+			for _, m := range []string{worseModel, equalModel} {
+				for k := range perTick {
+					msg, out, pid := canaryEvent(r, m, k%2 == 1, id, now)
+					id++
+					send(pid, msg)
+					queue = append(queue, due{now.Add(outcomeDelay), out})
+				}
 			}
 			for len(queue) > 0 && !queue[0].at.After(now) {
 				pr.Produce(context.Background(), &kgo.Record{Topic: outcomes, Value: queue[0].msg}, func(_ *kgo.Record, err error) {

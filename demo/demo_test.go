@@ -13,7 +13,8 @@ import (
 // The demo's contract at its default settings (`demo --duration 90s
 // --drift-at 30s`, 500 events/s): the first drift alert comes after the
 // injection and within 60 s of it, none before, and every event produced
-// is processed.
+// is processed; of the canaries, the worse one is rolled back and the equal
+// one promoted.
 func TestDemoContract(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for 90 s")
@@ -45,6 +46,21 @@ func TestDemoContract(t *testing.T) {
 	}
 	if d := first.Sub(sum.DriftInjectedAt); d > 60*time.Second {
 		t.Fatalf("first alert %v after the injection\n%s", d, out.String())
+	}
+	// The canary scenarios: the worse canary is rolled back, not before
+	// the minimum period; the equal one is promoted; each deploy webhook is
+	// called once.
+	if len(sum.Rollouts) != 2 {
+		t.Fatalf("rollout decisions %+v, want one rollback and one promote\n%s", sum.Rollouts, out.String())
+	}
+	for _, d := range sum.Rollouts {
+		want := map[string]string{worseModel: "rollback", equalModel: "promote"}[d.Model]
+		if d.Action != want || d.Candidate != "v2" || d.Stable != "v1" || d.Reason == "" {
+			t.Fatalf("rollout decision %+v, want %s\n%s", d, want, out.String())
+		}
+		if d.At.Before(sum.RolloutsStarted.Add(rolloutMinPeriod)) {
+			t.Fatalf("%s decided at %v, before the minimum period from %v", d.Model, d.At, sum.RolloutsStarted)
+		}
 	}
 	var onDisk Summary
 	data, _ := os.ReadFile(path)

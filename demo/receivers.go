@@ -24,8 +24,9 @@ type receivers struct {
 	out    io.Writer
 	start  time.Time
 
-	mu     sync.Mutex
-	alerts []Alert // firing notifications the webhook received
+	mu       sync.Mutex
+	alerts   []Alert           // firing notifications the webhook received
+	rollouts []RolloutDecision // rollback and promote calls the deploy webhooks received
 }
 
 func startReceivers(out io.Writer, secret []byte, start time.Time) (*receivers, error) {
@@ -37,6 +38,7 @@ func startReceivers(out io.Writer, secret []byte, start time.Time) (*receivers, 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /retrain", r.webhook)
 	mux.HandleFunc("POST /slack", r.slack)
+	mux.HandleFunc("POST /deploy/{action}", r.deploy)
 	r.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go r.srv.Serve(ln)
 	return r, nil
@@ -45,15 +47,8 @@ func startReceivers(out io.Writer, secret []byte, start time.Time) (*receivers, 
 func (r *receivers) url(path string) string { return "http://" + r.ln.Addr().String() + path }
 
 func (r *receivers) webhook(w http.ResponseWriter, req *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
-	if err := alerting.Verify(r.secret, req.Header, body, time.Now(), 5*time.Minute); err != nil {
-		fmt.Fprintf(r.out, "  retrain webhook: rejected: %v\n", err)
-		http.Error(w, err.Error(), http.StatusUnauthorized)
-		return
-	}
-	var p alerting.WebhookPayload
-	if err := json.Unmarshal(body, &p); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	p, ok := r.verified(w, req, "retrain")
+	if !ok {
 		return
 	}
 	fmt.Fprintf(r.out, "  retrain webhook (signature verified): %s %s %s/%s %s %s=%.3f at +%s\n", strings.ToUpper(string(p.Status)),
@@ -66,6 +61,39 @@ func (r *receivers) webhook(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
+// verified reads a signed webhook's payload, rejecting a bad signature as
+// a real receiver must.
+func (r *receivers) verified(w http.ResponseWriter, req *http.Request, name string) (alerting.WebhookPayload, bool) {
+	var p alerting.WebhookPayload
+	body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+	if err := alerting.Verify(r.secret, req.Header, body, time.Now(), 5*time.Minute); err != nil {
+		fmt.Fprintf(r.out, "  %s webhook: rejected: %v\n", name, err)
+		http.Error(w, err.Error(), http.StatusUnauthorized)
+		return p, false
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return p, false
+	}
+	return p, true
+}
+
+// deploy stands in for a deployment system: /deploy/rollback turns the
+// canary's traffic off, /deploy/promote makes it stable.
+func (r *receivers) deploy(w http.ResponseWriter, req *http.Request) {
+	action := req.PathValue("action")
+	p, ok := r.verified(w, req, action)
+	if !ok || p.Status != alerting.StatusFiring {
+		return
+	}
+	fmt.Fprintf(r.out, "  %s webhook (signature verified): %s %s (stable %s) at +%s: %s\n", action, p.Model, p.Version,
+		p.Labels["stable"], time.Since(r.start).Round(time.Second), p.Annotations["reason"])
+	r.mu.Lock()
+	r.rollouts = append(r.rollouts, RolloutDecision{Action: action, Model: p.Model, Candidate: p.Version, Stable: p.Labels["stable"],
+		At: time.Now().UTC(), Reason: p.Annotations["reason"]})
+	r.mu.Unlock()
+}
+
 // slack takes Slack's incoming-webhook payload and prints its text.
 func (r *receivers) slack(w http.ResponseWriter, req *http.Request) {
 	var msg struct {
@@ -76,10 +104,10 @@ func (r *receivers) slack(w http.ResponseWriter, req *http.Request) {
 	io.WriteString(w, "ok")
 }
 
-func (r *receivers) fired() []Alert {
+func (r *receivers) fired() ([]Alert, []RolloutDecision) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Alert{}, r.alerts...)
+	return append([]Alert{}, r.alerts...), append([]RolloutDecision{}, r.rollouts...)
 }
 
 func (r *receivers) close() { r.srv.Close() }

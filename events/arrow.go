@@ -64,6 +64,12 @@ type Columns struct {
 	LatencyMS  []float64
 	HasLatency bool
 
+	// Error marks failed predictions (see Event.Error): a boolean, a
+	// non-empty string or a non-zero number (NaN is not) is an error, null
+	// is not. Valid when HasError.
+	Error    []bool
+	HasError bool
+
 	// Label is an outcome's label as text (formatted like Prediction),
 	// LabelNum its numeric value (NaN when not a number or null), LabelNull
 	// marks nulls (nil when none). Valid when HasLabel.
@@ -79,7 +85,7 @@ type Columns struct {
 	// Buffers owned by the Columns: float slices above may instead view
 	// Arrow memory, which must never be written.
 	predNum, score, latency, labelNum, value []float64
-	predNull, labelNull                      []bool
+	predNull, labelNull, errs                []bool
 	numOwn                                   [][]float64
 	catNull                                  [][]bool
 }
@@ -105,7 +111,7 @@ func (b *Columns) reset() {
 		ID: b.ID[:0], Model: b.Model[:0], Version: b.Version[:0], TS: b.TS[:0],
 		Num: b.Num[:0], Cat: b.Cat[:0], Prediction: b.Prediction[:0], Label: b.Label[:0],
 		predNum: b.predNum, score: b.score, latency: b.latency, labelNum: b.labelNum, value: b.value,
-		predNull: b.predNull, labelNull: b.labelNull, numOwn: b.numOwn, catNull: b.catNull,
+		predNull: b.predNull, labelNull: b.labelNull, errs: b.errs, numOwn: b.numOwn, catNull: b.catNull,
 	}
 }
 
@@ -157,6 +163,7 @@ type ArrowDecoder struct {
 	tabN  []bool
 	tabF  []float64
 	tabT  []int64
+	tabB  []bool
 	dicts map[dictKey]dictRef
 	idx   []int32
 	nulls []bool
@@ -300,6 +307,7 @@ const (
 	rolePrediction
 	roleScore
 	roleLatency
+	roleError
 	roleLabel
 	roleValue
 	roleNum
@@ -369,6 +377,7 @@ var accepts = [...]struct {
 	rolePrediction: {[]vkind{kText, kInt, kFloat, kBool}, "utf8, a number or a boolean"},
 	roleScore:      {[]vkind{kInt, kFloat}, "a number"},
 	roleLatency:    {[]vkind{kInt, kFloat}, "a number"},
+	roleError:      {[]vkind{kBool, kText, kInt, kFloat}, "a boolean, utf8 or a number"},
 	roleLabel:      {[]vkind{kText, kInt, kFloat, kBool}, "utf8, a number or a boolean"},
 	roleValue:      {[]vkind{kInt, kFloat}, "a number"},
 }
@@ -379,7 +388,7 @@ func (d *ArrowDecoder) roleOf(name string) role {
 		name string
 		r    role
 	}{{f.ID, roleID}, {f.Model, roleModel}, {f.Version, roleVersion}, {f.TS, roleTS}, {f.Prediction, rolePrediction},
-		{f.Score, roleScore}, {f.LatencyMS, roleLatency}, {f.Label, roleLabel}, {f.Value, roleValue}} {
+		{f.Score, roleScore}, {f.LatencyMS, roleLatency}, {f.Error, roleError}, {f.Label, roleLabel}, {f.Value, roleValue}} {
 		if c.name != "" && c.name == name {
 			return c.r
 		}
@@ -514,7 +523,7 @@ func (d *ArrowDecoder) fill(msgLen int, b *Columns) error {
 		}
 	}
 	clear(d.dicts)
-	d.tabS, d.tabN, d.tabF, d.tabT = d.tabS[:0], d.tabN[:0], d.tabF[:0], d.tabT[:0]
+	d.tabS, d.tabN, d.tabF, d.tabT, d.tabB = d.tabS[:0], d.tabN[:0], d.tabF[:0], d.tabT[:0], d.tabB[:0]
 	b.Rows = rows
 	b.Version = grow(b.Version, rows)
 	clear(b.Version)
@@ -579,6 +588,10 @@ func (d *ArrowDecoder) fillColumn(p *colPlan, rows int, b *Columns) error {
 	case roleLatency:
 		b.LatencyMS, err = d.floatsOut(p, rows, &b.latency)
 		b.HasLatency = true
+	case roleError:
+		b.errs = grow(b.errs, rows)
+		b.Error, b.HasError = b.errs, true
+		err = d.each(p, ReasonMalformed, func(a arrow.Array, lo, hi int) error { return d.flagCol(a, b.Error[lo:hi]) })
 	case roleValue:
 		b.Value, err = d.floatsOut(p, rows, &b.value)
 		b.HasValue = true

@@ -53,6 +53,7 @@ const (
 	tableText uint8 = iota
 	tableFloat
 	tableMillis
+	tableFlag
 )
 
 type dictRef struct{ start, n int }
@@ -242,6 +243,37 @@ func (d *ArrowDecoder) millisCol(a arrow.Array, dst []int64, null []bool) error 
 			continue
 		}
 		dst[i], null[i] = tab[k], false
+	}
+	return nil
+}
+
+// flagCol converts a's first len(dst) values to error flags (see flags),
+// looking through a dictionary.
+func (d *ArrowDecoder) flagCol(a arrow.Array, dst []bool) error {
+	da, ok := a.(*array.Dictionary)
+	if !ok {
+		return d.flags(a, dst)
+	}
+	dict, key, err := d.dictionary(da, tableFlag, false)
+	if err != nil {
+		return err
+	}
+	ref, ok := d.dicts[key]
+	if !ok {
+		ref = dictRef{len(d.tabB), dict.Len()}
+		d.tabB = extend(d.tabB, ref.n)
+		if err := d.flags(dict, d.tabB[ref.start:]); err != nil {
+			return fmt.Errorf("dictionary: %w", err)
+		}
+		d.dicts[key] = ref
+	}
+	tab := d.tabB[ref.start : ref.start+ref.n]
+	idx, err := d.indices(da, len(dst), ref.n)
+	if err != nil {
+		return err
+	}
+	for i, k := range idx {
+		dst[i] = k >= 0 && tab[k]
 	}
 	return nil
 }
@@ -532,6 +564,59 @@ func (d *ArrowDecoder) floatText(x float64) string {
 	s := strconv.FormatFloat(x, 'g', -1, 64)
 	d.floats[k] = s
 	return s
+}
+
+// flags converts a's first len(dst) values to error flags: a boolean as it
+// is, text when non-empty, a number when neither zero nor NaN; null is
+// false. Text is judged by its offsets alone, so nothing is copied.
+func (d *ArrowDecoder) flags(a arrow.Array, dst []bool) error {
+	bm, off, err := validity(a, len(dst))
+	if err != nil {
+		return err
+	}
+	switch a := a.(type) {
+	case *array.Boolean:
+		if vals := a.Data().Buffers()[1]; vals == nil || vals.Len()*8 < a.Data().Offset()+len(dst) {
+			return errors.New("boolean values shorter than the column")
+		}
+		for i := range dst {
+			dst[i] = (bm == nil || valid(bm, off+i)) && a.Value(i)
+		}
+		return nil
+	case *array.String:
+		return textFlags(a.ValueOffsets(), a.ValueBytes(), bm, off, dst)
+	case *array.LargeString:
+		return textFlags(a.ValueOffsets(), a.ValueBytes(), bm, off, dst)
+	}
+	// Numbers of every width through float64 (nulls become NaN): a
+	// non-zero integer, float16 or decimal stays non-zero there.
+	num := grow(d.num, len(dst))
+	d.num = num
+	if err := floats(a, num); err != nil {
+		return err
+	}
+	for i, x := range num {
+		dst[i] = x != 0 && x == x
+	}
+	return nil
+}
+
+// textFlags sets dst[i] for non-null, non-empty values, checking the
+// offsets as textRows does.
+func textFlags[O int32 | int64](offsets []O, data []byte, bm []byte, off int, dst []bool) error {
+	offsets = offsets[:len(dst)+1]
+	for i := range dst {
+		if bm != nil && !valid(bm, off+i) {
+			dst[i] = false
+			continue
+		}
+		lo, hi := int64(offsets[i]), int64(offsets[i+1])
+		if lo < 0 || hi < lo || hi > int64(len(data)) {
+			return fmt.Errorf("row %d: string offsets [%d, %d) out of range [0, %d)", i, lo, hi, len(data))
+		}
+		dst[i] = hi > lo
+	}
+	return nil
 }
 
 // maxMillis bounds epoch milliseconds, as for JSON.

@@ -19,9 +19,9 @@ import (
 // an event has one; one column per feature in order of first appearance,
 // typed by its first non-null value (number → float64, string → dictionary
 // of utf8, bool → bool, float64 when always null); prediction and label
-// typed the same way when present; score, latency_ms and value (float64)
-// when present. Values an event lacks are null. Scores (per class) are
-// JSON-only and not encoded.
+// typed the same way when present; score and latency_ms (float64), error
+// (bool) and value (float64) when present. Values an event lacks are null.
+// Scores (per class) are JSON-only and not encoded.
 func EncodeArrow(evs []Event, f Fields) ([]byte, error) {
 	type column struct {
 		name string
@@ -32,11 +32,11 @@ func EncodeArrow(evs []Event, f Fields) ([]byte, error) {
 		feats                              []column
 		index                              = map[string]int{}
 		version, ts, score, latency, value bool
-		hasPred, hasLabel                  bool
+		hasPred, hasLabel, hasError        bool
 		pred, label                        column
 		reserved                           = map[string]bool{}
 	)
-	for _, n := range []string{f.ID, f.Model, f.Version, f.TS, f.Prediction, f.Score, f.LatencyMS, f.Label, f.Value} {
+	for _, n := range []string{f.ID, f.Model, f.Version, f.TS, f.Prediction, f.Score, f.LatencyMS, f.Error, f.Label, f.Value} {
 		reserved[n] = true
 	}
 	setKind := func(c *column, v Value, i int) error {
@@ -54,7 +54,7 @@ func EncodeArrow(evs []Event, f Fields) ([]byte, error) {
 		e := &evs[i]
 		version = version || e.Version != ""
 		ts, score, latency, value = ts || e.HasTS, score || e.HasScore, latency || e.HasLatency, value || e.HasValue
-		hasPred, hasLabel = hasPred || e.HasPrediction, hasLabel || e.HasLabel
+		hasPred, hasLabel, hasError = hasPred || e.HasPrediction, hasLabel || e.HasLabel, hasError || e.HasError
 		for _, v := range e.Features {
 			j, ok := index[v.Name]
 			if !ok {
@@ -145,6 +145,15 @@ func EncodeArrow(evs []Event, f Fields) ([]byte, error) {
 	}
 	if latency {
 		floatCol(f.LatencyMS, func(e *Event) (float64, bool) { return e.LatencyMS, e.HasLatency })
+	}
+	if hasError {
+		add(f.Error, arrow.FixedWidthTypes.Boolean, func(b array.Builder, e *Event) {
+			if e.HasError {
+				b.(*array.BooleanBuilder).Append(e.Error)
+			} else {
+				b.AppendNull()
+			}
+		})
 	}
 	if hasLabel {
 		add(f.Label, typeOf(label), func(b array.Builder, e *Event) {

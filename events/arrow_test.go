@@ -111,6 +111,7 @@ func checkColumns(t testing.TB, b *Columns) {
 	nullIs("prediction null", b.PredictionNull, b.HasPrediction)
 	lenIs("score", len(b.Score), b.HasScore)
 	lenIs("latency", len(b.LatencyMS), b.HasLatency)
+	lenIs("error", len(b.Error), b.HasError)
 	lenIs("label", len(b.Label), b.HasLabel)
 	lenIs("label num", len(b.LabelNum), b.HasLabel)
 	nullIs("label null", b.LabelNull, b.HasLabel)
@@ -186,6 +187,8 @@ func TestArrowRoundTrip(t *testing.T) {
 	f(`{"id":"o1","model":"credit","label":"fraud","prediction":"fraud","score":0.9}`, `{"id":"o2","model":"credit","label":"ok"}`, `{"id":"o3","model":"credit","label":null}`)
 	// Boolean predictions.
 	f(`{"id":"b1","model":"m","prediction":true}`, `{"id":"b2","model":"m","prediction":false}`)
+	// Error flags of every JSON kind become a boolean column, null when absent.
+	f(`{"id":"e1","model":"m","error":"timeout"}`, `{"id":"e2","model":"m","error":0}`, `{"id":"e3","model":"m"}`, `{"id":"e4","model":"m","error":true}`)
 }
 
 func compareEvents(t *testing.T, evs []Event, b *Columns) {
@@ -260,6 +263,9 @@ func compareEvents(t *testing.T, evs []Event, b *Columns) {
 		floatIs("score", e.HasScore, e.Score, b.HasScore, b.Score)
 		floatIs("latency", e.HasLatency, e.LatencyMS, b.HasLatency, b.LatencyMS)
 		floatIs("value", e.HasValue, e.Value, b.HasValue, b.Value)
+		if (e.HasError || b.HasError) && (!b.HasError || b.Error[i] != e.Error) {
+			t.Fatalf("row %d: error %v, want %v", i, b.Error, e.Error)
+		}
 	}
 }
 
@@ -274,6 +280,7 @@ func TestEncodeArrowErrors(t *testing.T) {
 		Event{ID: "1", Model: "m", Features: []Value{{Name: "a", Kind: Number}}},
 		Event{ID: "2", Model: "m", Features: []Value{{Name: "a", Kind: String, Str: "x"}}})
 	f(`events: cannot encode event 1 without ts among events with one`, Event{ID: "1", Model: "m", HasTS: true}, Event{ID: "2", Model: "m"})
+	f(`events: cannot encode feature "error": it is a field name`, Event{ID: "1", Model: "m", Features: []Value{{Name: "error", Kind: Bool}}})
 	f(`events: cannot encode feature "score": it is a field name`, Event{ID: "1", Model: "m", Features: []Value{{Name: "score", Kind: Number}}})
 }
 
@@ -352,6 +359,99 @@ func TestDecodeArrowTypes(t *testing.T) {
 	}
 }
 
+// Error flags from every type the error column takes, with nulls.
+func TestDecodeArrowErrorFlag(t *testing.T) {
+	f := func(typ arrow.DataType, want []bool, values ...string) {
+		t.Helper()
+		rows := make([]string, len(values))
+		for i, v := range values {
+			rows[i] = fmt.Sprintf(`{"id": "r%d", "model": "m", "error": %s}`, i, v)
+		}
+		// Two batches: the second fills the column from a row offset.
+		half := len(rows) / 2
+		msg := arrowStream(t, []arrow.Field{fld("id", utf8), fld("model", utf8), fld("error", typ)},
+			[]string{"[" + strings.Join(rows[:half], ",") + "]", "[" + strings.Join(rows[half:], ",") + "]"})
+		b, err := decodeArrow(t, msg)
+		if err != nil || !b.HasError || !slices.Equal(b.Error, want) {
+			t.Fatalf("%s: %v (has %v) %v, want %v", typ, b.Error, b.HasError, err, want)
+		}
+	}
+	bools := []bool{true, false, false, true}
+	f(arrow.FixedWidthTypes.Boolean, bools, "true", "false", "null", "true")
+	f(utf8, bools, `"timeout"`, `""`, "null", `"x"`)
+	f(arrow.BinaryTypes.LargeString, bools, `"timeout"`, `""`, "null", `"x"`)
+	f(dictOf(arrow.PrimitiveTypes.Int8, utf8), bools, `"timeout"`, `""`, "null", `"timeout"`)
+	f(i64, bools, "1", "0", "null", "-9223372036854775808")
+	f(arrow.PrimitiveTypes.Uint8, bools, "255", "0", "null", "1")
+	f(f64, bools, "0.5", "-0.0", "null", "5e-324")
+	f(arrow.PrimitiveTypes.Float32, bools, "-1", "0", "null", "1e-45")
+	f(&arrow.Decimal128Type{Precision: 10, Scale: 2}, bools, `"0.01"`, `"0.00"`, "null", `"-3"`)
+	f(dictOf(arrow.PrimitiveTypes.Int16, f64), bools, "2", "0", "null", "2")
+
+	// NaN is not an error (arrow-go's JSON has no NaN).
+	mem := memory.DefaultAllocator
+	fb := array.NewFloat64Builder(mem)
+	fb.AppendValues([]float64{nan, 1, 0}, nil)
+	sb := array.NewStringBuilder(mem)
+	sb.AppendValues([]string{"a", "b", "c"}, nil)
+	ids := sb.NewArray()
+	sch := arrow.NewSchema([]arrow.Field{fld("id", utf8), fld("model", utf8), fld("error", f64)}, nil)
+	rec := array.NewRecordBatch(sch, []arrow.Array{ids, ids, fb.NewArray()}, 3)
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(sch))
+	if err := w.Write(rec); err != nil || w.Close() != nil {
+		t.Fatal(err)
+	}
+	d := NewArrowDecoder(DefaultFields)
+	var b Columns
+	if err := d.Decode(buf.Bytes(), &b); err != nil || !slices.Equal(b.Error, []bool{false, true, false}) {
+		t.Fatalf("NaN: %v %v", b.Error, err)
+	}
+	// The next message without the column leaves it empty; one of nulls
+	// only (Arrow type null) counts as absent.
+	for _, typ := range []arrow.DataType{nil, arrow.Null} {
+		fields := []arrow.Field{fld("id", utf8), fld("model", utf8)}
+		if typ != nil {
+			fields = append(fields, fld("error", typ))
+		}
+		if err := d.Decode(arrowStream(t, fields, []string{`[{"id": "a", "model": "m"}]`}), &b); err != nil || b.HasError || len(b.Error) != 0 {
+			t.Fatalf("%v: %v (has %v) %v", typ, b.Error, b.HasError, err)
+		}
+	}
+}
+
+// Decoding the error column allocates nothing in steady state: no more
+// than the same column read as a feature.
+func TestDecodeArrowErrorFlagAllocs(t *testing.T) {
+	for _, c := range []struct {
+		typ  arrow.DataType
+		vals string
+	}{
+		{arrow.FixedWidthTypes.Boolean, `true, false, null`},
+		{utf8, `"upstream timeout", "", null`},
+		{dictText, `"a", "", null`},
+		{i64, `1, 0, null`},
+		{f64, `1.5, 0, null`},
+	} {
+		msg := arrowStream(t, []arrow.Field{fld("id", utf8), fld("model", utf8), fld("error", c.typ)},
+			[]string{`[{"id": "a", "model": "m", "error": ` + strings.ReplaceAll(c.vals, ", ", `}, {"id": "a", "model": "m", "error": `) + `}]`})
+		asFeature := DefaultFields
+		asFeature.Error = ""
+		var allocs [2]float64
+		for i, f := range []Fields{DefaultFields, asFeature} {
+			d := NewArrowDecoder(f)
+			var b Columns
+			if err := d.Decode(msg, &b); err != nil || b.HasError != (i == 0) {
+				t.Fatalf("%s: %v", c.typ, err)
+			}
+			allocs[i] = testing.AllocsPerRun(100, func() { _ = d.Decode(msg, &b) })
+		}
+		if allocs[0] > allocs[1] {
+			t.Fatalf("%s: %v allocations as the error column, %v as a feature", c.typ, allocs[0], allocs[1])
+		}
+	}
+}
+
 func TestDecodeArrowTimestamps(t *testing.T) {
 	f := func(typ arrow.DataType, values string, want ...int64) {
 		t.Helper()
@@ -398,6 +498,9 @@ func TestDecodeArrowErrors(t *testing.T) {
 		`events: wrong_type: field "score" at offset 0: expected a number, got utf8`)
 	f(s([]arrow.Field{id, fld("model", i64)}, `[{"id": "a", "model": 1}]`), ReasonWrongType, `field "model" at offset 0: expected utf8, got int64`)
 	f(s([]arrow.Field{fld("id", f64), model}, `[{"id": 1.5, "model": "m"}]`), ReasonWrongType, `field "id"`)
+	f(s([]arrow.Field{id, model, fld("error", tsMS)}, `[{"id": "a", "model": "m", "error": 1}]`), ReasonWrongType,
+		`events: wrong_type: field "error" at offset 0: expected a boolean, utf8 or a number, got timestamp[ms, tz=UTC]`)
+	f(s([]arrow.Field{id, model, fld("error", arrow.StructOf(fld("code", i64)))}, `[{"id": "a", "model": "m", "error": {"code": 5}}]`), ReasonWrongType, `field "error"`)
 	f(s([]arrow.Field{id, model, fld("ts", arrow.FixedWidthTypes.Boolean)}, `[{"id": "a", "model": "m", "ts": true}]`), ReasonWrongType, `field "ts"`)
 	f(s([]arrow.Field{id, model, fld("prediction", arrow.ListOf(f64))}, `[{"id": "a", "model": "m", "prediction": [1]}]`), ReasonWrongType, `field "prediction"`)
 	f(s([]arrow.Field{id, model, fld("embedding", arrow.ListOf(f64))}, `[{"id": "a", "model": "m", "embedding": [1]}]`), ReasonWrongType,
@@ -507,6 +610,21 @@ func sampleMessages(t testing.TB) [][]byte {
 	lz4 := arrowStream(t, fields, batches, ipc.WithLZ4())
 	zstd := arrowStream(t, []arrow.Field{fld("id", utf8), fld("model", utf8), fld("x", f64)}, []string{`[{"id": "a", "model": "m", "x": 1}]`}, ipc.WithZstd())
 	return [][]byte{one, multi, deltas, lz4, zstd}
+}
+
+// flagMessages carry error columns (text over two batches, dictionary text,
+// booleans), for bit flips and fuzz seeds.
+func flagMessages(t testing.TB) [][]byte {
+	text := arrowStream(t, []arrow.Field{fld("id", utf8), fld("model", utf8), fld("error", utf8)}, []string{
+		`[{"id": "a", "model": "m", "error": "timeout"}, {"id": "b", "model": "m", "error": null}]`,
+		`[{"id": "c", "model": "m", "error": ""}, {"id": "d", "model": "m", "error": "oom"}]`})
+	dict := arrowStream(t, []arrow.Field{fld("id", utf8), fld("model", utf8), fld("error", dictOf(arrow.PrimitiveTypes.Int8, utf8))}, []string{
+		`[{"id": "a", "model": "m", "error": "timeout"}, {"id": "b", "model": "m", "error": ""}, {"id": "c", "model": "m", "error": null}]`})
+	bools, err := EncodeArrow([]Event{{ID: "a", Model: "m", Error: true, HasError: true}, {ID: "b", Model: "m"}, {ID: "c", Model: "m", HasError: true}}, DefaultFields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return [][]byte{text, dict, bools}
 }
 
 func TestDecodeArrowBatches(t *testing.T) {
@@ -633,6 +751,7 @@ func TestDecodeArrowCorrupt(t *testing.T) {
 	if testing.Short() {
 		msgs = msgs[:3] // the compressed ones take a millisecond each
 	}
+	msgs = append(msgs, flagMessages(t)...)
 	for _, msg := range msgs {
 		for n := range len(msg) {
 			err := d.Decode(msg[:n], &b)
@@ -873,7 +992,7 @@ func TestDecodeArrowHostile(t *testing.T) {
 }
 
 func FuzzDecodeArrow(f *testing.F) {
-	for _, msg := range sampleMessages(f) {
+	for _, msg := range append(sampleMessages(f), flagMessages(f)...) {
 		f.Add(msg)
 		f.Add(msg[:len(msg)/2])
 		flipped := slices.Clone(msg)
@@ -895,7 +1014,7 @@ func FuzzDecodeArrow(f *testing.F) {
 		checkColumns(t, &b)
 		// Decoding again gives the same rows.
 		var b2 Columns
-		if err := NewArrowDecoder(DefaultFields).Decode(msg, &b2); err != nil || b2.Rows != b.Rows || !slices.Equal(b2.ID, b.ID) {
+		if err := NewArrowDecoder(DefaultFields).Decode(msg, &b2); err != nil || b2.Rows != b.Rows || !slices.Equal(b2.ID, b.ID) || !slices.Equal(b2.Error, b.Error) {
 			t.Fatalf("second decode: %v", err)
 		}
 		d.Close()

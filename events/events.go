@@ -97,6 +97,13 @@ type Event struct {
 	LatencyMS     float64
 	HasLatency    bool
 
+	// Error: the prediction failed or was flagged as an error (canary
+	// error rates). true, a non-empty string ("timeout") or a non-zero
+	// number set it; false, "" and 0 leave it false with HasError set; null
+	// or no field leave both false.
+	Error    bool
+	HasError bool
+
 	// Outcomes: a label (number or string) or a numeric value.
 	Label    Value
 	HasLabel bool
@@ -112,9 +119,9 @@ func (e *Event) Reset() {
 // Fields names the event fields in messages (config.Fields has the same
 // shape; the monitor converts).
 type Fields struct {
-	ID, Model, Version, TS, Features, Prediction, Score, Scores, LatencyMS, Label, Value string
+	ID, Model, Version, TS, Features, Prediction, Score, Scores, LatencyMS, Error, Label, Value string
 }
 
 // DefaultFields are the documented field names.
 var DefaultFields = Fields{ID: "id", Model: "model", Version: "version", TS: "ts", Features: "features",
-	Prediction: "prediction", Score: "score", Scores: "scores", LatencyMS: "latency_ms", Label: "label", Value: "value"}
+	Prediction: "prediction", Score: "score", Scores: "scores", LatencyMS: "latency_ms", Error: "error", Label: "label", Value: "value"}

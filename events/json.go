@@ -151,6 +151,11 @@ func (j *JSONDecoder) Decode(msg []byte, e *Event) error {
 			default:
 				e.Value, e.HasValue = v.Num, true
 			}
+		case f.Error:
+			// Last one wins, null included, as in encoding/json.
+			if e.Error, e.HasError, err = d.flag(key); err != nil {
+				return err
+			}
 		default:
 			if err := d.skip(key); err != nil {
 				return err
@@ -230,34 +235,72 @@ func (d *jdec) eat(c byte) bool {
 // str reads a string token. Strings without escapes are copied once;
 // escaped ones go through encoding/json, which knows every JSON escape.
 func (d *jdec) str() (string, error) {
-	if !d.eat('"') {
-		return "", d.fail(ReasonMalformed, "", errors.New("expected a string"))
+	start := d.i + 1
+	raw, escaped, err := d.strToken()
+	if err != nil || !escaped {
+		return string(raw), err
 	}
-	start, escaped := d.i, false
+	var s string
+	if err := json.Unmarshal(d.b[start-1:d.i], &s); err != nil {
+		return "", &Error{Reason: ReasonMalformed, Offset: start, Err: err}
+	}
+	return s, nil
+}
+
+// strToken reads a string token and returns its raw bytes between the
+// quotes, a view of the message, and whether it has escapes (unchecked).
+func (d *jdec) strToken() (raw []byte, escaped bool, err error) {
+	if !d.eat('"') {
+		return nil, false, d.fail(ReasonMalformed, "", errors.New("expected a string"))
+	}
+	start := d.i
 	for d.i < len(d.b) {
 		c := d.b[d.i]
 		switch {
 		case c == '"':
-			raw := d.b[start:d.i]
+			raw = d.b[start:d.i]
 			d.i++
-			if !escaped {
-				return string(raw), nil
-			}
-			var s string
-			if err := json.Unmarshal(d.b[start-1:d.i], &s); err != nil {
-				return "", &Error{Reason: ReasonMalformed, Offset: start, Err: err}
-			}
-			return s, nil
+			return raw, escaped, nil
 		case c == '\\':
 			escaped = true
 			d.i += 2
 			continue
 		case c < 0x20:
-			return "", d.fail(ReasonMalformed, "", errors.New("control character in string"))
+			return nil, false, d.fail(ReasonMalformed, "", errors.New("control character in string"))
 		}
 		d.i++
 	}
-	return "", d.fail(ReasonMalformed, "", errors.New("unterminated string"))
+	return nil, false, d.fail(ReasonMalformed, "", errors.New("unterminated string"))
+}
+
+// flag reads the error field without allocating: true, a non-empty string
+// and a non-zero number are errors; false, "" and 0 are not (present is
+// true); null is neither (present is false).
+func (d *jdec) flag(key string) (set, present bool, err error) {
+	if d.peek() == '"' {
+		start := d.i + 1
+		raw, escaped, err := d.strToken()
+		if err != nil {
+			return false, false, err
+		}
+		// Every escape stands for at least one character, so an escaped
+		// string is non-empty; checking it is all that is left, and
+		// json.Valid does that with pooled state, keeping nothing.
+		if escaped && !json.Valid(d.b[start-1:d.i]) {
+			return false, false, &Error{Reason: ReasonMalformed, Field: key, Offset: start, Err: errors.New("invalid escape in string")}
+		}
+		return len(raw) > 0, true, nil
+	}
+	v, err := d.value(key)
+	switch {
+	case err != nil:
+		return false, false, err
+	case v.Kind == Null:
+		return false, false, nil
+	case v.Kind == Bool:
+		return v.Str == "true", true, nil
+	}
+	return v.Num != 0, true, nil // a Number: value returns no other kind
 }
 
 // plain reads a string token without escapes or control characters and

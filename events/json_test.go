@@ -62,6 +62,57 @@ func TestCustomFieldNames(t *testing.T) {
 	}
 }
 
+func TestDecodeErrorFlag(t *testing.T) {
+	f := func(value string, want, has bool) {
+		t.Helper()
+		e, err := decode(t, `{"id":"1","model":"m","error":`+value+`}`)
+		if err != nil || e.Error != want || e.HasError != has {
+			t.Fatalf("error %s: %v %v %v, want %v %v", value, e.Error, e.HasError, err, want, has)
+		}
+	}
+	f(`true`, true, true)
+	f(`false`, false, true)
+	f(`null`, false, false)
+	f(`"timeout"`, true, true)
+	f(`"\u0000"`, true, true)
+	f(`""`, false, true)
+	f(`0`, false, true)
+	f(`-0.0`, false, true)
+	f(`1`, true, true)
+	f(`-2.5e-3`, true, true)
+	// encoding/json keeps a repeated key's last value, null included.
+	f(`true, "error": null`, false, false)
+	f(`"x", "error": 0`, false, true)
+	if e, err := decode(t, `{"id":"1","model":"m"}`); err != nil || e.Error || e.HasError {
+		t.Fatalf("absent: %+v %v", e, err)
+	}
+	// Reuse forgets the previous flag.
+	var e Event
+	dec := NewJSONDecoder(DefaultFields)
+	if err := dec.Decode([]byte(`{"id":"1","model":"m","error":"timeout"}`), &e); err != nil || !e.Error {
+		t.Fatalf("%+v %v", e, err)
+	}
+	if err := dec.Decode([]byte(`{"id":"1","model":"m"}`), &e); err != nil || e.Error || e.HasError {
+		t.Fatalf("reset: %+v %v", e, err)
+	}
+	// The flag's text is never copied: a message with one allocates no
+	// more than the same message without.
+	without := []byte(`{"id":"p1","model":"m","score":0.5}`)
+	for _, msg := range []string{`{"id":"p1","model":"m","score":0.5,"error":"upstream timeout"}`, `{"id":"p1","model":"m","score":0.5,"error":"\ttab"}`} {
+		with := []byte(msg)
+		a := testing.AllocsPerRun(100, func() { _ = dec.Decode(with, &e) })
+		b := testing.AllocsPerRun(100, func() { _ = dec.Decode(without, &e) })
+		if a != b {
+			t.Fatalf("%s: %v allocations, %v without the error field", msg, a, b)
+		}
+	}
+	renamed := DefaultFields
+	renamed.Error = "failed"
+	if err := NewJSONDecoder(renamed).Decode([]byte(`{"id":"1","model":"m","failed":1,"error":{"x":1}}`), &e); err != nil || !e.Error {
+		t.Fatalf("renamed: %+v %v", e, err)
+	}
+}
+
 func TestReasons(t *testing.T) {
 	f := func(msg string, want Reason, text string) {
 		t.Helper()
@@ -76,6 +127,11 @@ func TestReasons(t *testing.T) {
 	f(`{"id": {"a": 1}, "model": "m"}`, ReasonWrongType, `events: wrong_type: field "id" at offset 7: expected a scalar`)
 	f(`{"id": "1", "model": "m", "score": "high"}`, ReasonWrongType, `events: wrong_type: field "score" at offset 35: expected a number`)
 	f(`{"id": "1", "model": "m", "features": [1]}`, ReasonWrongType, "")
+	f(`{"id": "1", "model": "m", "error": {"code": 5}}`, ReasonWrongType, `events: wrong_type: field "error" at offset 35: expected a scalar`)
+	f(`{"id": "1", "model": "m", "error": ["timeout"]}`, ReasonWrongType, `events: wrong_type: field "error" at offset 35: expected a scalar`)
+	f(`{"id": "1", "model": "m", "error": "\x"}`, ReasonMalformed, `events: malformed: field "error" at offset 36: invalid escape in string`)
+	f(`{"id": "1", "model": "m", "error": "a`, ReasonMalformed, "")
+	f(`{"id": "1", "model": "m", "error": tru}`, ReasonMalformed, "")
 	f(`{"id": "1", "model": "m", "features": {"a": {"b": 1}}}`, ReasonWrongType, "")
 	f(`{"model": "m"}`, ReasonMissingID, `events: missing_id: field "id" at offset 0: missing or empty`)
 	f(`{"id": "1"}`, ReasonMissingModel, "")
@@ -92,6 +148,8 @@ func FuzzDecodeJSON(f *testing.F) {
 	for _, s := range []string{
 		`{"id":"p1","model":"m","ts":"2026-01-02T03:04:05Z","features":{"a":1.5,"b":"x","c":null,"d":false},"score":0.5}`,
 		`{"id":"a\"b\\u00e9","model":"m","scores":{"x":1e-3}}`, `{"id":1,"model":"m","label":true}`, `[]`, `{"id":"1","model":"m","x":[{}]}`,
+		`{"id":"e","model":"m","error":"timeout"}`, `{"id":"e","model":"m","error":"\u00e9","error":null}`, `{"id":"e","model":"m","error":0.0}`,
+		`{"id":"e","model":"m","error":false,"Error":true}`, `{"id":"e","model":"m","error":[1]}`,
 		`{"id":"n","model":"m","features":{"a":-0,"b":0.1,"c":123456789012345678901,"d":1e-5,"e":9007199254740993,"f":-0.0000000000000000000001,"g":0.30000000000000004,"h":1E+2}}`,
 	} {
 		f.Add([]byte(s))
@@ -125,6 +183,29 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 		if ref.Features != nil && len(e.Features) < len(ref.Features) {
 			t.Fatalf("features %d vs %d", len(e.Features), len(ref.Features))
+		}
+		// The error flag as encoding/json sees the last "error" key (a map,
+		// not a struct field: those match keys case-insensitively).
+		var top map[string]any
+		if json.Unmarshal(msg, &top) != nil {
+			return
+		}
+		var wantErr bool
+		v, wantHas := top["error"]
+		switch v := v.(type) {
+		case nil:
+			wantHas = false
+		case bool:
+			wantErr = v
+		case string:
+			wantErr = v != ""
+		case float64:
+			wantErr = v != 0
+		default:
+			t.Fatalf("accepted error field %v", v)
+		}
+		if e.Error != wantErr || e.HasError != wantHas {
+			t.Fatalf("error %v %v, encoding/json %v (%v)", e.Error, e.HasError, wantErr, v)
 		}
 		// Numbers are strconv's bits (encoding/json keeps a key's last value).
 		last := map[string]Value{}

@@ -126,6 +126,10 @@ type Config struct {
 	// one is promoted, however often the service evaluates (see the
 	// package doc).
 	Alpha float64 `yaml:"alpha"`
+	// Start is when the rollout began, in event time; zero: at the
+	// candidate's first event. Compare does not use it: the caller counts
+	// both arms from it and passes the time observed since.
+	Start time.Time `yaml:"start"`
 }
 
 // DefaultConfig is the usual written-down policy: quality at most 0.02

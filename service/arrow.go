@@ -209,8 +209,21 @@ func (s *Service) addArrowRun(p *part, av *arrowView, c *events.Columns, ts []in
 		b.Confidence = av.conf
 	}
 
-	s.addRun(p, av.v, b, n, now, func(k int) (string, join.Prediction) {
-		return c.ID[i+k], arrowPrediction(c, i+k, ts[i+k])
+	// addRun asks for each event once, in order.
+	var e predEvent
+	s.addRun(p, av.v, b, n, now, func(k int) *predEvent {
+		r := i + k
+		e = predEvent{id: c.ID[r], pred: arrowPrediction(c, r, ts[r]), latencyMS: math.NaN()}
+		if c.HasLatency {
+			e.latencyMS = c.LatencyMS[r]
+		}
+		if c.Error != nil {
+			e.failed = c.Error[r]
+		}
+		if ro := av.v.model.ro; ro != nil {
+			s.countEvent(p, ro, av.v, &e) // runs come in message order
+		}
+		return &e
 	})
 	b.TS = nil // drop references to the message's columns
 	clear(b.Num)
@@ -258,9 +271,7 @@ func (s *Service) arrowOutcomes(p *part, c *events.Columns, ts []int64, now time
 				continue
 			}
 		}
-		if pair, ok := p.joins[m].AddOutcome(c.ID[r], o, now); ok {
-			s.credit(p, m, pair)
-		}
+		s.joinOutcome(p, m, c.ID[r], o, now)
 	}
 	return nil
 }

@@ -25,17 +25,19 @@ import (
 )
 
 // A checkpoint is one record per partition number holding everything the
-// partition's state is — every version's window, every model's join, and on
-// partition 0 the alert states — together with the two offsets that state
+// partition's state is — every version's window, every model's join and
+// rollout arms, and on partition 0 the alert states and rollout decisions —
+// together with the two offsets that state
 // covers. One record is written atomically (a file renamed into place, or
 // one Kafka record), so state and offsets can never disagree: any
 // checkpoint, even one a stale member wrote, is a correct point to resume
 // from.
-const checkpointMagic = "DWC1"
+const checkpointMagic = "DWC2"
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-// encodeCheckpoint writes p's checkpoint; alerts may be nil.
+// encodeCheckpoint writes p's checkpoint; alerts may be nil. Partition 0's
+// carries the rollout decisions.
 func (s *Service) encodeCheckpoint(dst []byte, p *part, alerts []byte) []byte {
 	dst = append(dst, checkpointMagic...)
 	dst = binary.AppendUvarint(dst, uint64(p.n))
@@ -55,14 +57,22 @@ func (s *Service) encodeCheckpoint(dst []byte, p *part, alerts []byte) []byte {
 		dst = wire.AppendString(dst, m.name)
 		dst = wire.AppendBytes(dst, p.joins[m].AppendState(nil))
 	}
+	dst = s.appendRollouts(dst, p)
 	dst = wire.AppendBytes(dst, alerts)
+	if p.n == 0 {
+		dst = s.appendDecisions(dst)
+	} else {
+		dst = binary.AppendUvarint(dst, 0)
+	}
 	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst, crcTable))
 }
 
 // decodeCheckpoint restores a checkpoint into p (fresh, not shared yet)
-// and returns its alert states. Versions and models the configuration no
-// longer has are skipped; ones it gained start empty.
-func (s *Service) decodeCheckpoint(data []byte, p *part) (alerts []byte, err error) {
+// and returns its alert states; restoreLeader takes partition 0's rollout
+// decisions too (a remote partition's copy leaves them to its owner).
+// Versions and models the configuration no longer has are skipped; ones it
+// gained start empty.
+func (s *Service) decodeCheckpoint(data []byte, p *part, restoreLeader bool) (alerts []byte, err error) {
 	if len(data) < len(checkpointMagic)+4 || string(data[:len(checkpointMagic)]) != checkpointMagic {
 		return nil, errors.New("not a driftwatch checkpoint")
 	}
@@ -100,7 +110,13 @@ func (s *Service) decodeCheckpoint(data []byte, p *part) (alerts []byte, err err
 			}
 		}
 	}
+	if err := s.readRollouts(&r, p); err != nil {
+		return nil, fmt.Errorf("rollouts: %w", err)
+	}
 	alerts = r.Bytes()
+	if p.n == 0 && restoreLeader {
+		s.readDecisions(&r)
+	}
 	if r.Err != nil {
 		return nil, r.Err
 	}
@@ -114,7 +130,7 @@ func (s *Service) restore(ctx context.Context, p *part) error {
 	if err != nil || data == nil {
 		return err
 	}
-	alerts, err := s.decodeCheckpoint(data, p)
+	alerts, err := s.decodeCheckpoint(data, p, true)
 	if err != nil {
 		return fmt.Errorf("partition %d: %w", p.n, err)
 	}

@@ -57,6 +57,15 @@ func (s *Service) Status() []VersionStatus {
 				st.State = append(st.State, v.state(f))
 				st.PSIThreshold = append(st.PSIThreshold, v.psiThreshold(f.Name))
 			}
+			if ro := m.ro; ro != nil {
+				switch v {
+				case ro.stable:
+					st.Role = "stable"
+				case ro.cand:
+					st.Role = string(ro.cfg.Mode)
+					st.Rollout = ro.status()
+				}
+			}
 			out = append(out, st)
 		}
 	}

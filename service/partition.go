@@ -22,6 +22,10 @@ type part struct {
 	mu     sync.Mutex
 	states map[*version]*monitor.Version
 	joins  map[*model]*join.Join
+	// Per model with a rollout: its arms, and in shadow mode the join
+	// that pairs the candidate's predictions with stable's (rollout.go).
+	arms  map[*model]*arms
+	pairs map[*model]*join.Join
 	// next is the next offset to read of the predictions (0) and outcomes
 	// (1) partition; −1 while unknown (nothing read and no checkpoint).
 	next [2]int64
@@ -36,9 +40,14 @@ type part struct {
 }
 
 func (s *Service) newPart(n int32) *part {
-	p := &part{n: n, states: map[*version]*monitor.Version{}, joins: map[*model]*join.Join{}, next: [2]int64{-1, -1}}
+	p := &part{n: n, states: map[*version]*monitor.Version{}, joins: map[*model]*join.Join{}, next: [2]int64{-1, -1},
+		arms: map[*model]*arms{}, pairs: map[*model]*join.Join{}}
 	for _, m := range s.models {
 		p.joins[m] = join.New(s.cfg.Join.MaxPending, s.cfg.Join.TTL, s.cfg.Join.MaxEarly, s.cfg.Join.EarlyTTL)
+		if m.ro != nil {
+			p.arms[m] = m.ro.newArms()
+			p.pairs[m] = join.New(s.cfg.Join.MaxPending, s.cfg.Join.TTL, s.cfg.Join.MaxEarly, s.cfg.Join.EarlyTTL)
+		}
 		for _, v := range m.versions {
 			p.states[v] = v.newState()
 		}
@@ -191,7 +200,7 @@ func (s *Service) remoteParts() []*part {
 		c := s.remote[n]
 		if c == nil || &c.data[0] != &data[0] {
 			p := s.newPart(n)
-			if _, err := s.decodeCheckpoint(data, p); err != nil {
+			if _, err := s.decodeCheckpoint(data, p, false); err != nil {
 				s.log.Warn("service: another member's checkpoint not merged", "partition", n, "err", err)
 				continue
 			}

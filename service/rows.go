@@ -6,7 +6,6 @@ import (
 
 	"driftwatch/config"
 	"driftwatch/events"
-	"driftwatch/join"
 	"driftwatch/monitor"
 )
 
@@ -41,11 +40,10 @@ func (p *partState) rowsFor(v *version) *rows {
 // so the window takes them in one AddBatch under one lock, and what the
 // join keeps of each.
 type rows struct {
-	v     *version
-	b     monitor.Batch
-	n     int
-	ids   []string
-	preds []join.Prediction
+	v   *version
+	b   monitor.Batch
+	n   int
+	evs []predEvent
 
 	// slots[k] is the column of the k-th feature in the last event named
 	// names[k] (see slot): events of one producer list their features in one
@@ -136,8 +134,11 @@ func (r *rows) add(ev *events.Event, ts int64, fields *config.Fields) {
 	if s, ok := r.index[fields.Prediction]; ok && s < 0 && (ev.HasPrediction || ev.HasScore) {
 		b.Cat[-1-s][i], b.CatNull[-1-s][i], b.CatFlags[-1-s][i] = pred.Class, false, monitor.FlagNull
 	}
-	r.ids = append(r.ids, ev.ID)
-	r.preds = append(r.preds, pred)
+	lat := math.NaN()
+	if ev.HasLatency {
+		lat = ev.LatencyMS
+	}
+	r.evs = append(r.evs, predEvent{id: ev.ID, pred: pred, latencyMS: lat, failed: ev.Error})
 	r.n++
 }
 
@@ -152,6 +153,6 @@ func (r *rows) reset() {
 		clear(b.Cat[f]) // drop references to the fetch's strings
 		b.Cat[f], b.CatNull[f], b.CatFlags[f] = b.Cat[f][:0], b.CatNull[f][:0], b.CatFlags[f][:0]
 	}
-	clear(r.ids)
-	r.ids, r.preds, r.n = r.ids[:0], r.preds[:0], 0
+	clear(r.evs)
+	r.evs, r.n = r.evs[:0], 0
 }

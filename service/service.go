@@ -103,6 +103,10 @@ type model struct {
 	positive   string // the positive class (F1, AUC, ECE)
 	joinDelay  *metrics.PrometheusHistogram
 	versions   map[string]*version
+	ro         *modelRollout // nil without a rollout
+	// roSamples are the rollout's alert samples of the last evaluation
+	// (evalMu).
+	roSamples []alerting.Sample
 }
 
 type version struct {
@@ -179,6 +183,9 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 			if auto != nil {
 				ver.auto = auto
 			}
+		}
+		if m.Rollout != nil {
+			md.ro = s.newRollout(md, *m.Rollout)
 		}
 		s.models[m.Name] = md
 	}
@@ -346,7 +353,7 @@ func (s *Service) handleRecords(p *part, topic string, partition int32, recs []*
 	if part == nil {
 		f := s.cfg.Fields
 		ef := events.Fields{ID: f.ID, Model: f.Model, Version: f.Version, TS: f.TS, Features: f.Features,
-			Prediction: f.Prediction, Score: f.Score, Scores: f.Scores, LatencyMS: f.LatencyMS, Label: f.Label, Value: f.Value}
+			Prediction: f.Prediction, Score: f.Score, Scores: f.Scores, LatencyMS: f.LatencyMS, Error: f.Error, Label: f.Label, Value: f.Value}
 		part = &partState{rows: map[*version]*rows{}, dec: events.NewJSONDecoder(ef),
 			arrowDec: events.NewArrowDecoder(ef), views: map[*version]*arrowView{}}
 		s.partitions[key] = part
@@ -406,7 +413,11 @@ func (s *Service) handleRecords(p *part, topic string, partition int32, recs []*
 			reject(r, events.ReasonUnknownModel, fmt.Errorf("unknown version %q of model %q", ev.Version, ev.Model))
 			continue
 		}
-		part.rowsFor(v).add(&ev, ts, &s.cfg.Fields)
+		r := part.rowsFor(v)
+		r.add(&ev, ts, &s.cfg.Fields)
+		if ro := m.ro; ro != nil {
+			s.countEvent(p, ro, v, &r.evs[r.n-1])
+		}
 		ok++
 	}
 	for _, r := range part.touched {
@@ -446,16 +457,18 @@ func (s *Service) handleArrowRecords(p *part, part *partState, topic string, rec
 
 // flush adds a fetch's rows of one version (JSON) with addRun.
 func (s *Service) flush(p *part, r *rows, now time.Time) {
-	s.addRun(p, r.v, &r.b, r.n, now, func(i int) (string, join.Prediction) { return r.ids[i], r.preds[i] })
+	s.addRun(p, r.v, &r.b, r.n, now, func(i int) *predEvent { return &r.evs[i] })
 	r.reset()
 }
 
 // addRun adds n events of one version, as columns, to the partition's
 // window, then registers the predictions (pred(i) for event i) with the
 // partition's join under the key each got (see monitor.Version.Next), so
-// an outcome is credited to its prediction's pane. JSON and Arrow both end
-// here. The caller holds p.mu.
-func (s *Service) addRun(p *part, v *version, b *monitor.Batch, n int, now time.Time, pred func(i int) (string, join.Prediction)) {
+// an outcome is credited to its prediction's pane, and pairs a shadow
+// rollout's predictions. JSON and Arrow both end here; the rollout's
+// counters are updated before, in arrival order (countEvent). The caller
+// holds p.mu.
+func (s *Service) addRun(p *part, v *version, b *monitor.Batch, n int, now time.Time, pred func(i int) *predEvent) {
 	m, st, j := v.model, p.states[v], p.joins[v.model]
 	first := st.Next(0) // a count window's key for the first event
 	late := st.AddBatch(b)
@@ -468,12 +481,21 @@ func (s *Service) addRun(p *part, v *version, b *monitor.Batch, n int, now time.
 	if late > 0 {
 		s.metrics.GetOrCreateCounter("driftwatch_late_events_total").Add(late)
 	}
+	ro := m.ro
+	if ro != nil && v != ro.stable && v != ro.cand {
+		ro = nil
+	}
 	for i := range n {
-		id, pr := pred(i)
+		e := pred(i)
+		if ro != nil && ro.shadow {
+			s.pairShadow(p, ro, v, e, now)
+		}
+		pr := e.pred
 		if v.cfg.Window.Count > 0 {
 			pr.TS = first + int64(i)
 		}
-		if pair, ok := j.AddPrediction(id, pr, now); ok {
+		if pair, ok := j.AddPrediction(joinKey(v, e.id), pr, now); ok {
+			pair.ID = e.id
 			s.credit(p, m, pair)
 		}
 	}
@@ -513,9 +535,7 @@ func (s *Service) outcome(p *part, m *model, ev *events.Event, ts int64, now tim
 		s.credit(p, m, join.Pair{ID: ev.ID, Prediction: predictionOf(ev, p.states[v].Next(ts)), Outcome: o})
 		return true
 	}
-	if pair, ok := p.joins[m].AddOutcome(ev.ID, o, now); ok {
-		s.credit(p, m, pair)
-	}
+	s.joinOutcome(p, m, ev.ID, o, now)
 	return true
 }
 
@@ -537,6 +557,7 @@ func (s *Service) credit(part *part, m *model, p join.Pair) {
 		}
 	}
 	part.states[v].AddOutcome(p.Prediction.TS, o)
+	s.countOutcome(part, m, v, &p, o.Positive, o.PredictedPositive)
 	s.joined.Add(1)
 }
 
@@ -804,6 +825,14 @@ func (s *Service) evaluate(due map[string]bool) {
 			}
 		}
 	}
+	for _, m := range s.rolloutModels() {
+		// After the versions: the input drift between arms reads their
+		// evaluations.
+		if due == nil || due[m.name] {
+			m.roSamples = s.evaluateRollout(m, remote, start)
+		}
+		samples = append(samples, m.roSamples...)
+	}
 	for _, m := range s.models {
 		var st join.Stats
 		for _, p := range s.ownedParts() {
@@ -893,6 +922,17 @@ func (s *Service) routes() *http.ServeMux {
 		}
 		writeJSON(w, out)
 	})
+	mux.HandleFunc("GET /api/v1/models/{model}/rollout", func(w http.ResponseWriter, r *http.Request) {
+		m := s.models[r.PathValue("model")]
+		switch {
+		case m == nil:
+			http.Error(w, fmt.Sprintf("unknown model %q", r.PathValue("model")), http.StatusNotFound)
+		case m.ro == nil:
+			http.Error(w, fmt.Sprintf("model %q has no rollout configured", m.name), http.StatusNotFound)
+		default:
+			writeJSON(w, s.rolloutJSON(m))
+		}
+	})
 	mux.HandleFunc("GET /api/v1/models/{model}", func(w http.ResponseWriter, r *http.Request) {
 		if s.models[r.PathValue("model")] == nil {
 			http.Error(w, fmt.Sprintf("unknown model %q", r.PathValue("model")), http.StatusNotFound)
@@ -968,7 +1008,13 @@ func (s *Service) modelJSON(name string) map[string]any {
 		if f := firing[name+"/"+vn]; f != nil {
 			alerts = f
 		}
-		versions = append(versions, map[string]any{"version": vn, "window": window, "alerts_firing": alerts,
+		role := ""
+		if ro := m.ro; ro != nil && v == ro.stable {
+			role = "stable"
+		} else if ro != nil && v == ro.cand {
+			role = string(ro.cfg.Mode)
+		}
+		versions = append(versions, map[string]any{"version": vn, "role": role, "window": window, "alerts_firing": alerts,
 			"events": ev.Events, "late": ev.Late, "last_event_at": last,
 			"output":   map[string]any{"scored": ev.Scored, "high_confidence_share": num(ev.HighConfidenceShare)},
 			"features": feats, "quality": quality})

@@ -47,7 +47,15 @@ func TestStatusPageInBrowser(t *testing.T) {
 	}
 	rows := browser.Eval[[]row](fleet, `[...document.querySelectorAll("#fleet tbody tr")].map(r => ({
 		Model: r.dataset.model, Health: r.dataset.health, Firing: r.cells[3].textContent, Rate: r.cells[4].textContent}))`)
-	if len(rows) != 1 || rows[0].Model != "credit-scoring" || rows[0].Health != "drift" || rows[0].Firing == "none" {
+	// The drifting model, and the demo's two rollouts with two versions
+	// each.
+	var drifting []row
+	for _, r := range rows {
+		if r.Model == "credit-scoring" {
+			drifting = append(drifting, r)
+		}
+	}
+	if len(rows) != 5 || len(drifting) != 1 || drifting[0].Health != "drift" || drifting[0].Firing == "none" {
 		t.Errorf("fleet rows %+v", rows)
 	}
 	t.Logf("fleet: %+v", rows)

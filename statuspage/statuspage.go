@@ -35,7 +35,7 @@ import (
 type Version struct {
 	Model, Version string
 	Task           string // classification or regression
-	Role           string // "" until canary comparisons name stable, canary or shadow
+	Role           string // in a rollout: "stable", "canary" or "shadow"; "" otherwise
 	Latest         monitor.Evaluation
 	LastEvent      time.Time // zero before the first event
 	EventsTotal    uint64
@@ -51,6 +51,33 @@ type Version struct {
 	// Firing are the version's firing alerts from the alert rules, as
 	// "rule feature (severity)".
 	Firing []string
+	// Rollout is the model's rollout, on its candidate's snapshot (nil
+	// otherwise).
+	Rollout *Rollout
+}
+
+// Rollout is a canary or shadow rollout's latest verdict.
+type Rollout struct {
+	Stable, Candidate, Mode string
+	// Decision is promote, rollback or continue; DecidedAt is when a
+	// final decision was reached (zero while continuing). Current is the
+	// latest evaluation's own decision, which a final one outlives.
+	Decision, Reason, Current string
+	DecidedAt                 time.Time
+	Started                   time.Time // event time; zero before the candidate's first event
+	Observed, MinPeriod       time.Duration
+	Checks                    []RolloutCheck
+	// Shadow agreement: the share of paired predictions with the same
+	// class and the mean |score difference| (NaN without).
+	Pairs, Agreement, MeanAbsDiff float64
+}
+
+// RolloutCheck is one criterion of a rollout.
+type RolloutCheck struct {
+	Criterion, Status, Waiting        string
+	Stable, Candidate, Limit          float64
+	StableN, CandidateN, PFail, PPass float64
+	Unit                              string
 }
 
 // Point is one past evaluation of a version (the service keeps these as
@@ -215,9 +242,9 @@ type modelView struct {
 	header
 	Model    string
 	Versions []versionView
-	// Compare puts the versions side by side when there are several; a
-	// canary comparison (stable against canary, with a verdict) comes with
-	// the canary work.
+	Rollout  *Rollout
+	// Compare puts the versions side by side when there are several, each
+	// over its own window; Rollout is the verdict on the rollout's arms.
 	Compare         []compareRow
 	CompareFeatures []compareFeature
 }
@@ -269,6 +296,9 @@ func (p *Page) Model(w http.ResponseWriter, r *http.Request) {
 	for _, s := range p.status() {
 		if s.Model == name {
 			v.Versions = append(v.Versions, p.version(&s, now, len(v.Versions)))
+			if s.Rollout != nil {
+				v.Rollout = s.Rollout
+			}
 		}
 	}
 	if len(v.Versions) == 0 {
