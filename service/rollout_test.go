@@ -15,7 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"driftwatch/alerting"
+	"driftwatch/events"
 )
 
 // rolloutEvents are n predictions of one model version spread evenly over
@@ -287,5 +290,88 @@ models:
 	}
 	if v.Decision != "rollback" {
 		t.Fatalf("a shadow 20 points less accurate: %+v", v)
+	}
+}
+
+// The same events as Arrow messages and as JSON give the same rollout:
+// arms, every criterion's numbers, drift and the decision.
+func TestRolloutArrowEqualsJSON(t *testing.T) {
+	base := time.Now().Add(-40 * time.Minute).Truncate(time.Minute)
+	var preds, outs []events.Event
+	for i := range 3000 {
+		v := "v1"
+		if i%3 == 0 {
+			v = "v2"
+		}
+		pred := i % 2
+		label := pred
+		if i%7 == 0 || (v == "v2" && i%5 == 0) {
+			label = 1 - pred
+		}
+		id := fmt.Sprintf("p%d", i)
+		preds = append(preds, events.Event{ID: id, Model: "credit", Version: v, TS: base.Add(time.Duration(i) * 500 * time.Millisecond).UnixMilli(), HasTS: true,
+			Features:   []events.Value{{Name: "income", Kind: events.Number, Num: 45 + float64(i%20)}, {Name: "home", Kind: events.String, Str: "OWN"}},
+			Prediction: events.Value{Kind: events.String, Str: fmt.Sprint(pred)}, HasPrediction: true,
+			Score: 0.3 + 0.4*float64(pred), HasScore: true, LatencyMS: 10 + float64(i%13), HasLatency: true,
+			Error: i%50 == 0, HasError: true})
+		outs = append(outs, events.Event{ID: id, Model: "credit", Label: events.Value{Kind: events.String, Str: fmt.Sprint(label)}, HasLabel: true})
+	}
+	cfg := `
+kafka: {embedded_addr: "127.0.0.1:0"}
+format: %s
+defaults: {evaluate_every: 1h}
+models:
+  - name: credit
+    task: classification
+    versions: [{name: v1, reference: p.dwprof}, {name: v2, reference: p.dwprof}]
+    rollout: {stable: v1, candidate: v2, min_period: 10m, min_samples: 200, criteria: [{metric: accuracy, tolerance: 0.02}, {metric: auc, tolerance: 0.02}, {metric: f1, tolerance: 0.02}, {metric: latency_p95, ratio: 1.1}, {metric: error_rate, ratio: 1.2}]}
+`
+	run := func(format string) map[string]any {
+		s, pr, ctx := startWith(t, fmt.Sprintf(cfg, format), nil)
+		var recs []*kgo.Record
+		if format == "json" {
+			for i, e := range preds {
+				recs = append(recs, &kgo.Record{Topic: "predictions", Value: []byte(fmt.Sprintf(
+					`{"id":%q,"model":"credit","version":%q,"ts":%d,"features":{"income":%g,"home":"OWN"},"prediction":%q,"score":%g,"latency_ms":%g,"error":%v}`,
+					e.ID, e.Version, e.TS, e.Features[0].Num, e.Prediction.Str, e.Score, e.LatencyMS, e.Error))})
+				recs = append(recs, &kgo.Record{Topic: "outcomes", Value: []byte(fmt.Sprintf(`{"id":%q,"model":"credit","label":%q}`, e.ID, outs[i].Label.Str))})
+			}
+		} else {
+			for i := 0; i < len(preds); i += 250 {
+				p, err := events.EncodeArrow(preds[i:i+250], events.DefaultFields)
+				if err != nil {
+					t.Fatal(err)
+				}
+				o, err := events.EncodeArrow(outs[i:i+250], events.DefaultFields)
+				if err != nil {
+					t.Fatal(err)
+				}
+				recs = append(recs, &kgo.Record{Topic: "predictions", Value: p}, &kgo.Record{Topic: "outcomes", Value: o})
+			}
+		}
+		if err := pr.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		waitProcessed(t, ctx, s, int64(len(preds)))
+		for s.Joined() < int64(len(outs)) && ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
+		s.Evaluate()
+		var v map[string]any
+		get(t, "http://"+s.HTTPAddr()+"/api/v1/models/credit/rollout", &v)
+		delete(v, "evaluated_at")
+		delete(v, "decided_at")
+		return v
+	}
+	j, a := run("json"), run("arrow")
+	if fmt.Sprint(j) != fmt.Sprint(a) {
+		t.Fatalf("JSON: %v\nArrow: %v", j, a)
+	}
+	arms := j["arms"].(map[string]any)
+	if v2 := arms["v2"].(map[string]any); v2["events"] != 1000.0 || v2["errors"] != 20.0 || v2["outcomes"] != 1000.0 {
+		t.Fatalf("candidate arm %v", v2)
+	}
+	if j["decision"] != "rollback" {
+		t.Fatalf("a candidate 20%% less accurate on a fifth of its outcomes: %v", j["decision"])
 	}
 }
