@@ -77,6 +77,10 @@ func JSON(d dashboard.Dashboard) ([]byte, error) {
 // classification models.
 const RegressionSuffix = "(regression)"
 
+// RolloutSuffix ends the title of rows whose panels only have data for
+// models with a canary or shadow rollout configured.
+const RolloutSuffix = "(rollout)"
+
 // datasource is how every panel, query and variable names its data source:
 // by the dashboard's "datasource" variable, so the JSON imports into any
 // Grafana whatever its Prometheus data source is called.

@@ -98,5 +98,17 @@ func Model() (dashboard.Dashboard, error) {
 	d.add(d.series("Event rate by version", "Prediction events per second of every version: the traffic split.", "ops", 6, 8,
 		q(`sum by (version) (rate(driftwatch_model_events_total{model="$model"}[$__rate_interval]))`, "{{version}}")).Min(0))
 
+	// Counters since the rollout started, not the window: the verdict's
+	// evidence (README "Canary and shadow rollouts").
+	d.row("Canary against stable " + RolloutSuffix)
+	d.add(d.tableOf("Rollout decision", "The rollout's decision: promote, rollback or continue; a promote or rollback stands once reached.", 8, 8,
+		[]string{"decision"}, q(`driftwatch_rollout_decision{model="$model"} == 1`, "")))
+	d.add(d.series("Criteria by version", "Each criterion's metric on stable and on the candidate over the rollout so far, and the limit the candidate must meet.", "none", 8, 8,
+		q(`driftwatch_rollout_metric{model="$model"}`, "{{metric}} {{version}}"),
+		q(`driftwatch_rollout_limit{model="$model"}`, "{{metric}} limit")))
+	d.add(d.series("Evidence", "Anytime-valid p-values per criterion: p fail small means the criterion is violated (rollback at alpha over the number of criteria), p pass small means it holds (promote when all do at alpha).", "none", 8, 8,
+		q(`driftwatch_rollout_p_fail{model="$model"}`, "{{metric}} fail"),
+		q(`driftwatch_rollout_p_pass{model="$model"}`, "{{metric}} pass")).Min(0).Max(1))
+
 	return d.b.Build()
 }

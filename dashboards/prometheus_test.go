@@ -38,7 +38,8 @@ type binding map[string]string
 // enough, every panel query of every committed dashboard, with its
 // variables substituted, returns at least one series: the demo's model for
 // every row but those whose title ends in RegressionSuffix, which get the
-// regression model. Every variable query finds the model it is bound to,
+// regression model, or in RolloutSuffix, which get one of the demo's
+// rollouts. Every variable query finds the model it is bound to,
 // every rule evaluates without error, every recording rule gives a series,
 // and promtool accepts both services' /metrics.
 func TestPanelsOnPrometheus(t *testing.T) {
@@ -55,6 +56,7 @@ func TestPanelsOnPrometheus(t *testing.T) {
 
 	classification := binding{"model": "credit-scoring", "version": "v1", "feature": ".*", "instance": ".*", "__rate_interval": "1m"}
 	regression := binding{"model": "demand", "version": "v1", "feature": ".*", "instance": ".*", "__rate_interval": "1m"}
+	rollout := binding{"model": "credit-limit", "version": "v2", "feature": ".*", "instance": ".*", "__rate_interval": "1m"}
 
 	type check struct {
 		what, expr string
@@ -77,8 +79,11 @@ func TestPanelsOnPrometheus(t *testing.T) {
 		}
 		for _, p := range flatten(d.Panels) {
 			b := classification
-			if strings.HasSuffix(p.row, RegressionSuffix) {
+			switch {
+			case strings.HasSuffix(p.row, RegressionSuffix):
 				b = regression
+			case strings.HasSuffix(p.row, RolloutSuffix):
+				b = rollout
 			}
 			for _, tg := range p.Targets {
 				checks = append(checks, check{fmt.Sprintf("%s: %q %s", file, p.Title, tg.RefID), b.expand(tg.Expr), true})
