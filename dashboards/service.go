@@ -5,11 +5,11 @@ import (
 )
 
 // Service is the health of the driftwatch processes: throughput, the time
-// to handle a fetch, bad and late input, evaluation, alert delivery, memory
-// and GC.
+// to handle a fetch, checkpoints, bad and late input, evaluation, alert
+// delivery, memory and GC.
 func Service() (dashboard.Dashboard, error) {
 	d := newBoard("driftwatch-service", "driftwatch / Service health",
-		"The driftwatch service itself: throughput, processing time, dead letters, late events, evaluation, alert delivery, memory and GC.", "now-1h")
+		"The driftwatch service itself: throughput, processing time, checkpoints, dead letters, late events, evaluation, alert delivery, memory and GC.", "now-1h")
 	d.variable("instance", "Instance", "driftwatch_evaluation_duration_seconds", "instance", true)
 	const in = `instance=~"$instance"`
 
@@ -25,6 +25,21 @@ func Service() (dashboard.Dashboard, error) {
 		q(`histogram_quantile(0.99, sum by (topic, le) (rate(driftwatch_batch_duration_seconds_bucket{`+in+`}[$__rate_interval])))`, "p99 {{topic}}")).Min(0))
 	d.add(d.series("Evaluation duration", "Duration of the last evaluation of all models (statistics, alert rules, metrics).", "s", 12, 8,
 		q(`driftwatch_evaluation_duration_seconds{`+in+`}`, "{{instance}}")).Min(0))
+
+	d.row("Checkpoints")
+	d.add(d.series("Checkpoint duration", "Time to save one partition's checkpoint to its store (the compacted topic or the state directory), and to encode it while the partition's workers wait; 50th and 99th percentile.", "s", 8, 8,
+		q(`histogram_quantile(0.5, sum by (instance, le) (rate(driftwatch_checkpoint_duration_seconds_bucket{`+in+`}[$__rate_interval])))`, "save p50 {{instance}}"),
+		q(`histogram_quantile(0.99, sum by (instance, le) (rate(driftwatch_checkpoint_duration_seconds_bucket{`+in+`}[$__rate_interval])))`, "save p99 {{instance}}"),
+		q(`histogram_quantile(0.99, sum by (instance, le) (rate(driftwatch_checkpoint_encode_seconds_bucket{`+in+`}[$__rate_interval])))`, "encode p99 {{instance}}")).Min(0))
+	// A member that lost a partition keeps its last gauge: the largest
+	// value per partition is the current owner's, as states only grow to
+	// a full window.
+	d.add(d.series("Checkpoint size", "Size of each partition's last checkpoint (largest over instances: a former owner keeps its last value).", "bytes", 8, 8,
+		q(`max by (partition) (driftwatch_checkpoint_bytes{`+in+`})`, "partition {{partition}}")).Min(0))
+	d.add(d.series("Checkpoints and errors", "Checkpoints saved per second; checkpoints that could not be saved (retried at the next interval) and that could not be restored (the partition started empty at its committed offset).", "ops", 8, 8,
+		q(`sum by (instance) (rate(driftwatch_checkpoints_total{`+in+`}[$__rate_interval]))`, "saved {{instance}}"),
+		q(`sum by (instance) (rate(driftwatch_checkpoint_errors_total{`+in+`}[$__rate_interval]))`, "save errors {{instance}}"),
+		q(`sum by (instance) (rate(driftwatch_checkpoint_restore_errors_total{`+in+`}[$__rate_interval]))`, "restore errors {{instance}}")).Min(0))
 
 	d.row("Bad and late input")
 	d.add(d.series("Dead letters", "Messages sent to the dead-letter topic per second, by reason.", "ops", 12, 8,
