@@ -56,7 +56,14 @@ type Kafka struct {
 	EmbeddedAddr string   `yaml:"embedded_addr"`
 	ClientID     string   `yaml:"client_id"`
 	Group        string   `yaml:"group"`
-	TLS          TLS      `yaml:"tls"`
+	// SessionTimeout is how long the group waits for a member that stopped
+	// answering before its partitions move. InstanceID, unique per
+	// instance, makes the membership static: a restarted instance with
+	// the same id takes its partitions back at once, without a rebalance,
+	// but a stopped one keeps them until the session times out.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
+	InstanceID     string        `yaml:"instance_id"`
+	TLS            TLS           `yaml:"tls"`
 	SASL         SASL     `yaml:"sasl"`
 }
 
@@ -170,7 +177,7 @@ type Feature struct {
 // Default returns the defaults, which are also what Example shows.
 func Default() Config {
 	return Config{
-		Kafka:           Kafka{EmbeddedAddr: "127.0.0.1:9092", ClientID: "driftwatch", Group: "driftwatch"},
+		Kafka:           Kafka{EmbeddedAddr: "127.0.0.1:9092", ClientID: "driftwatch", Group: "driftwatch", SessionTimeout: 45 * time.Second},
 		Topics:          Topics{Predictions: "predictions", Outcomes: "outcomes", DeadLetters: "driftwatch-dead-letters"},
 		Format:          "json",
 		Fields:          Fields{ID: "id", Model: "model", Version: "version", TS: "ts", Features: "features", Prediction: "prediction", Score: "score", Scores: "scores", LatencyMS: "latency_ms", Error: "error", Label: "label", Value: "value"},

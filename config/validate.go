@@ -19,6 +19,9 @@ func (c *Config) validate() error {
 	if c.Kafka.ClientID == "" || c.Kafka.Group == "" {
 		return fmt.Errorf("kafka.client_id and kafka.group must not be empty")
 	}
+	if c.Kafka.SessionTimeout < time.Second {
+		return fmt.Errorf("kafka.session_timeout must be at least 1s, got %s", c.Kafka.SessionTimeout)
+	}
 	switch c.Kafka.SASL.Mechanism {
 	case "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
 	default:

@@ -1,11 +1,13 @@
 package join
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"math"
 	"math/bits"
+	"slices"
 	"unsafe"
 
 	"driftwatch/wire"
@@ -68,14 +70,17 @@ func (j *Join) AppendState(dst []byte) []byte {
 	})
 }
 
+// appendFIFO writes the live entries in the map's order, each with its
+// sequence number, rather than walking the arrival queue: the map is read
+// front to back instead of looked up at random once per entry, which with
+// a million pending predictions is most of a checkpoint's encoding time
+// (it holds the partition's lock). readFIFO restores the arrival order
+// from the sequence numbers.
 func appendFIFO[T any](dst []byte, f *fifo[T], enc func([]byte, *T) []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(f.len()))
-	for _, q := range f.queue[f.head:] {
-		if !f.live(q) {
-			continue
-		}
-		it := f.items[q.id]
-		dst = binary.LittleEndian.AppendUint64(dst, q.id)
+	for id, it := range f.items {
+		dst = binary.LittleEndian.AppendUint64(dst, id)
+		dst = binary.AppendUvarint(dst, it.seq)
 		dst = binary.AppendVarint(dst, it.at)
 		dst = enc(dst, &it.v)
 	}
@@ -93,13 +98,14 @@ func (j *Join) RestoreState(src []byte) ([]byte, error) {
 		*c = d.Uvarint()
 	}
 	pending, early := newFIFO[Prediction](), newFIFO[Outcome]()
+	in := interner{}
 	readFIFO(&d, &pending, func(p *Prediction) {
-		p.Model, p.Version, p.TS, p.Class = d.String(), d.String(), d.Varint(), d.String()
+		p.Model, p.Version, p.TS, p.Class = in.string(d.Bytes()), in.string(d.Bytes()), d.Varint(), in.string(d.Bytes())
 		p.HasScore = d.Byte() == 1
 		p.Score, p.Value = math.Float64frombits(d.Uint64()), math.Float64frombits(d.Uint64())
 	})
 	readFIFO(&d, &early, func(o *Outcome) {
-		o.Label, o.Value = d.String(), math.Float64frombits(d.Uint64())
+		o.Label, o.Value = in.string(d.Bytes()), math.Float64frombits(d.Uint64())
 	})
 	if d.Err != nil {
 		return nil, fmt.Errorf("join: state: %w", d.Err)
@@ -109,15 +115,39 @@ func (j *Join) RestoreState(src []byte) ([]byte, error) {
 }
 
 func readFIFO[T any](d *wire.Reader, f *fifo[T], dec func(*T)) {
-	for range d.Count() {
-		id, at := d.Uint64(), d.Varint()
+	n := d.Count()
+	f.items = make(map[uint64]item[T], n)
+	f.queue = make([]queued, 0, n)
+	for range n {
+		id, seq, at := d.Uint64(), d.Uvarint(), d.Varint()
 		var v T
 		dec(&v)
 		if d.Err != nil {
 			return
 		}
-		f.seq++
-		f.items[id] = item[T]{v: v, seq: f.seq, at: at}
-		f.queue = append(f.queue, queued{id: id, seq: f.seq, at: at})
+		if _, dup := f.items[id]; dup {
+			d.Err = fmt.Errorf("entry %x twice", id)
+			return
+		}
+		f.items[id] = item[T]{v: v, seq: seq, at: at}
+		f.queue = append(f.queue, queued{id: id, seq: seq, at: at})
+		f.seq = max(f.seq, seq)
 	}
+	slices.SortFunc(f.queue, func(a, b queued) int { return cmp.Compare(a.seq, b.seq) })
+}
+
+// interner shares the strings a restore reads many times over (model,
+// version, class), up to a bound: a regression model's classes are its
+// predicted values.
+type interner map[string]string
+
+func (in interner) string(b []byte) string {
+	if s, ok := in[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(in) < 4096 {
+		in[s] = s
+	}
+	return s
 }

@@ -49,13 +49,13 @@ func (s *Service) encodeCheckpoint(dst []byte, p *part, alerts []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(versions)))
 	for _, v := range versions {
 		dst = wire.AppendString(wire.AppendString(dst, v.model.name), v.name)
-		dst = wire.AppendBytes(dst, p.states[v].AppendState(nil))
+		dst = wire.AppendFramed(dst, p.states[v].AppendState)
 	}
 	models := slices.SortedFunc(maps.Keys(p.joins), func(a, b *model) int { return strings.Compare(a.name, b.name) })
 	dst = binary.AppendUvarint(dst, uint64(len(models)))
 	for _, m := range models {
 		dst = wire.AppendString(dst, m.name)
-		dst = wire.AppendBytes(dst, p.joins[m].AppendState(nil))
+		dst = wire.AppendFramed(dst, p.joins[m].AppendState)
 	}
 	dst = s.appendRollouts(dst, p)
 	dst = wire.AppendBytes(dst, alerts)
@@ -311,7 +311,7 @@ func newKafkaStore(ctx context.Context, brokers []string, topic string, extra []
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}),
 		kgo.ProducerBatchMaxBytes(maxCheckpointBytes), kgo.FetchMaxBytes(maxCheckpointBytes), kgo.BrokerMaxReadBytes(2 * maxCheckpointBytes),
 		kgo.FetchMaxPartitionBytes(maxCheckpointBytes), kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.ProducerBatchCompression(kgo.ZstdCompression(), kgo.NoCompression()),
+		kgo.ProducerBatchCompression(kgo.Lz4Compression(), kgo.NoCompression()),
 		kgo.RecordDeliveryTimeout(time.Minute),
 	}, extra...)
 	cl, err := kgo.NewClient(opts...)

@@ -16,6 +16,15 @@ import (
 // kafkaOpts turns the config's TLS and SASL settings into client options.
 // The SASL password comes from the environment variable password_env
 // names, so it never sits in the file; an unset variable is an error.
+// groupOpts are the consumer group's settings, for any broker.
+func groupOpts(k config.Kafka) []kgo.Opt {
+	opts := []kgo.Opt{kgo.SessionTimeout(k.SessionTimeout)}
+	if k.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(k.InstanceID))
+	}
+	return opts
+}
+
 func kafkaOpts(k config.Kafka) ([]kgo.Opt, error) {
 	var opts []kgo.Opt
 	if t := k.TLS; t.Enabled {

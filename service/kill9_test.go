@@ -28,7 +28,7 @@ import (
 // in-process reference: the fixture's broker, checkpoints in dir.
 func (f *fixture) kill9Config(group, dir string) string {
 	return fmt.Sprintf(`
-kafka: {brokers: [%q], group: %q}
+kafka: {brokers: [%q], group: %q, instance_id: kill9-member}
 checkpoint: {interval: 200ms, dir: %q}
 defaults: {min_samples: 100}
 models: [{name: credit, task: classification, versions: [{name: v1, reference: p.dwprof}], evaluate_every: 1s}]
@@ -166,12 +166,10 @@ func metricValue(body []byte, series string) string {
 // same directory each time; the last one finishes, and its /api/v1/models
 // equals an uninterrupted run's exactly.
 //
-// Each restart joins a new consumer group: a SIGKILLed member stays in its
-// group until its session times out (45 s, franz-go's default, which serve
-// does not expose), and its successor would wait for that. Resuming does
-// not depend on the group: partitions restore their checkpoint's offsets,
-// and a partition without a checkpoint has no commits either (commits
-// follow checkpoints), so it starts from the beginning in any group.
+// Every process is the same static member of one group (kafka.instance_id):
+// a SIGKILLed member stays in its group until its session times out (45 s)
+// and a dynamic successor would wait for that; a static one takes its
+// partitions over at once.
 func TestKill9Serve(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs serve processes")
@@ -210,7 +208,7 @@ func TestKill9Serve(t *testing.T) {
 	// killed process had saved a checkpoint (so the last one has state to
 	// restore).
 	for ; kills < 3 || (kills < 10 && (!closed(produced) || !saved)); kills++ {
-		p := startServe(t, bin, write(fmt.Sprintf("kill9-%d", kills)))
+		p := startServe(t, bin, write("kill9"))
 		addr := p.ready(t, f.ctx)
 		time.Sleep(time.Duration(rng.IntN(500)) * time.Millisecond)
 		_, metrics := fetch("http://" + addr + "/metrics")
@@ -224,7 +222,7 @@ func TestKill9Serve(t *testing.T) {
 		t.Fatalf("no process saved a checkpoint in %d kills", kills)
 	}
 	<-produced
-	last := startServe(t, bin, write(fmt.Sprintf("kill9-%d", kills)))
+	last := startServe(t, bin, write("kill9"))
 	addr := last.ready(t, f.ctx)
 	f.produce(cut, len(f.recs))
 
@@ -258,10 +256,9 @@ func TestKill9Serve(t *testing.T) {
 		t.Fatalf("after %d kills /api/v1/models differs from the uninterrupted run's\n got: %.800s\nwant: %.800s\nlast process:\n%s",
 			kills, got, want, last.logs())
 	}
-	// A new group starts a partition without checkpoint from the beginning,
-	// so equal windows alone would not tell a restore from a re-read: the
-	// last process must have restored state, then read the last tenth and
-	// not the whole set.
+	// Equal windows alone would not tell a restore from a re-read of
+	// everything: the last process must have restored state, then read
+	// what followed the checkpoints and not the whole set.
 	_, metrics := fetch("http://" + addr + "/metrics")
 	restored, handled := metricValue(metrics, "driftwatch_checkpoint_restore_seconds_count"), metricValue(metrics, okPredictions)
 	if n, err := strconv.Atoi(handled); restored == "" || restored == "0" || err != nil || n == 0 || n >= 3000 {

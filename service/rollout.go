@@ -505,7 +505,7 @@ func (s *Service) appendRollouts(dst []byte, p *part) []byte {
 		dst = binary.AppendVarint(dst, a.last)
 		dst = append(dst, boolByte(a.started))
 		dst = a.cand.AppendState(a.stable.AppendState(dst))
-		dst = wire.AppendBytes(dst, p.pairs[m].AppendState(nil))
+		dst = wire.AppendFramed(dst, p.pairs[m].AppendState)
 	}
 	return dst
 }

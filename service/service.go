@@ -240,7 +240,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	}
 	cons, err := consumer.New(consumer.Options{Brokers: brokers, Group: cfg.Kafka.Group, ClientID: cfg.Kafka.ClientID,
 		Topics: []string{cfg.Topics.Predictions, cfg.Topics.Outcomes}, DeadLetters: cfg.Topics.DeadLetters, Logger: s.log,
-		Extra: append(extra, opt.KafkaOpts...), Assigned: s.assigned, Released: s.released}, s.handle)
+		Extra: append(append(extra, groupOpts(cfg.Kafka)...), opt.KafkaOpts...), Assigned: s.assigned, Released: s.released}, s.handle)
 	if err != nil {
 		s.Close(context.Background())
 		return nil, err

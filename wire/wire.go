@@ -23,6 +23,20 @@ func AppendBytes(dst, b []byte) []byte {
 	return append(binary.AppendUvarint(dst, uint64(len(b))), b...)
 }
 
+// AppendFramed appends what enc appends, framed as AppendBytes frames it,
+// encoding straight into dst: a large state (a join of a million pending
+// predictions) is not built in a buffer of its own, grown anew on fresh
+// memory at every checkpoint, and then copied. The body moves once, by the
+// few bytes its length did not need.
+func AppendFramed(dst []byte, enc func([]byte) []byte) []byte {
+	start := len(dst)
+	dst = enc(append(dst, make([]byte, binary.MaxVarintLen64)...))
+	n := len(dst) - start - binary.MaxVarintLen64
+	h := len(binary.AppendUvarint(dst[start:start], uint64(n)))
+	copy(dst[start+h:], dst[start+binary.MaxVarintLen64:])
+	return dst[:start+h+n]
+}
+
 // Reader decodes fields in order, remembering the first error: after one,
 // every read returns zero, so a decoder checks Err once at the end.
 type Reader struct {
