@@ -158,17 +158,23 @@ func event(r *rand.Rand, drift bool) (num map[string]float64, cat map[string]str
 	return num, cat, score, truth
 }
 
-// canaryEvent draws one request of a rollout model, served by the canary
-// v2 or by stable v1, and its outcome.
-func canaryEvent(r *rand.Rand, model string, canary bool, id int, now time.Time) (msg, out []byte, pid string) {
-	num, cat, score, truth := event(r, false)
-	feats := map[string]any{}
+// features is an event's "features" object.
+func features(num map[string]float64, cat map[string]string) map[string]any {
+	feats := make(map[string]any, len(num)+len(cat))
 	for k, v := range num {
 		feats[k] = v
 	}
 	for k, v := range cat {
 		feats[k] = v
 	}
+	return feats
+}
+
+// canaryEvent draws one request of a rollout model, served by the canary
+// v2 or by stable v1, and its outcome.
+func canaryEvent(r *rand.Rand, model string, canary bool, id int, now time.Time) (msg, out []byte, pid string) {
+	num, cat, score, truth := event(r, false)
+	feats := features(num, cat)
 	version, latency, failed := "v1", math.Exp(3+0.3*r.NormFloat64()), r.Float64() < 0.01
 	if canary {
 		version = "v2"
@@ -416,13 +422,7 @@ func produce(ctx context.Context, pr *kgo.Client, opt Options, start time.Time, 
 			drift := now.Sub(start) >= opt.DriftAt
 			for range perTick {
 				num, cat, score, truth := event(r, drift)
-				feats := map[string]any{}
-				for k, v := range num {
-					feats[k] = v
-				}
-				for k, v := range cat {
-					feats[k] = v
-				}
+				feats := features(num, cat)
 				pid := fmt.Sprintf("p%d", id)
 				id++
 				msg, _ := json.Marshal(map[string]any{"id": pid, "model": model, "version": version,

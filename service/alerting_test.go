@@ -16,13 +16,12 @@ import (
 	"driftwatch/alerting"
 )
 
-// Drift fires a signed webhook through the alert rules; the state file
-// carries the firing alert across a restart, so the restarted service does
-// not page again and sends the resolve once the drift is gone.
-func TestAlertsFireAndSurviveRestart(t *testing.T) {
+// signedHook is a webhook receiver that checks every request's signature
+// (secret "s3cret") and keeps the payloads; calls returns them so far.
+func signedHook(t *testing.T) (hook *httptest.Server, calls func() []alerting.WebhookPayload) {
 	var mu sync.Mutex
 	var got []alerting.WebhookPayload
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	hook = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if err := alerting.Verify([]byte("s3cret"), r.Header, body, time.Now(), time.Minute); err != nil {
 			t.Errorf("webhook signature: %v", err)
@@ -35,19 +34,28 @@ func TestAlertsFireAndSurviveRestart(t *testing.T) {
 		got = append(got, p)
 		mu.Unlock()
 	}))
-	defer hook.Close()
+	t.Cleanup(hook.Close)
+	return hook, func() []alerting.WebhookPayload {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]alerting.WebhookPayload(nil), got...)
+	}
+}
+
+// Drift fires a signed webhook through the alert rules; the state file
+// carries the firing alert across a restart, so the restarted service does
+// not page again and sends the resolve once the drift is gone.
+func TestAlertsFireAndSurviveRestart(t *testing.T) {
+	hook, calls := signedHook(t)
 	received := func(n int) []alerting.WebhookPayload {
 		t.Helper()
 		for range 500 {
-			mu.Lock()
-			g := append([]alerting.WebhookPayload(nil), got...)
-			mu.Unlock()
-			if len(g) >= n {
+			if g := calls(); len(g) >= n {
 				return g
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		t.Fatalf("webhook got %d calls, want %d", len(got), n)
+		t.Fatalf("webhook got %d calls, want %d", len(calls()), n)
 		return nil
 	}
 	state := filepath.Join(t.TempDir(), "alerts.json")

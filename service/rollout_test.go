@@ -3,15 +3,10 @@ package service
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -75,27 +70,7 @@ type rolloutView struct {
 // signed, with the reason; the decisions and the arms survive a restart
 // from the checkpoint directory.
 func TestCanaryRollbackAndPromote(t *testing.T) {
-	var mu sync.Mutex
-	var got []alerting.WebhookPayload
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if err := alerting.Verify([]byte("s3cret"), r.Header, body, time.Now(), time.Minute); err != nil {
-			t.Errorf("webhook signature: %v", err)
-		}
-		var p alerting.WebhookPayload
-		if err := json.Unmarshal(body, &p); err != nil {
-			t.Errorf("webhook payload: %v", err)
-		}
-		mu.Lock()
-		got = append(got, p)
-		mu.Unlock()
-	}))
-	defer hook.Close()
-	calls := func() []alerting.WebhookPayload {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]alerting.WebhookPayload(nil), got...)
-	}
+	hook, calls := signedHook(t)
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`
 kafka: {embedded_addr: "127.0.0.1:0"}

@@ -238,14 +238,6 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 		s.Close(context.Background())
 		return nil, err
 	}
-	cons, err := consumer.New(consumer.Options{Brokers: brokers, Group: cfg.Kafka.Group, ClientID: cfg.Kafka.ClientID,
-		Topics: []string{cfg.Topics.Predictions, cfg.Topics.Outcomes}, DeadLetters: cfg.Topics.DeadLetters, Logger: s.log,
-		Extra: append(append(extra, groupOpts(cfg.Kafka)...), opt.KafkaOpts...), Assigned: s.assigned, Released: s.released}, s.handle)
-	if err != nil {
-		s.Close(context.Background())
-		return nil, err
-	}
-	s.cons = cons
 
 	// The listener comes first: alert links need its address. Serving
 	// starts once the alert engine, whose API it mounts, exists.
@@ -275,6 +267,16 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 			s.log.Warn("service: alert state not restored", "file", f, "err", err)
 		}
 	}
+	// The group join starts with the client and restores partitions,
+	// alert states among them, so the consumer comes after the engine.
+	cons, err := consumer.New(consumer.Options{Brokers: brokers, Group: cfg.Kafka.Group, ClientID: cfg.Kafka.ClientID,
+		Topics: []string{cfg.Topics.Predictions, cfg.Topics.Outcomes}, DeadLetters: cfg.Topics.DeadLetters, Logger: s.log,
+		Extra: append(append(extra, groupOpts(cfg.Kafka)...), opt.KafkaOpts...), Assigned: s.assigned, Released: s.released}, s.handle)
+	if err != nil {
+		s.Close(context.Background())
+		return nil, err
+	}
+	s.cons = cons
 	if s.httpLn != nil {
 		s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 5 * time.Second}
 		s.wg.Go(func() {
