@@ -337,8 +337,13 @@ func (c *Consumer) Healthy() bool { return !c.fetchFailing.Load() }
 type fetchHook struct{ c *Consumer }
 
 func (h fetchHook) OnBrokerE2E(_ kgo.BrokerMetadata, key int16, e2e kgo.BrokerE2E) {
-	if key == int16(kmsg.Fetch) {
-		h.c.fetchFailing.Store(e2e.Err() != nil)
+	if key != int16(kmsg.Fetch) {
+		return
+	}
+	// A fetch the client cancelled itself (a rebalance moved its
+	// partitions) says nothing about the brokers.
+	if err := e2e.Err(); !errors.Is(err, context.Canceled) {
+		h.c.fetchFailing.Store(err != nil)
 	}
 }
 

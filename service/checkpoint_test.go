@@ -363,7 +363,12 @@ func TestBrokerFaultsAndRebalanceStorm(t *testing.T) {
 	f.produce(6*chunk, len(f.recs))
 	f.waitDone("storm")
 	f.equalSoon(a, want, "after faults and the storm")
-	if code := readyCode(t, a); code != http.StatusOK {
+	// Health follows the next fetch to complete (a long poll at most).
+	code := readyCode(t, a)
+	for deadline := time.Now().Add(15 * time.Second); code != http.StatusOK && time.Now().Before(deadline); code = readyCode(t, a) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code != http.StatusOK {
 		t.Fatalf("/readyz %d after the brokers recovered", code)
 	}
 }

@@ -865,16 +865,24 @@ func (s *Service) evaluate(due map[string]bool) {
 	}
 	if s.alerts != nil && s.leader() {
 		release, held := s.alerts.EvalHeld(start, samples)
+		send := true
 		if p := s.owned(0); held > 0 && p != nil && s.ckpt != nil {
 			// Partition 0's checkpoint carries the alert states: saved
 			// before sending, a successor never pages twice.
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			if err := s.checkpoint(ctx, p, true); err != nil {
+			switch err := s.checkpoint(ctx, p, true); {
+			case err != nil && s.killed.Load():
+				// A crashed process sends nothing more; its successor
+				// restores the states before these and sends them.
+				send = false
+			case err != nil:
 				s.log.Warn("service: alert states not checkpointed before sending", "err", err)
 			}
 			cancel()
 		}
-		release()
+		if send {
+			release()
+		}
 		firing, pending := 0, 0
 		for _, a := range s.alerts.Alerts(start) {
 			if a.State == "firing" {
