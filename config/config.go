@@ -64,7 +64,7 @@ type Kafka struct {
 	SessionTimeout time.Duration `yaml:"session_timeout"`
 	InstanceID     string        `yaml:"instance_id"`
 	TLS            TLS           `yaml:"tls"`
-	SASL         SASL     `yaml:"sasl"`
+	SASL           SASL          `yaml:"sasl"`
 }
 
 // TLS client settings.
