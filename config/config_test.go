@@ -103,12 +103,24 @@ func FuzzParse(f *testing.F) {
 		data, _ := os.ReadFile(p)
 		f.Add(data)
 	}
+	f.Add([]byte(`
+kafka: {instance_id: a, session_timeout: 10s}
+models:
+  - name: m
+    task: classification
+    versions: [{name: v1, reference: a.dwprof}, {name: v2, reference: a.dwprof}]
+    rollout: &r {stable: v1, candidate: v2, mode: shadow, criteria: [{metric: auc, tolerance: 0.01}, {metric: error_rate, ratio: 1.2}]}
+  - {name: n, task: classification, versions: [{name: v1, reference: a.dwprof}, {name: v2, reference: a.dwprof}], rollout: *r}
+`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse(data)
 		if err == nil {
 			for _, m := range c.Models {
 				if m.Window.Pane <= 0 || m.Drift.Bins < 2 || m.EvaluateEvery <= 0 {
 					t.Fatalf("accepted model without defaults: %+v", m)
+				}
+				if r := m.Rollout; r != nil && (r.MinSamples < 1 || !(r.Alpha > 0 && r.Alpha < 1) || len(r.Criteria) == 0) {
+					t.Fatalf("accepted a rollout without defaults: %+v", r)
 				}
 			}
 		}
