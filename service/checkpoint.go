@@ -282,12 +282,15 @@ func (d *dirStore) latest() map[int32][]byte { return nil }
 func (d *dirStore) close()                   {}
 
 // kafkaStore keeps checkpoints in a compacted topic of one partition, key
-// "partition-N". A tail reader follows the topic from its start and keeps
+// "GROUP/partition-N": the state belongs to the consumer group whose
+// offsets it covers, so groups can share the topic (a new group starts
+// from its own offsets, not from another's checkpoints). A tail reader follows the topic from its start and keeps
 // the latest record per key: loads wait until it has read up to the end
 // offset seen when they start, so they see every acknowledged save, and
 // evaluations merge the partitions other members own from it.
 type kafkaStore struct {
-	topic string
+	topic  string
+	prefix string // of this group's keys
 	cl    *kgo.Client // produces and tails
 	adm   *kadm.Client
 
@@ -299,14 +302,15 @@ type kafkaStore struct {
 	stop context.CancelFunc
 }
 
-// keyPrefix + the partition number is a checkpoint record's key.
+// keyPrefix and the partition number name a checkpoint: a file, or after
+// the group and a slash a record's key.
 const keyPrefix = "partition-"
 
 // maxCheckpointBytes bounds one checkpoint record (the topic's
 // max.message.bytes).
 const maxCheckpointBytes = 64 << 20
 
-func newKafkaStore(ctx context.Context, brokers []string, topic string, extra []kgo.Opt) (*kafkaStore, error) {
+func newKafkaStore(ctx context.Context, brokers []string, topic, group string, extra []kgo.Opt) (*kafkaStore, error) {
 	opts := append([]kgo.Opt{kgo.SeedBrokers(brokers...),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}),
 		kgo.ProducerBatchMaxBytes(maxCheckpointBytes), kgo.FetchMaxBytes(maxCheckpointBytes), kgo.BrokerMaxReadBytes(2 * maxCheckpointBytes),
@@ -334,7 +338,7 @@ func newKafkaStore(ctx context.Context, brokers []string, topic string, extra []
 		return nil, fmt.Errorf("service: checkpoint topic %q: %w", topic, err)
 	}
 	tctx, cancel := context.WithCancel(context.Background())
-	k := &kafkaStore{topic: topic, cl: cl, adm: adm, last: map[int32][]byte{}, done: make(chan struct{}), stop: cancel}
+	k := &kafkaStore{topic: topic, prefix: group + "/" + keyPrefix, cl: cl, adm: adm, last: map[int32][]byte{}, done: make(chan struct{}), stop: cancel}
 	k.cond = sync.NewCond(&k.mu)
 	go k.tail(tctx)
 	return k, nil
@@ -346,7 +350,7 @@ func (k *kafkaStore) tail(ctx context.Context) {
 		fs := k.cl.PollFetches(ctx)
 		k.mu.Lock()
 		fs.EachRecord(func(r *kgo.Record) {
-			if n, ok := strings.CutPrefix(string(r.Key), keyPrefix); ok {
+			if n, ok := strings.CutPrefix(string(r.Key), k.prefix); ok {
 				if n, err := strconv.Atoi(n); err == nil {
 					k.last[int32(n)] = r.Value
 				}
@@ -363,7 +367,7 @@ func (k *kafkaStore) tail(ctx context.Context) {
 
 func (k *kafkaStore) save(ctx context.Context, n int32, data []byte) error {
 	// The buffer is reused by the next checkpoint: the record gets a copy.
-	r := &kgo.Record{Topic: k.topic, Partition: 0, Key: []byte(keyPrefix + strconv.Itoa(int(n))), Value: slices.Clone(data)}
+	r := &kgo.Record{Topic: k.topic, Partition: 0, Key: []byte(k.prefix + strconv.Itoa(int(n))), Value: slices.Clone(data)}
 	return consumer.ProduceWait(ctx, k.cl, r)
 }
 

@@ -229,7 +229,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 		}
 	case cfg.Checkpoint.Topic != "":
 		var k *kafkaStore
-		k, err = newKafkaStore(ctx, brokers, cfg.Checkpoint.Topic, extra)
+		k, err = newKafkaStore(ctx, brokers, cfg.Checkpoint.Topic, cfg.Kafka.Group, extra)
 		if err == nil {
 			s.ckpt = k
 		}
