@@ -415,3 +415,20 @@ func TestShutdownUnderLoad(t *testing.T) {
 	f.waitDone("shutdown")
 	f.equalSoon(b, want, "after a graceful shutdown under load")
 }
+
+// Groups sharing a checkpoint topic keep apart: a second group starts from
+// its own (no) offsets and counts everything, not from the first group's
+// checkpoints.
+func TestCheckpointTopicSharedByGroups(t *testing.T) {
+	f := newFixture(t, 600)
+	want := f.reference()
+	f.produce(0, len(f.recs))
+	for _, group := range []string{"first", "second"} {
+		s := f.start(f.config(group, "ckpt-shared", false))
+		f.waitDone(group)
+		f.equalSoon(s, want, "group "+group)
+		if err := s.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
