@@ -290,9 +290,9 @@ func (d *dirStore) close()                   {}
 // evaluations merge the partitions other members own from it.
 type kafkaStore struct {
 	topic  string
-	prefix string // of this group's keys
-	cl    *kgo.Client // produces and tails
-	adm   *kadm.Client
+	prefix string      // of this group's keys
+	cl     *kgo.Client // produces and tails
+	adm    *kadm.Client
 
 	mu   sync.Mutex
 	cond *sync.Cond
