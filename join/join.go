@@ -17,14 +17,15 @@ import (
 	"time"
 )
 
-// Prediction is what the join keeps of a prediction.
+// Prediction is what the join keeps of a prediction; a join serves one
+// model, so the model is not kept.
 type Prediction struct {
-	Model, Version string
-	TS             int64 // event time, Unix ms
-	Class          string
-	Score          float64
-	HasScore       bool
-	Value          float64 // regression prediction
+	Version  string
+	TS       int64 // event time, Unix ms
+	Class    string
+	Score    float64
+	HasScore bool
+	Value    float64 // regression prediction
 }
 
 // Outcome is a label (classification) or a value (regression).

@@ -11,7 +11,7 @@ var t0 = time.Unix(1_800_000_000, 0)
 
 func TestJoinBothOrders(t *testing.T) {
 	j := New(10, time.Hour, 10, time.Minute)
-	if _, ok := j.AddPrediction("a", Prediction{Model: "m", TS: 5, Class: "1"}, t0); ok {
+	if _, ok := j.AddPrediction("a", Prediction{TS: 5, Class: "1"}, t0); ok {
 		t.Fatal("nothing to join yet")
 	}
 	p, ok := j.AddOutcome("a", Outcome{Label: "0"}, t0.Add(time.Second))

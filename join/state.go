@@ -53,7 +53,7 @@ func (j *Join) AppendState(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, c)
 	}
 	dst = appendFIFO(dst, &j.pending, func(dst []byte, p *Prediction) []byte {
-		dst = wire.AppendString(wire.AppendString(dst, p.Model), p.Version)
+		dst = wire.AppendString(dst, p.Version)
 		dst = binary.AppendVarint(dst, p.TS)
 		dst = wire.AppendString(dst, p.Class)
 		var flags byte
@@ -100,7 +100,7 @@ func (j *Join) RestoreState(src []byte) ([]byte, error) {
 	pending, early := newFIFO[Prediction](), newFIFO[Outcome]()
 	in := interner{}
 	readFIFO(&d, &pending, func(p *Prediction) {
-		p.Model, p.Version, p.TS, p.Class = in.string(d.Bytes()), in.string(d.Bytes()), d.Varint(), in.string(d.Bytes())
+		p.Version, p.TS, p.Class = in.string(d.Bytes()), d.Varint(), in.string(d.Bytes())
 		p.HasScore = d.Byte() == 1
 		p.Score, p.Value = math.Float64frombits(d.Uint64()), math.Float64frombits(d.Uint64())
 	})

@@ -18,7 +18,7 @@ func TestStateContinuesExactly(t *testing.T) {
 		id := fmt.Sprint("p", r.IntN(300))
 		switch r.IntN(3) {
 		case 0, 1:
-			p, ok := j.AddPrediction(id, Prediction{Model: "m", Version: "v" + fmt.Sprint(r.IntN(2)), TS: r.Int64N(1000),
+			p, ok := j.AddPrediction(id, Prediction{Version: "v" + fmt.Sprint(r.IntN(2)), TS: r.Int64N(1000),
 				Class: fmt.Sprint(r.IntN(3)), Score: r.Float64(), HasScore: r.IntN(2) == 0, Value: r.NormFloat64()}, now)
 			return fmt.Sprintf("%+v %v", p, ok)
 		default:
@@ -67,7 +67,7 @@ func fullJoin(n int) *Join {
 	j := New(n, time.Hour, 0, time.Minute)
 	now := time.Unix(1e9, 0)
 	for i := range n {
-		j.AddPrediction("p"+strconv.Itoa(i), Prediction{Model: "credit", Version: "v1", TS: int64(i), Class: "1", Score: 0.7, HasScore: true}, now)
+		j.AddPrediction("p"+strconv.Itoa(i), Prediction{Version: "v1", TS: int64(i), Class: "1", Score: 0.7, HasScore: true}, now)
 	}
 	return j
 }

@@ -234,7 +234,7 @@ func (s *Service) addArrowRun(p *part, av *arrowView, c *events.Columns, ts []in
 // arrowPrediction is what the join keeps of row r (as predictionOf for
 // JSON events).
 func arrowPrediction(c *events.Columns, r int, ts int64) join.Prediction {
-	p := join.Prediction{Model: c.Model[r], Version: c.Version[r], TS: ts, Value: math.NaN()}
+	p := join.Prediction{Version: c.Version[r], TS: ts, Value: math.NaN()}
 	if c.HasScore && !math.IsNaN(c.Score[r]) {
 		p.Score, p.HasScore = c.Score[r], true
 	}

@@ -505,7 +505,7 @@ func (s *Service) addRun(p *part, v *version, b *monitor.Batch, n int, now time.
 
 // predictionOf is what the join keeps of a prediction event.
 func predictionOf(ev *events.Event, ts int64) join.Prediction {
-	p := join.Prediction{Model: ev.Model, Version: ev.Version, TS: ts, Score: ev.Score, HasScore: ev.HasScore, Value: math.NaN()}
+	p := join.Prediction{Version: ev.Version, TS: ts, Score: ev.Score, HasScore: ev.HasScore, Value: math.NaN()}
 	switch {
 	case ev.HasPrediction && ev.Prediction.Kind == events.Number:
 		p.Class, p.Value = ev.Prediction.Str, ev.Prediction.Num

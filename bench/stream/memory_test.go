@@ -84,7 +84,7 @@ func BenchmarkMemory(b *testing.B) {
 	now := time.Now()
 	const n = 200_000
 	for i := range n {
-		j.AddPrediction("pred-"+strconv.Itoa(100000000+i), join.Prediction{Model: "m", Version: "v1", TS: int64(i), Class: "1"}, now)
+		j.AddPrediction("pred-"+strconv.Itoa(100000000+i), join.Prediction{Version: "v1", TS: int64(i), Class: "1"}, now)
 	}
 	b.ReportMetric((heapInuse()-before)*(1<<20)/n, "join-bytes/entry")
 	runtime.KeepAlive(j)
