@@ -120,21 +120,28 @@ func LatencyEdges() []float64 { return append([]float64(nil), latencyEdges...) }
 // edges ≤ ms (stats.BinIndex on LatencyEdges), in constant time. NaN (no
 // latency) is −1: count nothing.
 func LatencyBucket(ms float64) int {
-	e := latencyEdges
+	// The guess is off by at most one where log10 rounds near an edge.
+	return bucketNear(latencyEdges, ms, int((math.Log10(ms)+1)*latencyPerDecade))
+}
+
+// bucketNear is the number of edges ≤ x (stats.BinIndex) from guess, the
+// index of the edge at or below x give or take one; NaN is −1. The guess
+// only matters for x inside the edges (elsewhere, e.g. the log of 0, it
+// may be any value: Go converts such floats without panicking).
+func bucketNear(e []float64, x float64, guess int) int {
 	switch {
-	case ms != ms:
+	case x != x:
 		return -1
-	case ms < e[0]:
+	case x < e[0]:
 		return 0
-	case ms >= e[len(e)-1]:
+	case x >= e[len(e)-1]:
 		return len(e)
 	}
-	// The guess is off by at most one where log10 rounds near an edge.
-	i := min(max(int((math.Log10(ms)+1)*latencyPerDecade), 0), len(e)-2)
-	if e[i+1] <= ms {
+	i := min(max(guess, 0), len(e)-2)
+	if e[i+1] <= x {
 		i++
 	}
-	if e[i] > ms {
+	if e[i] > x {
 		i--
 	}
 	return i + 1

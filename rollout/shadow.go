@@ -59,23 +59,7 @@ func DiffEdges() []float64 { return append([]float64(nil), diffEdges...) }
 // DiffBucket is the bucket of a score difference d = candidate − stable:
 // the number of edges ≤ d, in constant time; NaN is −1 (count nothing).
 func DiffBucket(d float64) int {
-	e := diffEdges
-	switch {
-	case d != d:
-		return -1
-	case d < e[0]:
-		return 0
-	case d >= e[len(e)-1]:
-		return len(e)
-	}
-	i := min(max(int(math.Floor(d*diffPerUnit))+diffPerUnit, 0), len(e)-2)
-	if e[i+1] <= d {
-		i++
-	}
-	if e[i] > d {
-		i--
-	}
-	return i + 1
+	return bucketNear(diffEdges, d, int(math.Floor(d*diffPerUnit))+diffPerUnit)
 }
 
 // AgreementSummary is how a verdict reports Agreement.

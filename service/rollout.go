@@ -307,9 +307,9 @@ func (s *Service) evaluateRollout(m *model, remote []*part, now time.Time) []ale
 			"decision", r.verdict.Decision, "reason", r.verdict.Reason)
 	}
 	ro.last = r
-	d := ro.decided
 	ro.mu.Unlock()
 
+	_, d := ro.snapshot()
 	s.rolloutMetrics(m, &r, d)
 	verdict := func(want rollout.Decision) float64 {
 		if d.Decision == want {
@@ -353,18 +353,31 @@ func inputDrift(ro *modelRollout) []rollout.DriftCheck {
 	return out
 }
 
-// rolloutMetrics exports a rollout's evaluation: the decision, each
-// criterion's values per arm and its p-values, and the arms' sizes.
+// snapshot returns the last evaluation and the decision in force: the
+// latched one (At set), else the last evaluation's, and continue before
+// any evaluation.
+func (ro *modelRollout) snapshot() (rolloutResult, decision) {
+	ro.mu.Lock()
+	defer ro.mu.Unlock()
+	d := ro.decided
+	switch {
+	case d.Decision != "":
+	case ro.last.evaluated:
+		d = decision{Decision: ro.last.verdict.Decision, Reason: ro.last.verdict.Reason}
+	default:
+		d = decision{Decision: rollout.Continue, Reason: "not evaluated yet"}
+	}
+	return ro.last, d
+}
+
+// rolloutMetrics exports a rollout's evaluation: the decision in force,
+// each criterion's values per arm and its p-values, and the arms' sizes.
 func (s *Service) rolloutMetrics(m *model, r *rolloutResult, d decision) {
 	ro := m.ro
 	lbl := fmt.Sprintf(`model=%q`, m.name)
-	current := r.verdict.Decision
-	if d.Decision != "" {
-		current = d.Decision
-	}
 	for _, dec := range []rollout.Decision{rollout.Promote, rollout.Rollback, rollout.Continue} {
 		x := 0.0
-		if dec == current {
+		if dec == d.Decision {
 			x = 1
 		}
 		s.metrics.GetOrCreateGauge(fmt.Sprintf(`driftwatch_rollout_decision{%s,stable=%q,candidate=%q,decision=%q}`,
@@ -403,22 +416,19 @@ func (s *Service) rolloutMetrics(m *model, r *rolloutResult, d decision) {
 // rolloutJSON is the API's view of a rollout.
 func (s *Service) rolloutJSON(m *model) map[string]any {
 	ro := m.ro
-	ro.mu.Lock()
-	r, d := ro.last, ro.decided
-	ro.mu.Unlock()
+	r, d := ro.snapshot()
 	out := map[string]any{"model": m.name, "stable": ro.stable.name, "candidate": ro.cand.name, "mode": ro.cfg.Mode,
-		"decision": rollout.Continue, "reason": "not evaluated yet", "decided_at": nil,
+		"decision": d.Decision, "reason": d.Reason, "decided_at": nil,
 		"criteria": criteriaJSON(ro.cfg.Criteria), "min_period": ro.cfg.MinPeriod.String(), "min_samples": ro.cfg.MinSamples, "alpha": ro.cfg.Alpha}
+	if !d.At.IsZero() {
+		out["decided_at"] = d.At.UTC()
+	}
 	if !r.evaluated {
 		return out
 	}
 	v := &r.verdict
 	out["evaluated_at"] = r.at.UTC()
-	out["decision"], out["reason"] = v.Decision, v.Reason
 	out["current"] = map[string]any{"decision": v.Decision, "reason": v.Reason}
-	if d.Decision != "" {
-		out["decision"], out["reason"], out["decided_at"] = d.Decision, d.Reason, d.At.UTC()
-	}
 	if r.active {
 		out["started_at"] = time.UnixMilli(r.start).UTC()
 		out["observed_seconds"] = float64(r.end-r.start) / 1e3
@@ -456,20 +466,15 @@ func (s *Service) rolloutJSON(m *model) map[string]any {
 
 // status is the status page's view of the rollout.
 func (ro *modelRollout) status() *statuspage.Rollout {
-	ro.mu.Lock()
-	r, d := ro.last, ro.decided
-	ro.mu.Unlock()
+	r, d := ro.snapshot()
 	nan := math.NaN()
 	st := &statuspage.Rollout{Stable: ro.stable.name, Candidate: ro.cand.name, Mode: string(ro.cfg.Mode), MinPeriod: ro.cfg.MinPeriod,
-		Decision: string(rollout.Continue), Reason: "not evaluated yet", Agreement: nan, MeanAbsDiff: nan}
+		Decision: string(d.Decision), Reason: d.Reason, DecidedAt: d.At, Agreement: nan, MeanAbsDiff: nan}
 	if !r.evaluated {
 		return st
 	}
 	v := &r.verdict
-	st.Decision, st.Reason, st.Current = string(v.Decision), v.Reason, string(v.Decision)
-	if d.Decision != "" {
-		st.Decision, st.Reason, st.DecidedAt = string(d.Decision), d.Reason, d.At
-	}
+	st.Current = string(v.Decision)
 	if r.active {
 		st.Started = time.UnixMilli(r.start)
 		st.Observed = time.Duration(r.end-r.start) * time.Millisecond
@@ -513,10 +518,7 @@ func (s *Service) appendRollouts(dst []byte, p *part) []byte {
 // readRollouts restores what appendRollouts wrote into p; a rollout the
 // config no longer has, or with other versions or start, is skipped.
 func (s *Service) readRollouts(r *wire.Reader, p *part) error {
-	keys := map[string]*model{}
-	for _, m := range s.rolloutModels() {
-		keys[rolloutKey(m.ro)] = m
-	}
+	keys := s.rolloutsByKey()
 	for range r.Count() {
 		key, start, last, started := r.String(), r.Varint(), r.Varint(), r.Byte() == 1
 		var stable, cand rollout.Arm
@@ -563,10 +565,7 @@ func (s *Service) appendDecisions(dst []byte) []byte {
 
 // readDecisions restores latched decisions of rollouts still configured.
 func (s *Service) readDecisions(r *wire.Reader) {
-	keys := map[string]*model{}
-	for _, m := range s.rolloutModels() {
-		keys[rolloutKey(m.ro)] = m
-	}
+	keys := s.rolloutsByKey()
 	for range r.Count() {
 		key, dec, at, reason := r.String(), r.String(), r.Varint(), r.String()
 		if m := keys[key]; m != nil && r.Err == nil && dec != "" {
@@ -590,6 +589,16 @@ func rolloutKey(ro *modelRollout) string {
 	return fmt.Sprintf("%s\x00%s\x00%s\x00%d", ro.stable.model.name, ro.stable.name, ro.cand.name, ro.start)
 }
 
+// rolloutsByKey indexes the configured rollouts by rolloutKey, for
+// checkpoint readers.
+func (s *Service) rolloutsByKey() map[string]*model {
+	keys := map[string]*model{}
+	for _, m := range s.rolloutModels() {
+		keys[rolloutKey(m.ro)] = m
+	}
+	return keys
+}
+
 // rolloutModels lists the models with a rollout, by name.
 func (s *Service) rolloutModels() []*model {
 	var out []*model
@@ -608,13 +617,6 @@ func (s *Service) Rollout(model string) (decision rollout.Decision, reason strin
 	if m == nil || m.ro == nil {
 		return "", "", false
 	}
-	m.ro.mu.Lock()
-	defer m.ro.mu.Unlock()
-	if d := m.ro.decided; d.Decision != "" {
-		return d.Decision, d.Reason, true
-	}
-	if !m.ro.last.evaluated {
-		return rollout.Continue, "not evaluated yet", true
-	}
-	return m.ro.last.verdict.Decision, m.ro.last.verdict.Reason, true
+	_, d := m.ro.snapshot()
+	return d.Decision, d.Reason, true
 }

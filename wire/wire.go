@@ -47,25 +47,16 @@ type Reader struct {
 func (r *Reader) fail() { r.Err = ErrShort }
 
 // Uvarint reads an unsigned varint.
-func (r *Reader) Uvarint() uint64 {
-	if r.Err != nil {
-		return 0
-	}
-	x, n := binary.Uvarint(r.B)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.B = r.B[n:]
-	return x
-}
+func (r *Reader) Uvarint() uint64 { return readVarint(r, binary.Uvarint) }
 
 // Varint reads a signed varint.
-func (r *Reader) Varint() int64 {
+func (r *Reader) Varint() int64 { return readVarint(r, binary.Varint) }
+
+func readVarint[T uint64 | int64](r *Reader, dec func([]byte) (T, int)) T {
 	if r.Err != nil {
 		return 0
 	}
-	x, n := binary.Varint(r.B)
+	x, n := dec(r.B)
 	if n <= 0 {
 		r.fail()
 		return 0
