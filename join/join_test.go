@@ -59,37 +59,132 @@ func TestBoundsAreCounted(t *testing.T) {
 	}
 }
 
-// Against a brute-force model on a random stream: every outcome joins
-// exactly when its prediction is still held, and the queue's memory follows
-// the live entries.
+// model is the join's specification, by brute force: lists in arrival
+// order, searched from the front.
+type model struct {
+	maxPending, maxEarly int
+	ttl, earlyTTL        time.Duration
+	pending, early       []held
+	stats                Stats
+}
+
+type held struct {
+	id string
+	at time.Time
+	p  Prediction
+	o  Outcome
+}
+
+func (m *model) expire(now time.Time) {
+	drop := func(l []held, ttl time.Duration) ([]held, uint64) {
+		k := 0
+		for k < len(l) && l[k].at.Before(now.Add(-ttl)) {
+			k++
+		}
+		return l[k:], uint64(k)
+	}
+	var n uint64
+	m.pending, n = drop(m.pending, m.ttl)
+	m.stats.ExpiredPending += n
+	m.early, n = drop(m.early, m.earlyTTL)
+	m.stats.ExpiredEarly += n
+}
+
+func take(l []held, id string) ([]held, held, bool) {
+	for k, h := range l {
+		if h.id == id {
+			return append(l[:k:k], l[k+1:]...), h, true
+		}
+	}
+	return l, held{}, false
+}
+
+func (m *model) addPrediction(id string, p Prediction, now time.Time) (Pair, bool) {
+	m.expire(now)
+	var h held
+	var ok bool
+	if m.early, h, ok = take(m.early, id); ok {
+		m.stats.Joined++
+		return Pair{ID: id, Prediction: p, Outcome: h.o, Delay: h.at.Sub(now)}, true
+	}
+	if _, _, ok := take(m.pending, id); ok {
+		m.stats.DuplicatePredictions++
+		return Pair{}, false
+	}
+	if len(m.pending) >= m.maxPending {
+		m.pending = m.pending[1:]
+		m.stats.EvictedPending++
+	}
+	m.pending = append(m.pending, held{id: id, at: now, p: p})
+	return Pair{}, false
+}
+
+func (m *model) addOutcome(id string, o Outcome, now time.Time) (Pair, bool) {
+	m.expire(now)
+	var h held
+	var ok bool
+	if m.pending, h, ok = take(m.pending, id); ok {
+		m.stats.Joined++
+		return Pair{ID: id, Prediction: h.p, Outcome: o, Delay: now.Sub(h.at)}, true
+	}
+	if m.maxEarly == 0 {
+		m.stats.EvictedEarly++
+		return Pair{}, false
+	}
+	m.early, _, _ = take(m.early, id) // a repeated outcome replaces the waiting one
+	if len(m.early) >= m.maxEarly {
+		m.early = m.early[1:]
+		m.stats.EvictedEarly++
+	}
+	m.early = append(m.early, held{id: id, at: now, o: o})
+	return Pair{}, false
+}
+
+// Against the brute-force model on random streams: the same pairs, the
+// same counters after every step, through growth, evictions, expiry and
+// compaction; and the queue's memory follows the live entries.
 func TestJoinMatchesModel(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 1))
-	j := New(500, 30*time.Second, 100, 5*time.Second)
-	type held struct {
-		at  time.Time
-		seq int
-	}
-	now := t0
-	joined := 0
-	for i := range 100000 {
-		now = now.Add(time.Duration(r.IntN(3)) * time.Millisecond)
-		id := fmt.Sprint(r.IntN(2000))
-		if r.IntN(2) == 0 {
-			if _, ok := j.AddPrediction(id, Prediction{TS: int64(i)}, now); ok {
-				joined++
+	for _, c := range []struct {
+		maxPending, maxEarly, ids, steps int
+		ttl, earlyTTL                    time.Duration
+	}{
+		{500, 100, 2000, 100_000, 30 * time.Second, 5 * time.Second},
+		{5000, 0, 6000, 60_000, time.Hour, time.Minute},
+		{3000, 3000, 100_000, 60_000, 10 * time.Second, 10 * time.Second},
+	} {
+		r := rand.New(rand.NewPCG(uint64(c.maxPending), 1))
+		j := New(c.maxPending, c.ttl, c.maxEarly, c.earlyTTL)
+		m := &model{maxPending: c.maxPending, maxEarly: c.maxEarly, ttl: c.ttl, earlyTTL: c.earlyTTL}
+		now := t0
+		for i := range c.steps {
+			now = now.Add(time.Duration(r.IntN(3)) * time.Millisecond)
+			if r.IntN(5000) == 0 {
+				now = now.Add(c.ttl / 2)
 			}
-		} else if _, ok := j.AddOutcome(id, Outcome{}, now); ok {
-			joined++
+			id := fmt.Sprint(r.IntN(c.ids))
+			var got, want Pair
+			var gok, wok bool
+			if r.IntN(2) == 0 {
+				p := Prediction{TS: int64(i), Class: fmt.Sprint(i % 3)}
+				got, gok = j.AddPrediction(id, p, now)
+				want, wok = m.addPrediction(id, p, now)
+			} else {
+				o := Outcome{Label: fmt.Sprint(i % 3)}
+				got, gok = j.AddOutcome(id, o, now)
+				want, wok = m.addOutcome(id, o, now)
+			}
+			s := j.Stats()
+			want2 := m.stats
+			want2.Pending, want2.Early = len(m.pending), len(m.early)
+			if got != want || gok != wok || s != want2 {
+				t.Fatalf("%+v step %d: got %+v %v %+v, want %+v %v %+v", c, i, got, gok, s, want, wok, want2)
+			}
+			if q := j.pending.tail - j.pending.head; q > 2*s.Pending+2048 {
+				t.Fatalf("queue holds %d entries for %d pending", q, s.Pending)
+			}
 		}
-		s := j.Stats()
-		if s.Pending > 500 || s.Early > 100 {
-			t.Fatalf("bounds exceeded: %+v", s)
+		if s := j.Stats(); s.Joined == 0 || s.EvictedPending+s.ExpiredPending == 0 {
+			t.Fatalf("%+v: the stream exercised too little: %+v", c, s)
 		}
-		if q := len(j.pending.queue) - j.pending.head; q > 2*s.Pending+2048 {
-			t.Fatalf("queue holds %d entries for %d pending", q, s.Pending)
-		}
-	}
-	if s := j.Stats(); uint64(joined) != s.Joined || joined == 0 {
-		t.Fatalf("joined %d, stats %+v", joined, s)
 	}
 }

@@ -70,19 +70,18 @@ func (j *Join) AppendState(dst []byte) []byte {
 	})
 }
 
-// appendFIFO writes the live entries in the map's order, each with its
-// sequence number, rather than walking the arrival queue: the map is read
-// front to back instead of looked up at random once per entry, which with
-// a million pending predictions is most of a checkpoint's encoding time
-// (it holds the partition's lock). readFIFO restores the arrival order
-// from the sequence numbers.
+// appendFIFO writes the live entries in arrival order, each with its
+// sequence number (readFIFO also accepts them in any order: states written
+// before the queue held the entries came in map order).
 func appendFIFO[T any](dst []byte, f *fifo[T], enc func([]byte, *T) []byte) []byte {
 	dst = binary.AppendUvarint(dst, uint64(f.len()))
-	for id, it := range f.items {
-		dst = binary.LittleEndian.AppendUint64(dst, id)
-		dst = binary.AppendUvarint(dst, it.seq)
-		dst = binary.AppendVarint(dst, it.at)
-		dst = enc(dst, &it.v)
+	for k := f.head; k < f.tail; k++ {
+		if e := f.at(k); e.live {
+			dst = binary.LittleEndian.AppendUint64(dst, e.id)
+			dst = binary.AppendUvarint(dst, f.base+uint64(k)+1)
+			dst = binary.AppendVarint(dst, e.at)
+			dst = enc(dst, &e.v)
+		}
 	}
 	return dst
 }
@@ -97,7 +96,8 @@ func (j *Join) RestoreState(src []byte) ([]byte, error) {
 		&st.ExpiredEarly, &st.Joined, &st.DuplicatePredictions} {
 		*c = d.Uvarint()
 	}
-	pending, early := newFIFO[Prediction](), newFIFO[Outcome]()
+	var pending fifo[Prediction]
+	var early fifo[Outcome]
 	in := interner{}
 	readFIFO(&d, &pending, func(p *Prediction) {
 		p.Version, p.TS, p.Class = in.string(d.Bytes()), d.Varint(), in.string(d.Bytes())
@@ -116,24 +116,38 @@ func (j *Join) RestoreState(src []byte) ([]byte, error) {
 
 func readFIFO[T any](d *wire.Reader, f *fifo[T], dec func(*T)) {
 	n := d.Count()
-	f.items = make(map[uint64]item[T], n)
-	f.queue = make([]queued, 0, n)
-	for range n {
-		id, seq, at := d.Uint64(), d.Uvarint(), d.Varint()
-		var v T
-		dec(&v)
+	ents, seqs := make([]entry[T], n), make([]uint64, n)
+	for k := range ents {
+		e := &ents[k]
+		e.id, seqs[k], e.at, e.live = d.Uint64(), d.Uvarint(), d.Varint(), true
+		dec(&e.v)
 		if d.Err != nil {
 			return
 		}
-		if _, dup := f.items[id]; dup {
-			d.Err = fmt.Errorf("entry %x twice", id)
+	}
+	if !slices.IsSorted(seqs) {
+		perm := make([]int, n)
+		for k := range perm {
+			perm[k] = k
+		}
+		slices.SortFunc(perm, func(a, b int) int { return cmp.Compare(seqs[a], seqs[b]) })
+		sorted := make([]entry[T], n)
+		for k, p := range perm {
+			sorted[k] = ents[p]
+		}
+		ents = sorted
+	}
+	for _, e := range ents {
+		f.append(e)
+	}
+	f.n = n
+	f.reindex()
+	for k, e := range ents {
+		if i, _ := f.find(e.id); f.index[i].seq != uint64(k)+1 {
+			d.Err = fmt.Errorf("entry %x twice", e.id)
 			return
 		}
-		f.items[id] = item[T]{v: v, seq: seq, at: at}
-		f.queue = append(f.queue, queued{id: id, seq: seq, at: at})
-		f.seq = max(f.seq, seq)
 	}
-	slices.SortFunc(f.queue, func(a, b queued) int { return cmp.Compare(a.seq, b.seq) })
 }
 
 // interner shares the strings a restore reads many times over (model,

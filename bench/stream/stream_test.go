@@ -15,8 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
-	"math/rand/v2"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -24,97 +22,28 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"driftwatch/bench/workload"
 	"driftwatch/broker"
 	"driftwatch/config"
-	"driftwatch/dataset"
-	"driftwatch/events"
 	"driftwatch/profile"
 	"driftwatch/service"
 )
 
-// Events per iteration; features per event: numeric f0…f16 and categorical
-// c0…c2.
-const (
-	Events     = 200_000
-	numeric    = 17
-	categories = 3
-)
-
-var cats = []string{"alpha", "beta", "gamma", "delta"}
-
-func reference(n int) *dataset.Table {
-	r := rand.New(rand.NewPCG(1, 2))
-	t := &dataset.Table{Rows: n}
-	for f := range numeric {
-		c := &dataset.Column{Name: "f" + strconv.Itoa(f), Kind: dataset.KindNumeric, Num: make([]float64, n)}
-		for i := range c.Num {
-			c.Num[i] = r.NormFloat64()*float64(f+1) + float64(f)
-		}
-		t.Columns = append(t.Columns, c)
-	}
-	for f := range categories {
-		c := &dataset.Column{Name: "c" + strconv.Itoa(f), Kind: dataset.KindCategorical, Str: make([]string, n)}
-		for i := range c.Str {
-			c.Str[i] = cats[r.IntN(len(cats))]
-		}
-		t.Columns = append(t.Columns, c)
-	}
-	return t
-}
+// Events per iteration (package workload: 17 numeric and 3 categorical
+// features per event).
+const Events = 200_000
 
 // arrowPerMessage is how many events an Arrow message holds.
 const arrowPerMessage = 1000
 
-// arrowEvents encodes the same events as jsonEvents, arrowPerMessage per
-// message.
-func arrowEvents(b *testing.B, n int) [][]byte {
-	r := rand.New(rand.NewPCG(3, 4))
-	ts := time.Now().Add(-10 * time.Minute).UnixMilli()
-	var out [][]byte
-	evs := make([]events.Event, 0, arrowPerMessage)
-	for i := range n {
-		ev := events.Event{ID: "p" + strconv.Itoa(i), Model: "m", Version: "v1", TS: ts + int64(i)/1000, HasTS: true,
-			Score: r.Float64(), HasScore: true, LatencyMS: float64(5 + r.IntN(20)), HasLatency: true}
-		for f := range numeric {
-			ev.Features = append(ev.Features, events.Value{Name: "f" + strconv.Itoa(f), Kind: events.Number,
-				Num: math.Round((r.NormFloat64()*float64(f+1)+float64(f))*1e4) / 1e4})
-		}
-		for f := range categories {
-			ev.Features = append(ev.Features, events.Value{Name: "c" + strconv.Itoa(f), Kind: events.String, Str: cats[r.IntN(len(cats))]})
-		}
-		evs = append(evs, ev)
-		if len(evs) == arrowPerMessage || i == n-1 {
-			msg, err := events.EncodeArrow(evs, events.DefaultFields)
-			if err != nil {
-				b.Fatal(err)
-			}
-			out = append(out, msg)
-			evs = evs[:0]
-		}
-	}
-	return out
-}
+func jsonEvents(n int) [][]byte { return workload.JSON(workload.Events(n)) }
 
-// jsonEvents renders n prediction events like a model server would log them.
-func jsonEvents(n int) [][]byte {
-	r := rand.New(rand.NewPCG(3, 4))
-	ts := time.Now().Add(-10 * time.Minute).UnixMilli()
-	out := make([][]byte, n)
-	for i := range out {
-		b := fmt.Appendf(nil, `{"id":"p%d","model":"m","version":"v1","ts":%d,"features":{`, i, ts+int64(i)/1000)
-		for f := range numeric {
-			b = fmt.Appendf(b, `"f%d":%s,`, f, strconv.FormatFloat(math.Round((r.NormFloat64()*float64(f+1)+float64(f))*1e4)/1e4, 'f', -1, 64))
-		}
-		for f := range categories {
-			b = fmt.Appendf(b, `"c%d":%q`, f, cats[r.IntN(len(cats))])
-			if f < categories-1 {
-				b = append(b, ',')
-			}
-		}
-		b = fmt.Appendf(b, `},"score":%.4f,"latency_ms":%d}`, r.Float64(), 5+r.IntN(20))
-		out[i] = b
+func arrowEvents(b *testing.B, n int) [][]byte {
+	msgs, err := workload.Arrow(workload.Events(n), arrowPerMessage)
+	if err != nil {
+		b.Fatal(err)
 	}
-	return out
+	return msgs
 }
 
 type setup struct {
@@ -149,7 +78,7 @@ func start(b *testing.B, msgs [][]byte) *setup {
 		}
 	}
 	dir := b.TempDir()
-	prof, err := profile.Build(reference(50_000), profile.Options{})
+	prof, err := profile.Build(workload.Reference(50_000), profile.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
