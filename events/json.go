@@ -324,15 +324,21 @@ func (d *jdec) plain() (b []byte, ok bool) {
 // name reads an object key through the intern table when it has no
 // escapes, comparing first with the key at the same position last time.
 func (d *jdec) name() (string, error) {
+	k, recent := d.names, d.j.recent
+	if k < len(recent) {
+		// Plain names only get here, so equal bytes between quotes are
+		// the same token.
+		r := recent[k]
+		if end := d.i + 1 + len(r); end < len(d.b) && d.b[d.i] == '"' && d.b[end] == '"' && string(d.b[d.i+1:end]) == r {
+			d.i, d.names = end+1, k+1
+			return r, nil
+		}
+	}
 	b, ok := d.plain()
 	if !ok {
 		return d.str()
 	}
-	k, recent := d.names, d.j.recent
 	d.names++
-	if k < len(recent) && recent[k] == string(b) {
-		return recent[k], nil
-	}
 	s := intern(d.j.names, b)
 	if k < len(recent) {
 		recent[k] = s
@@ -377,17 +383,8 @@ func (d *jdec) value(key string) (Value, error) {
 		s, err := d.str()
 		return Value{Kind: String, Str: s}, err
 	case c == '-' || c >= '0' && c <= '9':
-		start := d.i
-		if !d.number() {
-			return Value{}, d.fail(ReasonMalformed, key, errors.New("invalid number"))
-		}
-		text := d.b[start:d.i]
-		f, ok := fastfloat.Parse(text) // out of range is ±Inf or 0, as strconv rounds it
-		if !ok {
-			return Value{}, &Error{Reason: ReasonMalformed, Field: key, Offset: start, Err: fmt.Errorf("invalid number %q", text)}
-		}
-		d.num = text
-		return Value{Kind: Number, Num: f}, nil
+		f, err := d.number(key)
+		return Value{Kind: Number, Num: f}, err
 	case c == 't' || c == 'f' || c == 'n':
 		for _, lit := range [...]string{"true", "false", "null"} {
 			if len(d.b)-d.i >= len(lit) && string(d.b[d.i:d.i+len(lit)]) == lit {
@@ -408,35 +405,71 @@ func (d *jdec) value(key string) (Value, error) {
 	return Value{}, d.fail(ReasonMalformed, key, errors.New("invalid value"))
 }
 
-// number scans a JSON number's grammar.
-func (d *jdec) number() bool {
-	digits := func() int {
-		n := 0
-		for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
-			d.i++
+// number reads a JSON number (d.num is its text). A plain decimal's value
+// is computed while it is scanned — Clinger's fast path, exactly as
+// fastfloat.Parse takes it; anything else is parsed from the scanned text.
+func (d *jdec) number(key string) (float64, error) {
+	b, i, start := d.b, d.i, d.i
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
+	}
+	var mant uint64
+	n, frac := 0, 0 // digits, and how many follow the point
+	if i < len(b) && b[i] == '0' {
+		i++ // no leading zeros: "0" adds nothing to the mantissa
+	} else {
+		for ; i < len(b) && b[i]-'0' <= 9; i++ {
+			mant = mant*10 + uint64(b[i]-'0')
 			n++
 		}
-		return n
-	}
-	d.eat('-')
-	if d.eat('0') {
-		// no leading zeros
-	} else if digits() == 0 {
-		return false
-	}
-	if d.eat('.') && digits() == 0 {
-		return false
-	}
-	if c := d.peek(); c == 'e' || c == 'E' {
-		d.i++
-		if c := d.peek(); c == '+' || c == '-' {
-			d.i++
-		}
-		if digits() == 0 {
-			return false
+		if n == 0 {
+			return 0, d.fail(ReasonMalformed, key, errors.New("invalid number"))
 		}
 	}
-	return true
+	if i < len(b) && b[i] == '.' {
+		i++
+		for ; i < len(b) && b[i]-'0' <= 9; i++ {
+			mant = mant*10 + uint64(b[i]-'0')
+			frac++
+		}
+		if frac == 0 {
+			d.i = i
+			return 0, d.fail(ReasonMalformed, key, errors.New("invalid number"))
+		}
+	}
+	plain := true
+	if i < len(b) && b[i]|0x20 == 'e' {
+		plain = false
+		if i++; i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		e := i
+		for i < len(b) && b[i]-'0' <= 9 {
+			i++
+		}
+		if i == e {
+			d.i = i
+			return 0, d.fail(ReasonMalformed, key, errors.New("invalid number"))
+		}
+	}
+	d.i, d.num = i, b[start:i]
+	// At most 19 digits cannot overflow the mantissa.
+	if plain && n+frac <= 19 && mant <= 1<<53 && frac <= 22 {
+		f := float64(mant)
+		if frac > 0 {
+			f /= fastfloat.Pow10[frac]
+		}
+		if neg {
+			f = -f
+		}
+		return f, nil
+	}
+	f, ok := fastfloat.Parse(d.num) // out of range is ±Inf or 0, as strconv rounds it
+	if !ok {
+		return 0, &Error{Reason: ReasonMalformed, Field: key, Offset: start, Err: fmt.Errorf("invalid number %q", d.num)}
+	}
+	return f, nil
 }
 
 // object reads a flat object of scalars into list; a nested value is a type
@@ -463,19 +496,25 @@ func (d *jdec) object(field string, list *[]Value) error {
 			return d.fail(ReasonMalformed, field, errors.New("expected ':'"))
 		}
 		d.ws()
-		var v Value
-		if d.peek() == '"' {
+		// Filled in place: a Value is 48 bytes.
+		*list = append(*list, Value{Name: name})
+		v := &(*list)[len(*list)-1]
+		switch c := d.peek(); {
+		case c == '"':
 			// Categorical values repeat: intern them like names.
 			v.Kind = String
 			v.Str, err = d.interned(field)
-		} else {
-			v, err = d.value(field)
+		case c == '-' || c-'0' <= 9:
+			v.Kind = Number
+			v.Num, err = d.number(field)
+		default:
+			*v, err = d.value(field)
+			v.Name = name
 		}
 		if err != nil {
+			*list = (*list)[:len(*list)-1]
 			return err
 		}
-		v.Name = name
-		*list = append(*list, v)
 	}
 }
 

@@ -14,6 +14,7 @@
 package join
 
 import (
+	"math"
 	"time"
 )
 
@@ -125,8 +126,9 @@ func (j *Join) Stats() Stats {
 func (j *Join) Expire(now time.Time) { j.expire(now) }
 
 func (j *Join) expire(now time.Time) {
-	j.stats.ExpiredPending += uint64(j.pending.dropBefore(now.Add(-j.ttl)))
-	j.stats.ExpiredEarly += uint64(j.early.dropBefore(now.Add(-j.earlyTTL)))
+	ns := now.UnixNano()
+	j.stats.ExpiredPending += uint64(j.pending.dropBefore(ns, j.ttl))
+	j.stats.ExpiredEarly += uint64(j.early.dropBefore(ns, j.earlyTTL))
 }
 
 // fifo keeps entries in arrival order in a queue of fixed-size chunks and
@@ -189,9 +191,11 @@ func (f *fifo[T]) find(id uint64) (int, bool) {
 // push appends an entry unless id is held already (and reports whether it
 // did).
 func (f *fifo[T]) push(id uint64, v T, at time.Time) bool {
-	if dead := f.tail - f.head - f.n; 2*(f.n+1) > len(f.index) || dead > chunkLen && dead > f.n {
+	if dead := f.tail - f.head - f.n; dead > chunkLen && dead > f.n {
 		f.compact()
 		f.reindex()
+	} else if 2*(f.n+1) > len(f.index) {
+		f.grow()
 	}
 	i, found := f.find(id)
 	if found {
@@ -259,10 +263,17 @@ func (f *fifo[T]) popOldest() {
 	}
 }
 
-// dropBefore removes live entries that arrived before t and returns how
-// many.
-func (f *fifo[T]) dropBefore(t time.Time) int {
-	n, before := 0, t.UnixNano()
+// dropBefore removes live entries that arrived more than ttl before now
+// (Unix ns) and returns how many.
+func (f *fifo[T]) dropBefore(now int64, ttl time.Duration) int {
+	if f.head == f.tail {
+		return 0
+	}
+	before := now - int64(ttl)
+	if before > now {
+		before = math.MinInt64 // a TTL beyond the clock's range: nothing expires
+	}
+	n := 0
 	for f.head < f.tail && f.at(f.head).at < before {
 		if f.at(f.head).live {
 			n++
@@ -303,6 +314,30 @@ func (f *fifo[T]) compact() {
 	need := (w + chunkLen - 1) >> chunkBits
 	clear(f.chunks[need:])
 	f.chunks, f.head, f.tail = f.chunks[:need], 0, w
+}
+
+// grow doubles the index (to 16 slots at first). The old index is read
+// in order, starting after an empty slot so that every probe run is met
+// from its start: each id's new home is its old one or that plus the old
+// size, so both the reads and the writes move forward through memory
+// instead of jumping to a random slot per entry.
+func (f *fifo[T]) grow() {
+	old := f.index
+	f.index = make([]slot, max(16, 2*len(old)))
+	if len(old) == 0 {
+		return
+	}
+	start := 0
+	for old[start].seq != 0 {
+		start++ // an empty slot exists: the index is at most half full
+	}
+	mask := len(old) - 1
+	for k := range old {
+		if s := old[(start+k)&mask]; s.seq != 0 {
+			i, _ := f.find(s.id)
+			f.index[i] = s
+		}
+	}
 }
 
 // reindex builds the index of a compacted queue at the smallest power of
