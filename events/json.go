@@ -20,6 +20,8 @@ type JSONDecoder struct {
 	// lookup (hashing every name) by one short comparison.
 	recent []string
 	values map[string]string // interned string values (see interned)
+	// The last model and version read: most messages repeat them.
+	model, version string
 }
 
 // NewJSONDecoder returns a decoder for the given field names.
@@ -82,12 +84,12 @@ func (j *JSONDecoder) Decode(msg []byte, e *Event) error {
 			}
 			hasID = e.ID != ""
 		case f.Model:
-			if e.Model, err = d.interned(key); err != nil {
+			if e.Model, err = d.internedAs(key, &j.model); err != nil {
 				return err
 			}
 			hasModel = e.Model != ""
 		case f.Version:
-			if e.Version, err = d.interned(key); err != nil {
+			if e.Version, err = d.internedAs(key, &j.version); err != nil {
 				return err
 			}
 		case f.TS:
@@ -354,6 +356,18 @@ func (d *jdec) name() (string, error) {
 func (d *jdec) interned(key string) (string, error) {
 	if b, ok := d.plain(); ok {
 		return intern(d.j.values, b), nil
+	}
+	return d.stringField(key)
+}
+
+// internedAs is interned, comparing first with *last (and keeping the
+// result there).
+func (d *jdec) internedAs(key string, last *string) (string, error) {
+	if b, ok := d.plain(); ok {
+		if string(b) != *last {
+			*last = intern(d.j.values, b)
+		}
+		return *last, nil
 	}
 	return d.stringField(key)
 }

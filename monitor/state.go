@@ -13,6 +13,7 @@ import (
 	"math"
 	"slices"
 	"time"
+	"unsafe"
 
 	"driftwatch/profile"
 	"driftwatch/stats"
@@ -68,6 +69,34 @@ type feature struct {
 	outOfR  int // numeric: counter of values outside the reference [min, max]
 	binner  *stats.Binner
 	index   map[string]int // categorical: category → bin
+	recent  *[16]recentCat // categorical: index entries met lately (see bin)
+}
+
+type recentCat struct {
+	s   string
+	bin int
+	ok  bool
+}
+
+// bin returns the counter of category s, unseen included. Decoders intern
+// category values, so the same category arrives as the same string data
+// again and again: a small cache keyed by the data's address answers most
+// lookups with one comparison that the equal pointers cut short, instead
+// of hashing s. Holding s keeps its memory from being reused while cached;
+// the comparison checks the bytes anyway.
+func (f *feature) bin(s string) int {
+	// Fibonacci hashing of the address: small strings share 16-byte
+	// blocks, so its low bits alone would collide.
+	c := &f.recent[uint64(uintptr(unsafe.Pointer(unsafe.StringData(s))))*0x9e3779b97f4a7c15>>60]
+	if c.ok && c.s == s {
+		return c.bin
+	}
+	j, ok := f.index[s]
+	if !ok {
+		j = f.bins - 1 // unseen
+	}
+	*c = recentCat{s: s, bin: j, ok: true}
+	return j
 }
 
 // Version is the windowed state of one model version. It is not safe for
@@ -125,7 +154,7 @@ func newVersion(p *profile.Profile, length, pane, lateness time.Duration, count 
 			v.numeric = append(v.numeric, ft)
 		default:
 			ft.bins = len(f.Categories) + 1 // + unseen
-			ft.index = make(map[string]int, len(f.Categories))
+			ft.index, ft.recent = make(map[string]int, len(f.Categories)), new([16]recentCat)
 			for i, c := range f.Categories {
 				ft.index[c] = i
 			}
@@ -229,11 +258,7 @@ func (v *Version) AddBatch(b *Batch) (late int) {
 					pane[f.nulls]++
 					continue
 				}
-				j, ok := f.index[s]
-				if !ok {
-					j = f.bins - 1 // unseen
-				}
-				pane[f.off+j]++
+				pane[f.off+f.bin(s)]++
 			}
 		}
 		v.addFlags(pane, b, start, end)

@@ -24,10 +24,10 @@ type partState struct {
 	ts       []int64 // record timestamps for messages without a ts column
 }
 
-func (p *partState) rowsFor(v *version) *rows {
+func (p *partState) rowsFor(v *version, f *config.Fields) *rows {
 	r := p.rows[v]
 	if r == nil {
-		r = newRows(v)
+		r = newRows(v, f)
 		p.rows[v] = r
 	}
 	if r.n == 0 {
@@ -51,11 +51,14 @@ type rows struct {
 	names []string
 	slots []int
 	index map[string]int // feature → column: numeric i ≥ 0, categorical −1−i
+	// The columns of the score and the predicted class when the profile
+	// monitors them as features (see add), else notMonitored.
+	score, pred int
 }
 
 const notMonitored = math.MinInt
 
-func newRows(v *version) *rows {
+func newRows(v *version, f *config.Fields) *rows {
 	r := &rows{v: v, index: map[string]int{}}
 	num, cat := v.eval.Numeric(), v.eval.Categorical()
 	for i, n := range num {
@@ -63,6 +66,13 @@ func newRows(v *version) *rows {
 	}
 	for i, n := range cat {
 		r.index[n] = -1 - i
+	}
+	r.score, r.pred = notMonitored, notMonitored
+	if s, ok := r.index[f.Score]; ok && s >= 0 {
+		r.score = s
+	}
+	if s, ok := r.index[f.Prediction]; ok && s < 0 {
+		r.pred = -1 - s
 	}
 	r.b.Num, r.b.NumFlags = make([][]float64, len(num)), make([][]uint8, len(num))
 	r.b.Cat, r.b.CatNull, r.b.CatFlags = make([][]string, len(cat)), make([][]bool, len(cat)), make([][]uint8, len(cat))
@@ -92,7 +102,7 @@ func (r *rows) slot(k int, name string) int {
 // a numeric column named like the score field, or a categorical one named
 // like the prediction field, the event's score and predicted class are
 // monitored as those features.
-func (r *rows) add(ev *events.Event, ts int64, fields *config.Fields) {
+func (r *rows) add(ev *events.Event, ts int64) {
 	b, i := &r.b, r.n
 	b.TS = append(b.TS, ts)
 	b.Confidence = append(b.Confidence, confidence(ev))
@@ -128,11 +138,11 @@ func (r *rows) add(ev *events.Event, ts int64, fields *config.Fields) {
 			}
 		}
 	}
-	if s, ok := r.index[fields.Score]; ok && s >= 0 && ev.HasScore {
+	if s := r.score; s != notMonitored && ev.HasScore {
 		b.Num[s][i], b.NumFlags[s][i] = ev.Score, monitor.FlagNull
 	}
-	if s, ok := r.index[fields.Prediction]; ok && s < 0 && (ev.HasPrediction || ev.HasScore) {
-		b.Cat[-1-s][i], b.CatNull[-1-s][i], b.CatFlags[-1-s][i] = pred.Class, false, monitor.FlagNull
+	if s := r.pred; s != notMonitored && (ev.HasPrediction || ev.HasScore) {
+		b.Cat[s][i], b.CatNull[s][i], b.CatFlags[s][i] = pred.Class, false, monitor.FlagNull
 	}
 	lat := math.NaN()
 	if ev.HasLatency {

@@ -383,6 +383,11 @@ func (s *Service) handleRecords(p *part, topic string, partition int32, recs []*
 		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result="ok"}`, topic)).Add(ok)
 	}()
 	var ev events.Event
+	var (
+		lastModel, lastVersion string
+		m                      *model
+		v                      *version
+	)
 	now := s.opt.Now() // one clock read per batch, for the join's bounds
 	for _, r := range recs {
 		if len(r.Value) > s.cfg.MaxMessageBytes {
@@ -393,7 +398,11 @@ func (s *Service) handleRecords(p *part, topic string, partition int32, recs []*
 			reject(r, events.ReasonOf(err), err)
 			continue
 		}
-		m := s.models[ev.Model]
+		if ev.Model != lastModel || m == nil {
+			// The decoder interns the name: comparing with the last one
+			// is usually one pointer comparison, not a map lookup.
+			lastModel, m, v = ev.Model, s.models[ev.Model], nil
+		}
 		if m == nil {
 			reject(r, events.ReasonUnknownModel, fmt.Errorf("unknown model %q", ev.Model))
 			continue
@@ -410,13 +419,15 @@ func (s *Service) handleRecords(p *part, topic string, partition int32, recs []*
 			ok++
 			continue
 		}
-		v := m.versions[ev.Version]
+		if ev.Version != lastVersion || v == nil {
+			lastVersion, v = ev.Version, m.versions[ev.Version]
+		}
 		if v == nil {
 			reject(r, events.ReasonUnknownModel, fmt.Errorf("unknown version %q of model %q", ev.Version, ev.Model))
 			continue
 		}
-		r := part.rowsFor(v)
-		r.add(&ev, ts, &s.cfg.Fields)
+		r := part.rowsFor(v, &s.cfg.Fields)
+		r.add(&ev, ts)
 		if ro := m.ro; ro != nil {
 			s.countEvent(p, ro, v, &r.evs[r.n-1])
 		}
