@@ -323,6 +323,23 @@ func (d *jdec) plain() (b []byte, ok bool) {
 	return b, true
 }
 
+// sameKey reads `"name":` when name is the key at this position in the
+// last message, written the same way (no space before the colon): the
+// common case, one comparison.
+func (d *jdec) sameKey() (string, bool) {
+	k, recent := d.names, d.j.recent
+	if k >= len(recent) {
+		return "", false
+	}
+	r := recent[k]
+	end := d.i + 1 + len(r)
+	if end+1 >= len(d.b) || d.b[d.i] != '"' || d.b[end] != '"' || d.b[end+1] != ':' || string(d.b[d.i+1:end]) != r {
+		return "", false
+	}
+	d.i, d.names = end+2, k+1
+	return r, true
+}
+
 // name reads an object key through the intern table when it has no
 // escapes, comparing first with the key at the same position last time.
 func (d *jdec) name() (string, error) {
@@ -501,15 +518,19 @@ func (d *jdec) object(field string, list *[]Value) error {
 		}
 		first = false
 		d.ws()
-		name, err := d.name()
-		if err != nil {
-			return err
+		name, ok := d.sameKey()
+		if !ok {
+			var err error
+			if name, err = d.name(); err != nil {
+				return err
+			}
+			d.ws()
+			if !d.eat(':') {
+				return d.fail(ReasonMalformed, field, errors.New("expected ':'"))
+			}
 		}
 		d.ws()
-		if !d.eat(':') {
-			return d.fail(ReasonMalformed, field, errors.New("expected ':'"))
-		}
-		d.ws()
+		var err error
 		// Filled in place: a Value is 48 bytes.
 		*list = append(*list, Value{Name: name})
 		v := &(*list)[len(*list)-1]

@@ -46,6 +46,7 @@ func mix(a, b uint64) uint64 {
 // with their arrival times) to dst; RestoreState on a join with the same
 // bounds continues exactly where this one stood.
 func (j *Join) AppendState(dst []byte) []byte {
+	j.settle()
 	dst = binary.LittleEndian.AppendUint64(dst, j.key[0])
 	dst = binary.LittleEndian.AppendUint64(dst, j.key[1])
 	for _, c := range []uint64{j.stats.EvictedPending, j.stats.EvictedEarly, j.stats.ExpiredPending,
