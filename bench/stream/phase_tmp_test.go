@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"driftwatch/bench/workload"
 	"driftwatch/config"
 	"driftwatch/service"
@@ -32,7 +34,7 @@ func TestPhasesTmp(t *testing.T) {
 		for i := range 3 {
 			c0 := cpu()
 			t0 := time.Now()
-			s.raw(&testing.B{}, fmt.Sprint("raw", format, i))
+			rawFirst := s.rawFirst(fmt.Sprint("raw", format, i))
 			raw, rawCPU := time.Since(t0), cpu()-c0
 			cfg, _ := config.Parse(fmt.Appendf(nil, `
 kafka: {brokers: [%q], group: %q}
@@ -58,7 +60,38 @@ models: [{name: m, task: classification, versions: [{name: v1, reference: p.dwpr
 			}
 			last, lastCPU := time.Since(t0), cpu()-c0
 			svc.Close(context.Background())
-			t.Logf("%s raw %v (cpu %v) | serve start %v first %v (cpu %v) last %v (cpu %v)", format, raw, rawCPU, st, first, firstCPU, last, lastCPU)
+			t.Logf("%s raw first %v, all %v (cpu %v) | serve start %v first %v (cpu %v) last %v (cpu %v)", format, rawFirst, raw, rawCPU, st, first, firstCPU, last, lastCPU)
 		}
 	}
+}
+
+func (s *setup) rawFirst(group string) time.Duration {
+	t0 := time.Now()
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(s.brokers...), kgo.ConsumerGroup(group), kgo.ConsumeTopics("predictions"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.DisableAutoCommit())
+	defer cl.Close()
+	n := 0
+	var first time.Duration
+	for n < s.records {
+		fs := cl.PollRecords(context.Background(), 10_000)
+		if n == 0 {
+			first = time.Since(t0)
+		}
+		n += fs.NumRecords()
+	}
+	return first
+}
+
+func TestBalanceTmp(t *testing.T) {
+	var counts [3]int
+	p := kgo.StickyKeyPartitioner(nil).ForTopic("predictions")
+	for i := range Events {
+		counts[p.Partition(&kgo.Record{Key: []byte(fmt.Sprint(i))}, 3)]++
+	}
+	t.Log(counts)
+	counts = [3]int{}
+	for i := range Events / 1000 {
+		counts[p.Partition(&kgo.Record{Key: []byte(fmt.Sprint(i))}, 3)]++
+	}
+	t.Log(counts)
 }
