@@ -1,0 +1,93 @@
+package stream
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"driftwatch/consumer"
+)
+
+// BenchmarkCeiling bounds what any handler of a given cost can reach on
+// this machine: package consumer (the service's consumer) with a handler
+// that only spins for a fixed time per event, on BenchmarkStream's topics,
+// against the raw consumer in the same run:
+//
+//	go test -run '^$' -bench Ceiling -benchtime 3x -count 3 ./bench/stream/
+//
+// The raw consumer and the broker take about a core between them; a
+// handler's time per event, spread over the partitions' workers, competes
+// with them for the rest.
+func BenchmarkCeiling(b *testing.B) {
+	group := 0
+	run := func(b *testing.B, name string, f func(group string) steady) {
+		b.Run(name, func(b *testing.B) {
+			var st steady
+			for b.Loop() {
+				group++
+				r := f("ceiling-" + strconv.Itoa(group))
+				st.events += r.events
+				st.d += r.d
+			}
+			b.ReportMetric(float64(Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(st.events/st.d.Seconds(), "steady-events/s")
+		})
+	}
+	for _, c := range []struct {
+		format   string
+		msgs     func() [][]byte
+		perEvent []int // ns
+	}{
+		{"json", func() [][]byte { return jsonEvents(Events) }, []int{0, 500, 1000, 1500}},
+		{"arrow", func() [][]byte { return arrowEvents(b, Events) }, []int{0, 100, 200, 300}},
+	} {
+		b.Run(c.format, func(b *testing.B) {
+			s := start(b, c.msgs())
+			run(b, "raw", func(g string) steady { return s.raw(b, g) })
+			for _, ns := range c.perEvent {
+				run(b, "spin-"+strconv.Itoa(ns)+"ns", func(g string) steady { return s.spin(b, g, time.Duration(ns)) })
+			}
+		})
+	}
+}
+
+// spin consumes the topic with package consumer, spinning perEvent for
+// each event.
+func (s *setup) spin(b *testing.B, group string, perEvent time.Duration) steady {
+	var n atomic.Int64
+	c, err := consumer.New(consumer.Options{Brokers: s.brokers, Group: group, Topics: []string{"predictions", "outcomes"}},
+		func(_ string, _ int32, recs []*kgo.Record) {
+			for end := time.Now().Add(perEvent * time.Duration(len(recs)*Events/s.records)); time.Now().Before(end); {
+			}
+			n.Add(int64(len(recs)))
+		})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	defer func() {
+		b.StopTimer()
+		cancel()
+		<-done
+		c.Close()
+		b.StartTimer()
+	}()
+	var n0 int64
+	var first time.Time
+	for m := n.Load(); m < int64(s.records); m = n.Load() {
+		if n0 == 0 && m > 0 {
+			n0, first = m, time.Now()
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	if n0 == 0 {
+		n0, first = int64(s.records), time.Now()
+	}
+	return steady{float64(int64(s.records)-n0) * Events / float64(s.records), time.Since(first)}
+}
