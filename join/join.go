@@ -6,8 +6,9 @@
 // reads the clock. Computing quality from pairs is left to the monitor.
 //
 // Ids are kept as 64-bit hashes (keyed with a random key that the join's
-// state carries, so a restored join finds the ids it held), not as strings: a pending entry is then a fixed-size map slot with no allocation
-// of its own, which halves the join's cost per prediction and its memory.
+// state carries, so a restored join finds the ids it held), not as
+// strings: a pending entry is then a fixed-size record with no allocation
+// of its own, found through an index of 16-byte slots (see fifo).
 // Two ids with the same hash would be taken for one; with a million pending
 // predictions the chance that any outcome meets such a twin is about
 // 10⁶·10⁶/2⁶⁴ ≈ 5·10⁻⁸ per million outcomes.
