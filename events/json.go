@@ -67,13 +67,9 @@ func (j *JSONDecoder) Decode(msg []byte, e *Event) error {
 		}
 		first = false
 		d.ws()
-		key, err := d.name()
+		key, err := d.key("")
 		if err != nil {
 			return err
-		}
-		d.ws()
-		if !d.eat(':') {
-			return d.fail(ReasonMalformed, key, errors.New("expected ':'"))
 		}
 		d.ws()
 		at := d.i
@@ -323,36 +319,36 @@ func (d *jdec) plain() (b []byte, ok bool) {
 	return b, true
 }
 
-// sameKey reads `"name":` when name is the key at this position in the
-// last message, written the same way (no space before the colon): the
-// common case, one comparison.
-func (d *jdec) sameKey() (string, bool) {
-	k, recent := d.names, d.j.recent
-	if k >= len(recent) {
-		return "", false
-	}
-	r := recent[k]
-	end := d.i + 1 + len(r)
-	if end+1 >= len(d.b) || d.b[d.i] != '"' || d.b[end] != '"' || d.b[end+1] != ':' || string(d.b[d.i+1:end]) != r {
-		return "", false
-	}
-	d.i, d.names = end+2, k+1
-	return r, true
-}
-
-// name reads an object key through the intern table when it has no
-// escapes, comparing first with the key at the same position last time.
-func (d *jdec) name() (string, error) {
-	k, recent := d.names, d.j.recent
-	if k < len(recent) {
-		// Plain names only get here, so equal bytes between quotes are
-		// the same token.
+// key reads an object key and its colon (field names the enclosing object
+// in errors). The common case is one comparison: the key at this position
+// in the last message, written the same way (recent holds only keys
+// without escapes, so equal bytes between the quotes are the same token).
+func (d *jdec) key(field string) (string, error) {
+	if k, recent := d.names, d.j.recent; k < len(recent) {
 		r := recent[k]
-		if end := d.i + 1 + len(r); end < len(d.b) && d.b[d.i] == '"' && d.b[end] == '"' && string(d.b[d.i+1:end]) == r {
-			d.i, d.names = end+1, k+1
+		if end := d.i + 1 + len(r); end+1 < len(d.b) && d.b[d.i] == '"' && d.b[end] == '"' && d.b[end+1] == ':' && string(d.b[d.i+1:end]) == r {
+			d.i, d.names = end+2, k+1
 			return r, nil
 		}
 	}
+	name, err := d.name()
+	if err != nil {
+		return "", err
+	}
+	d.ws()
+	if !d.eat(':') {
+		if field == "" {
+			field = name
+		}
+		return "", d.fail(ReasonMalformed, field, errors.New("expected ':'"))
+	}
+	return name, nil
+}
+
+// name reads an object key through the intern table when it has no
+// escapes, remembering it as the key at this position (see key).
+func (d *jdec) name() (string, error) {
+	k, recent := d.names, d.j.recent
 	b, ok := d.plain()
 	if !ok {
 		return d.str()
@@ -518,19 +514,11 @@ func (d *jdec) object(field string, list *[]Value) error {
 		}
 		first = false
 		d.ws()
-		name, ok := d.sameKey()
-		if !ok {
-			var err error
-			if name, err = d.name(); err != nil {
-				return err
-			}
-			d.ws()
-			if !d.eat(':') {
-				return d.fail(ReasonMalformed, field, errors.New("expected ':'"))
-			}
+		name, err := d.key(field)
+		if err != nil {
+			return err
 		}
 		d.ws()
-		var err error
 		// Filled in place: a Value is 48 bytes.
 		*list = append(*list, Value{Name: name})
 		v := &(*list)[len(*list)-1]

@@ -24,12 +24,12 @@ import (
 // with them for the rest.
 func BenchmarkCeiling(b *testing.B) {
 	group := 0
-	run := func(b *testing.B, name string, f func(group string) steady) {
+	run := func(b *testing.B, name string, f func(b *testing.B, group string) steady) {
 		b.Run(name, func(b *testing.B) {
 			var st steady
 			for b.Loop() {
 				group++
-				r := f("ceiling-" + strconv.Itoa(group))
+				r := f(b, "ceiling-"+strconv.Itoa(group))
 				st.events += r.events
 				st.d += r.d
 			}
@@ -47,9 +47,9 @@ func BenchmarkCeiling(b *testing.B) {
 	} {
 		b.Run(c.format, func(b *testing.B) {
 			s := start(b, c.msgs())
-			run(b, "raw", func(g string) steady { return s.raw(b, g) })
+			run(b, "raw", func(b *testing.B, g string) steady { return s.raw(b, g) })
 			for _, ns := range c.perEvent {
-				run(b, "spin-"+strconv.Itoa(ns)+"ns", func(g string) steady { return s.spin(b, g, time.Duration(ns)) })
+				run(b, "spin-"+strconv.Itoa(ns)+"ns", func(b *testing.B, g string) steady { return s.spin(b, g, time.Duration(ns)) })
 			}
 		})
 	}

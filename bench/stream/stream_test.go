@@ -181,12 +181,15 @@ models: [{name: m, task: classification, versions: [{name: v1, reference: p.dwpr
 // or Arrow messages of arrowPerMessage events).
 func BenchmarkStream(b *testing.B) {
 	group := 0
-	run := func(b *testing.B, name string, f func(group string) steady) {
+	// f gets the sub-benchmark's b: its StopTimer is what keeps the
+	// service's Close out of the measurement (the parent's did nothing,
+	// so until 2026-11-23 every serve run also timed its final checkpoint).
+	run := func(b *testing.B, name string, f func(b *testing.B, group string) steady) {
 		b.Run(name, func(b *testing.B) {
 			var st steady
 			for b.Loop() {
 				group++
-				s := f("bench-" + strconv.Itoa(group))
+				s := f(b, "bench-"+strconv.Itoa(group))
 				st.events += s.events
 				st.d += s.d
 			}
@@ -196,12 +199,12 @@ func BenchmarkStream(b *testing.B) {
 	}
 	b.Run("json", func(b *testing.B) {
 		s := start(b, jsonEvents(Events))
-		run(b, "raw", func(g string) steady { return s.raw(b, g) })
-		run(b, "serve", func(g string) steady { return s.serve(b, g, "json") })
+		run(b, "raw", func(b *testing.B, g string) steady { return s.raw(b, g) })
+		run(b, "serve", func(b *testing.B, g string) steady { return s.serve(b, g, "json") })
 	})
 	b.Run("arrow", func(b *testing.B) {
 		s := start(b, arrowEvents(b, Events))
-		run(b, "raw", func(g string) steady { return s.raw(b, g) })
-		run(b, "serve", func(g string) steady { return s.serve(b, g, "arrow") })
+		run(b, "raw", func(b *testing.B, g string) steady { return s.raw(b, g) })
+		run(b, "serve", func(b *testing.B, g string) steady { return s.serve(b, g, "arrow") })
 	})
 }
