@@ -2,7 +2,10 @@ package events
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -110,6 +113,45 @@ func TestDecodeErrorFlag(t *testing.T) {
 	renamed.Error = "failed"
 	if err := NewJSONDecoder(renamed).Decode([]byte(`{"id":"1","model":"m","failed":1,"error":{"x":1}}`), &e); err != nil || !e.Error {
 		t.Fatalf("renamed: %+v %v", e, err)
+	}
+}
+
+// Numbers of every length, in every position relative to the message's
+// end (the eight-byte reads stop short of it), decode bit for bit as
+// strconv parses them.
+func TestDecodeNumbersAsStrconv(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	texts := []string{"0", "-0", "0.5", "-0.0", "7", "12345678", "123456789", "1234567890123456789",
+		"12345678901234567890", "0.000000000000000000001", "9007199254740993", "1e5", "-1.5E-3", "2.5e+300",
+		"1.7976931348623157e308", "99999999.99999999", "0.1234567812345678"}
+	for range 3000 {
+		x := r.NormFloat64() * math.Pow(10, float64(r.IntN(24)-12))
+		texts = append(texts, strconv.FormatFloat(x, 'f', r.IntN(14), 64), strconv.FormatFloat(x, 'g', -1, 64),
+			strconv.FormatUint(r.Uint64()>>r.IntN(64), 10))
+	}
+	dec := NewJSONDecoder(DefaultFields)
+	var e Event
+	for _, text := range texts {
+		want, err := strconv.ParseFloat(text, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			t.Fatalf("%q: %v", text, err)
+		}
+		for _, msg := range []string{
+			`{"id":"x","model":"m","features":{"a":` + text + `}}`,
+			`{"id":"x","model":"m","features":{"a":` + text + `,"b":1}}`,
+			`{"id":"x","model":"m","score":` + text + `}`,
+		} {
+			if err := dec.Decode([]byte(msg), &e); err != nil {
+				t.Fatalf("%s: %v", msg, err)
+			}
+			got := e.Score
+			if len(e.Features) > 0 {
+				got = e.Features[0].Num
+			}
+			if math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("%s: %v, strconv %v", msg, got, want)
+			}
+		}
 	}
 }
 
