@@ -220,23 +220,11 @@ func (f *fifo[T]) find(id uint64) (int, bool) {
 	}
 }
 
-// push appends an entry unless id is held already (and reports whether it
-// did).
-func (f *fifo[T]) push(id uint64, v T, at time.Time) bool {
-	if dead := f.tail - f.head - f.n; dead > chunkLen && dead > f.n {
-		f.compact()
-		f.reindex()
-	} else if 2*(f.n+1) > len(f.index) {
-		f.grow()
-	}
-	i, found := f.find(id)
-	if found {
-		return false
-	}
-	f.index[i] = slot{id: id, seq: f.base + uint64(f.tail) + 1}
-	f.append(entry[T]{id: id, at: at.UnixNano(), v: v, live: true})
-	f.n++
-	return true
+// push appends an entry and indexes it at once; id must not be held
+// (callers have just looked).
+func (f *fifo[T]) push(id uint64, v T, at time.Time) {
+	f.pushLater(id, v, at)
+	f.settle()
 }
 
 // pushLater appends an entry without indexing it; settle indexes it.

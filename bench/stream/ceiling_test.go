@@ -23,20 +23,6 @@ import (
 // handler's time per event, spread over the partitions' workers, competes
 // with them for the rest.
 func BenchmarkCeiling(b *testing.B) {
-	group := 0
-	run := func(b *testing.B, name string, f func(b *testing.B, group string) steady) {
-		b.Run(name, func(b *testing.B) {
-			var st steady
-			for b.Loop() {
-				group++
-				r := f(b, "ceiling-"+strconv.Itoa(group))
-				st.events += r.events
-				st.d += r.d
-			}
-			b.ReportMetric(float64(Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-			b.ReportMetric(st.events/st.d.Seconds(), "steady-events/s")
-		})
-	}
 	for _, c := range []struct {
 		format   string
 		msgs     func() [][]byte

@@ -176,27 +176,32 @@ models: [{name: m, task: classification, versions: [{name: v1, reference: p.dwpr
 	return st
 }
 
+// groups numbers the consumer groups: every run reads the topic anew.
+var groups int
+
+// run measures f as sub-benchmark name, each iteration with a new group,
+// and reports events/s and steady-events/s. f gets the sub-benchmark's b:
+// its StopTimer is what keeps the service's Close out of the measurement
+// (the parent's did nothing, so until 2026-11-23 every serve run also
+// timed its final checkpoint).
+func run(b *testing.B, name string, f func(b *testing.B, group string) steady) {
+	b.Run(name, func(b *testing.B) {
+		var st steady
+		for b.Loop() {
+			groups++
+			s := f(b, "bench-"+strconv.Itoa(groups))
+			st.events += s.events
+			st.d += s.d
+		}
+		b.ReportMetric(float64(Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		b.ReportMetric(st.events/st.d.Seconds(), "steady-events/s")
+	})
+}
+
 // BenchmarkStream compares, per format, the service with a raw consumer
 // reading the same topic (the same events, as JSON messages of one event
 // or Arrow messages of arrowPerMessage events).
 func BenchmarkStream(b *testing.B) {
-	group := 0
-	// f gets the sub-benchmark's b: its StopTimer is what keeps the
-	// service's Close out of the measurement (the parent's did nothing,
-	// so until 2026-11-23 every serve run also timed its final checkpoint).
-	run := func(b *testing.B, name string, f func(b *testing.B, group string) steady) {
-		b.Run(name, func(b *testing.B) {
-			var st steady
-			for b.Loop() {
-				group++
-				s := f(b, "bench-"+strconv.Itoa(group))
-				st.events += s.events
-				st.d += s.d
-			}
-			b.ReportMetric(float64(Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
-			b.ReportMetric(st.events/st.d.Seconds(), "steady-events/s")
-		})
-	}
 	b.Run("json", func(b *testing.B) {
 		s := start(b, jsonEvents(Events))
 		run(b, "raw", func(b *testing.B, g string) steady { return s.raw(b, g) })
