@@ -1,6 +1,7 @@
 package join
 
 import (
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -48,4 +49,22 @@ func BenchmarkSteady(b *testing.B) {
 		j.AddOutcome(ids[(i-held/2)&(len(ids)-1)], Outcome{Label: "1"}, now)
 		i++
 	}
+}
+
+// BenchmarkGCWithPending is a full garbage collection while a join holds a
+// million pending predictions: what the join costs every GC cycle of a
+// service whose models wait long for their outcomes.
+func BenchmarkGCWithPending(b *testing.B) {
+	ids := benchIDs(1_000_000)
+	now := time.Unix(1e9, 0)
+	j := New(len(ids), time.Hour, 10_000, time.Minute)
+	for i, id := range ids {
+		j.AddPrediction(id, Prediction{Version: "v1", TS: int64(i), Class: strconv.Itoa(i % 2), Score: 0.7, HasScore: true}, now)
+	}
+	ids = nil
+	runtime.GC()
+	for b.Loop() {
+		runtime.GC()
+	}
+	runtime.KeepAlive(j)
 }

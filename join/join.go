@@ -7,8 +7,10 @@
 //
 // Ids are kept as 64-bit hashes (keyed with a random key that the join's
 // state carries, so a restored join finds the ids it held), not as
-// strings: a pending entry is then a fixed-size record with no allocation
-// of its own, found through an index of 16-byte slots (see fifo).
+// strings, and versions and classes as numbers (see names): a pending
+// entry is then a 64-byte record with no pointer, found through an index of
+// 16-byte slots (see fifo), and the garbage collector never scans the
+// queue, however many predictions wait.
 // Two ids with the same hash would be taken for one; with a million pending
 // predictions the chance that any outcome meets such a twin is about
 // 10⁶·10⁶/2⁶⁴ ≈ 5·10⁻⁸ per million outcomes.
@@ -59,10 +61,110 @@ type Join struct {
 	maxPending, maxEarly int
 	ttl, earlyTTL        time.Duration
 
-	pending fifo[Prediction]
+	pending fifo[kept]
+	names   names // of pending versions and classes
 	early   fifo[Outcome]
 	stats   Stats
 	key     [2]uint64 // of the id hash
+}
+
+// kept is a pending Prediction without pointers: its version and class are
+// numbers in the join's names.
+type kept struct {
+	ts             int64
+	score, value   float64
+	version, class uint32
+	hasScore       bool
+}
+
+// names numbers the versions and classes of pending predictions. Past its
+// limit, the names no entry in the queue uses are dropped and the rest
+// renumbered (renumber), and the limit becomes twice the names left: a
+// stream of ever-new classes (a regression model's predicted values) then
+// costs O(1) amortized per name, and there are never more than four names
+// per prediction the join may hold (or minNames).
+type names struct {
+	list  []string
+	index map[string]uint32
+	last  [2][2]uint32 // the last two versions' and classes' numbers: the usual lookup
+	limit int
+}
+
+const minNames = 1024
+
+// find returns the number of s, trying the last two of its kind first
+// (k: 0 version, 1 class; two, for a binary model's classes). Equal
+// strings from one decoder share their bytes, so those comparisons are
+// usually of two pointers.
+func (n *names) find(s string, k int) (uint32, bool) {
+	for _, l := range n.last[k] {
+		if int(l) < len(n.list) && n.list[l] == s {
+			return l, true
+		}
+	}
+	i, ok := n.index[s]
+	if ok {
+		n.remember(i, k)
+	}
+	return i, ok
+}
+
+func (n *names) remember(i uint32, k int) { n.last[k] = [2]uint32{i, n.last[k][0]} }
+
+// add returns the number of s, numbering it if new, whatever the limit.
+func (n *names) add(s string, k int) uint32 {
+	if i, ok := n.find(s, k); ok {
+		return i
+	}
+	if n.index == nil {
+		n.index = map[string]uint32{}
+	}
+	i := uint32(len(n.list))
+	n.list, n.index[s] = append(n.list, s), i
+	n.remember(i, k)
+	return i
+}
+
+// hold returns what the queue keeps of p, renumbering the names first if
+// p brings new ones to a full table.
+func (j *Join) hold(p *Prediction) kept {
+	v, okv := j.names.find(p.Version, 0)
+	c, okc := j.names.find(p.Class, 1)
+	if !okv || !okc {
+		if len(j.names.list)+2 > max(j.names.limit, minNames) {
+			j.renumber()
+		}
+		v, c = j.names.add(p.Version, 0), j.names.add(p.Class, 1)
+	}
+	return kept{ts: p.TS, score: p.Score, value: p.Value, version: v, class: c, hasScore: p.HasScore}
+}
+
+// prediction is the Prediction h holds.
+func (j *Join) prediction(h *kept) Prediction {
+	return Prediction{Version: j.names.list[h.version], TS: h.ts, Class: j.names.list[h.class],
+		Score: h.score, HasScore: h.hasScore, Value: h.value}
+}
+
+// renumber keeps the names that entries in the queue use (predictions
+// not yet indexed included), numbered in order of first use.
+func (j *Join) renumber() {
+	old, f := j.names.list, &j.pending
+	to := make([]uint32, len(old)) // old number → new one + 1
+	n := names{index: make(map[string]uint32, len(old)/2)}
+	for k := f.head; k < f.tail; k++ {
+		e := f.at(k)
+		if !e.live {
+			continue
+		}
+		for _, x := range []*uint32{&e.v.version, &e.v.class} {
+			if to[*x] == 0 {
+				to[*x] = n.add(old[*x], 0) + 1
+			}
+			*x = to[*x] - 1
+		}
+	}
+	n.limit = 2 * len(n.list)
+	j.names = n
 }
 
 // New returns a join with the given bounds.
@@ -82,7 +184,7 @@ func (j *Join) AddPrediction(id string, p Prediction, now time.Time) (Pair, bool
 	}
 	if j.pending.len() < j.maxPending {
 		// Indexed later, with others (see settle); a duplicate is found then.
-		j.pending.pushLater(h, p, now)
+		j.pending.pushLater(h, j.hold(&p), now)
 		if j.pending.lazy == settleBatch {
 			j.settle()
 		}
@@ -97,7 +199,7 @@ func (j *Join) AddPrediction(id string, p Prediction, now time.Time) (Pair, bool
 		j.pending.popOldest()
 		j.stats.EvictedPending++
 	}
-	j.pending.push(h, p, now)
+	j.pending.push(h, j.hold(&p), now)
 	return Pair{}, false
 }
 
@@ -118,7 +220,7 @@ func (j *Join) AddOutcome(id string, o Outcome, now time.Time) (Pair, bool) {
 	h := hashID(j.key, id)
 	if p, at, ok := j.pending.take(h); ok {
 		j.stats.Joined++
-		return Pair{ID: id, Prediction: p, Outcome: o, Delay: time.Duration(now.UnixNano() - at)}, true
+		return Pair{ID: id, Prediction: j.prediction(&p), Outcome: o, Delay: time.Duration(now.UnixNano() - at)}, true
 	}
 	if j.maxEarly == 0 {
 		j.stats.EvictedEarly++
@@ -159,7 +261,7 @@ func (j *Join) expire(now time.Time) {
 // slot's home is the id's low bits, and a slot is 16 bytes with no pointer:
 // an insert is one probe into a table at most half full and one store at
 // the queue's tail. (A Go map of whole entries cost ~0.5 µs per prediction,
-// most of it moving 88-byte slots as it grew; the chunks never move.)
+// most of it moving its then 88-byte slots as it grew; the chunks never move.)
 // Taken entries stay in the queue as tombstones until the head passes them
 // or they outnumber the live ones; then the queue is compacted and the
 // index rebuilt, so memory follows the live entries and every operation is

@@ -148,13 +148,18 @@ func TestJoinMatchesModel(t *testing.T) {
 		maxPending, maxEarly, ids, steps, statsEvery int
 		ttl, earlyTTL                                time.Duration
 		predictions                                  int // in 10
+		classes                                      int
 	}{
-		{500, 100, 2000, 100_000, 1, 30 * time.Second, 5 * time.Second, 5},
-		{500, 100, 2000, 100_000, 997, 30 * time.Second, 5 * time.Second, 5},
-		{5000, 0, 6000, 60_000, 1009, time.Hour, time.Minute, 5},
-		{3000, 3000, 100_000, 60_000, 1013, 10 * time.Second, 10 * time.Second, 5},
+		{500, 100, 2000, 100_000, 1, 30 * time.Second, 5 * time.Second, 5, 3},
+		{500, 100, 2000, 100_000, 997, 30 * time.Second, 5 * time.Second, 5, 3},
+		{5000, 0, 6000, 60_000, 1009, time.Hour, time.Minute, 5, 3},
+		{3000, 3000, 100_000, 60_000, 1013, 10 * time.Second, 10 * time.Second, 5, 3},
 		// Mostly predictions, many repeated: full batches with duplicates.
-		{20_000, 100, 3000, 60_000, 4999, time.Hour, time.Minute, 9},
+		{20_000, 100, 3000, 60_000, 4999, time.Hour, time.Minute, 9, 3},
+		// A new class almost every time (a regression model's values):
+		// the names are renumbered again and again.
+		{300, 100, 2000, 60_000, 1, 30 * time.Second, 5 * time.Second, 5, 1 << 30},
+		{300, 100, 2000, 60_000, 499, 30 * time.Second, 5 * time.Second, 8, 1 << 30},
 	} {
 		r := rand.New(rand.NewPCG(uint64(c.maxPending), 1))
 		j := New(c.maxPending, c.ttl, c.maxEarly, c.earlyTTL)
@@ -169,7 +174,7 @@ func TestJoinMatchesModel(t *testing.T) {
 			var got, want Pair
 			var gok, wok bool
 			if r.IntN(10) < c.predictions {
-				p := Prediction{TS: int64(i), Class: fmt.Sprint(i % 3)}
+				p := Prediction{Version: fmt.Sprint("v", i%2), TS: int64(i), Class: fmt.Sprint(i % c.classes)}
 				got, gok = j.AddPrediction(id, p, now)
 				want, wok = m.addPrediction(id, p, now)
 			} else {
@@ -191,6 +196,9 @@ func TestJoinMatchesModel(t *testing.T) {
 			}
 			if q := j.pending.tail - j.pending.head; q > 2*s.Pending+2048 {
 				t.Fatalf("queue holds %d entries for %d pending", q, s.Pending)
+			}
+			if n := len(j.names.list); n > max(minNames, 4*c.maxPending) {
+				t.Fatalf("%d names for at most %d pending", n, c.maxPending)
 			}
 		}
 		if s := j.Stats(); s.Joined == 0 || s.EvictedPending+s.ExpiredPending == 0 && c.predictions < 9 || s.DuplicatePredictions == 0 {

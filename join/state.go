@@ -53,7 +53,8 @@ func (j *Join) AppendState(dst []byte) []byte {
 		j.stats.ExpiredEarly, j.stats.Joined, j.stats.DuplicatePredictions} {
 		dst = binary.AppendUvarint(dst, c)
 	}
-	dst = appendFIFO(dst, &j.pending, func(dst []byte, p *Prediction) []byte {
+	dst = appendFIFO(dst, &j.pending, func(dst []byte, h *kept) []byte {
+		p := j.prediction(h)
 		dst = wire.AppendString(dst, p.Version)
 		dst = binary.AppendVarint(dst, p.TS)
 		dst = wire.AppendString(dst, p.Class)
@@ -97,21 +98,23 @@ func (j *Join) RestoreState(src []byte) ([]byte, error) {
 		&st.ExpiredEarly, &st.Joined, &st.DuplicatePredictions} {
 		*c = d.Uvarint()
 	}
-	var pending fifo[Prediction]
+	var pending fifo[kept]
 	var early fifo[Outcome]
+	var nm names
 	in := interner{}
-	readFIFO(&d, &pending, func(p *Prediction) {
-		p.Version, p.TS, p.Class = in.string(d.Bytes()), d.Varint(), in.string(d.Bytes())
-		p.HasScore = d.Byte() == 1
-		p.Score, p.Value = math.Float64frombits(d.Uint64()), math.Float64frombits(d.Uint64())
+	readFIFO(&d, &pending, func(h *kept) {
+		h.version, h.ts, h.class = nm.add(in.string(d.Bytes()), 0), d.Varint(), nm.add(in.string(d.Bytes()), 1)
+		h.hasScore = d.Byte() == 1
+		h.score, h.value = math.Float64frombits(d.Uint64()), math.Float64frombits(d.Uint64())
 	})
+	nm.limit = 2 * len(nm.list)
 	readFIFO(&d, &early, func(o *Outcome) {
 		o.Label, o.Value = in.string(d.Bytes()), math.Float64frombits(d.Uint64())
 	})
 	if d.Err != nil {
 		return nil, fmt.Errorf("join: state: %w", d.Err)
 	}
-	j.key, j.stats, j.pending, j.early = key, st, pending, early
+	j.key, j.stats, j.pending, j.names, j.early = key, st, pending, nm, early
 	return d.B, nil
 }
 
