@@ -28,8 +28,8 @@ func BenchmarkCeiling(b *testing.B) {
 		msgs     func() [][]byte
 		perEvent []int // ns
 	}{
-		{"json", func() [][]byte { return jsonEvents(Events) }, []int{0, 500, 1000, 1500}},
-		{"arrow", func() [][]byte { return arrowEvents(b, Events) }, []int{0, 100, 200, 300}},
+		{"json", func() [][]byte { return jsonEvents(Events) }, []int{0, 250, 500, 1000, 1500}},
+		{"arrow", func() [][]byte { return arrowEvents(b, Events) }, []int{0, 50, 100, 200, 300}},
 	} {
 		b.Run(c.format, func(b *testing.B) {
 			s := start(b, c.msgs())
@@ -65,15 +65,15 @@ func (s *setup) spin(b *testing.B, group string, perEvent time.Duration) steady 
 		b.StartTimer()
 	}()
 	var n0 int64
-	var first time.Time
+	var first mark
 	for m := n.Load(); m < int64(s.records); m = n.Load() {
 		if n0 == 0 && m > 0 {
-			n0, first = m, time.Now()
+			n0, first = m, now()
 		}
 		time.Sleep(100 * time.Microsecond)
 	}
 	if n0 == 0 {
-		n0, first = int64(s.records), time.Now()
+		n0, first = int64(s.records), now()
 	}
-	return steady{float64(int64(s.records)-n0) * Events / float64(s.records), time.Since(first)}
+	return first.since(float64(int64(s.records)-n0) * Events / float64(s.records))
 }

@@ -8,8 +8,10 @@
 // with a new consumer group. Reported: events/s over whole runs, from
 // starting the consumer (and the service: loading its profile) to the last
 // record handled, and steady-events/s over the part of each run after its
-// first records were handled, which leaves out start-up and group join;
-// the ratios to the raw consumer are computed from these (bench/RESULTS.md).
+// first records were handled, which leaves out start-up and group join,
+// with the cores the process (broker and consumer) kept busy meanwhile and
+// its CPU time per event; the ratios to the raw consumer are computed from
+// these (bench/RESULTS.md).
 package stream
 
 import (
@@ -19,6 +21,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -96,11 +99,33 @@ func start(b *testing.B, msgs [][]byte) *setup {
 }
 
 // steady is the part of a run after its first records were handled:
-// events handled since, and in what time. Starting the service (loading
-// profiles) and joining the group are in the whole run's time, not here.
+// events handled since, in what time, and the CPU time the process (the
+// broker's and the consumer's, which share it) used meanwhile. Starting the
+// service (loading profiles) and joining the group are in the whole run's
+// time, not here.
 type steady struct {
 	events float64
-	d      time.Duration
+	d, cpu time.Duration
+}
+
+// mark is a point in a run: wall time and the process's CPU time.
+type mark struct {
+	wall time.Time
+	cpu  time.Duration
+}
+
+func now() mark {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(err)
+	}
+	return mark{time.Now(), time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
+}
+
+// since is the steady part from m to now, with events handled in it.
+func (m mark) since(events float64) steady {
+	e := now()
+	return steady{events, e.wall.Sub(m.wall), e.cpu - m.cpu}
 }
 
 // raw reads the topic with a new group and discards every record.
@@ -114,17 +139,17 @@ func (s *setup) raw(b *testing.B, group string) steady {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	n, n0 := 0, 0
-	var first time.Time
+	var first mark
 	for n < s.records {
 		fs := cl.PollRecords(ctx, 10_000)
 		if ctx.Err() != nil {
 			b.Fatalf("raw consumer read %d of %d", n, s.records)
 		}
 		if n += fs.NumRecords(); n0 == 0 && n > 0 {
-			n0, first = n, time.Now()
+			n0, first = n, now()
 		}
 	}
-	return steady{float64(s.records-n0) * Events / float64(s.records), time.Since(first)}
+	return first.since(float64(s.records-n0) * Events / float64(s.records))
 }
 
 // serve runs the service with a new group until it has handled every event.
@@ -155,20 +180,20 @@ models: [{name: m, task: classification, versions: [{name: v1, reference: p.dwpr
 		b.StartTimer()
 	}()
 	var n0 int64
-	var first time.Time
+	var first mark
 	for n := svc.Processed(); n < Events; n = svc.Processed() {
 		if ctx.Err() != nil {
 			b.Fatalf("service handled %d of %d", n, Events)
 		}
 		if n0 == 0 && n > 0 {
-			n0, first = n, time.Now()
+			n0, first = n, now()
 		}
 		time.Sleep(100 * time.Microsecond)
 	}
 	if n0 == 0 { // all of it in one go
-		n0, first = Events, time.Now()
+		n0, first = Events, now()
 	}
-	st := steady{float64(Events - n0), time.Since(first)}
+	st := first.since(float64(Events - n0))
 	svc.Evaluate()
 	if ev, _ := svc.Latest("m", "v1"); ev.Events != Events {
 		b.Fatalf("window holds %v events, want %d", ev.Events, Events)
@@ -180,7 +205,8 @@ models: [{name: m, task: classification, versions: [{name: v1, reference: p.dwpr
 var groups int
 
 // run measures f as sub-benchmark name, each iteration with a new group,
-// and reports events/s and steady-events/s. f gets the sub-benchmark's b:
+// and reports events/s, and over the steady parts events/s, the cores the
+// process kept busy and its CPU time per event. f gets the sub-benchmark's b:
 // its StopTimer is what keeps the service's Close out of the measurement
 // (the parent's did nothing, so until 2026-11-23 every serve run also
 // timed its final checkpoint).
@@ -192,9 +218,12 @@ func run(b *testing.B, name string, f func(b *testing.B, group string) steady) {
 			s := f(b, "bench-"+strconv.Itoa(groups))
 			st.events += s.events
 			st.d += s.d
+			st.cpu += s.cpu
 		}
 		b.ReportMetric(float64(Events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 		b.ReportMetric(st.events/st.d.Seconds(), "steady-events/s")
+		b.ReportMetric(st.cpu.Seconds()/st.d.Seconds(), "steady-cores")
+		b.ReportMetric(float64(st.cpu.Nanoseconds())/st.events, "steady-cpu-ns/event")
 	})
 }
 
