@@ -12,7 +12,6 @@ import (
 
 	"driftwatch/bench/workload"
 	"driftwatch/config"
-	"driftwatch/profile"
 )
 
 // BenchmarkHandle is the service's record handler alone — decode, window,
@@ -26,11 +25,7 @@ func BenchmarkHandle(b *testing.B) {
 	const n = 100_000
 	evs := workload.Events(n)
 	dir := b.TempDir()
-	prof, err := profile.Build(workload.Reference(50_000), profile.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := prof.WriteFile(filepath.Join(dir, "p.dwprof")); err != nil {
+	if err := workload.WriteProfile(filepath.Join(dir, "p.dwprof")); err != nil {
 		b.Fatal(err)
 	}
 	arrowMsgs, err := workload.Arrow(evs, 1000)

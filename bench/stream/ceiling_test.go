@@ -54,7 +54,7 @@ func (s *setup) spin(b *testing.B, group string, perEvent time.Duration) steady 
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	done := make(chan struct{})
 	go func() { c.Run(ctx); close(done) }()
 	defer func() {
@@ -64,16 +64,6 @@ func (s *setup) spin(b *testing.B, group string, perEvent time.Duration) steady 
 		c.Close()
 		b.StartTimer()
 	}()
-	var n0 int64
-	var first mark
-	for m := n.Load(); m < int64(s.records); m = n.Load() {
-		if n0 == 0 && m > 0 {
-			n0, first = m, now()
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
-	if n0 == 0 {
-		n0, first = int64(s.records), now()
-	}
+	n0, first := follow(b, ctx, int64(s.records), n.Load)
 	return first.since(float64(int64(s.records)-n0) * Events / float64(s.records))
 }

@@ -30,7 +30,6 @@ import (
 	"driftwatch/bench/workload"
 	"driftwatch/broker"
 	"driftwatch/config"
-	"driftwatch/profile"
 	"driftwatch/service"
 )
 
@@ -88,11 +87,7 @@ func start(b *testing.B, msgs [][]byte) *setup {
 		}
 	}
 	dir := b.TempDir()
-	prof, err := profile.Build(workload.Reference(50_000), profile.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := prof.WriteFile(filepath.Join(dir, "p.dwprof")); err != nil {
+	if err := workload.WriteProfile(filepath.Join(dir, "p.dwprof")); err != nil {
 		b.Fatal(err)
 	}
 	return &setup{brokers: br.Addrs(), dir: dir, records: len(msgs)}
@@ -126,6 +121,27 @@ func now() mark {
 func (m mark) since(events float64) steady {
 	e := now()
 	return steady{events, e.wall.Sub(m.wall), e.cpu - m.cpu}
+}
+
+// follow waits until count reaches total, looking every 100 µs, and
+// returns the count when it was first above zero and that moment (total
+// and now if it got there in one go); it fails b when ctx ends first.
+func follow(b *testing.B, ctx context.Context, total int64, count func() int64) (int64, mark) {
+	var n0 int64
+	var first mark
+	for n := count(); n < total; n = count() {
+		if ctx.Err() != nil {
+			b.Fatalf("handled %d of %d", n, total)
+		}
+		if n0 == 0 && n > 0 {
+			n0, first = n, now()
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	if n0 == 0 {
+		n0, first = total, now()
+	}
+	return n0, first
 }
 
 // raw reads the topic with a new group and discards every record.
@@ -179,20 +195,7 @@ models: [{name: m, task: classification, versions: [{name: v1, reference: p.dwpr
 		svc.Close(context.Background())
 		b.StartTimer()
 	}()
-	var n0 int64
-	var first mark
-	for n := svc.Processed(); n < Events; n = svc.Processed() {
-		if ctx.Err() != nil {
-			b.Fatalf("service handled %d of %d", n, Events)
-		}
-		if n0 == 0 && n > 0 {
-			n0, first = n, now()
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
-	if n0 == 0 { // all of it in one go
-		n0, first = Events, now()
-	}
+	n0, first := follow(b, ctx, Events, svc.Processed)
 	st := first.since(float64(Events - n0))
 	svc.Evaluate()
 	if ev, _ := svc.Latest("m", "v1"); ev.Events != Events {

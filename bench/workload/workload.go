@@ -16,6 +16,7 @@ import (
 
 	"driftwatch/dataset"
 	"driftwatch/events"
+	"driftwatch/profile"
 )
 
 // Features per event.
@@ -25,6 +26,16 @@ const (
 )
 
 var cats = []string{"alpha", "beta", "gamma", "delta"}
+
+// WriteProfile writes the profile of 50,000 reference rows (default
+// options) to path: what the benchmarks' service configurations load.
+func WriteProfile(path string) error {
+	prof, err := profile.Build(Reference(50_000), profile.Options{})
+	if err != nil {
+		return err
+	}
+	return prof.WriteFile(path)
+}
 
 // Reference returns n rows of the features' reference distribution.
 func Reference(n int) *dataset.Table {
