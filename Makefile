@@ -38,6 +38,7 @@ lint:
 # Regenerate golden values with Debian's python3-scipy / python3-sklearn.
 golden:
 	cd testdata/golden && /usr/bin/python3 gen_golden.py
+	cd testdata/golden && /usr/bin/python3 gen_log_ndtr.py
 	cd testdata/rollout && /usr/bin/python3 gen_rollout.py
 
 examples:

@@ -61,7 +61,7 @@ var statistics = map[string]struct {
 	"volume": {false, false}, "no_data": {true, false}, "consumer_lag": {true, false},
 	// 1 once a model's rollout is decided so, else 0; Version is the
 	// candidate.
-	"rollout_rollback": {true, false}, "rollout_promote": {true, false},
+	"rollout_rollback": {true, false}, "rollout_promote": {true, false}, "rollout_inconclusive": {true, false},
 }
 
 // ThresholdAuto is the Threshold of rules whose thresholds are calibrated.

@@ -14,7 +14,14 @@ const (
 	Promote  Decision = "promote"  // every criterion is shown to hold
 	Rollback Decision = "rollback" // some criterion is shown to be violated
 	Continue Decision = "continue" // keep watching: waiting or undecided
+	// Inconclusive: max_period passed without a promote or rollback; the
+	// candidate is neither shown to hold nor to miss its criteria.
+	Inconclusive Decision = "inconclusive"
 )
+
+// Final tells whether the decision ends the rollout: the caller acts on
+// the first final decision and keeps it.
+func (d Decision) Final() bool { return d == Promote || d == Rollback || d == Inconclusive }
 
 // Status is one criterion's part in the decision.
 type Status string
@@ -106,6 +113,10 @@ func Compare(stable, candidate Arm, cfg Config, observed time.Duration) Verdict 
 		}
 	}
 	v.Decision, v.Reason = decide(v.Checks, observed, cfg.MinPeriod)
+	if v.Decision == Continue && cfg.MaxPeriod > 0 && observed >= cfg.MaxPeriod {
+		v.Decision = Inconclusive
+		v.Reason = fmt.Sprintf("max_period %s reached without a decision: %s", cfg.MaxPeriod, v.Reason)
+	}
 	if stable.Scores != nil && candidate.Scores != nil {
 		v.Drift = append(v.Drift, Drift("output", stable.Scores, candidate.Scores, DefaultPSIEpsilon))
 	}

@@ -117,6 +117,11 @@ type Config struct {
 	// whatever the data: a canary must see a full traffic cycle's worth
 	// of request mix, not only the first minutes' volume.
 	MinPeriod time.Duration `yaml:"min_period"`
+	// MaxPeriod ends a rollout that has not decided after this much
+	// observed time as Inconclusive, with its numbers: a candidate too
+	// close to its limits to tell apart never holds the rollout open for
+	// ever. Zero means no maximum.
+	MaxPeriod time.Duration `yaml:"max_period"`
 	// A criterion is decided only once each arm has this many
 	// observations of it: outcomes for quality metrics, events with a
 	// latency for latency_p95, events for error_rate.
@@ -198,6 +203,9 @@ func (c *Config) validateCriteria() error {
 	}
 	if c.MinPeriod < 0 {
 		return fmt.Errorf("rollout: min_period: %s is negative", c.MinPeriod)
+	}
+	if c.MaxPeriod < 0 || c.MaxPeriod != 0 && c.MaxPeriod <= c.MinPeriod {
+		return fmt.Errorf("rollout: max_period: %s must be 0 (no maximum) or longer than min_period %s", c.MaxPeriod, c.MinPeriod)
 	}
 	if c.MinSamples < 1 {
 		return fmt.Errorf("rollout: min_samples: %d, want at least 1", c.MinSamples)

@@ -77,9 +77,26 @@
 //     is promoted with probability at most alpha, with no correction.
 //  5. Otherwise continue, naming what waits and what is undecided, with
 //     the z each undecided criterion has and would need.
+//  6. Past max_period (when set), a continue is inconclusive instead, with
+//     the same numbers: the rollout ends without promoting or rolling
+//     back.
 //
-// Verdicts are not sticky: the caller acts on the first promote or
-// rollback, and a new rollout starts from zero counters.
+// Verdicts are not sticky: the caller acts on the first final decision
+// (Decision.Final), keeps it, and shows later comparisons apart from it; a
+// new rollout starts from zero counters.
+//
+// The p-values are computed in log space throughout: log Φ comes from
+// stats.LogNormCDF, which stays exact where Φ is subnormal (a criterion
+// that passes with z ≈ 38, common at thousands of events a second), since
+// math.Log of a subnormal is wrong on amd64.
+//
+// At the volumes users run (200, 2,000 and 20,000 events/s, 5% on the
+// canary, a look every 30 s, the first final decision latched;
+// TestVerdictErrorRates draws each look's counters exactly), 500 rollouts
+// per case: no false rollback with identical arms or a canary 0.01 less
+// accurate, at most 2 of 500 with one criterion exactly at its limit
+// (upper 95% bound 1.4% < alpha/3), at most 4 of 500 promotions at a limit
+// (< alpha), and every clearly worse canary rolled back.
 //
 // Measured over 500 simulated rollouts with equal arms, each evaluated
 // every minute for three hours: no rollback with DefaultConfig, and 1.4%

@@ -1,6 +1,10 @@
 package rollout
 
-import "math"
+import (
+	"math"
+
+	"driftwatch/stats"
+)
 
 // The service evaluates a rollout every few seconds for hours, each time
 // on more data; a fixed-sample test repeated that often would roll back a
@@ -32,9 +36,10 @@ func mixtureP(z, t, rho float64) float64 {
 	}
 	s := t + rho
 	u := z * math.Sqrt(t/s) // W/√(t+ρ)
-	// log Φ(u) is −Inf once erfc underflows (u < −38), where M is
-	// negligible anyway.
-	logM := math.Ln2 + 0.5*math.Log(rho/s) + u*u/2 + math.Log(0.5*math.Erfc(-u/math.Sqrt2))
+	// log Φ(u) in log space: Φ(u) is subnormal below u ≈ −37.5, where a
+	// plain math.Log is wrong on amd64 and a passing criterion's p-value
+	// of "it is violated" collapsed.
+	logM := math.Ln2 + 0.5*math.Log(rho/s) + u*u/2 + stats.LogNormCDF(u)
 	if !(logM > 0) {
 		return 1
 	}
@@ -83,9 +88,8 @@ func mixtureZ(a, t, rho float64) float64 {
 	}
 	u := math.Sqrt(2*c + 2*math.Ln2)
 	for range 50 {
-		phi := 0.5 * math.Erfc(-u/math.Sqrt2)
-		f := u*u/2 + math.Log(phi) - c
-		step := f / (u + math.Exp(-u*u/2)/math.Sqrt(2*math.Pi)/phi)
+		f := u*u/2 + stats.LogNormCDF(u) - c
+		step := f / (u + stats.NormPDFOverCDF(u))
 		u -= step
 		if step < 1e-14*u {
 			break

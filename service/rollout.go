@@ -301,7 +301,7 @@ func (s *Service) evaluateRollout(m *model, remote []*part, now time.Time) []ale
 	// The first promote or rollback stands: the anytime-valid guarantee
 	// is for stopping at the first crossing, and a receiver acts on it
 	// once. A new rollout is a new config (candidate or start).
-	if ro.decided.Decision == "" && r.verdict.Decision != rollout.Continue {
+	if ro.decided.Decision == "" && r.verdict.Decision.Final() {
 		ro.decided = decision{Decision: r.verdict.Decision, At: now, Reason: r.verdict.Reason}
 		s.log.Warn("service: rollout decided", "model", m.name, "stable", ro.stable.name, "candidate", ro.cand.name,
 			"decision", r.verdict.Decision, "reason", r.verdict.Reason)
@@ -325,7 +325,8 @@ func (s *Service) evaluateRollout(m *model, remote []*part, now time.Time) []ale
 		}
 		return smp
 	}
-	return []alerting.Sample{sample("rollout_rollback", rollout.Rollback), sample("rollout_promote", rollout.Promote)}
+	return []alerting.Sample{sample("rollout_rollback", rollout.Rollback), sample("rollout_promote", rollout.Promote),
+		sample("rollout_inconclusive", rollout.Inconclusive)}
 }
 
 // inputDrift compares the candidate's window with stable's per input
@@ -375,7 +376,7 @@ func (ro *modelRollout) snapshot() (rolloutResult, decision) {
 func (s *Service) rolloutMetrics(m *model, r *rolloutResult, d decision) {
 	ro := m.ro
 	lbl := fmt.Sprintf(`model=%q`, m.name)
-	for _, dec := range []rollout.Decision{rollout.Promote, rollout.Rollback, rollout.Continue} {
+	for _, dec := range []rollout.Decision{rollout.Promote, rollout.Rollback, rollout.Continue, rollout.Inconclusive} {
 		x := 0.0
 		if dec == d.Decision {
 			x = 1
@@ -418,8 +419,9 @@ func (s *Service) rolloutJSON(m *model) map[string]any {
 	ro := m.ro
 	r, d := ro.snapshot()
 	out := map[string]any{"model": m.name, "stable": ro.stable.name, "candidate": ro.cand.name, "mode": ro.cfg.Mode,
-		"decision": d.Decision, "reason": d.Reason, "decided_at": nil,
-		"criteria": criteriaJSON(ro.cfg.Criteria), "min_period": ro.cfg.MinPeriod.String(), "min_samples": ro.cfg.MinSamples, "alpha": ro.cfg.Alpha}
+		"decision": d.Decision, "reason": d.Reason, "decided_at": nil, "latched": !d.At.IsZero(),
+		"criteria": criteriaJSON(ro.cfg.Criteria), "min_period": ro.cfg.MinPeriod.String(), "max_period": ro.cfg.MaxPeriod.String(),
+		"min_samples": ro.cfg.MinSamples, "alpha": ro.cfg.Alpha}
 	if !d.At.IsZero() {
 		out["decided_at"] = d.At.UTC()
 	}
@@ -428,7 +430,11 @@ func (s *Service) rolloutJSON(m *model) map[string]any {
 	}
 	v := &r.verdict
 	out["evaluated_at"] = r.at.UTC()
-	out["current"] = map[string]any{"decision": v.Decision, "reason": v.Reason}
+	if !d.At.IsZero() {
+		// After the decision the comparison goes on, for information: the
+		// decision stands whatever it says (see evaluateRollout).
+		out["since_decision"] = map[string]any{"decision": v.Decision, "reason": v.Reason}
+	}
 	if r.active {
 		out["started_at"] = time.UnixMilli(r.start).UTC()
 		out["observed_seconds"] = float64(r.end-r.start) / 1e3
@@ -474,7 +480,9 @@ func (ro *modelRollout) status() *statuspage.Rollout {
 		return st
 	}
 	v := &r.verdict
-	st.Current = string(v.Decision)
+	if !d.At.IsZero() {
+		st.SinceDecision = string(v.Decision)
+	}
 	if r.active {
 		st.Started = time.UnixMilli(r.start)
 		st.Observed = time.Duration(r.end-r.start) * time.Millisecond

@@ -346,3 +346,80 @@ models:
 		t.Fatalf("a candidate 20%% less accurate on a fifth of its outcomes: %v", j["decision"])
 	}
 }
+
+// A rollout that cannot decide within max_period ends inconclusive: the
+// decision is latched and alerted once, and the comparison that goes on
+// after it is shown apart (since_decision), never as the decision, even
+// when it would now say rollback.
+func TestRolloutInconclusiveLatched(t *testing.T) {
+	hook, calls := signedHook(t)
+	cfg := fmt.Sprintf(`
+kafka: {embedded_addr: "127.0.0.1:0"}
+defaults: {evaluate_every: 1h, window: {length: 2h, pane: 1m}}
+models:
+  - name: few
+    task: classification
+    versions: [{name: v1, reference: p.dwprof}, {name: v2, reference: p.dwprof}]
+    rollout: {stable: v1, candidate: v2, min_period: 10m, max_period: 15m, min_samples: 500}
+alerting:
+  notifiers: [{name: hook, webhook: {url: %q, secret: s3cret}}]
+  rules:
+    - {name: Undecided, statistic: rollout_inconclusive, warning: 1, actions: [hook]}
+`, hook.URL)
+	s, pr, ctx := startWith(t, cfg, nil)
+	base := time.Now().Add(-60 * time.Minute).Truncate(time.Minute)
+	view := func() (v rolloutView, raw map[string]any) {
+		t.Helper()
+		get(t, "http://"+s.HTTPAddr()+"/api/v1/models/few/rollout", &v)
+		get(t, "http://"+s.HTTPAddr()+"/api/v1/models/few/rollout", &raw)
+		return v, raw
+	}
+	// 20 minutes with 300 outcomes per arm: accuracy waits for
+	// min_samples past max_period.
+	sp, so := rolloutEvents("few", "v1", "s", 300, 0.85, 1, base, 20*time.Minute)
+	cp, co := rolloutEvents("few", "v2", "c", 300, 0.85, 1, base, 20*time.Minute)
+	produce(t, ctx, pr, byTime(append(sp, cp...))...)
+	produce(t, ctx, pr, append(so, co...)...)
+	waitProcessed(t, ctx, s, 600)
+	for s.Joined() < 600 && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.Evaluate()
+	v, raw := view()
+	if v.Decision != "inconclusive" || v.DecidedAt == nil || !strings.Contains(v.Reason, "max_period 15m0s") || raw["latched"] != true {
+		t.Fatalf("after max_period: %+v", raw)
+	}
+
+	// 30 more minutes in which the candidate is far worse: alone, the
+	// comparison would now roll back; the latched decision stands.
+	sp, so = rolloutEvents("few", "v1", "s2", 2000, 0.85, 1, base.Add(20*time.Minute), 30*time.Minute)
+	cp, co = rolloutEvents("few", "v2", "c2", 2000, 0.50, 1, base.Add(20*time.Minute), 30*time.Minute)
+	produce(t, ctx, pr, byTime(append(sp, cp...))...)
+	produce(t, ctx, pr, append(so, co...)...)
+	waitProcessed(t, ctx, s, 4600)
+	for s.Joined() < 4600 && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.Evaluate()
+	s.Evaluate()
+	v2, raw2 := view()
+	since, _ := raw2["since_decision"].(map[string]any)
+	if v2.Decision != "inconclusive" || !v2.DecidedAt.Equal(*v.DecidedAt) || since["decision"] != "rollback" {
+		t.Fatalf("after the latch: %+v", raw2)
+	}
+	if d, _, _ := s.Rollout("few"); d != "inconclusive" {
+		t.Fatalf("Service.Rollout = %q", d)
+	}
+	page := getText(t, "http://"+s.HTTPAddr()+"/models/few")
+	if !strings.Contains(page, `data-decision="inconclusive"`) || !strings.Contains(page, "this decision stands") {
+		t.Errorf("status page does not show the latched decision apart from the comparison since")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(calls()) < 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.Evaluate()
+	if c := calls(); len(c) != 1 || c[0].Rule != "Undecided" || c[0].Annotations["decision"] != "inconclusive" {
+		t.Fatalf("webhook calls: %+v", c)
+	}
+}

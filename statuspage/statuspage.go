@@ -59,14 +59,15 @@ type Version struct {
 // Rollout is a canary or shadow rollout's latest verdict.
 type Rollout struct {
 	Stable, Candidate, Mode string
-	// Decision is promote, rollback or continue; DecidedAt is when a
-	// final decision was reached (zero while continuing). Current is the
-	// latest evaluation's own decision, which a final one outlives.
-	Decision, Reason, Current string
-	DecidedAt                 time.Time
-	Started                   time.Time // event time; zero before the candidate's first event
-	Observed, MinPeriod       time.Duration
-	Checks                    []RolloutCheck
+	// Decision is promote, rollback, inconclusive or continue; DecidedAt
+	// is when a final decision was latched (zero while continuing).
+	// SinceDecision is the latest evaluation's own verdict after the
+	// latch: the comparison goes on for information, the decision stands.
+	Decision, Reason, SinceDecision string
+	DecidedAt                       time.Time
+	Started                         time.Time // event time; zero before the candidate's first event
+	Observed, MinPeriod             time.Duration
+	Checks                          []RolloutCheck
 	// Shadow agreement: the share of paired predictions with the same
 	// class and the mean |score difference| (NaN without).
 	Pairs, Agreement, MeanAbsDiff float64
