@@ -125,16 +125,17 @@ func kswGens(r *rand.Rand) []func() float64 {
 	}
 }
 
-// The pooled, collecting KSWasserstein gives the previous version's D and W
-// bit for bit, and its histogram is Histogram's.
-func TestKSWMatchesPrevious(t *testing.T) {
+// KSWasserstein and KSWassersteinHistogram agree bit for bit, and the
+// latter's counts are Histogram's, on every generator and edge set (the
+// sorted walks of TestKSWassersteinMatchesSortedWalks hold D and W).
+func TestKSWassersteinHistogramMatches(t *testing.T) {
 	if testing.Short() {
 		t.Skip("every call walks all 65,536 buckets, which the race detector makes slow; TestKSWConcurrent covers the pool")
 	}
 	r := rand.New(rand.NewPCG(31, 31))
 	for gi, gen := range kswGens(r) {
 		for _, n := range [][2]int{{1, 1}, {3, 5}, {100, 80}, {5000, 7000}, {60000, 50000}} {
-			for _, shift := range []float64{0, 0.01, 1} {
+			for _, shift := range []float64{0, 0.01} {
 				a, b := make([]float64, n[0]), make([]float64, n[1])
 				for i := range a {
 					a[i] = gen()
@@ -143,13 +144,6 @@ func TestKSWMatchesPrevious(t *testing.T) {
 					b[i] = gen() + shift
 				}
 				d, w := KSWasserstein(a, b)
-				wantD, wantW := ksWassersteinRef(a, b)
-				if math.Float64bits(d) != math.Float64bits(wantD) || math.Float64bits(w) != math.Float64bits(wantW) {
-					t.Fatalf("gen %d n %v shift %g: D %v W %v, want %v %v", gi, n, shift, d, w, wantD, wantW)
-				}
-				if shift == 1 {
-					continue // the histogram needs no third shift
-				}
 				sorted := slices.Clone(a)
 				slices.Sort(sorted)
 				edgeSets := [][]float64{
