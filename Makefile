@@ -7,6 +7,8 @@ FUZZTIME ?= 20s
 
 test:
 	$(GO) vet ./...
+	@# Test support stays out of the shipped binary.
+	! $(GO) list -deps ./cmd/driftwatch | grep -E '^testing$$|chromedp'
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race -short $(RACE_PKGS)
 	GOEXPERIMENT=simd $(GO) test -count=1 ./stats/ ./monitor/

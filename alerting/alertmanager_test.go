@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"driftwatch/daemon"
+	"driftwatch/internal/testutil/daemon"
 )
 
 func TestAlertmanagerPayload(t *testing.T) {

@@ -22,9 +22,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"driftwatch/config"
-	"driftwatch/daemon"
 	"driftwatch/dataset"
-	"driftwatch/demo"
+	"driftwatch/internal/testutil/daemon"
+	"driftwatch/internal/testutil/demotest"
 	"driftwatch/profile"
 	"driftwatch/service"
 )
@@ -50,7 +50,7 @@ func TestPanelsOnPrometheus(t *testing.T) {
 	promtool := binary(t, "promtool", "PROMTOOL_BIN")
 	began := time.Now()
 
-	demoAddr := demo.StartTest(t)
+	demoAddr := demotest.Start(t)
 	regAddr := startRegression(t)
 	base := startPrometheus(t, prom, demoAddr, regAddr)
 

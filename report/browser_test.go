@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"driftwatch/browser"
 	"driftwatch/cli"
+	"driftwatch/internal/testutil/browser"
 )
 
 // The HTML report of a `check` run on the bundled credit example, opened in

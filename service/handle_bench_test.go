@@ -10,8 +10,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"driftwatch/bench/workload"
 	"driftwatch/config"
+	"driftwatch/internal/testutil/workload"
 )
 
 // BenchmarkHandle is the service's record handler alone — decode, window,

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"driftwatch/browser"
-	"driftwatch/demo"
+	"driftwatch/internal/testutil/browser"
+	"driftwatch/internal/testutil/demotest"
 )
 
 // The status page of a running demo, in Chromium: the fleet marks the
@@ -21,7 +21,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	}
 	b := browser.Start(t)
 
-	addr := demo.StartTest(t)
+	addr := demotest.Start(t)
 	base := "http://" + addr
 
 	// Wait, bounded, until the monitor has judged a feature drifted.

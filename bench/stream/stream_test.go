@@ -27,9 +27,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"driftwatch/bench/workload"
 	"driftwatch/broker"
 	"driftwatch/config"
+	"driftwatch/internal/testutil/workload"
 	"driftwatch/service"
 )
 
