@@ -36,7 +36,6 @@ type arrowView struct {
 	missing, invalid []uint8
 	empty, strs      []string
 	allNull          []bool
-	keys             []int64
 }
 
 const (

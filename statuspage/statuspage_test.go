@@ -45,10 +45,9 @@ func fixture(events uint64) []Version {
 // server serves the pages on a fake clock; advance moves it.
 type server struct {
 	*httptest.Server
-	mu      sync.Mutex
-	now     time.Time
-	status  []Version
-	grafana string
+	mu     sync.Mutex
+	now    time.Time
+	status []Version
 }
 
 func newServer(t *testing.T, status []Version, grafana string) *server {
