@@ -272,7 +272,8 @@ func ksPomeranz(n int, x float64) float64 {
 		V0, V1 = V1, V0
 		V0s, V1s = V1s, V0s
 		clear(V1)
-		j1, j2 := ksPomeranzJ1J2(i, n, ll, ceilf, roundf)
+		var j2 int
+		j1, j2 = ksPomeranzJ1J2(i, n, ll, ceilf, roundf)
 		var pwrs []float64
 		switch {
 		case i == 1 || i == 2*n+1:
