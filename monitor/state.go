@@ -122,12 +122,13 @@ type recentCat struct {
 	ok  bool
 }
 
-// bin returns the counter of category s, unseen included (see unseenBin). Decoders intern
-// category values, so the same category arrives as the same string data
-// again and again: a small cache keyed by the data's address answers most
-// lookups with one comparison that the equal pointers cut short, instead
-// of hashing s. Holding s keeps its memory from being reused while cached;
-// the comparison checks the bytes anyway.
+// bin returns the counter of category s, unseen included (see
+// unseenBin). Decoders intern category values, so the same category
+// arrives as the same string data again and again: a small cache keyed by
+// the data's address answers most lookups with one comparison that the
+// equal pointers cut short, instead of hashing s. Holding s keeps its
+// memory from being reused while cached; the comparison checks the bytes
+// anyway.
 func (f *feature) bin(s string, r *window.Ring) int {
 	// Fibonacci hashing of the address: small strings share 16-byte
 	// blocks, so its low bits alone would collide.

@@ -273,3 +273,15 @@ func sumOf(xs []float64) float64 {
 	}
 	return s
 }
+
+// Once its unseen categories have slots (or overflow), a batch allocates
+// nothing.
+func TestAddBatchWithUnseenAllocatesNothing(t *testing.T) {
+	prof := refProfile(t)
+	v, _ := NewVersion(prof, time.Hour, time.Minute, time.Hour)
+	b := batchOf(catTable(2000, 13, 0.3, catNames("new", MaxUnseen+5)), tu, time.Minute)
+	v.AddBatch(b)
+	if a := testing.AllocsPerRun(20, func() { v.AddBatch(b) }); a != 0 {
+		t.Fatalf("%v allocs per batch", a)
+	}
+}
