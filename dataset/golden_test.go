@@ -2,8 +2,10 @@ package dataset
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -58,6 +60,37 @@ func TestGoldenCSVQuotedEmptyIsNullRow(t *testing.T) {
 					t.Errorf("%s row %d: %q, pandas %q", c.Name, i, col.Str[i], want)
 				}
 			}
+		}
+	}
+}
+
+// The parallel quote-aware parse keeps the quoted empty lines as rows, in
+// any number of chunks.
+func TestParallelQuotedEmptyLines(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("x\n")
+	rows, nulls := 0, 0
+	for i := range 60_000 {
+		switch {
+		case i%7 == 0:
+			b.WriteString("\"\"\n")
+			rows++
+			nulls++
+		case i%11 == 0:
+			b.WriteString("\n") // blank: no row
+		default:
+			fmt.Fprintf(&b, "%d\n", i)
+			rows++
+		}
+	}
+	data := []byte(b.String())
+	for _, cfg := range []csvConfig{{workers: 1, chunks: 1}, {workers: 2, chunks: 3}, {workers: 4, chunks: 16}} {
+		tab, err := readCSVBytes(t, data, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := tab.Columns[0]; tab.Rows != rows || c.Nulls != nulls || !math.IsNaN(c.Num[0]) || c.Num[1] != 1 {
+			t.Fatalf("%+v: rows %d nulls %d, want %d %d", cfg, tab.Rows, c.Nulls, rows, nulls)
 		}
 	}
 }
