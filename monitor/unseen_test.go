@@ -1,10 +1,13 @@
 package monitor
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -283,5 +286,73 @@ func TestAddBatchWithUnseenAllocatesNothing(t *testing.T) {
 	v.AddBatch(b)
 	if a := testing.AllocsPerRun(20, func() { v.AddBatch(b) }); a != 0 {
 		t.Fatalf("%v allocs per batch", a)
+	}
+}
+
+// The golden case of 3,000 zip codes drawn from one distribution on both
+// sides (testdata/golden/gen_golden.py, 32 zip codes only in the current
+// data) through the stream: scipy's chi2_contingency statistic, dof and
+// p-value, no drift.
+func TestStreamZipCodesMatchScipy(t *testing.T) {
+	data, err := os.ReadFile("../testdata/golden/golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type spec struct {
+		N      int
+		Seed   uint64
+		Scale  float64
+		Prefix string
+		Square bool
+	}
+	var g struct {
+		CheckCategorical []struct {
+			Name     string
+			Ref, Cur spec
+			Chi2, P  float64
+			DOF      int
+		} `json:"check_categorical"`
+	}
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	// gen_golden.py's lcg() and categories().
+	column := func(s spec) *dataset.Column {
+		c := &dataset.Column{Name: "c", Kind: dataset.KindCategorical}
+		st := s.Seed
+		for range s.N {
+			st = st*6364136223846793005 + 1442695040888963407
+			u := float64(st>>11) / 9007199254740992.0
+			if s.Square {
+				u = u * u
+			}
+			c.Str = append(c.Str, s.Prefix+strconv.Itoa(int(math.Floor(u*s.Scale*1e4)/1e4)))
+		}
+		return c
+	}
+	found := false
+	for _, c := range g.CheckCategorical {
+		if c.Name != "zip_3000_same" {
+			continue
+		}
+		found = true
+		prof, err := profile.Build(&dataset.Table{Rows: c.Ref.N, Columns: []*dataset.Column{column(c.Ref)}}, profile.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur := &dataset.Table{Rows: c.Cur.N, Columns: []*dataset.Column{column(c.Cur)}}
+		v, _ := NewVersion(prof, time.Hour, time.Minute, 5*time.Minute)
+		v.AddBatch(&Batch{TS: make([]int64, c.Cur.N), Cat: [][]string{cur.Columns[0].Str}, CatNull: [][]bool{nil}})
+		fs := v.Evaluate(1e-4).Features[0]
+		if fs.ChiSquareDOF != c.DOF || math.Abs(fs.ChiSquare-c.Chi2) > 1e-9*c.Chi2 || math.Abs(fs.ChiSquareP-c.P) > 1e-6*c.P || fs.ChiSquareP < 0.05 {
+			t.Fatalf("stream chi-square %v dof %d p %v, scipy %v %d %v", fs.ChiSquare, fs.ChiSquareDOF, fs.ChiSquareP, c.Chi2, c.DOF, c.P)
+		}
+		rep := detectors.Compare(prof, cur, detectors.DefaultConfig())
+		if s := rep.Features[0].Statistics.ChiSquare; fs.ChiSquare != float64(s.Statistic) || fs.ChiSquareP != float64(s.PValue) {
+			t.Fatalf("stream %v %v, check %v %v", fs.ChiSquare, fs.ChiSquareP, s.Statistic, s.PValue)
+		}
+	}
+	if !found {
+		t.Fatal("golden.json has no zip_3000_same case")
 	}
 }
