@@ -283,8 +283,12 @@ func TestConfigCommands(t *testing.T) {
 		t.Fatalf("config example: %d", code)
 	}
 	p := writeFile(t, "dw.yaml", example)
-	if code, out, errs := run(t, "config", "check", p); code != ExitOK || out != p+": valid, 1 models\n" {
+	if code, out, errs := run(t, "config", "check", p); code != ExitOK || out != p+": valid, 1 model\n" {
 		t.Fatalf("config check: %d %q %q", code, out, errs)
+	}
+	two := writeFile(t, "two.yaml", strings.Replace(example, "models:\n", "models:\n  - {name: second, task: regression, versions: [{name: v1, reference: credit.dwprof}]}\n", 1))
+	if code, out, errs := run(t, "config", "check", two); code != ExitOK || out != two+": valid, 2 models\n" {
+		t.Fatalf("config check of two models: %d %q %q", code, out, errs)
 	}
 	bad := writeFile(t, "bad.yaml", "models: []\nkafka:\n  group: g\n  brokrs: [x]\n")
 	if code, _, errs := run(t, "config", "check", bad); code != ExitUsage || errs != fmt.Sprintf("driftwatch: config: %q: line 4: unknown key \"brokrs\"\n", bad) {

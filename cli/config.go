@@ -17,7 +17,11 @@ func runConfig(args []string, env Env) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "%s: valid, %d models\n", args[1], len(c.Models))
+		noun := "models"
+		if len(c.Models) == 1 {
+			noun = "model"
+		}
+		fmt.Fprintf(env.Stdout, "%s: valid, %d %s\n", args[1], len(c.Models), noun)
 		return nil
 	}
 	return usagef("usage: driftwatch config example | driftwatch config check FILE")

@@ -89,6 +89,13 @@ func (s *splitter) split(data []byte, pos int) (int, int, error) {
 	}
 }
 
+// blankLine reports whether the record at data[pos:] is a blank line (LF,
+// CRLF, or a final CR), which is no row. A line holding only "" is not
+// blank: it is a row whose one field is empty, a null, as pandas reads it.
+func blankLine(data []byte, pos int) bool {
+	return data[pos] == '\n' || data[pos] == '\r' && (pos+1 == len(data) || data[pos+1] == '\n')
+}
+
 // trimCR drops a '\r' before a line end at k.
 func trimCR(data []byte, start, k int) int {
 	if k > start && data[k-1] == '\r' && (k == len(data) || data[k] == '\n') {
@@ -167,6 +174,7 @@ func parseChunk(data []byte, cols []*colBuf, mayQuote bool) *chunkResult {
 		var n int
 		var err error
 		startLine := r.lines
+		blank := blankLine(data, pos)
 		pos, n, err = sp.split(data, pos)
 		fields := sp.fields
 		r.lines += n
@@ -174,8 +182,8 @@ func parseChunk(data []byte, cols []*colBuf, mayQuote bool) *chunkResult {
 			r.err, r.errLine = err, startLine
 			return r
 		}
-		if len(fields) == 1 && len(fields[0]) == 0 {
-			continue // blank line
+		if blank {
+			continue
 		}
 		if len(fields) != len(cols) {
 			r.err, r.errLine = fmt.Errorf("expected %d fields, got %d", len(cols), len(fields)), startLine
@@ -501,10 +509,11 @@ func inferCSVKinds(body []byte, names []string, forced map[string]Kind) []Kind {
 	pos := 0
 	for rows := 0; rows < inferRows && pos < len(body); {
 		var err error
+		blank := blankLine(body, pos)
 		pos, _, err = sp.split(body, pos)
 		fields := sp.fields
-		if err == nil && len(fields) == 1 && len(fields[0]) == 0 {
-			continue // a blank line, no row
+		if err == nil && blank {
+			continue
 		}
 		if err != nil || len(fields) != len(names) {
 			break // parseChunk reports it with its line

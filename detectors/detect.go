@@ -134,7 +134,7 @@ func evaluateCategorical(res *FeatureResult, ref *profile.Feature, cur *dataset.
 	// Counts over the reference categories plus one unseen bucket.
 	refCounts := append(append(make([]float64, 0, k+1), ref.CatCounts...), 0)
 	curCounts := make([]float64, k+1)
-	unseen := map[string]bool{}
+	unseen := map[string]float64{}
 	nulls := 0
 	for i, v := range cur.Str {
 		if cur.Null != nil && cur.Null[i] {
@@ -145,7 +145,7 @@ func evaluateCategorical(res *FeatureResult, ref *profile.Feature, cur *dataset.
 			curCounts[j]++
 		} else {
 			curCounts[k]++
-			unseen[v] = true
+			unseen[v]++
 		}
 	}
 	list := make([]string, 0, len(unseen))
@@ -153,6 +153,12 @@ func evaluateCategorical(res *FeatureResult, ref *profile.Feature, cur *dataset.
 		list = append(list, v)
 	}
 	sort.Strings(list)
+	// Chi-square gives every unseen category its own column, in name
+	// order (the stream builds the same table, so the two agree bit for bit).
+	unseenCounts := make([]float64, len(list))
+	for i, v := range list {
+		unseenCounts[i] = unseen[v]
+	}
 	if len(list) > maxUnseenListed {
 		list = list[:maxUnseenListed]
 	}
@@ -167,7 +173,7 @@ func evaluateCategorical(res *FeatureResult, ref *profile.Feature, cur *dataset.
 	if nRef > 0 && nCur > 0 {
 		psi = stats.PSI(refCounts, curCounts, cfg.PSIEpsilon)
 		js = stats.JensenShannon(refCounts, curCounts)
-		chi, dof, pchi = stats.ChiSquareHomogeneity(refCounts, curCounts)
+		chi, dof, pchi = stats.ChiSquareUnseen(ref.CatCounts, curCounts, unseenCounts)
 	}
 	psiT := th.PSI
 	if cfg.PSIAuto {
@@ -180,10 +186,11 @@ func evaluateCategorical(res *FeatureResult, ref *profile.Feature, cur *dataset.
 	binary := k == 2
 	if binary {
 		// The share of the second category (by name: "1", "true", "yes")
-		// is compared; |z| and p do not depend on that choice.
+		// is compared, current minus reference: z > 0 when the share rose.
+		// |z| and p depend on neither choice.
 		z, pz := nan, nan
 		if nRef > 0 && nCur > 0 {
-			z, pz = stats.TwoProportionZ(refCounts[1], nRef, curCounts[1], nCur)
+			z, pz = stats.TwoProportionZ(curCounts[1], nCur, refCounts[1], nRef)
 		}
 		s.Z = &PValueStat{Statistic: Float(z), PValue: Float(pz), Threshold: Float(th.Z), Drift: pBelow(pz, th.Z)}
 	}

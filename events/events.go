@@ -30,6 +30,7 @@ const (
 	ReasonWrongType    Reason = "wrong_type"    // a known field has the wrong JSON type
 	ReasonMissingID    Reason = "missing_id"    // no id
 	ReasonMissingModel Reason = "missing_model" // no model
+	ReasonMissingField Reason = "missing_field" // a field the message needs is absent (an outcome's label or value)
 	ReasonBadTimestamp Reason = "bad_timestamp" // ts neither RFC 3339 nor epoch milliseconds
 	ReasonOversize     Reason = "oversize"      // larger than the configured limit
 	ReasonUnknownModel Reason = "unknown_model" // decided by the monitor, listed here for the set

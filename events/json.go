@@ -80,6 +80,14 @@ func (j *JSONDecoder) Decode(msg []byte, e *Event) error {
 			}
 			hasID = e.ID != ""
 		case f.Model:
+			// A model is named by a string: a number is a type error, not
+			// the name of a model nobody configured.
+			if c := d.peek(); c == '-' || c >= '0' && c <= '9' {
+				if _, err := d.value(key); err != nil {
+					return err // not even a number
+				}
+				return &Error{Reason: ReasonWrongType, Field: key, Offset: at, Err: errors.New("expected a string, got a number")}
+			}
 			if e.Model, err = d.internedAs(key, &j.model); err != nil {
 				return err
 			}
@@ -397,7 +405,8 @@ func (d *jdec) stringField(key string) (string, error) {
 	case Null:
 		return "", nil
 	case Number:
-		// Numeric ids are common; keep their text.
+		// Numeric ids (and versions) are common: their text, as the
+		// producer wrote it, is the string.
 		return string(d.num), nil
 	}
 	return "", &Error{Reason: ReasonWrongType, Field: key, Offset: at, Err: errors.New("expected a string")}

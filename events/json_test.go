@@ -182,6 +182,21 @@ func TestReasons(t *testing.T) {
 	f(`{"id": "1", "model": "m", "x": 01}`, ReasonMalformed, "")
 	f(`{"id": "1", "model": "m", "x": `+strings.Repeat("[", 100)+strings.Repeat("]", 100)+`}`, ReasonMalformed, "")
 	f(`{"id": "1\u0001", "model": "m"}`, ReasonMalformed, "")
+	// A model is a name: a number is the wrong type, not an unknown model.
+	f(`{"id": "1", "model": 42}`, ReasonWrongType, `events: wrong_type: field "model" at offset 21: expected a string, got a number`)
+	f(`{"id": "1", "model": -4.5e1, "version": "v"}`, ReasonWrongType, "")
+	f(`{"id": "1", "model": -x}`, ReasonMalformed, "")
+}
+
+// A numeric id (or version) is taken as its text, as the README says.
+func TestNumericIDIsItsText(t *testing.T) {
+	e, err := decode(t, `{"id": 12345, "model": "m", "version": 2, "label": 1}`)
+	if err != nil || e.ID != "12345" || e.Version != "2" {
+		t.Fatalf("numeric id and version: %+v, %v", e, err)
+	}
+	if e, err := decode(t, `{"id": 1.50, "model": "m"}`); err != nil || e.ID != "1.50" {
+		t.Fatalf("id keeps the producer's text: %q, %v", e.ID, err)
+	}
 }
 
 // The scanner accepts only valid JSON, accepts every valid event object

@@ -12,12 +12,14 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 	"unsafe"
 
 	"driftwatch/profile"
 	"driftwatch/stats"
 	"driftwatch/window"
+	"driftwatch/wire"
 )
 
 // The first counters of every pane: events, then quality over the outcomes
@@ -58,11 +60,26 @@ const (
 	FlagInvalid              // present with the wrong type (e.g. a string for a numeric feature)
 )
 
+// MaxUnseen is how many categories the reference never had a categorical
+// feature keeps apart in a window, each in a counter of its own, so that
+// chi-square gives each its own column as `check` does. The first MaxUnseen
+// distinct unseen categories take the slots; a slot is freed once its
+// category has left the window (every pane's count is 0) and a new one
+// needs it. Further unseen categories share one overflow column, which
+// chi-square counts as one category: the statistic is unchanged (an
+// unseen column adds count × n_ref/n_cur whether alone or pooled), the
+// degrees of freedom are fewer than scipy's by (distinct categories in the
+// overflow − 1), so the p-value is then smaller than scipy's
+// (FeatureStats.UnseenOverflow says when). Memory: MaxUnseen + 1 counters
+// per categorical feature and pane.
+const MaxUnseen = 32
+
 // feature is where one feature's counters sit in a pane.
 type feature struct {
 	ref     *profile.Feature
 	off     int // first bin counter
-	bins    int // fine bins (numeric) or categories + unseen (categorical)
+	bins    int // fine bins (numeric) or categories + MaxUnseen unseen slots + overflow (categorical)
+	cats    int // categorical: reference categories (the first counters)
 	nulls   int // counter of nulls, missing and invalid values (all of them have no value)
 	missing int // counter of the nulls whose field was absent
 	invalid int // counter of the nulls whose field had the wrong type
@@ -70,6 +87,33 @@ type feature struct {
 	binner  *stats.Binner
 	index   map[string]int // categorical: category → bin
 	recent  *[16]recentCat // categorical: index entries met lately (see bin)
+	unseen  *unseenTable   // categorical: the unseen categories' slots
+}
+
+// unseenTable assigns unseen categories to the MaxUnseen slots after a
+// categorical feature's reference categories.
+type unseenTable struct {
+	names [MaxUnseen]string
+	used  [MaxUnseen]bool
+	slot  map[string]int
+	// The ring's head at the last reclaim that freed nothing: counts only
+	// leave the window when the head moves, so until then the next unseen
+	// category goes to the overflow without scanning the panes again.
+	stuckAt int64
+	stuck   bool
+}
+
+func (u *unseenTable) reset() {
+	*u = unseenTable{slot: make(map[string]int)}
+}
+
+func (u *unseenTable) free() int {
+	for i, used := range u.used {
+		if !used {
+			return i
+		}
+	}
+	return -1
 }
 
 type recentCat struct {
@@ -78,13 +122,14 @@ type recentCat struct {
 	ok  bool
 }
 
-// bin returns the counter of category s, unseen included. Decoders intern
-// category values, so the same category arrives as the same string data
-// again and again: a small cache keyed by the data's address answers most
-// lookups with one comparison that the equal pointers cut short, instead
-// of hashing s. Holding s keeps its memory from being reused while cached;
-// the comparison checks the bytes anyway.
-func (f *feature) bin(s string) int {
+// bin returns the counter of category s, unseen included (see
+// unseenBin). Decoders intern category values, so the same category
+// arrives as the same string data again and again: a small cache keyed by
+// the data's address answers most lookups with one comparison that the
+// equal pointers cut short, instead of hashing s. Holding s keeps its
+// memory from being reused while cached; the comparison checks the bytes
+// anyway.
+func (f *feature) bin(s string, r *window.Ring) int {
 	// Fibonacci hashing of the address: small strings share 16-byte
 	// blocks, so its low bits alone would collide.
 	c := &f.recent[uint64(uintptr(unsafe.Pointer(unsafe.StringData(s))))*0x9e3779b97f4a7c15>>60]
@@ -93,10 +138,55 @@ func (f *feature) bin(s string) int {
 	}
 	j, ok := f.index[s]
 	if !ok {
-		j = f.bins - 1 // unseen
+		j = f.unseenBin(s, r)
 	}
 	*c = recentCat{s: s, bin: j, ok: true}
 	return j
+}
+
+// unseenBin is the counter of a category the reference never had: its
+// slot, a free slot (freeing those whose category left the window when
+// none is), or the overflow.
+func (f *feature) unseenBin(s string, r *window.Ring) int {
+	u := f.unseen
+	if i, ok := u.slot[s]; ok {
+		return f.cats + i
+	}
+	i := u.free()
+	if i < 0 && f.reclaim(r) {
+		i = u.free()
+	}
+	if i < 0 {
+		return f.cats + MaxUnseen
+	}
+	s = strings.Clone(s) // the table outlives the batch
+	u.names[i], u.used[i], u.slot[s] = s, true, i
+	return f.cats + i
+}
+
+// reclaim frees the slots whose category has no count left in the window
+// and reports whether it freed any. The recent cache is cleared with them:
+// it may hold a freed slot, or send to the overflow a category that could
+// now have a slot.
+func (f *feature) reclaim(r *window.Ring) bool {
+	u := f.unseen
+	head, _ := r.Head()
+	if u.stuck && u.stuckAt == head {
+		return false
+	}
+	freed := false
+	for i, used := range u.used {
+		if used && r.Zero(f.off+f.cats+i) {
+			delete(u.slot, u.names[i])
+			u.names[i], u.used[i] = "", false
+			freed = true
+		}
+	}
+	if freed {
+		*f.recent = [16]recentCat{}
+	}
+	u.stuck, u.stuckAt = !freed, head
+	return freed
 }
 
 // Version is the windowed state of one model version. It is not safe for
@@ -153,8 +243,10 @@ func newVersion(p *profile.Profile, length, pane, lateness time.Duration, count 
 			next += ft.bins + 4
 			v.numeric = append(v.numeric, ft)
 		default:
-			ft.bins = len(f.Categories) + 1 // + unseen
-			ft.index, ft.recent = make(map[string]int, len(f.Categories)), new([16]recentCat)
+			ft.cats = len(f.Categories)
+			ft.bins = ft.cats + MaxUnseen + 1 // + unseen slots + overflow
+			ft.index, ft.recent, ft.unseen = make(map[string]int, len(f.Categories)), new([16]recentCat), new(unseenTable)
+			ft.unseen.reset()
 			for i, c := range f.Categories {
 				ft.index[c] = i
 			}
@@ -207,7 +299,7 @@ type Batch struct {
 // AddBatch adds the events of b to their panes and returns how many were
 // late. Events are grouped into runs that share a pane, so the pane lookup
 // happens once per run and the per-value work is binning and an increment.
-// It allocates nothing.
+// It allocates only for an unseen category that takes a slot.
 func (v *Version) AddBatch(b *Batch) (late int) {
 	rows := len(b.TS)
 	if v.count > 0 && len(b.Num) > 0 {
@@ -258,7 +350,7 @@ func (v *Version) AddBatch(b *Batch) (late int) {
 					pane[f.nulls]++
 					continue
 				}
-				pane[f.off+f.bin(s)]++
+				pane[f.off+f.bin(s, v.ring)]++
 			}
 		}
 		v.addFlags(pane, b, start, end)
@@ -409,9 +501,16 @@ type FeatureStats struct {
 	// or had the wrong type.
 	NullRate, MissingRate, InvalidRate float64
 	OutOfRangeRate                     float64
-	// Categorical only: chi-square on the category counts and the share of
-	// unseen categories.
+	// Categorical only: chi-square on the category counts, each unseen
+	// category its own column up to MaxUnseen of them (the rest pooled in
+	// one), its degrees of freedom, and the share of unseen values.
 	ChiSquare, ChiSquareP, UnseenShare float64
+	ChiSquareDOF                       int
+	// Categorical only: the unseen categories kept apart in the window, and
+	// the values in the overflow column (unseen categories beyond
+	// MaxUnseen; > 0 means dof is below scipy's, see MaxUnseen).
+	UnseenCategories []string
+	UnseenOverflow   float64
 	// The histograms PSI compares, for display: Reference and Current counts
 	// per PSI bin; numeric bins are split at Edges (bin i = [e(i−1), e(i))),
 	// categorical bins are Categories plus a last "unseen" bin.
@@ -517,10 +616,16 @@ func Merge(parts []*Version, eps float64) Evaluation {
 		}
 		ev.Features = append(ev.Features, fs)
 	}
-	for _, f := range v.category {
+	for fi, f := range v.category {
 		counts := t[f.off : f.off+f.bins]
 		fs := FeatureStats{Name: f.ref.Name, Kind: profile.Categorical, PSI: nan, JS: nan, ChiSquare: nan, ChiSquareP: nan}
-		for _, c := range counts {
+		// PSI and JS compare the reference categories plus one unseen bin.
+		pooled := make([]float64, f.cats+1)
+		copy(pooled, counts[:f.cats])
+		for _, c := range counts[f.cats:] {
+			pooled[f.cats] += c
+		}
+		for _, c := range pooled {
 			fs.Values += c
 		}
 		if ev.Events > 0 {
@@ -528,29 +633,92 @@ func Merge(parts []*Version, eps float64) Evaluation {
 		}
 		if fs.Values > 0 {
 			ref := append(append([]float64(nil), f.ref.CatCounts...), 0)
-			fs.Categories, fs.Reference, fs.Current = f.ref.Categories, ref, slices.Clone(counts)
-			fs.PSI = stats.PSI(ref, counts, eps)
-			fs.JS = stats.JensenShannon(ref, counts)
-			fs.ChiSquare, _, fs.ChiSquareP = stats.ChiSquareHomogeneity(ref, counts)
-			fs.UnseenShare = counts[f.bins-1] / fs.Values
+			fs.Categories, fs.Reference, fs.Current = f.ref.Categories, ref, pooled
+			fs.PSI = stats.PSI(ref, pooled, eps)
+			fs.JS = stats.JensenShannon(ref, pooled)
+			names, unseen := mergeUnseen(parts, fi, counts[f.cats:f.cats+MaxUnseen], head)
+			fs.UnseenCategories, fs.UnseenOverflow = names, counts[f.cats+MaxUnseen]
+			if fs.UnseenOverflow > 0 {
+				unseen = append(unseen, fs.UnseenOverflow)
+			}
+			fs.ChiSquare, fs.ChiSquareDOF, fs.ChiSquareP = stats.ChiSquareUnseen(f.ref.CatCounts, pooled, unseen)
+			fs.UnseenShare = pooled[f.cats] / fs.Values
 		}
 		ev.Features = append(ev.Features, fs)
 	}
 	return ev
 }
 
-// AppendState appends the version's window and counters of late events
-// and, for count windows, the sequence, so that RestoreState on a version
-// built from the same profile and window continues exactly where this one
-// stood.
+// mergeUnseen returns the unseen categories in the window of categorical
+// feature fi sorted by name, as `check` orders its columns, and their
+// counts. Each partition numbers its slots its own way, so with several
+// the slots are summed per partition and added by name; one partition's
+// are its totals (slots).
+func mergeUnseen(parts []*Version, fi int, slots []float64, head int64) ([]string, []float64) {
+	byName := map[string]float64{}
+	add := func(u *unseenTable, counts []float64) {
+		for i, c := range counts {
+			if c > 0 && u.used[i] {
+				byName[u.names[i]] += c
+			}
+		}
+	}
+	if len(parts) == 1 {
+		add(parts[0].category[fi].unseen, slots)
+	} else {
+		part := make([]float64, MaxUnseen)
+		for _, p := range parts {
+			h, ok := p.ring.Head()
+			if !ok {
+				continue
+			}
+			if p.count == 0 {
+				h = head
+			}
+			clear(part)
+			f := &p.category[fi]
+			p.ring.AddCounters(part, h, f.off+f.cats)
+			add(f.unseen, part)
+		}
+	}
+	names := make([]string, 0, len(byName))
+	for s := range byName {
+		names = append(names, s)
+	}
+	slices.Sort(names)
+	counts := make([]float64, len(names))
+	for i, s := range names {
+		counts[i] = byName[s]
+	}
+	return names, counts
+}
+
+// AppendState appends the version's window and counters of late events,
+// for count windows the sequence, and per categorical feature the unseen
+// categories' slots (count, then slot and name of each), so that
+// RestoreState on a version built from the same profile and window
+// continues exactly where this one stood.
 func (v *Version) AppendState(dst []byte) []byte {
 	dst = binary.AppendUvarint(dst, v.late)
 	dst = binary.AppendVarint(dst, v.seq)
-	return v.ring.AppendState(dst)
+	dst = v.ring.AppendState(dst)
+	for _, f := range v.category {
+		u := f.unseen
+		dst = binary.AppendUvarint(dst, uint64(len(u.slot)))
+		for i, used := range u.used {
+			if used {
+				dst = wire.AppendString(binary.AppendUvarint(dst, uint64(i)), u.names[i])
+			}
+		}
+	}
+	return dst
 }
 
 // RestoreState replaces the state with one AppendState wrote and returns
-// the bytes after it.
+// the bytes after it. A state written before unseen categories had slots
+// (one unseen counter per categorical feature, recognised by its pane
+// width) is read too: its unseen counts go to the overflow column, their
+// names being unknown.
 func (v *Version) RestoreState(src []byte) ([]byte, error) {
 	late, n := binary.Uvarint(src)
 	if n <= 0 {
@@ -560,10 +728,76 @@ func (v *Version) RestoreState(src []byte) ([]byte, error) {
 	if m <= 0 {
 		return nil, errors.New("monitor: state truncated")
 	}
-	rest, err := v.ring.RestoreState(src[n+m:])
+	for _, f := range v.category {
+		f.unseen.reset()
+		*f.recent = [16]recentCat{}
+	}
+	src = src[n+m:]
+	if w := v.legacyWidth(); w != v.ring.Width() && window.StateWidth(src) == w {
+		rest, err := v.ring.RestoreStateFrom(src, w, v.fromLegacy)
+		if err != nil {
+			return nil, fmt.Errorf("monitor: %w", err)
+		}
+		v.late, v.seq = late, seq
+		return rest, nil
+	}
+	rest, err := v.ring.RestoreState(src)
 	if err != nil {
 		return nil, fmt.Errorf("monitor: %w", err)
 	}
+	r := wire.Reader{B: rest}
+	for _, f := range v.category {
+		u := f.unseen
+		k := r.Uvarint()
+		if k > MaxUnseen {
+			return nil, fmt.Errorf("monitor: feature %q: state has %d unseen categories, at most %d", f.ref.Name, k, MaxUnseen)
+		}
+		for range k {
+			i, name := r.Uvarint(), r.String()
+			if r.Err != nil {
+				break
+			}
+			if _, dup := u.slot[name]; i >= MaxUnseen || u.used[i] || dup {
+				return nil, fmt.Errorf("monitor: feature %q: state has unseen slot %d (%q) twice or out of range", f.ref.Name, i, name)
+			}
+			if _, seen := f.index[name]; seen {
+				return nil, fmt.Errorf("monitor: feature %q: state has reference category %q as unseen", f.ref.Name, name)
+			}
+			u.names[i], u.used[i], u.slot[name] = name, true, int(i)
+		}
+	}
+	if r.Err != nil {
+		return nil, fmt.Errorf("monitor: state truncated: %w", r.Err)
+	}
 	v.late, v.seq = late, seq
-	return rest, nil
+	return r.B, nil
+}
+
+// legacyWidth is the pane width of the layout before unseen slots: one
+// unseen counter per categorical feature.
+func (v *Version) legacyWidth() int {
+	return v.ring.Width() - len(v.category)*MaxUnseen
+}
+
+// fromLegacy moves a pane of the layout before unseen slots into the
+// current one: the first counters, numeric features and reference
+// categories as they were, the one unseen counter to the overflow.
+func (v *Version) fromLegacy(dst, old []float64) {
+	copy(dst[:firstFeatureCounter], old)
+	o := firstFeatureCounter
+	ni, ci := 0, 0
+	for _, pf := range v.Profile.Features {
+		if pf.Kind == profile.Numeric {
+			f := &v.numeric[ni]
+			ni++
+			o += copy(dst[f.off:f.off+f.bins+4], old[o:])
+			continue
+		}
+		f := &v.category[ci]
+		ci++
+		o += copy(dst[f.off:f.off+f.cats], old[o:])
+		dst[f.off+f.cats+MaxUnseen] = old[o]
+		o++
+		o += copy(dst[f.nulls:f.nulls+3], old[o:])
+	}
 }

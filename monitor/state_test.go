@@ -93,8 +93,8 @@ func TestStreamingEqualsBatch(t *testing.T) {
 				if exact < fs.KS-1e-12 || exact > fs.KS+fs.KSBound+1e-12 || exact-fs.KS > 0.005 {
 					t.Fatalf("%s: exact KS %v vs binned %v (bound %v)", fs.Name, exact, fs.KS, fs.KSBound)
 				}
-			} else if fs.ChiSquare != float64(s.ChiSquare.Statistic) {
-				t.Fatalf("%s: chi-square %v vs %v", fs.Name, fs.ChiSquare, s.ChiSquare.Statistic)
+			} else if fs.ChiSquare != float64(s.ChiSquare.Statistic) || fs.ChiSquareDOF != s.ChiSquare.DOF || fs.ChiSquareP != float64(s.ChiSquare.PValue) {
+				t.Fatalf("%s: chi-square %v dof %d p %v vs %v %d %v", fs.Name, fs.ChiSquare, fs.ChiSquareDOF, fs.ChiSquareP, s.ChiSquare.Statistic, s.ChiSquare.DOF, s.ChiSquare.PValue)
 			}
 		}
 	}

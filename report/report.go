@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"driftwatch/detectors"
+	"driftwatch/profile"
 )
 
 // Formats lists the supported output formats.
@@ -60,8 +61,33 @@ func Markdown(w io.Writer, r *detectors.Report) error {
 			mark = "**yes**"
 		}
 		v, t := Deciding(&f)
+		out := "–" // categorical features have no range (as on the HTML page)
+		if f.Kind == string(profile.Numeric) {
+			out = pct(float64(f.DataQuality.OutOfRangeRate))
+		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s | %s |\n", mdEscape(f.Name), f.Kind, mark, f.Test,
-			num(v), num(t), pct(float64(f.DataQuality.NullRate)), pct(float64(f.DataQuality.OutOfRangeRate)))
+			num(v), num(t), pct(float64(f.DataQuality.NullRate)), out)
+	}
+	unseenHeader := false
+	for _, f := range ordered {
+		u := f.DataQuality.UnseenCategories
+		if len(u) == 0 {
+			continue
+		}
+		if !unseenHeader {
+			b.WriteString("\n### Unseen categories\n\nCurrent categories the reference never had.\n\n")
+			unseenHeader = true
+		}
+		shown := u[:min(len(u), maxUnseenShown)]
+		names := make([]string, len(shown))
+		for i, c := range shown {
+			names[i] = "`" + mdEscape(c) + "`"
+		}
+		more := ""
+		if len(u) > len(shown) {
+			more = fmt.Sprintf(" and %d more", len(u)-len(shown))
+		}
+		fmt.Fprintf(&b, "- `%s`: %s%s\n", mdEscape(f.Name), strings.Join(names, ", "), more)
 	}
 	if q := r.Quality; q != nil {
 		fmt.Fprintf(&b, "\n### Quality (%s, %d rows)\n\n| metric | value |\n|---|---:|\n", q.Task, q.Rows)

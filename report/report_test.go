@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -49,5 +50,37 @@ func TestJSONRendersNaNAsNull(t *testing.T) {
 	}
 	if err := Write(&b, sample(), "xml"); err == nil || err.Error() != `report: unknown format "xml" (want json, markdown, html)` {
 		t.Fatalf("unknown format: %v", err)
+	}
+}
+
+// Markdown names the unseen categories (as HTML and JSON do, at most as
+// many as HTML) and shows no out-of-range rate for categorical features.
+func TestMarkdownUnseenAndCategoricalRange(t *testing.T) {
+	r := sample()
+	many := make([]string, maxUnseenShown+3)
+	for i := range many {
+		many[i] = fmt.Sprintf("u%02d", i)
+	}
+	many[0] = "new|`x`"
+	r.Features[1].DataQuality.UnseenCategories = many
+	r.Features[0].DataQuality.OutOfRangeRate = 0.125
+	var b bytes.Buffer
+	if err := Markdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"### Unseen categories",
+		"- `a\\|b'<script>`: `new\\|'x'`, `u01`,",
+		fmt.Sprintf("`u%02d` and 3 more\n", maxUnseenShown-1),
+		"| 0.00% | – |\n",    // categorical: null rate, no range
+		"| 0.00% | 12.50% |", // numeric
+	} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("markdown lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, fmt.Sprintf("u%02d", maxUnseenShown)) {
+		t.Fatalf("markdown lists more unseen categories than HTML:\n%s", out)
 	}
 }

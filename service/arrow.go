@@ -253,7 +253,7 @@ func arrowPrediction(c *events.Columns, r int, ts int64) join.Prediction {
 // for JSON events.
 func (s *Service) arrowOutcomes(p *part, c *events.Columns, ts []int64, now time.Time) error {
 	if !c.HasLabel && !c.HasValue {
-		return &events.Error{Reason: events.ReasonWrongType, Field: s.cfg.Fields.Label, Err: errors.New("outcomes need a label or a value column")}
+		return &events.Error{Reason: events.ReasonMissingField, Field: s.cfg.Fields.Label, Err: errors.New("outcomes need a label or a value column")}
 	}
 	for r := range c.Rows {
 		m := s.models[c.Model[r]]

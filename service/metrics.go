@@ -98,7 +98,7 @@ func initMetrics(set *metrics.Set) {
 	set.GetOrCreateCounter("driftwatch_checkpoint_errors_total")
 	set.GetOrCreateCounter("driftwatch_checkpoint_restore_errors_total")
 	for _, r := range []events.Reason{events.ReasonMalformed, events.ReasonWrongType, events.ReasonMissingID,
-		events.ReasonMissingModel, events.ReasonBadTimestamp, events.ReasonOversize, events.ReasonUnknownModel} {
+		events.ReasonMissingModel, events.ReasonMissingField, events.ReasonBadTimestamp, events.ReasonOversize, events.ReasonUnknownModel} {
 		set.GetOrCreateCounter(fmt.Sprintf(`driftwatch_dead_letters_total{reason=%q}`, r))
 	}
 	for name, sample := range map[string]string{

@@ -413,7 +413,7 @@ func (s *Service) handleRecords(p *part, topic string, partition int32, recs []*
 		}
 		if topic == s.cfg.Topics.Outcomes {
 			if !s.outcome(p, m, &ev, ts, now) {
-				reject(r, events.ReasonWrongType, errors.New("an outcome needs a label or a value"))
+				reject(r, events.ReasonMissingField, errors.New("an outcome needs a label or a value"))
 				continue
 			}
 			ok++

@@ -79,7 +79,9 @@ models:
 		recs = append(recs, &kgo.Record{Key: []byte(fmt.Sprint(i % 5)), Value: []byte(msg)})
 	}
 	recs = append(recs, &kgo.Record{Value: []byte(`{"id": 1, "model": "credit"`)},
-		&kgo.Record{Value: []byte(`{"id":"x","model":"fraud","ts":1}`)})
+		&kgo.Record{Value: []byte(`{"id":"x","model":"fraud","ts":1}`)},
+		&kgo.Record{Value: []byte(`{"id":"y","model":42,"ts":1}`)},                    // wrong_type, not unknown_model
+		&kgo.Record{Topic: "outcomes", Value: []byte(`{"id":"p1","model":"credit"}`)}) // missing_field: no label or value
 	if err := pr.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +99,9 @@ models:
 	for ctx.Err() == nil {
 		s.Evaluate()
 		get(t, base+"/api/v1/models/credit", &model)
-		if model.Versions[0].Events == 2000 && strings.Contains(getText(t, base+"/metrics"), `driftwatch_dead_letters_total{reason="unknown_model"} 1`) {
+		m := getText(t, base+"/metrics")
+		if model.Versions[0].Events == 2000 && strings.Contains(m, `driftwatch_dead_letters_total{reason="unknown_model"} 1`) &&
+			strings.Contains(m, `driftwatch_dead_letters_total{reason="missing_field"} 1`) {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -114,6 +118,8 @@ models:
 	for _, want := range []string{
 		"# HELP driftwatch_feature_psi Population stability index",
 		`driftwatch_dead_letters_total{reason="malformed"} 1`,
+		`driftwatch_dead_letters_total{reason="wrong_type"} 1`,
+		`driftwatch_dead_letters_total{reason="unknown_model"} 1`,
 		`driftwatch_events_total{topic="predictions",result="ok"} 2000`,
 		`driftwatch_feature_psi{model="credit",version="v1",feature="income"}`,
 		`driftwatch_consumer_lag_messages{topic="predictions"}`,

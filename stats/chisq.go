@@ -30,6 +30,43 @@ func ChiSquareHomogeneity(ref, cur []float64) (stat float64, dof int, p float64)
 	return stat, dof, ChiSquareSF(stat, dof)
 }
 
+// ChiSquareUnseen is ChiSquareHomogeneity on the table whose columns are
+// the reference's categories (counts ref, cur[:len(ref)]) followed by one
+// column per category the reference never had (counts unseen, reference
+// count 0), bit for bit, without building the table: scipy's
+// chi2_contingency on the table of categories, each its own column. Pooling
+// the unseen columns into one would leave the statistic unchanged (each
+// contributes its count × n_ref/n_cur) but take len(unseen) − 1 degrees of
+// freedom away, and with them the p-value's meaning.
+func ChiSquareUnseen(ref, cur, unseen []float64) (stat float64, dof int, p float64) {
+	rt, ct := sumCounts(ref), sumCounts(cur[:len(ref)])
+	for _, c := range unseen {
+		ct += c
+	}
+	n := rt + ct
+	k := 0
+	term := func(r, c float64) {
+		col := r + c
+		if col == 0 {
+			return
+		}
+		k++
+		er, ec := rt*col/n, ct*col/n
+		stat += (r-er)*(r-er)/er + (c-ec)*(c-ec)/ec
+	}
+	for i := range ref {
+		term(ref[i], cur[i])
+	}
+	for _, c := range unseen {
+		term(0, c)
+	}
+	if k < 2 {
+		return 0, 0, 1
+	}
+	dof = k - 1
+	return stat, dof, ChiSquareSF(stat, dof)
+}
+
 // ChiSquareSF is scipy.stats.chi2.sf(x, dof): the regularized upper
 // incomplete gamma Q(dof/2, x/2), accurate in the far tail.
 func ChiSquareSF(x float64, dof int) float64 {

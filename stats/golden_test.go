@@ -89,6 +89,13 @@ type golden struct {
 		LogLoss        float64        `json:"log_loss"`
 		Brier, ECE     float64
 	}
+	Huge []struct {
+		Name        string
+		Ref, Cur    []float64
+		Std, Mean   float64
+		Wasserstein float64
+		Normalized  float64
+	}
 	Regression []struct {
 		Name                string
 		Y, Pred             []float64
@@ -186,6 +193,43 @@ func TestGoldenNumeric(t *testing.T) {
 		if s.Min != c.Min || s.Max != c.Max || s.N != len(c.Ref) {
 			t.Errorf("%s: summary %+v", c.Name, s)
 		}
+	}
+}
+
+// A reference holding values near 1e300 has squares beyond float64: the
+// std is numpy's on the values scaled by a power of two, not Inf or NaN.
+func TestGoldenHugeStd(t *testing.T) {
+	g := loadGolden(t)
+	if len(g.Huge) == 0 {
+		t.Fatal("no huge cases in golden.json")
+	}
+	for _, c := range g.Huge {
+		s := Summarize(c.Ref)
+		near(t, c.Name+" std", s.Std, c.Std, 0, 1e-12)
+		near(t, c.Name+" mean", s.Mean, c.Mean, 0, 1e-12)
+		ref, cur := slices.Clone(c.Ref), slices.Clone(c.Cur)
+		SortFloat64s(ref, nil)
+		SortFloat64s(cur, nil)
+		near(t, c.Name+" wasserstein", Wasserstein1(ref, cur), c.Wasserstein, 0, 1e-9)
+	}
+}
+
+// ChiSquareUnseen is ChiSquareHomogeneity on the concatenated table, bit
+// for bit, and each unseen category is its own column.
+func TestChiSquareUnseenIsTheFullTable(t *testing.T) {
+	ref := []float64{50, 0, 100, 7}
+	cur := []float64{40, 3, 90, 0, 999} // the last (pooled unseen) is ignored
+	unseen := []float64{15, 0, 4, 1}
+	s1, d1, p1 := ChiSquareUnseen(ref, cur, unseen)
+	s2, d2, p2 := ChiSquareHomogeneity([]float64{50, 0, 100, 7, 0, 0, 0, 0}, []float64{40, 3, 90, 0, 15, 0, 4, 1})
+	if s1 != s2 || d1 != d2 || p1 != p2 || d1 != 6 {
+		t.Fatalf("unseen %v %d %v, full table %v %d %v", s1, d1, p1, s2, d2, p2)
+	}
+	// Pooling the three unseen columns keeps the statistic (to rounding)
+	// but not the degrees of freedom.
+	s3, d3, _ := ChiSquareUnseen(ref, cur, []float64{20})
+	if math.Abs(s3-s1) > 1e-9*s1 || d3 != 4 {
+		t.Fatalf("pooled %v %d vs %v %d", s3, d3, s1, d1)
 	}
 }
 

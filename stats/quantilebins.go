@@ -43,6 +43,11 @@ func QuantileBins(xs []float64, bins ...int) (edges, counts [][]float64) {
 			}
 		}
 	}
+	if hi > lo && math.IsInf(hi-lo, 0) {
+		// A range beyond float64 (values near ±1.8e308 on both sides) has
+		// no grid: sort a copy instead.
+		return quantileBinsSorted(xs, bins)
+	}
 	const nb = 1 << kswBits
 	g.lo = lo
 	if hi > lo && !math.IsInf(hi-lo, 0) {
@@ -138,6 +143,19 @@ func QuantileBins(xs []float64, bins ...int) (edges, counts [][]float64) {
 			cnt[b-1] = float64(n - prev)
 		}
 		edges[bi], counts[bi] = e, cnt
+	}
+	return edges, counts
+}
+
+// quantileBinsSorted is QuantileBins by sorting a copy of xs.
+func quantileBinsSorted(xs []float64, bins []int) (edges, counts [][]float64) {
+	sorted := slices.Clone(xs)
+	SortFloat64s(sorted, nil)
+	edges, counts = make([][]float64, len(bins)), make([][]float64, len(bins))
+	for i, b := range bins {
+		edges[i] = QuantileEdges(nil, sorted, b)
+		counts[i] = make([]float64, b)
+		Histogram(counts[i], edges[i], xs)
 	}
 	return edges, counts
 }

@@ -40,12 +40,47 @@ func Summarize(xs []float64) Summary {
 	s.Mean = sum / float64(s.N)
 	var ss float64
 	comp = 0
+	if s.Mean > -inf && s.Mean < inf {
+		for _, x := range xs {
+			if x > -inf && x < inf {
+				d := x - s.Mean
+				ss, comp = kahanAdd(ss, comp, d*d)
+			}
+		}
+		s.Std = math.Sqrt(ss / float64(s.N))
+	} else {
+		s.Std = inf
+	}
+	if !(s.Std < inf) {
+		// The sum or the squares overflowed (values beyond ~1e154): the
+		// same two passes over the values divided by a power of two near
+		// the largest magnitude (an exact division), scaled back. This is
+		// numpy's mean and std of the scaled values times the scale.
+		s.Mean, s.Std = scaledMeanStd(xs, s.N, math.Max(math.Abs(s.Min), math.Abs(s.Max)))
+	}
+	return s
+}
+
+// scaledMeanStd is the compensated two-pass mean and population std of
+// the n finite values of xs computed on x/2^e, where 2^e is the power of
+// two at or above big (the largest magnitude): nothing overflows.
+func scaledMeanStd(xs []float64, n int, big float64) (mean, std float64) {
+	_, e := math.Frexp(big)
+	inf := math.Inf(1)
+	var sum, comp float64
 	for _, x := range xs {
 		if x > -inf && x < inf {
-			d := x - s.Mean
+			sum, comp = kahanAdd(sum, comp, math.Ldexp(x, -e))
+		}
+	}
+	m := sum / float64(n)
+	var ss float64
+	comp = 0
+	for _, x := range xs {
+		if x > -inf && x < inf {
+			d := math.Ldexp(x, -e) - m
 			ss, comp = kahanAdd(ss, comp, d*d)
 		}
 	}
-	s.Std = math.Sqrt(ss / float64(s.N))
-	return s
+	return math.Ldexp(m, e), math.Ldexp(math.Sqrt(ss/float64(n)), e)
 }

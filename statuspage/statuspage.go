@@ -359,10 +359,13 @@ func (p *Page) version(s *Version, now time.Time, i int) versionView {
 			}
 			fv.Hist, fv.Bins = h, h.Bins()
 		}
+		// Evaluations of a window below min_samples gave no verdict, and
+		// their PSI (≈ 6 from 2 events) would set the scale and flatten
+		// the real curve and the threshold: they are gaps.
 		psi := make([]float64, len(s.History))
 		for k, pt := range s.History {
 			psi[k] = math.NaN()
-			if j < len(pt.PSI) {
+			if j < len(pt.PSI) && pt.Events >= float64(s.MinSamples) {
 				psi[k] = pt.PSI[j]
 			}
 		}

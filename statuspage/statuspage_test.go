@@ -215,3 +215,24 @@ func TestConcurrentRenders(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Evaluations below min_samples are gaps in the PSI charts: their PSI
+// (here 6 from a window of 2 events) neither appears nor sets the scale.
+func TestPSIChartSkipsEvaluationsBelowMinSamples(t *testing.T) {
+	st := fixture(100)
+	for i := range 4 {
+		st[0].History[i].Events, st[0].History[i].PSI = 2, []float64{6, 5}
+	}
+	p := New(func() []Version { return st }, Options{Now: func() time.Time { return t0 }})
+	for _, f := range p.version(&st[0], t0, 0).Features {
+		for k, y := range f.PSI.Y {
+			if small := k < 4; small != math.IsNaN(y) {
+				t.Fatalf("%s: point %d (events %v) plotted as %v", f.F.Name, k, st[0].History[k].Events, y)
+			}
+		}
+	}
+	_, _, body := newServer(t, st, "").get(t, "/models/credit")
+	if strings.Contains(body, ">6<") || strings.Contains(body, ">5<") {
+		t.Fatalf("the chart's scale reaches the small windows' PSI")
+	}
+}

@@ -63,11 +63,32 @@ func appendCounters(dst []byte, c []float64) []byte {
 
 // RestoreState replaces the ring's panes with a state AppendState wrote
 // for a ring of the same shape and returns the bytes after it.
-func (r *Ring) RestoreState(src []byte) ([]byte, error) {
+func (r *Ring) RestoreState(src []byte) ([]byte, error) { return r.restore(src, r.width, nil) }
+
+// RestoreStateFrom is RestoreState for a state written by a ring of the
+// same panes with width counters each: convert moves each of its panes
+// (old) into the ring's layout (dst, zeroed). A caller that changed its
+// counter layout keeps the states written with the old one readable.
+func (r *Ring) RestoreStateFrom(src []byte, width int, convert func(dst, old []float64)) ([]byte, error) {
+	return r.restore(src, width, convert)
+}
+
+// StateWidth is the number of counters per pane of a state AppendState
+// wrote (0 when src is too short to tell).
+func StateWidth(src []byte) int {
+	d := wire.Reader{B: src}
+	return int(d.Uvarint())
+}
+
+func (r *Ring) restore(src []byte, want int, convert func(dst, old []float64)) ([]byte, error) {
 	d := wire.Reader{B: src}
 	width, n := d.Uvarint(), d.Uvarint()
-	if d.Err == nil && (width != uint64(r.width) || n != uint64(r.n)) {
-		return nil, fmt.Errorf("window: state of %d panes × %d counters, ring has %d × %d", n, width, r.n, r.width)
+	if d.Err == nil && (width != uint64(want) || n != uint64(r.n)) {
+		return nil, fmt.Errorf("window: state of %d panes × %d counters, ring has %d × %d", n, width, r.n, want)
+	}
+	var old []float64
+	if convert != nil {
+		old = make([]float64, want)
 	}
 	started := d.Byte()
 	clear(r.counts)
@@ -94,6 +115,10 @@ func (r *Ring) RestoreState(src []byte) ([]byte, error) {
 		s := r.slot(idx)
 		r.index[s] = idx
 		c := r.counts[s*r.width : (s+1)*r.width]
+		if convert != nil {
+			clear(old)
+			c = old
+		}
 		for i := 0; d.Err == nil; {
 			z := d.Uvarint()
 			if z&(1<<62) != 0 {
@@ -111,6 +136,9 @@ func (r *Ring) RestoreState(src []byte) ([]byte, error) {
 				c[i] = math.Float64frombits(d.Uint64())
 			}
 			i++
+		}
+		if convert != nil && d.Err == nil {
+			convert(r.counts[s*r.width:(s+1)*r.width], old)
 		}
 	}
 	return d.B, d.Err

@@ -158,6 +158,30 @@ func (r *Ring) AddTotals(dst []float64, head int64) {
 	}
 }
 
+// AddCounters adds to dst counters from … from+len(dst) of the panes that
+// a window whose newest pane is head holds (AddTotals for a few counters).
+func (r *Ring) AddCounters(dst []float64, head int64, from int) {
+	for s := range r.n {
+		if idx := r.index[s]; idx == noPane || idx <= head-int64(r.n) || idx > head {
+			continue
+		}
+		for i, v := range r.counts[s*r.width+from : s*r.width+from+len(dst)] {
+			dst[i] += v
+		}
+	}
+}
+
+// Zero reports whether counter c is zero in every pane the ring holds:
+// panes that left the window are cleared, so this is "in the window".
+func (r *Ring) Zero(c int) bool {
+	for s := range r.n {
+		if r.counts[s*r.width+c] != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // BoundsAt is Bounds for a window whose newest pane is head.
 func (r *Ring) BoundsAt(head int64) (start, end int64) {
 	return (head - int64(r.n) + 1) * r.pane, (head + 1) * r.pane

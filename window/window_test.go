@@ -93,3 +93,40 @@ func BenchmarkPaneAdd(b *testing.B) {
 		r.Pane(ts)[int(ts)%100]++
 	}
 }
+
+// A state written with another pane width restores through a conversion,
+// pane by pane; Zero and AddCounters see the ring's panes.
+func TestRestoreStateFromOtherWidth(t *testing.T) {
+	min := int64(time.Minute / time.Millisecond)
+	old, _ := New(3*time.Minute, time.Minute, time.Minute, 2)
+	old.Add(0, 0, 1)
+	old.Add(0, 1, 2.5)
+	old.Add(min, 1, 7)
+	state := old.AppendState(nil)
+	if w := StateWidth(state); w != 2 {
+		t.Fatalf("state width %d", w)
+	}
+	r, _ := New(3*time.Minute, time.Minute, time.Minute, 3)
+	if _, err := r.RestoreState(state); err == nil {
+		t.Fatal("a state of another width restored without conversion")
+	}
+	rest, err := r.RestoreStateFrom(append(state, 9), 2, func(dst, o []float64) { dst[0], dst[2] = o[0], o[1] })
+	if err != nil || !slices.Equal(rest, []byte{9}) {
+		t.Fatalf("restore: %v, rest %v", err, rest)
+	}
+	if got := r.Totals(nil); !slices.Equal(got, []float64{1, 0, 9.5}) {
+		t.Fatalf("converted totals %v", got)
+	}
+	if !r.Zero(1) || r.Zero(2) {
+		t.Fatal("Zero")
+	}
+	got := make([]float64, 2)
+	r.AddCounters(got, 1, 1)
+	if !slices.Equal(got, []float64{0, 9.5}) {
+		t.Fatalf("AddCounters %v", got)
+	}
+	r.Add(5*min, 0, 1) // panes 0 and 1 leave the window
+	if !r.Zero(2) {
+		t.Fatal("an expired pane still counts")
+	}
+}

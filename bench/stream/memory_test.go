@@ -26,12 +26,14 @@ import (
 //	go test -run '^$' -bench Memory -benchtime 1x ./bench/stream/
 //
 // Window state per model version = panes × (220 + Σ numeric (fine bins + 4)
-// + Σ categorical (categories + 4)) × 8 bytes: per pane 220 counters of
-// volume, output and quality (events, joined, correct, absolute and squared error, scored,
-// confident, confusion, 200 score-histogram and 10 calibration counters),
-// per feature its bins plus null, missing, invalid and out-of-range (or
-// unseen) counters. The join adds about join-bytes/entry × max_pending per
-// model at most (measured below).
+// + Σ categorical (categories + MaxUnseen + 4)) × 8 bytes: per pane 220
+// counters of volume, output and quality (events, joined, correct, absolute
+// and squared error, scored, confident, confusion, 200 score-histogram and
+// 10 calibration counters), per numeric feature its bins plus null,
+// missing, invalid and out-of-range counters, per categorical one its
+// categories, monitor.MaxUnseen unseen slots, an overflow, and null,
+// missing and invalid counters. The join adds about join-bytes/entry ×
+// max_pending per model at most (measured below).
 func BenchmarkMemory(b *testing.B) {
 	const models = 100
 	s := start(b, nil)
@@ -55,7 +57,7 @@ func BenchmarkMemory(b *testing.B) {
 		if f.Kind == profile.Numeric {
 			width += len(f.FineCounts) + 4
 		} else {
-			width += len(f.Categories) + 4
+			width += len(f.Categories) + monitor.MaxUnseen + 4
 		}
 	}
 	formula := float64(models*panes*width*8) / (1 << 20)

@@ -126,6 +126,96 @@ for name, rc, cc in [
                         "p": float(p), "psi": float(np.sum((cp - rp) * np.log(cp / rp))),
                         "js": float(jensenshannon(rc, cc, base=2))})
 
+# ---- check on categorical columns: the table of categories ---------------
+# Values are category names "<prefix><int(x)>" with x from lcg() (Go
+# reproduces them). scipy's chi2_contingency gets one column per category
+# seen on either side, reference categories or not.
+def categories(spec):
+    return [spec["prefix"] + str(int(v)) for v in lcg(spec["n"], spec["seed"], spec["scale"], 0.0, spec.get("square", False))]
+
+
+def cat_spec(n, seed, k, prefix="c", square=False):
+    return {"n": n, "seed": seed, "scale": k, "prefix": prefix, "square": square}
+
+
+check_categorical = []
+for name, a, b in [
+    # 20 reference categories; the current data adds 10 more (c20..c29).
+    ("several_unseen", cat_spec(2000, 11, 20), cat_spec(1500, 12, 30)),
+    # A few rare unseen categories among many seen ones.
+    ("unseen_rare", cat_spec(3000, 13, 40, square=True), cat_spec(3000, 14, 45, square=True)),
+    # 3,000 zip codes, one skewed distribution on both sides: the rare ones
+    # appear on one side only, and nothing drifted.
+    ("zip_3000_same", cat_spec(20000, 15, 3000, "z", True), cat_spec(20000, 16, 3000, "z", True)),
+]:
+    ra, cb = categories(a), categories(b)
+    cats = sorted(set(ra) | set(cb))
+    rc = np.array([ra.count(c) for c in cats], float) if len(cats) < 100 else None
+    if rc is None:
+        from collections import Counter
+        ca, cc = Counter(ra), Counter(cb)
+        rc = np.array([ca[c] for c in cats], float)
+        cur = np.array([cc[c] for c in cats], float)
+    else:
+        cur = np.array([cb.count(c) for c in cats], float)
+    chi, p, dof, _ = stats.chi2_contingency(np.array([rc, cur]), correction=False)
+    check_categorical.append({"name": name, "ref": a, "cur": b, "chi2": float(chi), "dof": int(dof), "p": float(p),
+                              "unseen": int(sum(1 for c in cats if c not in set(ra)))})
+
+# Binary features: z is current share minus reference share of the second
+# category by name, pooled standard error; p two-sided.
+check_binary = []
+for name, a, b in [
+    ("share_rose", {"n": 900, "seed": 21, "share": 0.3}, {"n": 700, "seed": 22, "share": 0.38}),
+    ("share_fell", {"n": 900, "seed": 23, "share": 0.5}, {"n": 1000, "seed": 24, "share": 0.44}),
+]:
+    def yes_no(spec):
+        return ["yes" if v < spec["share"] else "no" for v in lcg(spec["n"], spec["seed"], 1.0, 0.0)]
+    ra, cb = yes_no(a), yes_no(b)
+    x1, n1, x2, n2 = cb.count("yes"), len(cb), ra.count("yes"), len(ra)
+    ph = (x1 + x2) / (n1 + n2)
+    zz = (x1 / n1 - x2 / n2) / math.sqrt(ph * (1 - ph) * (1 / n1 + 1 / n2))
+    check_binary.append({"name": name, "ref": a, "cur": b, "z": zz, "p": float(2 * stats.norm.sf(abs(zz)))})
+
+# ---- huge values: the std scaled by a power of two so nothing overflows ------
+# numpy.std of a sample holding 1e300 overflows to inf (its squares do);
+# numpy.std(x / s) * s with s = 2**e > max|x| is the same computation with
+# exact scaling, and the normalized Wasserstein divides by it.
+rng22 = np.random.default_rng(20261208)  # its own stream: the other sections' data stay as they were
+huge = []
+for name, ref, cur in [
+    ("one_1e300", np.concatenate([np.round(rng22.normal(size=1999), 4), [1e300]]), np.round(rng22.normal(0.5, 1, 1500), 4)),
+    ("all_huge", np.round(rng22.normal(size=500), 4) * 1e299, np.round(rng22.normal(0.1, 1, 500), 4) * 1e299),
+    ("near_max", np.array([1.5e308, -1.5e308, 1e308, 0.0, 3.0]), np.array([1e308, 2.0, -1e307])),
+]:
+    e = math.frexp(float(np.max(np.abs(ref))))[1]
+    scaled = np.ldexp(ref, -e)
+    std = math.ldexp(float(np.std(scaled)), e)
+    w = float(stats.wasserstein_distance(ref, cur))
+    huge.append({"name": name, "ref": ref.tolist(), "cur": cur.tolist(), "std": std,
+                 "mean": math.ldexp(float(np.mean(scaled)), e),
+                 "wasserstein": w, "normalized": w / max(std, 1e-3)})
+
+# ---- CSV as pandas reads it --------------------------------------------------
+# A quoted empty field is a row with a null; a blank line is no row.
+import io
+
+import pandas as pd
+
+csv_cases = []
+for name, text in [
+    ("quoted_empty_numeric", 'x\n1\n""\n3\n'),
+    ("quoted_empty_crlf", 'x\r\n""\r\n2.5\r\n\r\n""\r\n'),
+    ("quoted_empty_categorical", 'c\na\n""\nb\n\n""\n'),
+    ("quoted_empty_last_no_eol", 'x\n1\n2\n""'),
+    ("blank_and_quoted", 'x\n\n1\n\n""\n\n'),
+]:
+    df = pd.read_csv(io.StringIO(text))
+    col = df[df.columns[0]]
+    values = [None if pd.isna(v) else (float(v) if col.dtype.kind == "f" or col.dtype.kind == "i" else str(v)) for v in col]
+    csv_cases.append({"name": name, "text": text, "rows": int(len(df)), "nulls": int(col.isna().sum()),
+                      "numeric": bool(col.dtype.kind in "fi"), "values": values})
+
 z = []
 for x1, n1, x2, n2 in [(45, 100, 60, 100), (500, 1000, 520, 1000), (1, 1000, 30, 1000), (999, 1000, 950, 1000), (3000, 10000, 3500, 12000)]:
     ph = (x1 + x2) / (n1 + n2)
@@ -210,5 +300,7 @@ regression.append({"name": "constant_perfect", "y": [2.0] * 10, "pred": [2.0] * 
 with open("golden.json", "w") as f:
     json.dump({"versions": {"scipy": scipy.__version__, "numpy": np.__version__, "sklearn": sklearn.__version__},
                "ks": ks, "kstwo": kstwo, "numeric": numeric, "categorical": categorical, "z": z, "chi2sf": chi2sf,
-               "classification": quality, "regression": regression}, f)
+               "classification": quality, "regression": regression, "check_categorical": check_categorical,
+               "check_binary": check_binary, "huge": huge, "csv": csv_cases,
+               "pandas": pd.__version__}, f)
 print("wrote golden.json")
