@@ -1,11 +1,9 @@
 package main
 
-import (
-	"testing"
-)
+import "testing"
 
-// The slope is the line's through points on it, one outlier or not, and is
-// read per 10 minutes only after the warm-up.
+// The slope of points on a line is the line's, with one outlier among them
+// or not, and after thinning a long run.
 func TestTheilSen(t *testing.T) {
 	xs := []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
 	ys := make([]float64, len(xs))
