@@ -87,8 +87,8 @@ type Embedded struct {
 // not, so a stalled service cannot exhaust memory.
 type Retention struct {
 	// Time keeps committed records this long by their timestamp. 0 means
-	// the longest model window plus its lateness plus Margin; Parse
-	// replaces 0 with that value.
+	// the longest event-time window (count windows do not count) plus its
+	// lateness plus Margin; Parse replaces 0 with that value.
 	Time     time.Duration `yaml:"time"`
 	Margin   time.Duration `yaml:"margin"`
 	Bytes    int64         `yaml:"bytes"`     // per partition, below the committed offset
