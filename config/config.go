@@ -106,7 +106,7 @@ func (r Retention) Broker(group string, consumed ...string) *broker.Retention {
 }
 
 // retentionTime is the default Time: the longest event-time window plus
-// its lateness (the event time the state can still need) plus margin.
+// its lateness (the event time one window spans) plus margin.
 func (c *Config) retentionTime() time.Duration {
 	var longest time.Duration
 	for _, m := range c.Models {
