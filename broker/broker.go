@@ -2,11 +2,13 @@
 // in-process kfake cluster, that driftwatch uses when no brokers are
 // configured: the service and the demo then run on a fresh machine with no
 // Kafka installed, and any Kafka client (kcat, a producer library) can talk
-// to it on a loopback port. It only starts, seeds and stops the broker;
-// consuming is left to package consumer.
+// to it on a loopback port. It starts, seeds and stops the broker and
+// bounds its log (Retention); consuming and committing are left to package
+// consumer, checkpoints to the service.
 package broker
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"strconv"
@@ -26,12 +28,15 @@ type Options struct {
 	// DataDir keeps the broker's data across restarts; empty keeps it in
 	// memory only.
 	DataDir string
+	// Retention bounds the topics' logs; nil keeps every record.
+	Retention *Retention
 }
 
 // Embedded is a running in-process broker.
 type Embedded struct {
 	cluster   *kfake.Cluster
 	closeOnce sync.Once
+	ret       *retainer // nil without retention
 }
 
 // Start starts the broker and creates the topics.
@@ -59,11 +64,27 @@ func Start(opt Options) (*Embedded, error) {
 	if opt.DataDir != "" {
 		opts = append(opts, kfake.DataDir(opt.DataDir))
 	}
+	if r := opt.Retention; r != nil {
+		if err := r.validate(); err != nil {
+			return nil, err
+		}
+		// The cleaner applies the hard cap (retention.bytes) and compacts
+		// compacted topics, such as a checkpoint topic, on this interval.
+		opts = append(opts, kfake.BrokerConfigs(map[string]string{
+			"log.cleaner.backoff.ms": strconv.FormatInt(r.Interval.Milliseconds(), 10)}))
+	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("broker: cannot start the embedded broker on %s: %w", opt.Addr, err)
 	}
-	return &Embedded{cluster: c}, nil
+	e := &Embedded{cluster: c}
+	if opt.Retention != nil {
+		if e.ret, err = startRetainer(c.ListenAddrs(), opt.Topics, *opt.Retention); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	return e, nil
 }
 
 // Addrs returns the addresses clients dial.
@@ -72,5 +93,21 @@ func (e *Embedded) Addrs() []string { return e.cluster.ListenAddrs() }
 // Cluster exposes the kfake cluster for fault injection in tests.
 func (e *Embedded) Cluster() *kfake.Cluster { return e.cluster }
 
+// Retain runs one retention pass now (the broker also runs one every
+// Retention.Interval); without retention it does nothing.
+func (e *Embedded) Retain(ctx context.Context) error {
+	if e.ret == nil {
+		return nil
+	}
+	return e.ret.pass(ctx)
+}
+
 // Close stops the broker; it is safe to call more than once.
-func (e *Embedded) Close() { e.closeOnce.Do(e.cluster.Close) }
+func (e *Embedded) Close() {
+	e.closeOnce.Do(func() {
+		if e.ret != nil {
+			e.ret.stop()
+		}
+		e.cluster.Close()
+	})
+}

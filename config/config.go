@@ -22,6 +22,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"driftwatch/alerting"
+	"driftwatch/broker"
 	"driftwatch/detectors"
 	"driftwatch/rollout"
 )
@@ -65,6 +66,55 @@ type Kafka struct {
 	InstanceID     string        `yaml:"instance_id"`
 	TLS            TLS           `yaml:"tls"`
 	SASL           SASL          `yaml:"sasl"`
+	// Embedded configures the in-process broker started when Brokers is
+	// empty.
+	Embedded Embedded `yaml:"embedded"`
+}
+
+// Embedded configures the in-process broker.
+type Embedded struct {
+	Retention Retention `yaml:"retention"`
+}
+
+// Retention bounds the embedded broker's log, in memory and in the state
+// directory. Every partition of the input topics keeps what the consumer
+// group has not committed (commits follow checkpoints, so that is what no
+// checkpoint covers yet) plus, below the committed offset, at most Time of
+// records and at most about Bytes; the dead-letter topic, which the service
+// does not consume, keeps Time and Bytes without the committed-offset guard.
+// MaxBytes is the hard cap that holds even when the service stops
+// committing: past it the broker deletes the oldest records, committed or
+// not, so a stalled service cannot exhaust memory.
+type Retention struct {
+	// Time keeps committed records this long by their timestamp. 0 means
+	// the longest event-time window (count windows do not count) plus its
+	// lateness plus Margin; Parse replaces 0 with that value.
+	Time     time.Duration `yaml:"time"`
+	Margin   time.Duration `yaml:"margin"`
+	Bytes    int64         `yaml:"bytes"`     // per partition, below the committed offset
+	MaxBytes int64         `yaml:"max_bytes"` // per partition, hard; 0: none
+	// Interval is how often retention runs (the broker's
+	// log.cleaner.backoff.ms, which also compacts the checkpoint topic).
+	Interval time.Duration `yaml:"interval"`
+}
+
+// Broker is the retention as package broker applies it: group is the
+// consumer group whose committed offsets guard the consumed topics.
+func (r Retention) Broker(group string, consumed ...string) *broker.Retention {
+	return &broker.Retention{Time: r.Time, Bytes: r.Bytes, MaxBytes: r.MaxBytes, Interval: r.Interval,
+		Group: group, Consumed: consumed}
+}
+
+// retentionTime is the default Time: the longest event-time window plus
+// its lateness (the event time one window spans) plus margin.
+func (c *Config) retentionTime() time.Duration {
+	var longest time.Duration
+	for _, m := range c.Models {
+		if m.Window.Count == 0 {
+			longest = max(longest, m.Window.Length+m.Window.Lateness)
+		}
+	}
+	return longest + c.Kafka.Embedded.Retention.Margin
 }
 
 // TLS client settings.
@@ -177,7 +227,8 @@ type Feature struct {
 // Default returns the defaults, which are also what Example shows.
 func Default() Config {
 	return Config{
-		Kafka:           Kafka{EmbeddedAddr: "127.0.0.1:9092", ClientID: "driftwatch", Group: "driftwatch", SessionTimeout: 45 * time.Second},
+		Kafka: Kafka{EmbeddedAddr: "127.0.0.1:9092", ClientID: "driftwatch", Group: "driftwatch", SessionTimeout: 45 * time.Second,
+			Embedded: Embedded{Retention: Retention{Margin: 10 * time.Minute, Bytes: 64 << 20, MaxBytes: 256 << 20, Interval: 10 * time.Second}}},
 		Topics:          Topics{Predictions: "predictions", Outcomes: "outcomes", DeadLetters: "driftwatch-dead-letters"},
 		Format:          "json",
 		Fields:          Fields{ID: "id", Model: "model", Version: "version", TS: "ts", Features: "features", Prediction: "prediction", Score: "score", Scores: "scores", LatencyMS: "latency_ms", Error: "error", Label: "label", Value: "value"},
@@ -242,7 +293,11 @@ func Parse(data []byte) (*Config, error) {
 		}
 		c.Models[i] = m
 	}
-	return &c, c.validate()
+	err := c.validate()
+	if err == nil && c.Kafka.Embedded.Retention.Time == 0 {
+		c.Kafka.Embedded.Retention.Time = c.retentionTime()
+	}
+	return &c, err
 }
 
 // mapValue is the value of key in a YAML mapping (the strict pass has seen

@@ -196,3 +196,39 @@ models:
 		t.Errorf("count window: %v", err)
 	}
 }
+
+// Retention's time defaults to the longest event-time window plus its
+// lateness plus the margin; count windows do not count; a set time stays.
+func TestEmbeddedRetention(t *testing.T) {
+	c, err := Parse(Example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, d := c.Kafka.Embedded.Retention, Default().Kafka.Embedded.Retention
+	if r.Time != time.Hour+5*time.Minute+10*time.Minute || r.Margin != d.Margin || r.Bytes != d.Bytes ||
+		r.MaxBytes != d.MaxBytes || r.Interval != d.Interval || d.Time != 0 {
+		t.Fatalf("example %+v, defaults %+v", r, d)
+	}
+	c, err = Parse([]byte(`
+kafka: {embedded: {retention: {margin: 1m}}}
+models:
+  - {name: a, task: classification, versions: [{name: v1, reference: a.dwprof}], window: {length: 2h, pane: 1m, lateness: 10m}}
+  - {name: b, task: classification, versions: [{name: v1, reference: a.dwprof}], window: {length: 30m, pane: 1m, lateness: 30m}}
+  - {name: c, task: classification, versions: [{name: v1, reference: a.dwprof}], window: {length: 9h, pane: 1h, count: 1000}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Kafka.Embedded.Retention.Time; got != 2*time.Hour+10*time.Minute+time.Minute {
+		t.Fatalf("auto time %s", got)
+	}
+	c, err = Parse([]byte("kafka: {embedded: {retention: {time: 20m, bytes: 1048576, max_bytes: 0}}}\nmodels: [{name: m, task: regression, versions: [{name: v1, reference: r}]}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := c.Kafka.Embedded.Retention.Broker("grp", "p", "o")
+	if b.Time != 20*time.Minute || b.Bytes != 1<<20 || b.MaxBytes != 0 || b.Interval != 10*time.Second || b.Group != "grp" ||
+		len(b.Consumed) != 2 || b.Consumed[1] != "o" {
+		t.Fatalf("broker retention %+v", b)
+	}
+}

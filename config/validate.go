@@ -22,6 +22,9 @@ func (c *Config) validate() error {
 	if c.Kafka.SessionTimeout < time.Second {
 		return fmt.Errorf("kafka.session_timeout must be at least 1s, got %s", c.Kafka.SessionTimeout)
 	}
+	if err := c.Kafka.Embedded.Retention.validate(); err != nil {
+		return fmt.Errorf("kafka.embedded.retention.%w", err)
+	}
 	switch c.Kafka.SASL.Mechanism {
 	case "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
 	default:
@@ -157,6 +160,25 @@ func (w *Window) validate() error {
 	}
 	if w.Lateness < 0 || w.Lateness > w.Length {
 		return fmt.Errorf("lateness %s must be between 0 and the window length %s", w.Lateness, w.Length)
+	}
+	return nil
+}
+
+func (r *Retention) validate() error {
+	if r.Time < 0 {
+		return fmt.Errorf("time must not be negative (0: the longest window plus lateness plus margin), got %s", r.Time)
+	}
+	if r.Margin < 0 {
+		return fmt.Errorf("margin must not be negative, got %s", r.Margin)
+	}
+	if r.Bytes < 1<<20 {
+		return fmt.Errorf("bytes must be at least 1048576 (1 MiB), got %d", r.Bytes)
+	}
+	if r.MaxBytes != 0 && r.MaxBytes < r.Bytes {
+		return fmt.Errorf("max_bytes %d must be 0 (no hard cap) or at least bytes %d", r.MaxBytes, r.Bytes)
+	}
+	if r.Interval < time.Second || r.Interval > time.Hour {
+		return fmt.Errorf("interval must be between 1s and 1h, got %s", r.Interval)
 	}
 	return nil
 }

@@ -43,6 +43,9 @@ type Options struct {
 	// Started, when set, is called with the HTTP address once the service
 	// listens.
 	Started func(httpAddr string)
+	// Tune, when set, adjusts the service configuration before the service
+	// starts (the soak benchmark sets retention or an external broker).
+	Tune func(*config.Config)
 }
 
 // Start runs the demo in the background until ctx ends or Duration passes
@@ -303,6 +306,9 @@ alerting:
 		return nil, err
 	}
 	cfg.Dir = dir
+	if opt.Tune != nil {
+		opt.Tune(cfg)
+	}
 	// The service outlives the run's deadline: it must still consume what
 	// the producer sent last.
 	svc, err := service.Start(ctx, service.Options{Config: cfg, HTTPAddr: opt.HTTPAddr})

@@ -198,8 +198,12 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 		if cfg.Checkpoint.Dir != "" {
 			dataDir = filepath.Join(cfg.Checkpoint.Dir, "broker")
 		}
+		// Retention deletes input records only below the group's commits,
+		// which follow checkpoints (broker.Retention's invariant).
+		ret := cfg.Kafka.Embedded.Retention.Broker(cfg.Kafka.Group, cfg.Topics.Predictions, cfg.Topics.Outcomes)
+		ret.Log = s.log
 		b, err := broker.Start(broker.Options{Addr: cfg.Kafka.EmbeddedAddr, Partitions: 1, DataDir: dataDir,
-			Topics: []string{cfg.Topics.Predictions, cfg.Topics.Outcomes, cfg.Topics.DeadLetters}})
+			Topics: []string{cfg.Topics.Predictions, cfg.Topics.Outcomes, cfg.Topics.DeadLetters}, Retention: ret})
 		if err != nil {
 			return nil, err
 		}
