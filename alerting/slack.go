@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -184,13 +185,20 @@ func slackMessage(a Alert) (string, []slack.Block) {
 	field("Version", a.Version)
 	field("Feature", a.Feature)
 	field("Statistic", a.Statistic)
-	field("Value", formatFloat(a.Value)+" "+a.Op+" "+formatFloat(a.Threshold)+" ("+a.Severity+")")
+	switch {
+	case a.Status != StatusResolved:
+		field("Value", formatFloat(a.Value)+" "+a.Op+" "+formatFloat(a.Threshold)+" ("+a.Severity+")")
+	case math.IsNaN(a.Value):
+		field("Value", "no longer evaluated")
+	default:
+		field("Value", formatFloat(a.Value)+", back "+back(a.Op)+" "+formatFloat(a.Threshold))
+	}
 	if a.WindowEnd.IsZero() {
 		field("Window", "count window")
 	} else {
 		field("Window", a.WindowStart.UTC().Format(time.RFC3339)+" to "+a.WindowEnd.UTC().Format(time.RFC3339))
 	}
-	if a.Samples > 0 {
+	if a.Samples > 0 && !math.IsInf(a.Samples, 0) {
 		field("Samples", strconv.FormatFloat(a.Samples, 'f', -1, 64))
 	}
 	if a.Status == StatusResolved && !a.EndsAt.IsZero() {

@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -251,26 +253,28 @@ func marshalJSON(v any) ([]byte, error) {
 // body_template replaces it). Value and Threshold are null when not finite;
 // the window bounds are null for count windows, ends_at while firing.
 type WebhookPayload struct {
-	Status         Status            `json:"status"`
-	Rule           string            `json:"rule"`
-	Model          string            `json:"model"`
-	Version        string            `json:"version"`
-	Feature        string            `json:"feature"`
-	Statistic      string            `json:"statistic"`
-	Value          Float             `json:"value"`
-	Op             string            `json:"op"`
-	Threshold      Float             `json:"threshold"`
-	Samples        Float             `json:"samples"`
-	Severity       string            `json:"severity"`
-	Reason         string            `json:"reason"`
-	Window         PayloadWindow     `json:"window"`
-	StartsAt       *time.Time        `json:"starts_at"`
-	EndsAt         *time.Time        `json:"ends_at"`
-	IdempotencyKey string            `json:"idempotency_key"`
-	GeneratorURL   string            `json:"generator_url,omitempty"`
-	DashboardURL   string            `json:"dashboard_url,omitempty"`
-	Labels         map[string]string `json:"labels"`
-	Annotations    map[string]string `json:"annotations"`
+	Status    Status `json:"status"`
+	Rule      string `json:"rule"`
+	Model     string `json:"model"`
+	Version   string `json:"version"`
+	Feature   string `json:"feature"`
+	Statistic string `json:"statistic"`
+	Value     Float  `json:"value"`
+	Op        string `json:"op"`
+	Threshold Float  `json:"threshold"`
+	Samples   Float  `json:"samples"`
+	Severity  string `json:"severity"`
+	// PreviousSeverity: see Alert.PreviousSeverity.
+	PreviousSeverity string            `json:"previous_severity,omitempty"`
+	Reason           string            `json:"reason"`
+	Window           PayloadWindow     `json:"window"`
+	StartsAt         *time.Time        `json:"starts_at"`
+	EndsAt           *time.Time        `json:"ends_at"`
+	IdempotencyKey   string            `json:"idempotency_key"`
+	GeneratorURL     string            `json:"generator_url,omitempty"`
+	DashboardURL     string            `json:"dashboard_url,omitempty"`
+	Labels           map[string]string `json:"labels"`
+	Annotations      map[string]string `json:"annotations"`
 }
 
 // PayloadWindow bounds the evaluated window (null for count windows).
@@ -303,7 +307,7 @@ func NewWebhookPayload(a Alert, reason, idempotencyKey string) WebhookPayload {
 	return WebhookPayload{
 		Status: a.Status, Rule: a.Rule, Model: a.Model, Version: a.Version, Feature: a.Feature, Statistic: a.Statistic,
 		Value: Float(a.Value), Op: a.Op, Threshold: Float(a.Threshold), Samples: Float(a.Samples),
-		Severity: a.Severity, Reason: reason,
+		Severity: a.Severity, PreviousSeverity: a.PreviousSeverity, Reason: reason,
 		Window:   PayloadWindow{Start: utcOrNil(a.WindowStart), End: utcOrNil(a.WindowEnd)},
 		StartsAt: utcOrNil(a.StartsAt), EndsAt: utcOrNil(a.EndsAt), IdempotencyKey: idempotencyKey,
 		GeneratorURL: a.GeneratorURL, DashboardURL: a.DashboardURL, Labels: labels, Annotations: annotations,
@@ -319,16 +323,27 @@ func utcOrNil(t time.Time) *time.Time {
 }
 
 // IdempotencyKey identifies one notification of an alert: hex SHA-256 of
-// its key, status and start. Every retry of a delivery carries the same key,
-// the resolved notification a different one, and a new firing of the same
-// instance (a new StartsAt) another.
+// its rule, key, labels (severity among them), status, severity, start and
+// the time it took its status and severity. Every retry and every restart's
+// redelivery of a notification carries the same key; an escalation, a
+// de-escalation, the resolve and a new firing of the same instance each
+// get their own.
 func IdempotencyKey(a Alert) string {
 	h := sha256.New()
-	h.Write([]byte(a.Key))
-	h.Write([]byte{0})
-	h.Write([]byte(a.Status))
-	h.Write([]byte{0})
-	h.Write([]byte(a.StartsAt.UTC().Format(time.RFC3339Nano)))
+	field := func(s string) {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	field(a.Rule)
+	field(a.Key)
+	for _, k := range slices.Sorted(maps.Keys(a.Labels)) {
+		field(k)
+		field(a.Labels[k])
+	}
+	field(string(a.Status))
+	field(a.Severity)
+	field(a.StartsAt.UTC().Format(time.RFC3339Nano))
+	field(a.ChangedAt.UTC().Format(time.RFC3339Nano))
 	return hex.EncodeToString(h.Sum(nil))
 }
 
