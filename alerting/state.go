@@ -215,10 +215,18 @@ func (e *Engine) settled(n *notification, o outcome) {
 			e.delivered = slices.Delete(e.delivered, 0, len(e.delivered)-deliveredKeep)
 		}
 	}
+	hook := e.opt.Settled
 	e.mu.Unlock()
-	if e.opt.Settled != nil {
-		e.opt.Settled()
+	if hook != nil {
+		hook()
 	}
+}
+
+// OnSettled sets Options.Settled.
+func (e *Engine) OnSettled(f func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.opt.Settled = f
 }
 
 func (e *Engine) eval(now time.Time, samples []Sample) {

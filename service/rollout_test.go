@@ -191,6 +191,17 @@ alerting:
 	if pm.Model != "equal" || pm.Version != "v2" || pm.Annotations["decision"] != "promote" {
 		t.Fatalf("promote webhook: %+v", pm)
 	}
+	// Real text and the compared events' times, not "threshold 1 over
+	// +Inf samples" and year 1.
+	for _, p := range []alerting.WebhookPayload{rb, pm} {
+		text := p.Reason + " " + p.Annotations["description"]
+		if !strings.Contains(p.Reason, " of candidate v2 (stable v1) decided: ") || strings.Contains(text, "Inf") || strings.Contains(text, "threshold") {
+			t.Errorf("%s: reason %q description %q", p.Rule, p.Reason, p.Annotations["description"])
+		}
+		if p.Window.Start == nil || p.Window.End == nil || p.Window.Start.Year() < 2000 || p.Window.End.Before(*p.Window.Start) {
+			t.Errorf("%s: window %v to %v", p.Rule, p.Window.Start, p.Window.End)
+		}
+	}
 
 	// A restart from the state directory: the arms and the decisions come
 	// back, and nothing is sent again.
