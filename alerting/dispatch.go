@@ -146,7 +146,11 @@ func (ds *dispatcher) deliver(ctx context.Context, n *notification) (o outcome, 
 		}
 		if !retry || time.Since(start) > ds.d.MaxAge {
 			ds.failed.Inc()
-			ds.log.Error("alerting: notification failed", "notifier", ds.n.Name(), "alert", n.Alert.Key, "attempts", attempt+1, "err", err)
+			msg := err.Error()
+			if r, ok := ds.n.(Redactor); ok {
+				msg = r.Redact(msg)
+			}
+			ds.log.Error("alerting: notification failed", "notifier", ds.n.Name(), "alert", n.Alert.Key, "attempts", attempt+1, "err", msg)
 			return outcomeFailed, true
 		}
 		ds.retries.Inc()

@@ -3,7 +3,12 @@ package alerting
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -159,9 +164,6 @@ func TestCooldownPolicy(t *testing.T) {
 	// escalates past the cooldown, and its resolve is not sent either.
 	got, suppressed = run(EscalationSuppress)
 	want = "0s/0s:income:firing:warning 0s/2m0s:income:firing:critical 0s/15m0s:income:resolved:critical"
-	if hook := got; !strings.Contains(hook, "income:firing:critical") {
-		t.Fatal("the held escalation was never sent")
-	}
 	if got != want || suppressed != 3 {
 		t.Errorf("suppress:\n got %s (%d suppressed)\nwant %s (3 suppressed)", got, suppressed, want)
 	}
@@ -184,23 +186,28 @@ func TestOutboxSurvivesAbruptStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Eval(t0.Add(time.Minute), []Sample{psi("income", 0.3)}) // age resolves
-	state, err := e.Snapshot()                               // the state file after the evaluation
+	state, err := e.Snapshot()                                // the state file after the evaluation
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := e.Pending(); n != 3 {
 		t.Fatalf("%d notifications waiting, want 3", n)
 	}
+	tried := func() int {
+		down.mu.Lock()
+		defer down.mu.Unlock()
+		return down.calls
+	}
+	for deadline := time.Now().Add(10 * time.Second); tried() < 2; { // the head is being retried
+		if time.Now().After(deadline) {
+			t.Fatalf("the receiver was tried %d times, want 2", tried())
+		}
+		time.Sleep(time.Millisecond)
+	}
 	// The process dies: its dispatchers stop where they are.
 	dead, cancel := context.WithCancel(context.Background())
 	cancel()
 	e.Close(dead)
-	down.mu.Lock()
-	tried := down.calls
-	down.mu.Unlock()
-	if tried == 0 {
-		t.Fatal("the receiver was never tried")
-	}
 
 	up := &recorder{name: "hook"}
 	var settled atomic.Int32
@@ -256,5 +263,80 @@ func TestOutboxSurvivesAbruptStop(t *testing.T) {
 	}
 	if e3.Pending() != 0 {
 		t.Fatalf("%d waiting after restoring a delivered snapshot", e3.Pending())
+	}
+}
+
+// A receiver that echoes the request in its error body does not put the
+// notifier's credentials in the error or the log: the URL's query and
+// token-like path, header values, the signing secret and the PagerDuty
+// routing key are redacted.
+func TestErrorBodyRedacted(t *testing.T) {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, "bad request; config: secret=hook-s3cret-signing token: sk-live-0000; %s %s auth=%q body=%s",
+			r.Method, r.URL.String(), r.Header.Get("Authorization"), body)
+	}))
+	t.Cleanup(echo.Close)
+	leaks := []string{"hunter2tok", "T0ABC123/B0DEF456", "Bearer sk-live-1234", "sk-live-1234", "hook-s3cret-signing", "sk-live-0000", "R0UTINGKEY99"}
+
+	var logged strings.Builder
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	w, err := NewWebhook(WebhookConfig{Name: "rollback", URL: echo.URL + "/services/T0ABC123/B0DEF456/x?token=hunter2tok",
+		Headers: map[string]Secret{"Authorization": "Bearer sk-live-1234"}, Secret: "hook-s3cret-signing"}, echo.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pd, err := NewPagerDuty(PagerDutyConfig{Name: "pd", RoutingKey: "R0UTINGKEY99", URL: echo.URL + "/v2/enqueue"}, echo.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []Notifier{w, pd} {
+		_, err := n.Notify(notifyContext(t), []Alert{fixtureAlert("income")})
+		if err == nil {
+			t.Fatalf("%s: no error from a 400", n.Name())
+		}
+		msg := err.Error()
+		t.Logf("%s: %s", n.Name(), msg)
+		if !strings.Contains(msg, "http 400") || !strings.Contains(msg, redacted) {
+			t.Errorf("%s: error %q", n.Name(), msg)
+		}
+		for _, s := range leaks {
+			if strings.Contains(msg, s) {
+				t.Errorf("%s: error shows %q: %s", n.Name(), s, msg)
+			}
+		}
+		// Through the dispatcher's log: a 400 is given up and logged.
+		ds := newDispatcher(n, DefaultDelivery, metrics.NewSet(), log, nil)
+		ds.enqueue(&notification{Notifier: n.Name(), Key: "k", Alert: fixtureAlert("income")})
+		ds.close(notifyContext(t))
+	}
+	out := logged.String()
+	if strings.Count(out, "notification failed") != 2 {
+		t.Fatalf("log:\n%s", out)
+	}
+	for _, s := range leaks {
+		if strings.Contains(out, s) {
+			t.Errorf("the log shows %q:\n%s", s, out)
+		}
+	}
+}
+
+func TestRedactor(t *testing.T) {
+	r := newRedactor([]string{"https://hooks.example/services/T0ABC123/B0DEF456/XyZ0aBc1dEf2gHi3?token=q1w2e3&x=ab"}, "Bearer tok-9876", "s")
+	f := func(in, want string) {
+		t.Helper()
+		if got := r.Redact(in); got != want {
+			t.Errorf("Redact(%q)\n got %q\nwant %q", in, got, want)
+		}
+	}
+	f("no secret here", "no secret here")
+	f("POST /services/T0ABC123/B0DEF456/XyZ0aBc1dEf2gHi3?token=q1w2e3&x=ab", "POST /services/<redacted>/<redacted>/<redacted>?<redacted>")
+	f(`{"password": "pa55", "api_key":"k-1", "Authorization": "Basic dXNlcjpwYXNz"}`, `{"password": "<redacted>", "api_key":"<redacted>", "Authorization": "<redacted>"}`)
+	f("got tok-9876 and bearer abcdefgh", "got <redacted> and bearer <redacted>")
+	f("s is short: kept", "s is short: kept")
+	var none *redactor
+	if got := none.Redact("token=abc secret: xyz"); got != "token=<redacted> secret: <redacted>" {
+		t.Errorf("nil redactor: %q", got)
 	}
 }

@@ -77,7 +77,12 @@ type Slack struct {
 	api     *slack.Client // chat.postMessage when webhook is ""
 	channel string
 	client  *http.Client
+	red     *redactor
 }
+
+// Redact removes the incoming webhook URL's secret path and the token
+// from s.
+func (s *Slack) Redact(text string) string { return s.red.Redact(text) }
 
 // NewSlack builds a Slack notifier; a nil client takes a default one with a
 // 30 s timeout.
@@ -98,6 +103,7 @@ func NewSlack(cfg SlackConfig, client *http.Client) (*Slack, error) {
 			return nil, err
 		}
 		s.webhook = u
+		s.red = newRedactor([]string{u})
 		return s, nil
 	}
 	token, err := secretValue("slack", "token_env", cfg.Token, cfg.TokenEnv)
@@ -105,6 +111,7 @@ func NewSlack(cfg SlackConfig, client *http.Client) (*Slack, error) {
 		return nil, err
 	}
 	s.api = slack.New(token, slack.OptionHTTPClient(s.client), slack.OptionAPIURL(cfg.APIURL))
+	s.red = newRedactor([]string{cfg.APIURL}, token)
 	return s, nil
 }
 

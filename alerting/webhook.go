@@ -66,8 +66,11 @@ func (c *WebhookConfig) Validate() error {
 	default:
 		return fmt.Errorf("alerting: webhook: method must be POST, PUT or PATCH, got %q", c.Method)
 	}
-	for name := range c.Headers {
+	for name, v := range c.Headers {
 		if err := checkHeader(name); err != nil {
+			return err
+		}
+		if err := checkHeaderValue("headers", name, string(v)); err != nil {
 			return err
 		}
 	}
@@ -96,6 +99,19 @@ func (c *WebhookConfig) Validate() error {
 	return nil
 }
 
+// checkHeaderValue refuses a header value with a line break or another
+// control character (tab aside): it would end the header early or be
+// refused by the HTTP client at every delivery. The value is not quoted:
+// it is often a credential.
+func checkHeaderValue(field, name, v string) error {
+	for _, c := range []byte(v) {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return fmt.Errorf("alerting: webhook: %s: the value of header %q has a line break or control character (value not shown)", field, name)
+		}
+	}
+	return nil
+}
+
 func checkHeader(name string) error {
 	if name == "" || strings.ContainsAny(name, " \t\r\n:") || !utf8.ValidString(name) {
 		return fmt.Errorf("alerting: webhook: bad header name %q", name)
@@ -119,7 +135,11 @@ type Webhook struct {
 	sendResolved bool
 	client       *http.Client
 	now          func() time.Time
+	red          *redactor
 }
+
+// Redact removes the webhook's URL query, header values and secret from s.
+func (w *Webhook) Redact(s string) string { return w.red.Redact(s) }
 
 // NewWebhook builds a webhook notifier; a nil client takes a default one
 // with a 30 s timeout.
@@ -142,6 +162,9 @@ func NewWebhook(cfg WebhookConfig, client *http.Client) (*Webhook, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := checkHeaderValue("headers_env", name, v); err != nil {
+			return nil, err
+		}
 		w.header.Set(name, v)
 	}
 	secret, err := secretValue("webhook", "secret_env", cfg.Secret, cfg.SecretEnv)
@@ -156,6 +179,11 @@ func NewWebhook(cfg WebhookConfig, client *http.Client) (*Webhook, error) {
 			return nil, err
 		}
 	}
+	var values []string
+	for _, vs := range w.header {
+		values = append(values, vs...)
+	}
+	w.red = newRedactor([]string{w.url}, append(values, secret)...)
 	return w, nil
 }
 
@@ -194,7 +222,7 @@ func (w *Webhook) send(ctx context.Context, a Alert) (bool, error) {
 		h.Set(TimestampHeader, strconv.FormatInt(ts.Unix(), 10))
 		h.Set(SignatureHeader, Sign(w.secret, ts, body))
 	}
-	retry, err := do(ctx, w.client, w.method, w.url, w.shown, h, body)
+	retry, err := do(ctx, w.client, w.method, w.url, w.shown, h, body, w.red)
 	if err != nil {
 		return retry, fmt.Errorf("alerting: webhook: alert %q: %w", a.Key, err)
 	}
@@ -474,7 +502,7 @@ func orDefault(c *http.Client) *http.Client {
 
 // do sends one request and classifies the outcome; shown names the URL in
 // errors.
-func do(ctx context.Context, client *http.Client, method, target, shown string, h http.Header, body []byte) (bool, error) {
+func do(ctx context.Context, client *http.Client, method, target, shown string, h http.Header, body []byte, red *redactor) (bool, error) {
 	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
 	if err != nil {
 		return false, fmt.Errorf("%s: cannot build request: %w", shown, transportError(err, shown))
@@ -485,7 +513,7 @@ func do(ctx context.Context, client *http.Client, method, target, shown string, 
 		return true, transportError(err, shown)
 	}
 	defer resp.Body.Close()
-	retry, err := httpError(resp)
+	retry, err := httpError(resp, red)
 	if err != nil {
 		return retry, fmt.Errorf("%s: %w", shown, err)
 	}
@@ -530,13 +558,15 @@ func retryableStatus(code int) bool {
 
 // httpError returns nil for a 2xx response, else a *StatusError and
 // whether to retry. It reads (at most 4 KiB of) the body, so the connection
-// can be reused; the caller closes it.
-func httpError(resp *http.Response) (retryable bool, err error) {
+// can be reused; the caller closes it. The body kept is redacted (red may
+// be nil: patterns only) before it is cut to 256 bytes, so a receiver that
+// echoes the request does not put the notifier's credentials in the log.
+func httpError(resp *http.Response, red *redactor) (retryable bool, err error) {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return false, nil
 	}
-	e := &StatusError{Code: resp.StatusCode, Body: shorten(strings.TrimSpace(string(b)), 256)}
+	e := &StatusError{Code: resp.StatusCode, Body: shorten(strings.TrimSpace(red.Redact(string(b))), 256)}
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
 		e.RetryAfter = time.Duration(s) * time.Second
 	}
