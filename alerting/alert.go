@@ -80,6 +80,10 @@ type Alert struct {
 	// severity the notifier was told before: an escalation when Severity
 	// is the higher one, else a de-escalation.
 	PreviousSeverity string `json:"previous_severity,omitempty"`
+	// SupersededBy is set on the resolved notification that closes an
+	// Alertmanager-like receiver's alert of the old severity when the
+	// alert changed severity: the new severity, which goes on firing.
+	SupersededBy string `json:"superseded_by,omitempty"`
 	// GeneratorURL links to the model's status page; DashboardURL to its
 	// Grafana dashboard ("" when not configured).
 	GeneratorURL string `json:"generator_url,omitempty"`

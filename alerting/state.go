@@ -434,6 +434,7 @@ func (e *Engine) notifyFiring(r *Rule, in *instance, now time.Time) {
 				// them: the old one is resolved, not left to time out.
 				old := in.Alert
 				old.Severity, old.Status, old.EndsAt, old.ChangedAt = st.Severity, StatusResolved, now, now
+				old.SupersededBy = sev
 				old.Labels = maps.Clone(old.Labels)
 				old.Labels["severity"] = st.Severity
 				old.Annotations = maps.Clone(old.Annotations)

@@ -274,6 +274,10 @@ func TestResendAndSeverityChange(t *testing.T) {
 	if got := statuses(am.alerts()); got != "income:firing:warning income:firing:warning income:resolved:warning income:firing:critical" {
 		t.Fatalf("notifications %q", got)
 	}
+	if old, up := am.alerts()[2], am.alerts()[3]; old.Annotations["summary"] != "credit/v1: psi of income is 0.25, now critical" ||
+		up.Annotations["summary"] != "credit/v1: psi of income is 0.25 (>= 0.2), escalated from warning to critical" {
+		t.Fatalf("severity change worded %q, %q", old.Annotations["summary"], up.Annotations["summary"])
+	}
 }
 
 func TestRuleValidation(t *testing.T) {

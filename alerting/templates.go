@@ -84,6 +84,7 @@ func change(a Alert) string {
 //	psi of income is 0.313 (>= 0.25), escalated from warning to critical
 //	psi of income is 0.15 (>= 0.1), de-escalated from critical to warning
 //	psi of income is 0.04, back below 0.1                 (resolved)
+//	psi of income is 0.25, now critical                   (the warning resolved, for Alertmanager)
 //	rollback of candidate v2 (stable v1) decided: <reason>
 func headline(a Alert) string {
 	if isRollout(a) {
@@ -102,6 +103,9 @@ func headline(a Alert) string {
 		return s
 	}
 	if a.Status == StatusResolved {
+		if a.SupersededBy != "" {
+			return fmt.Sprintf("%s is %.3g, now %s", subject(a, false), a.Value, a.SupersededBy)
+		}
 		if math.IsNaN(a.Value) {
 			return subject(a, false) + " is no longer evaluated"
 		}
@@ -147,6 +151,8 @@ func detail(a Alert) string {
 		if !a.WindowEnd.IsZero() {
 			fmt.Fprintf(&b, "; events from %s to %s", a.WindowStart.UTC().Format(time.RFC3339), a.WindowEnd.UTC().Format(time.RFC3339))
 		}
+	case a.Status == StatusResolved && a.SupersededBy != "":
+		fmt.Fprintf(&b, "%s is %.4g: the %s alert goes on as %s", subject(a, true), a.Value, a.Severity, a.SupersededBy)
 	case a.Status == StatusResolved:
 		if math.IsNaN(a.Value) {
 			fmt.Fprintf(&b, "%s is no longer evaluated", subject(a, true))
