@@ -122,6 +122,9 @@ func (ds *dispatcher) run(ctx context.Context) {
 		case n := <-ds.q:
 			if o, ok := ds.deliver(ctx, n); ok {
 				ds.settle(n, o)
+				if o == outcomeSent { // counted once out of the outbox
+					ds.sent.Inc()
+				}
 			}
 			ds.pending.Add(-1)
 		}
@@ -138,7 +141,6 @@ func (ds *dispatcher) deliver(ctx context.Context, n *notification) (o outcome, 
 		retry, err := ds.n.Notify(actx, alerts)
 		cancel()
 		if err == nil {
-			ds.sent.Inc()
 			return outcomeSent, true
 		}
 		if ctx.Err() != nil {

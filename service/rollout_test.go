@@ -168,13 +168,16 @@ alerting:
 	if !strings.Contains(page, `id="rollout" data-decision="rollback"`) {
 		t.Errorf("status page lacks the rollout verdict")
 	}
-	for range 200 {
-		if len(calls()) >= 2 {
-			break
+	// Both acknowledged (not only received): a notification whose answer
+	// is still on its way is in the final checkpoint and is delivered again
+	// after the restart, under the same idempotency key.
+	sent := `driftwatch_notifications_total{notifier="hook",outcome="sent"}`
+	for deadline := time.Now().Add(10 * time.Second); metricValue([]byte(getText(t, "http://"+s.HTTPAddr()+"/metrics")), sent) != "2"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is not 2 after 10s; %d webhook calls", sent, len(calls()))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond)
 	c := calls()
 	if len(c) != 2 {
 		t.Fatalf("%d webhook calls, want one rollback and one promote: %+v", len(c), c)
