@@ -46,8 +46,10 @@ type notification struct {
 	// per notifier and key.
 	Key   string `json:"key"`
 	Alert Alert  `json:"alert"`
-	// ValueUnknown: Alert.Value is NaN (JSON null, which decodes as 0).
+	// ValueUnknown: Alert.Value is NaN; SamplesInf: Alert.Samples is +Inf
+	// (both JSON null, which decodes as 0).
 	ValueUnknown bool `json:"value_unknown,omitempty"`
+	SamplesInf   bool `json:"samples_inf,omitempty"`
 }
 
 // outcome is how a dispatcher finished with a notification.

@@ -266,6 +266,40 @@ func TestOutboxSurvivesAbruptStop(t *testing.T) {
 	}
 }
 
+// A waiting notification keeps its non-finite numbers across a snapshot
+// (JSON null): a resolve without a value and a rollout decision's +Inf
+// samples.
+func TestOutboxKeepsNonFiniteNumbers(t *testing.T) {
+	down := &recorder{name: "hook", failures: math.MaxInt}
+	rules := []Rule{{Name: "Rollback", Statistic: "rollout_rollback", Critical: ptr(1), Actions: []string{"hook"}}, psiRule("hook")}
+	rules[1].For, rules[1].KeepFiringFor = 0, 0
+	e := newEngine(t, rules, down)
+	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	rb := Sample{Model: "credit", Version: "v2", Statistic: "rollout_rollback", Value: 1, Samples: math.Inf(1)}
+	e.Eval(t0, []Sample{rb, psi("income", 0.3)})
+	e.Eval(t0.Add(time.Minute), []Sample{rb}) // income gone: resolved without a value
+	state, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, cancel := context.WithCancel(context.Background())
+	cancel()
+	e.Close(dead)
+	up := &recorder{name: "hook"}
+	e2 := newEngine(t, rules, up)
+	if err := e2.Restore(state); err != nil {
+		t.Fatal(err)
+	}
+	flush(e2)
+	got := up.alerts()
+	if s := statuses(got); s != "income:firing:critical :firing:critical income:resolved:critical" {
+		t.Fatalf("delivered %q", s)
+	}
+	if !math.IsInf(got[1].Samples, 1) || !math.IsNaN(got[2].Value) {
+		t.Fatalf("restored samples %v, value %v", got[1].Samples, got[2].Value)
+	}
+}
+
 // A receiver that echoes the request in its error body does not put the
 // notifier's credentials in the error or the log: the URL's query and
 // token-like path, header values, the signing secret and the PagerDuty

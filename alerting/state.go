@@ -461,7 +461,8 @@ func (e *Engine) send(action string, a Alert) {
 		return
 	}
 	e.seq++
-	n := &notification{Seq: e.seq, Notifier: action, Key: key, Alert: a, ValueUnknown: math.IsNaN(a.Value)}
+	n := &notification{Seq: e.seq, Notifier: action, Key: key, Alert: a,
+		ValueUnknown: math.IsNaN(a.Value), SamplesInf: math.IsInf(a.Samples, 1)}
 	e.outbox[k] = n
 	*e.held = append(*e.held, n) // evaluations run in EvalHeld
 }
@@ -600,6 +601,9 @@ func (e *Engine) Restore(data []byte) error {
 		}
 		if n.ValueUnknown {
 			n.Alert.Value = math.NaN()
+		}
+		if n.SamplesInf {
+			n.Alert.Samples = math.Inf(1)
 		}
 		e.seq++
 		n.Seq = e.seq
