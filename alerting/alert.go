@@ -55,7 +55,10 @@ type Alert struct {
 	Feature   string `json:"feature,omitempty"`
 	Statistic string `json:"statistic"`
 	// Value is the statistic at the last evaluation; Threshold the one it
-	// crossed (critical when Severity is critical, else warning).
+	// crossed (critical when Severity is critical, else warning). A resolved
+	// alert has the value at resolution (NaN when there is none: the
+	// statistic went away or has too few samples) and the threshold it is
+	// back behind (warning, or critical for a rule without one).
 	Value     float64 `json:"value"`
 	Threshold float64 `json:"threshold"`
 	// Op tells how Value compares with Threshold when the alert fires: ">="
@@ -68,9 +71,19 @@ type Alert struct {
 	WindowStart time.Time `json:"window_start"`
 	WindowEnd   time.Time `json:"window_end"`
 	// StartsAt is when the alert started firing; EndsAt when it resolved
-	// (zero while firing).
-	StartsAt time.Time `json:"starts_at"`
-	EndsAt   time.Time `json:"ends_at"`
+	// (zero while firing); ChangedAt when it took its current status and
+	// severity (an escalation or de-escalation, the resolution).
+	StartsAt  time.Time `json:"starts_at"`
+	EndsAt    time.Time `json:"ends_at"`
+	ChangedAt time.Time `json:"changed_at"`
+	// PreviousSeverity is set on a firing notification that changes the
+	// severity the notifier was told before: an escalation when Severity
+	// is the higher one, else a de-escalation.
+	PreviousSeverity string `json:"previous_severity,omitempty"`
+	// SupersededBy is set on the resolved notification that closes an
+	// Alertmanager-like receiver's alert of the old severity when the
+	// alert changed severity: the new severity, which goes on firing.
+	SupersededBy string `json:"superseded_by,omitempty"`
 	// GeneratorURL links to the model's status page; DashboardURL to its
 	// Grafana dashboard ("" when not configured).
 	GeneratorURL string `json:"generator_url,omitempty"`
@@ -108,7 +121,7 @@ func (s AlertState) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	rest, err := json.Marshal(struct {
-		State    string    `json:"state"`
+		State    State     `json:"state"`
 		ActiveAt time.Time `json:"active_at"`
 		Silenced bool      `json:"silenced"`
 	}{s.State, s.ActiveAt, s.Silenced})

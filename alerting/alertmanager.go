@@ -60,7 +60,11 @@ type Alertmanager struct {
 	resend time.Duration
 	client *http.Client
 	now    func() time.Time
+	red    *redactor
 }
+
+// Redact removes the Alertmanager URLs' queries from s.
+func (am *Alertmanager) Redact(s string) string { return am.red.Redact(s) }
 
 // NewAlertmanager builds an Alertmanager notifier; a nil client takes a
 // default one with a 30 s timeout.
@@ -77,6 +81,7 @@ func NewAlertmanager(cfg AlertmanagerConfig, client *http.Client) (*Alertmanager
 		am.urls = append(am.urls, base+"/api/v2/alerts")
 		am.shown = append(am.shown, base)
 	}
+	am.red = newRedactor(cfg.URLs)
 	return am, nil
 }
 
@@ -179,7 +184,7 @@ func (am *Alertmanager) Notify(ctx context.Context, alerts []Alert) (bool, error
 	accepted, retry := false, true
 	for i, u := range am.urls {
 		actx, cancel := shareDeadline(ctx, len(am.urls)-i)
-		r, err := do(actx, am.client, http.MethodPost, u, am.shown[i], h.Clone(), body)
+		r, err := do(actx, am.client, http.MethodPost, u, am.shown[i], h.Clone(), body, am.red)
 		cancel()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("alerting: alertmanager: %w", err))

@@ -34,13 +34,15 @@ type Config struct {
 // exactly one of the receiver kinds set.
 type NotifierConfig struct {
 	Name string `yaml:"name"`
-	// Cooldown: see Options.Cooldown.
-	Cooldown     time.Duration       `yaml:"cooldown"`
-	Log          *struct{}           `yaml:"log"`
-	Alertmanager *AlertmanagerConfig `yaml:"alertmanager"`
-	Slack        *SlackConfig        `yaml:"slack"`
-	PagerDuty    *PagerDutyConfig    `yaml:"pagerduty"`
-	Webhook      *WebhookConfig      `yaml:"webhook"`
+	// Cooldown and CooldownEscalations (notify, the default, or
+	// suppress): see Cooldown.
+	Cooldown            time.Duration       `yaml:"cooldown"`
+	CooldownEscalations EscalationPolicy    `yaml:"cooldown_escalations"`
+	Log                 *struct{}           `yaml:"log"`
+	Alertmanager        *AlertmanagerConfig `yaml:"alertmanager"`
+	Slack               *SlackConfig        `yaml:"slack"`
+	PagerDuty           *PagerDutyConfig    `yaml:"pagerduty"`
+	Webhook             *WebhookConfig      `yaml:"webhook"`
 }
 
 // DefaultConfig logs alerts of the default rules; notifiers are the user's
@@ -106,6 +108,13 @@ func (c *Config) Validate() error {
 		if n.Cooldown < 0 {
 			return fmt.Errorf("notifiers[%d] (%q): cooldown must not be negative", i, n.Name)
 		}
+		switch n.CooldownEscalations {
+		case "":
+			n.CooldownEscalations = EscalationNotify
+		case EscalationNotify, EscalationSuppress:
+		default:
+			return fmt.Errorf("notifiers[%d] (%q): cooldown_escalations must be %s or %s, got %q", i, n.Name, EscalationNotify, EscalationSuppress, n.CooldownEscalations)
+		}
 	}
 	rules := map[string]bool{}
 	for i := range c.Rules {
@@ -136,7 +145,7 @@ func (c *Config) Build(statusURL string, set *metrics.Set, log *slog.Logger, cli
 		return nil, nil, err
 	}
 	ns := map[string]Notifier{}
-	cooldown := map[string]time.Duration{}
+	cooldown := map[string]Cooldown{}
 	for _, nc := range c.Notifiers {
 		var n Notifier
 		switch {
@@ -163,7 +172,7 @@ func (c *Config) Build(statusURL string, set *metrics.Set, log *slog.Logger, cli
 			return nil, nil, fmt.Errorf("alerting: notifier %q: %w", nc.Name, err)
 		}
 		ns[nc.Name] = n
-		cooldown[nc.Name] = nc.Cooldown
+		cooldown[nc.Name] = Cooldown{Period: nc.Cooldown, Escalations: nc.CooldownEscalations}
 	}
 	if c.StatusURL != "" {
 		statusURL = c.StatusURL

@@ -25,97 +25,151 @@ type Delivery struct {
 	Timeout    time.Duration `yaml:"timeout"`     // one attempt
 	MinBackoff time.Duration `yaml:"min_backoff"` // first retry delay, doubled per attempt with ±20% jitter
 	MaxBackoff time.Duration `yaml:"max_backoff"`
-	MaxAge     time.Duration `yaml:"max_age"` // a notification still failing after this long is given up and counted
+	// MaxAge: a notification still failing after this long in one process
+	// is given up and counted (one restored after a restart starts again).
+	MaxAge time.Duration `yaml:"max_age"`
 }
 
 // DefaultDelivery is what the service uses unless configured.
 var DefaultDelivery = Delivery{QueueSize: 1000, Timeout: 10 * time.Second, MinBackoff: 500 * time.Millisecond,
 	MaxBackoff: time.Minute, MaxAge: time.Hour}
 
+// notification is one alert for one notifier: an entry of the engine's
+// outbox from the evaluation that made it until its receiver acknowledged
+// it or it was given up. The outbox is part of the engine's snapshot, so a
+// notification queued or being retried when the process dies is delivered
+// after the restart.
+type notification struct {
+	Seq      uint64 `json:"seq"` // creation order within the engine: delivery order per notifier
+	Notifier string `json:"notifier"`
+	// Key is the alert's IdempotencyKey: a notification is queued once
+	// per notifier and key.
+	Key   string `json:"key"`
+	Alert Alert  `json:"alert"`
+	// ValueUnknown: Alert.Value is NaN; SamplesInf: Alert.Samples is +Inf
+	// (both JSON null, which decodes as 0).
+	ValueUnknown bool `json:"value_unknown,omitempty"`
+	SamplesInf   bool `json:"samples_inf,omitempty"`
+}
+
+// outcome is how a dispatcher finished with a notification.
+type outcome int
+
+const (
+	outcomeSent    outcome = iota // the receiver acknowledged it
+	outcomeFailed                 // given up: not retryable, or older than MaxAge
+	outcomeDropped                // the queue was full
+)
+
 // dispatcher delivers one notifier's notifications in order, one at a time,
 // retrying the head until it is delivered: a receiver that is down delays
 // its notifications but loses none (up to MaxAge), and keeps them in order.
+// Stopped while retrying, it leaves the notification in the outbox.
 type dispatcher struct {
 	n   Notifier
 	d   Delivery
 	log *slog.Logger
-	q   chan []Alert
+	q   chan *notification
 	// pending counts notifications queued or being delivered.
 	pending atomic.Int64
+	// settled is told the outcome of every notification it finished with
+	// (nil: nobody).
+	settled func(*notification, outcome)
 
-	sent, failed, dropped, retries *metrics.Counter
+	sent, failed, dropped, retries, suppressed *metrics.Counter
 
-	cancel context.CancelFunc
-	done   chan struct{}
-	once   sync.Once
+	cancel  context.CancelFunc
+	stopped chan struct{}
+	once    sync.Once
 }
 
-func newDispatcher(n Notifier, d Delivery, set *metrics.Set, log *slog.Logger) *dispatcher {
+func newDispatcher(n Notifier, d Delivery, set *metrics.Set, log *slog.Logger, settled func(*notification, outcome)) *dispatcher {
 	c := func(outcome string) *metrics.Counter {
 		return set.GetOrCreateCounter(fmt.Sprintf(`driftwatch_notifications_total{notifier=%q,outcome=%q}`, n.Name(), outcome))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	ds := &dispatcher{n: n, d: d, log: log, q: make(chan []Alert, d.QueueSize),
-		sent: c("sent"), failed: c("failed"), dropped: c("dropped"), retries: c("retried"),
-		cancel: cancel, done: make(chan struct{})}
+	ds := &dispatcher{n: n, d: d, log: log, q: make(chan *notification, d.QueueSize), settled: settled,
+		sent: c("sent"), failed: c("failed"), dropped: c("dropped"), retries: c("retried"), suppressed: c("suppressed"),
+		cancel: cancel, stopped: make(chan struct{})}
 	go ds.run(ctx)
 	return ds
 }
 
 // enqueue never blocks: a full queue drops the notification and counts it.
-func (ds *dispatcher) enqueue(alerts []Alert) bool {
+func (ds *dispatcher) enqueue(n *notification) bool {
 	ds.pending.Add(1)
 	select {
-	case ds.q <- alerts:
+	case ds.q <- n:
 		return true
 	default:
 		ds.pending.Add(-1)
 		ds.dropped.Inc()
+		ds.settle(n, outcomeDropped)
 		return false
 	}
 }
 
+func (ds *dispatcher) settle(n *notification, o outcome) {
+	if ds.settled != nil {
+		ds.settled(n, o)
+	}
+}
+
 func (ds *dispatcher) run(ctx context.Context) {
-	defer close(ds.done)
+	defer close(ds.stopped)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case a := <-ds.q:
-			ds.deliver(ctx, a)
+		case n := <-ds.q:
+			if o, ok := ds.deliver(ctx, n); ok {
+				ds.settle(n, o)
+				if o == outcomeSent { // counted once out of the outbox
+					ds.sent.Inc()
+				}
+			}
 			ds.pending.Add(-1)
 		}
 	}
 }
 
-func (ds *dispatcher) deliver(ctx context.Context, alerts []Alert) {
+// deliver tries n until it is sent or given up; ok is false when the
+// dispatcher was stopped first (n stays in the outbox).
+func (ds *dispatcher) deliver(ctx context.Context, n *notification) (o outcome, ok bool) {
+	alerts := []Alert{n.Alert}
 	start := time.Now()
 	for attempt := 0; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, ds.d.Timeout)
 		retry, err := ds.n.Notify(actx, alerts)
 		cancel()
 		if err == nil {
-			ds.sent.Inc()
-			return
+			return outcomeSent, true
 		}
-		if !retry || ctx.Err() != nil || time.Since(start) > ds.d.MaxAge {
+		if ctx.Err() != nil {
+			return 0, false
+		}
+		if !retry || time.Since(start) > ds.d.MaxAge {
 			ds.failed.Inc()
-			ds.log.Error("alerting: notification failed", "notifier", ds.n.Name(), "alert", alerts[0].Key, "attempts", attempt+1, "err", err)
-			return
+			msg := err.Error()
+			if r, ok := ds.n.(Redactor); ok {
+				msg = r.Redact(msg)
+			}
+			ds.log.Error("alerting: notification failed", "notifier", ds.n.Name(), "alert", n.Alert.Key, "attempts", attempt+1, "err", msg)
+			return outcomeFailed, true
 		}
 		ds.retries.Inc()
 		wait := min(ds.d.MinBackoff<<min(attempt, 20), ds.d.MaxBackoff)
 		wait = time.Duration(float64(wait) * (0.8 + 0.4*rand.Float64()))
 		select {
 		case <-ctx.Done():
-			ds.failed.Inc()
-			return
+			return 0, false
 		case <-time.After(wait):
 		}
 	}
 }
 
-// close delivers what is queued until ctx ends, then stops.
+// close delivers what is queued until ctx ends, then stops; what is left
+// stays in the outbox.
 func (ds *dispatcher) close(ctx context.Context) {
 	ds.once.Do(func() {
 		for ds.pending.Load() > 0 && ctx.Err() == nil {
@@ -125,6 +179,6 @@ func (ds *dispatcher) close(ctx context.Context) {
 			}
 		}
 		ds.cancel()
-		<-ds.done
+		<-ds.stopped
 	})
 }

@@ -45,7 +45,8 @@ func (c *PagerDutyConfig) Validate() error {
 		return err
 	}
 	if !strings.HasSuffix(c.URL, pagerDutyPath) {
-		return fmt.Errorf("alerting: pagerduty: url %q must end in %s", c.URL, pagerDutyPath)
+		// The URL is not quoted: it may hold a credential.
+		return fmt.Errorf("alerting: pagerduty: url must end in %s", pagerDutyPath)
 	}
 	return nil
 }
@@ -56,7 +57,11 @@ type PagerDuty struct {
 	routingKey string
 	endpoint   string // url without /v2/enqueue, as go-pagerduty wants it
 	client     *http.Client
+	red        *redactor
 }
+
+// Redact removes the routing key and the URL's query from s.
+func (p *PagerDuty) Redact(s string) string { return p.red.Redact(s) }
 
 // NewPagerDuty builds a PagerDuty notifier; a nil client takes a default
 // one with a 30 s timeout.
@@ -72,6 +77,7 @@ func NewPagerDuty(cfg PagerDutyConfig, client *http.Client) (*PagerDuty, error) 
 	if p.name == "" {
 		p.name = "pagerduty"
 	}
+	p.red = newRedactor([]string{cfg.URL}, key)
 	return p, nil
 }
 
@@ -98,7 +104,7 @@ func (p *PagerDuty) send(ctx context.Context, a Alert) (bool, error) {
 	// errors as REST API ones (losing PagerDuty's message); the recorder
 	// keeps both for the shared classification. A client per call keeps
 	// Notify safe for concurrent use.
-	rec := &recordingDoer{c: p.client}
+	rec := &recordingDoer{c: p.client, red: p.red}
 	c := pagerduty.NewClient("", pagerduty.WithV2EventsAPIEndpoint(p.endpoint))
 	c.HTTPClient = rec
 	_, err := c.ManageEventWithContext(ctx, pagerDutyEvent(a, p.routingKey))
@@ -116,6 +122,7 @@ func (p *PagerDuty) send(ctx context.Context, a Alert) (bool, error) {
 // recordingDoer is the pagerduty.HTTPClient of one call.
 type recordingDoer struct {
 	c      *http.Client
+	red    *redactor
 	done   bool  // a response arrived
 	err    error // from http.Client.Do
 	status error // from httpError, for a response other than 2xx
@@ -130,7 +137,7 @@ func (d *recordingDoer) Do(req *http.Request) (*http.Response, error) {
 	d.done = true
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// httpError reads the body; go-pagerduty gets an empty one.
-		d.retry, d.status = httpError(resp)
+		d.retry, d.status = httpError(resp, d.red)
 		resp.Body.Close()
 		resp.Body = http.NoBody
 	}

@@ -267,6 +267,33 @@ func (r *Rule) judge(s *Sample) (string, float64) {
 	return "", 0
 }
 
+// lowest returns the threshold at which the rule starts firing (warning,
+// else critical) for the sample s (nil: an auto rule's is unknown).
+func (r *Rule) lowest(s *Sample) (float64, bool) {
+	warning, critical := r.Warning, r.Critical
+	if r.Threshold == ThresholdAuto {
+		if s == nil || s.Auto == nil {
+			return 0, false
+		}
+		for _, b := range []*Budget{r.FalseAlarms.Warning, r.FalseAlarms.Critical} {
+			if b == nil {
+				continue
+			}
+			if t, ok := s.Auto.Threshold(s.Statistic, s.Feature, *b); ok {
+				return t, true
+			}
+		}
+		return 0, false
+	}
+	if warning != nil {
+		return *warning, true
+	}
+	if critical != nil {
+		return *critical, true
+	}
+	return 0, false
+}
+
 func match(pattern, s string) bool {
 	if pattern == "" {
 		return true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -76,7 +77,12 @@ type Slack struct {
 	api     *slack.Client // chat.postMessage when webhook is ""
 	channel string
 	client  *http.Client
+	red     *redactor
 }
+
+// Redact removes the incoming webhook URL's secret path and the token
+// from s.
+func (s *Slack) Redact(text string) string { return s.red.Redact(text) }
 
 // NewSlack builds a Slack notifier; a nil client takes a default one with a
 // 30 s timeout.
@@ -97,6 +103,7 @@ func NewSlack(cfg SlackConfig, client *http.Client) (*Slack, error) {
 			return nil, err
 		}
 		s.webhook = u
+		s.red = newRedactor([]string{u})
 		return s, nil
 	}
 	token, err := secretValue("slack", "token_env", cfg.Token, cfg.TokenEnv)
@@ -104,6 +111,7 @@ func NewSlack(cfg SlackConfig, client *http.Client) (*Slack, error) {
 		return nil, err
 	}
 	s.api = slack.New(token, slack.OptionHTTPClient(s.client), slack.OptionAPIURL(cfg.APIURL))
+	s.red = newRedactor([]string{cfg.APIURL}, token)
 	return s, nil
 }
 
@@ -184,13 +192,20 @@ func slackMessage(a Alert) (string, []slack.Block) {
 	field("Version", a.Version)
 	field("Feature", a.Feature)
 	field("Statistic", a.Statistic)
-	field("Value", formatFloat(a.Value)+" "+a.Op+" "+formatFloat(a.Threshold)+" ("+a.Severity+")")
+	switch {
+	case a.Status != StatusResolved:
+		field("Value", formatFloat(a.Value)+" "+a.Op+" "+formatFloat(a.Threshold)+" ("+a.Severity+")")
+	case math.IsNaN(a.Value):
+		field("Value", "no longer evaluated")
+	default:
+		field("Value", formatFloat(a.Value)+", back "+back(a.Op)+" "+formatFloat(a.Threshold))
+	}
 	if a.WindowEnd.IsZero() {
 		field("Window", "count window")
 	} else {
 		field("Window", a.WindowStart.UTC().Format(time.RFC3339)+" to "+a.WindowEnd.UTC().Format(time.RFC3339))
 	}
-	if a.Samples > 0 {
+	if a.Samples > 0 && !math.IsInf(a.Samples, 0) {
 		field("Samples", strconv.FormatFloat(a.Samples, 'f', -1, 64))
 	}
 	if a.Status == StatusResolved && !a.EndsAt.IsZero() {

@@ -105,6 +105,7 @@ func TestSlackMessages(t *testing.T) {
 	}
 	for i, m := range msgs {
 		wantPath, status, header := "/hook", "Firing", "Firing (critical): psi_drift on credit/v3"
+		summary, value := "credit/v3: psi of income is 0.313 (&gt;= 0.25)", "*Value*\n0.3127 &gt;= 0.25 (critical)"
 		if i >= 2 {
 			wantPath = "/api/chat.postMessage"
 			if m.token != "xoxb-test-token" || m.channel != "#ml-alerts" {
@@ -113,11 +114,12 @@ func TestSlackMessages(t *testing.T) {
 		}
 		if i%2 == 1 {
 			status, header = "Resolved", "Resolved: psi_drift on credit/v3"
+			summary, value = "credit/v3: psi of income is 0.04, back below 0.1", "*Value*\n0.04, back below 0.1"
 		}
 		if m.path != wantPath {
 			t.Errorf("message %d: path %s, want %s", i, m.path, wantPath)
 		}
-		if want := status + ": credit/v3: psi of income is 0.313 (&gt;= 0.25)"; m.text != want {
+		if want := status + ": " + summary; m.text != want {
 			t.Errorf("message %d: text %q, want %q", i, m.text, want)
 		}
 		var types []string
@@ -131,7 +133,7 @@ func TestSlackMessages(t *testing.T) {
 			t.Errorf("message %d: header %q, want %q", i, got, header)
 		}
 		section := m.blocks[1]
-		if got := section["text"].(map[string]any)["text"]; got != "credit/v3: psi of income is 0.313 (&gt;= 0.25)" {
+		if got := section["text"].(map[string]any)["text"]; got != summary {
 			t.Errorf("message %d: section text %q", i, got)
 		}
 		var fields []string
@@ -139,7 +141,7 @@ func TestSlackMessages(t *testing.T) {
 			fields = append(fields, f.(map[string]any)["text"].(string))
 		}
 		want := []string{"*Model*\ncredit", "*Version*\nv3", "*Feature*\nincome", "*Statistic*\npsi",
-			"*Value*\n0.3127 &gt;= 0.25 (critical)", "*Window*\n2025-03-01T11:00:00Z to 2025-03-01T12:00:00Z",
+			value, "*Window*\n2025-03-01T11:00:00Z to 2025-03-01T12:00:00Z",
 			"*Samples*\n12000", "*Since*\n2025-03-01T12:00:00Z"}
 		if i%2 == 1 {
 			want[len(want)-1] = "*Resolved at*\n2025-03-01T13:30:00Z"

@@ -1,11 +1,13 @@
 package alerting
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"net/url"
 	"slices"
 	"sync"
@@ -18,12 +20,14 @@ import (
 type Options struct {
 	Rules     []Rule              // validated
 	Notifiers map[string]Notifier // by the names rules use in actions
-	// Cooldown per notifier: after it was sent a firing alert of a rule for
-	// a model version, further firing alerts of that rule for that version
-	// wait this long for it (a retraining webhook is called once, not once
-	// per drifted feature). Resolved notifications are not held back.
-	Cooldown map[string]time.Duration
+	// Cooldown per notifier (see Cooldown).
+	Cooldown map[string]Cooldown
 	Delivery Delivery
+	// Settled, when set, is called after a notification left the outbox
+	// (acknowledged, given up or dropped), from a dispatcher's goroutine:
+	// the service saves the state file, so an acknowledged notification
+	// is not sent again after a restart.
+	Settled func()
 	// Render fills an alert's summary and description (nil: a plain line).
 	Render func(Alert) (summary, description string)
 	// StatusURL is the status page's base URL (generator links);
@@ -44,8 +48,54 @@ type Engine struct {
 	inst     map[string]*instance
 	cooldown map[string]time.Time // action/rule/model/version → last firing sent
 	silences map[string]*Silence
-	held     *[]heldSend // during EvalHeld
+	held     *[]*notification // during EvalHeld
+	// outbox holds the notifications queued or being delivered, by
+	// outboxKey; seq numbers them in creation order.
+	outbox map[string]*notification
+	seq    uint64
+	// delivered are the outbox keys of the latest acknowledged
+	// notifications, oldest first (at most deliveredKeep): a restore from
+	// an older snapshot does not send them again.
+	delivered []string
 }
+
+// deliveredKeep bounds Engine.delivered.
+const deliveredKeep = 1024
+
+// Cooldown is a notifier's cooldown policy, per rule and model version:
+// after a firing notification of a rule for a model version was sent to
+// the notifier, new firing alerts of that rule and version are held back
+// for Period (a retraining webhook is called once, not once per drifted
+// feature). Every firing notification sent restarts the period, so each
+// call counts. Escalations (warning to critical) pass unless Escalations is
+// EscalationSuppress; de-escalations and resolved notifications of alerts
+// the notifier was told about always pass. An alert held back stays so
+// until it escalates past the cooldown or resolves (its resolve is not
+// sent: the notifier never heard of it). Held-back notifications are
+// counted in driftwatch_notifications_total{outcome="suppressed"}.
+type Cooldown struct {
+	Period      time.Duration
+	Escalations EscalationPolicy
+}
+
+// EscalationPolicy says whether an escalation passes a notifier's cooldown.
+type EscalationPolicy string
+
+// Escalation policies.
+const (
+	EscalationNotify   EscalationPolicy = "notify" // the default
+	EscalationSuppress EscalationPolicy = "suppress"
+)
+
+// State is an alert's state as the API shows it.
+type State string
+
+// Alert states: pending while the condition has held for less than the
+// rule's `for`, then firing (resolved alerts are gone from the API).
+const (
+	StatePending State = "pending"
+	StateFiring  State = "firing"
+)
 
 // instance is one alert's state between evaluations.
 type instance struct {
@@ -58,9 +108,25 @@ type instance struct {
 
 // sentState is what an action was last told about an instance.
 type sentState struct {
-	Severity   string    // "" when nothing was sent
-	At         time.Time // when it was sent (resends count)
-	Suppressed bool      // held back by the rule's cooldown: never notified
+	Severity string    // "" when nothing was sent
+	At       time.Time // when it was sent (resends count)
+	// Held is the severity the cooldown holds back ("" none): the alert's
+	// first firing when Severity is "", else an escalation.
+	Held string `json:",omitempty"`
+	// Suppressed is the snapshot field of earlier versions, for Held with
+	// nothing sent; read on restore only.
+	Suppressed bool `json:",omitempty"`
+}
+
+// severityRank orders severities: none, warning, critical.
+func severityRank(s string) int {
+	switch s {
+	case SeverityWarning:
+		return 1
+	case SeverityCritical:
+		return 2
+	}
+	return 0
 }
 
 // New starts an engine and a dispatcher per notifier.
@@ -75,15 +141,17 @@ func New(opt Options) *Engine {
 		opt.Delivery = DefaultDelivery
 	}
 	e := &Engine{opt: opt, log: opt.Logger, disp: map[string]*dispatcher{},
-		inst: map[string]*instance{}, cooldown: map[string]time.Time{}, silences: map[string]*Silence{}}
+		inst: map[string]*instance{}, cooldown: map[string]time.Time{}, silences: map[string]*Silence{},
+		outbox: map[string]*notification{}}
 	for _, name := range slices.Sorted(maps.Keys(opt.Notifiers)) {
-		e.disp[name] = newDispatcher(opt.Notifiers[name], opt.Delivery, opt.Metrics, opt.Logger)
+		e.disp[name] = newDispatcher(opt.Notifiers[name], opt.Delivery, opt.Metrics, opt.Logger, e.settled)
 	}
 	return e
 }
 
 // Close delivers what is queued until ctx ends, then stops the
-// dispatchers. Safe to call twice.
+// dispatchers; what is left stays in the outbox, for the next Snapshot.
+// Safe to call twice.
 func (e *Engine) Close(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, d := range e.disp {
@@ -114,20 +182,51 @@ func (e *Engine) Eval(now time.Time, samples []Sample) {
 func (e *Engine) EvalHeld(now time.Time, samples []Sample) (release func(), held int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var out []heldSend
+	var out []*notification
 	e.held = &out
 	defer func() { e.held = nil }()
 	e.eval(now, samples)
-	return func() {
-		for _, h := range out {
-			e.enqueue(h.action, h.alert)
-		}
-	}, len(out)
+	return func() { e.dispatch(out) }, len(out)
 }
 
-type heldSend struct {
-	action string
-	alert  Alert
+// outboxKey identifies a notification in the outbox.
+func outboxKey(notifier, key string) string { return notifier + "\x00" + key }
+
+// dispatch hands notifications to their dispatchers, in order. The caller
+// does not hold e.mu: a full queue settles at once.
+func (e *Engine) dispatch(ns []*notification) {
+	for _, n := range ns {
+		if d := e.disp[n.Notifier]; d != nil && !d.enqueue(n) {
+			e.log.Warn("alerting: notification queue full; dropped", "notifier", n.Notifier, "alert", n.Alert.Key)
+		}
+	}
+}
+
+// settled takes a notification out of the outbox.
+func (e *Engine) settled(n *notification, o outcome) {
+	e.mu.Lock()
+	k := outboxKey(n.Notifier, n.Key)
+	if e.outbox[k] == n {
+		delete(e.outbox, k)
+	}
+	if o == outcomeSent {
+		e.delivered = append(e.delivered, k)
+		if len(e.delivered) > deliveredKeep {
+			e.delivered = slices.Delete(e.delivered, 0, len(e.delivered)-deliveredKeep)
+		}
+	}
+	hook := e.opt.Settled
+	e.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+}
+
+// OnSettled sets Options.Settled.
+func (e *Engine) OnSettled(f func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.opt.Settled = f
 }
 
 func (e *Engine) eval(now time.Time, samples []Sample) {
@@ -151,7 +250,8 @@ func (e *Engine) eval(now time.Time, samples []Sample) {
 			}
 			in := e.inst[key]
 			if sev == "" {
-				e.notHolding(r, key, in, now)
+				valid := s.Samples >= min && !math.IsNaN(s.Value)
+				e.notHolding(r, key, in, now, s, valid)
 				continue
 			}
 			if in == nil {
@@ -159,7 +259,7 @@ func (e *Engine) eval(now time.Time, samples []Sample) {
 				e.inst[key] = in
 			}
 			in.LastTrueAt = now
-			e.update(r, key, in, s, sev, thr)
+			e.update(r, key, in, s, sev, thr, now)
 			if !in.Firing && now.Sub(in.ActiveAt) >= r.For {
 				in.Firing = true
 				in.Alert.StartsAt = now
@@ -168,7 +268,7 @@ func (e *Engine) eval(now time.Time, samples []Sample) {
 	}
 	for key, in := range e.inst {
 		if !seen[key] {
-			e.notHolding(e.rule(in.Alert.Rule), key, in, now)
+			e.notHolding(e.rule(in.Alert.Rule), key, in, now, nil, false)
 		}
 	}
 	for _, key := range slices.Sorted(maps.Keys(e.inst)) {
@@ -188,8 +288,11 @@ func (e *Engine) rule(name string) *Rule {
 }
 
 // update refreshes the alert's value, labels and annotations.
-func (e *Engine) update(r *Rule, key string, in *instance, s *Sample, sev string, thr float64) {
+func (e *Engine) update(r *Rule, key string, in *instance, s *Sample, sev string, thr float64, now time.Time) {
 	a := &in.Alert
+	if a.Severity != sev {
+		a.ChangedAt = now
+	}
 	a.Key, a.Rule, a.Status, a.Severity = key, r.Name, StatusFiring, sev
 	a.Model, a.Version, a.Feature, a.Statistic = s.Model, s.Version, s.Feature, s.Statistic
 	a.Value, a.Threshold, a.Op, a.Samples = s.Value, thr, r.Op, s.Samples
@@ -211,10 +314,18 @@ func (e *Engine) update(r *Rule, key string, in *instance, s *Sample, sev string
 		a.Annotations = map[string]string{}
 	}
 	maps.Copy(a.Annotations, r.Annotations)
+	e.render(a)
+}
+
+// render fills the summary and description annotations of a (whose
+// annotations it owns).
+func (e *Engine) render(a *Alert) {
 	if e.opt.Render != nil {
 		a.Annotations["summary"], a.Annotations["description"] = e.opt.Render(*a)
 	} else {
-		a.Annotations["summary"] = fmt.Sprintf("%s/%s: %s of %s is %.4g (%s %g)", a.Model, a.Version, a.Statistic, a.Feature, a.Value, a.Op, a.Threshold)
+		delete(a.Annotations, "summary")
+		delete(a.Annotations, "description")
+		a.Annotations["summary"], a.Annotations["description"] = summarize(*a)
 	}
 }
 
@@ -231,8 +342,11 @@ func replaceModel(u, model string) string {
 	return string(out)
 }
 
-// notHolding handles an evaluation at which the condition does not hold.
-func (e *Engine) notHolding(r *Rule, key string, in *instance, now time.Time) {
+// notHolding handles an evaluation at which the condition does not hold:
+// s is the rule's sample (nil when absent), valid when its value is a
+// verdict. The resolved notification carries the value at resolution
+// (NaN when there is none) and the threshold it is back behind.
+func (e *Engine) notHolding(r *Rule, key string, in *instance, now time.Time, s *Sample, valid bool) {
 	if in == nil {
 		return
 	}
@@ -245,9 +359,22 @@ func (e *Engine) notHolding(r *Rule, key string, in *instance, now time.Time) {
 	}
 	delete(e.inst, key)
 	a := in.Alert
-	a.Status, a.EndsAt = StatusResolved, now
-	for action, st := range in.Sent {
-		if st.Severity != "" && !st.Suppressed {
+	a.Status, a.EndsAt, a.ChangedAt = StatusResolved, now, now
+	a.Value = math.NaN()
+	if s != nil {
+		a.Samples, a.WindowStart, a.WindowEnd = s.Samples, s.WindowStart, s.WindowEnd
+		if valid {
+			a.Value = s.Value
+		}
+	}
+	if r != nil {
+		if t, ok := r.lowest(s); ok {
+			a.Threshold = t
+		}
+	}
+	a.Annotations = maps.Clone(a.Annotations)
+	for _, action := range slices.Sorted(maps.Keys(in.Sent)) {
+		if st := in.Sent[action]; st.Severity != "" {
 			e.send(action, a)
 		}
 	}
@@ -255,7 +382,8 @@ func (e *Engine) notHolding(r *Rule, key string, in *instance, now time.Time) {
 
 // notifyFiring sends a firing alert to the actions that have not been told
 // about it at its severity, that need a periodic resend, or whose silence
-// ended; the rule's cooldown holds back first notifications.
+// ended; the notifier's cooldown holds back new firings and, per its
+// policy, escalations.
 func (e *Engine) notifyFiring(r *Rule, in *instance, now time.Time) {
 	if r == nil {
 		return
@@ -263,55 +391,80 @@ func (e *Engine) notifyFiring(r *Rule, in *instance, now time.Time) {
 	if e.muted(in.Alert.Labels, now) {
 		return
 	}
+	sev := in.Alert.Severity
 	for _, action := range r.Actions {
 		st := in.Sent[action]
-		if st.Suppressed {
+		told := st.Severity != ""
+		rose := severityRank(sev) > max(severityRank(st.Severity), severityRank(st.Held))
+		resend := false
+		switch {
+		case !told && !rose && st.Held != "":
+			continue // held back, and no worse since
+		case told && sev == st.Severity:
+			st.Held = "" // an escalation held back is over
+			in.Sent[action] = st
+			if rs, ok := e.opt.Notifiers[action].(Resender); ok && now.Sub(st.At) >= rs.ResendInterval() {
+				resend = true
+				break
+			}
 			continue
 		}
-		changed := st.Severity != in.Alert.Severity
-		resend := false
-		if rs, ok := e.opt.Notifiers[action].(Resender); ok {
-			resend = now.Sub(st.At) >= rs.ResendInterval()
-			if changed && st.Severity != "" {
+		if !resend {
+			cd := e.opt.Cooldown[action]
+			ck := action + "/" + r.Name + "/" + in.Alert.Model + "/" + in.Alert.Version
+			escalation := told && severityRank(sev) > severityRank(st.Severity) || !told && st.Held != ""
+			gated := !told && st.Held == "" || escalation && cd.Escalations == EscalationSuppress
+			if gated && cd.Period > 0 && now.Sub(e.cooldown[ck]) < cd.Period {
+				if st.Held != sev {
+					if d := e.disp[action]; d != nil {
+						d.suppressed.Inc()
+					}
+				}
+				st.Held = sev
+				in.Sent[action] = st
+				continue
+			}
+			e.cooldown[ck] = now
+		}
+		a := in.Alert
+		if told && st.Severity != sev {
+			a.PreviousSeverity = st.Severity
+			if _, ok := e.opt.Notifiers[action].(Resender); ok {
 				// Alertmanager identifies alerts by labels, severity among
 				// them: the old one is resolved, not left to time out.
 				old := in.Alert
-				old.Severity, old.Status, old.EndsAt = st.Severity, StatusResolved, now
+				old.Severity, old.Status, old.EndsAt, old.ChangedAt = st.Severity, StatusResolved, now, now
+				old.SupersededBy = sev
 				old.Labels = maps.Clone(old.Labels)
 				old.Labels["severity"] = st.Severity
+				old.Annotations = maps.Clone(old.Annotations)
 				e.send(action, old)
 			}
 		}
-		if !changed && !resend {
-			continue
-		}
-		ck := action + "/" + r.Name + "/" + in.Alert.Model + "/" + in.Alert.Version
-		if cd := e.opt.Cooldown[action]; st.Severity == "" && cd > 0 && now.Sub(e.cooldown[ck]) < cd {
-			in.Sent[action] = sentState{Severity: in.Alert.Severity, At: now, Suppressed: true}
-			continue
-		}
-		if st.Severity == "" {
-			e.cooldown[ck] = now
-		}
-		e.send(action, in.Alert)
-		in.Sent[action] = sentState{Severity: in.Alert.Severity, At: now}
+		a.Annotations = maps.Clone(a.Annotations)
+		e.send(action, a)
+		in.Sent[action] = sentState{Severity: sev, At: now}
 	}
 }
 
+// send adds a notification to the outbox, rendering its text for what this
+// action was told before; one already queued for the action with the same
+// idempotency key (a resend while the receiver is down) is not queued again.
 func (e *Engine) send(action string, a Alert) {
-	if e.held != nil {
-		*e.held = append(*e.held, heldSend{action, a})
+	if e.disp[action] == nil {
 		return
 	}
-	e.enqueue(action, a)
-}
-
-func (e *Engine) enqueue(action string, a Alert) {
-	if d := e.disp[action]; d != nil {
-		if !d.enqueue([]Alert{a}) {
-			e.log.Warn("alerting: notification queue full; dropped", "notifier", action, "alert", a.Key)
-		}
+	e.render(&a)
+	key := IdempotencyKey(a)
+	k := outboxKey(action, key)
+	if e.outbox[k] != nil {
+		return
 	}
+	e.seq++
+	n := &notification{Seq: e.seq, Notifier: action, Key: key, Alert: a,
+		ValueUnknown: math.IsNaN(a.Value), SamplesInf: math.IsInf(a.Samples, 1)}
+	e.outbox[k] = n
+	*e.held = append(*e.held, n) // evaluations run in EvalHeld
 }
 
 func (e *Engine) muted(labels map[string]string, now time.Time) bool {
@@ -326,7 +479,7 @@ func (e *Engine) muted(labels map[string]string, now time.Time) bool {
 // AlertState is an alert as the API shows it.
 type AlertState struct {
 	Alert
-	State    string    `json:"state"` // pending or firing
+	State    State     `json:"state"`
 	ActiveAt time.Time `json:"active_at"`
 	Silenced bool      `json:"silenced"`
 }
@@ -338,9 +491,9 @@ func (e *Engine) Alerts(now time.Time) []AlertState {
 	out := []AlertState{}
 	for _, key := range slices.Sorted(maps.Keys(e.inst)) {
 		in := e.inst[key]
-		st := AlertState{Alert: in.Alert, State: "pending", ActiveAt: in.ActiveAt, Silenced: e.muted(in.Alert.Labels, now)}
+		st := AlertState{Alert: in.Alert, State: StatePending, ActiveAt: in.ActiveAt, Silenced: e.muted(in.Alert.Labels, now)}
 		if in.Firing {
-			st.State = "firing"
+			st.State = StateFiring
 		}
 		out = append(out, st)
 	}
@@ -348,28 +501,53 @@ func (e *Engine) Alerts(now time.Time) []AlertState {
 }
 
 // snapshot is the engine's persistent state: kept with the service's
-// checkpoints so a restart neither re-pages nor forgets to resolve.
+// checkpoints so a restart neither re-pages nor forgets to resolve, and
+// delivers the notifications that were waiting.
 type snapshot struct {
 	Version   int                  `json:"version"`
 	Instances map[string]*instance `json:"instances"`
 	Cooldown  map[string]time.Time `json:"cooldown"`
 	Silences  []*Silence           `json:"silences"`
+	// Outbox: the notifications not yet acknowledged, in creation order;
+	// Delivered: the outbox keys of the latest acknowledged ones.
+	Outbox    []*notification `json:"outbox,omitempty"`
+	Delivered []string        `json:"delivered,omitempty"`
 }
 
-// Snapshot encodes the alert states, cooldowns and silences.
+// Snapshot encodes the alert states, cooldowns, silences and the
+// notifications not yet delivered.
 func (e *Engine) Snapshot() ([]byte, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	s := snapshot{Version: 1, Instances: e.inst, Cooldown: e.cooldown}
+	s := snapshot{Version: 1, Instances: e.inst, Cooldown: e.cooldown, Delivered: e.delivered}
 	for _, id := range slices.Sorted(maps.Keys(e.silences)) {
 		s.Silences = append(s.Silences, e.silences[id])
 	}
+	s.Outbox = e.sortedOutbox()
 	return json.Marshal(s)
+}
+
+func (e *Engine) sortedOutbox() []*notification {
+	out := slices.Collect(maps.Values(e.outbox))
+	slices.SortFunc(out, func(a, b *notification) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out
+}
+
+// Pending returns the number of notifications not yet acknowledged or
+// given up.
+func (e *Engine) Pending() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.outbox)
 }
 
 // Restore replaces the state with a Snapshot's. Instances of rules that no
 // longer exist are dropped (nothing can resolve them: they are not
-// notified).
+// notified). The snapshot's waiting notifications join the outbox and are
+// delivered, in their order, unless the engine already has them queued or
+// knows them delivered (restoring the state file, then an older
+// checkpoint, sends each once); those for notifiers no longer configured
+// are dropped.
 func (e *Engine) Restore(data []byte) error {
 	var s snapshot
 	if err := json.Unmarshal(data, &s); err != nil {
@@ -379,15 +557,58 @@ func (e *Engine) Restore(data []byte) error {
 		return fmt.Errorf("alerting: unsupported state version %d", s.Version)
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	var fresh []*notification
+	defer func() {
+		e.mu.Unlock()
+		e.dispatch(fresh)
+	}()
 	e.inst, e.cooldown, e.silences = map[string]*instance{}, map[string]time.Time{}, map[string]*Silence{}
 	for k, in := range s.Instances {
 		if e.rule(in.Alert.Rule) != nil {
 			if in.Sent == nil {
 				in.Sent = map[string]sentState{}
 			}
+			for action, st := range in.Sent {
+				if st.Suppressed {
+					st.Held, st.Severity, st.Suppressed = st.Severity, "", false
+					in.Sent[action] = st
+				}
+			}
 			e.inst[k] = in
 		}
+	}
+	known := map[string]bool{}
+	for _, k := range e.delivered {
+		known[k] = true
+	}
+	for _, k := range s.Delivered {
+		if !known[k] {
+			known[k] = true
+			e.delivered = append(e.delivered, k)
+		}
+	}
+	if len(e.delivered) > deliveredKeep {
+		e.delivered = slices.Delete(e.delivered, 0, len(e.delivered)-deliveredKeep)
+	}
+	slices.SortFunc(s.Outbox, func(a, b *notification) int { return cmp.Compare(a.Seq, b.Seq) })
+	for _, n := range s.Outbox {
+		if n == nil {
+			continue
+		}
+		k := outboxKey(n.Notifier, n.Key)
+		if e.disp[n.Notifier] == nil || e.outbox[k] != nil || known[k] {
+			continue
+		}
+		if n.ValueUnknown {
+			n.Alert.Value = math.NaN()
+		}
+		if n.SamplesInf {
+			n.Alert.Samples = math.Inf(1)
+		}
+		e.seq++
+		n.Seq = e.seq
+		e.outbox[k] = n
+		fresh = append(fresh, n)
 	}
 	maps.Copy(e.cooldown, s.Cooldown)
 	for _, sl := range s.Silences {

@@ -165,7 +165,7 @@ func TestCooldownAndSilence(t *testing.T) {
 	r := psiRule("retrain", "pager")
 	r.For = 0
 	e := newEngine(t, []Rule{r}, hook, pager)
-	e.opt.Cooldown = map[string]time.Duration{"retrain": time.Hour}
+	e.opt.Cooldown = map[string]Cooldown{"retrain": {Period: time.Hour}}
 	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	id, err := e.AddSilence(&Silence{Matchers: []Matcher{{Name: "feature", Value: "inc.*", IsRegex: true}}, StartsAt: t0, EndsAt: t0.Add(5 * time.Minute)})
 	if err != nil {
@@ -198,11 +198,11 @@ func TestSnapshotRestore(t *testing.T) {
 	e := newEngine(t, []Rule{r}, rec)
 	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	e.Eval(t0, []Sample{psi("income", 0.3)})
+	flush(e) // acknowledged: the state saved after it has no notification waiting
 	state, err := e.Snapshot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	flush(e)
 	e2 := newEngine(t, []Rule{r}, rec)
 	if err := e2.Restore(state); err != nil {
 		t.Fatal(err)
@@ -226,17 +226,20 @@ func TestDeliveryOutageAndOverflow(t *testing.T) {
 		set := metrics.NewSet()
 		rec := &recorder{name: "hook", failures: 25}
 		d := Delivery{QueueSize: 5, Timeout: time.Second, MinBackoff: time.Second, MaxBackoff: 30 * time.Second, MaxAge: time.Hour}
-		ds := newDispatcher(rec, d, set, discard())
+		ds := newDispatcher(rec, d, set, discard(), nil)
+		note := func(key string) *notification {
+			return &notification{Notifier: "hook", Key: key, Alert: Alert{Key: key}}
+		}
 		for i := range 5 {
-			if !ds.enqueue([]Alert{{Key: fmt.Sprint(i)}}) {
+			if !ds.enqueue(note(fmt.Sprint(i))) {
 				t.Fatalf("notification %d refused by a queue of 5", i)
 			}
 		}
 		synctest.Wait() // the worker holds #0 and retries it
-		if !ds.enqueue([]Alert{{Key: "5"}}) {
+		if !ds.enqueue(note("5")) {
 			t.Fatal("#5 refused: the queue has room again once #0 is taken")
 		}
-		if ds.enqueue([]Alert{{Key: "6"}}) {
+		if ds.enqueue(note("6")) {
 			t.Fatal("a full queue must drop")
 		}
 		ds.close(context.Background())
@@ -265,10 +268,15 @@ func TestResendAndSeverityChange(t *testing.T) {
 	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	for i, v := range []float64{0.15, 0.15, 0.15, 0.25} {
 		e.Eval(t0.Add(time.Duration(i)*time.Minute), []Sample{psi("income", v)})
+		flush(e) // a resend of a notification still waiting is not queued twice
 	}
 	flush(e)
 	if got := statuses(am.alerts()); got != "income:firing:warning income:firing:warning income:resolved:warning income:firing:critical" {
 		t.Fatalf("notifications %q", got)
+	}
+	if old, up := am.alerts()[2], am.alerts()[3]; old.Annotations["summary"] != "credit/v1: psi of income is 0.25, now critical" ||
+		up.Annotations["summary"] != "credit/v1: psi of income is 0.25 (>= 0.2), escalated from warning to critical" {
+		t.Fatalf("severity change worded %q, %q", old.Annotations["summary"], up.Annotations["summary"])
 	}
 }
 

@@ -3,21 +3,20 @@ package alerting
 import (
 	"bytes"
 	"fmt"
+	"math"
+	"strings"
 	"sync"
 	"text/template"
 	"time"
 )
 
 // Default templates for an alert's summary and description. They run over
-// an Alert; Feature is empty for statistics of the whole model version.
+// an Alert; headline and detail word firing, escalated, de-escalated and
+// resolved alerts and rollout decisions (see their functions).
 const (
-	DefaultSummaryTemplate = `{{.Model}}/{{.Version}}: {{.Statistic}}{{with .Feature}} of {{.}}{{end}} is {{printf "%.3g" .Value}} ({{.Op}} {{.Threshold}})`
+	DefaultSummaryTemplate = `{{.Model}}/{{.Version}}: {{headline .}}`
 
-	DefaultDescriptionTemplate = `Model {{.Model}} version {{.Version}}: {{.Statistic}}` +
-		`{{with .Feature}} of feature {{.}}{{end}} is {{printf "%.4g" .Value}}, ` +
-		`{{if eq .Op "<="}}at or below{{else}}at or above{{end}} the {{.Severity}} threshold {{.Threshold}}` +
-		`{{if .Samples}} over {{printf "%.0f" .Samples}} samples{{end}}` +
-		`{{if not .WindowEnd.IsZero}} in the window {{rfc3339 .WindowStart}} to {{rfc3339 .WindowEnd}}{{end}}.`
+	DefaultDescriptionTemplate = `Model {{.Model}} version {{.Version}}: {{detail .}}`
 )
 
 // TemplatesConfig overrides the default summary and description templates
@@ -35,7 +34,148 @@ type Templates struct {
 
 // templateFuncs are available to every template of this package.
 var templateFuncs = template.FuncMap{
-	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"finite":   func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) },
+	"headline": headline,
+	"detail":   detail,
+}
+
+// isRollout reports whether the alert is a rollout decision (rollout_rollback,
+// rollout_promote): Version is the candidate, Labels["stable"] the stable
+// version, Annotations["reason"] the decision's reason.
+func isRollout(a Alert) bool { return strings.HasPrefix(a.Statistic, "rollout_") }
+
+// subject names the statistic: "psi of income", "accuracy".
+func subject(a Alert, long bool) string {
+	switch {
+	case a.Feature == "":
+		return a.Statistic
+	case a.Statistic == "consumer_lag":
+		return "consumer_lag of topic " + a.Feature
+	case long:
+		return a.Statistic + " of feature " + a.Feature
+	}
+	return a.Statistic + " of " + a.Feature
+}
+
+// back is the side of the threshold a resolved alert is back on.
+func back(op string) string {
+	if op == "<=" {
+		return "above"
+	}
+	return "below"
+}
+
+// change words a severity change: "escalated from warning to critical".
+func change(a Alert) string {
+	if a.PreviousSeverity == "" || a.PreviousSeverity == a.Severity {
+		return ""
+	}
+	verb := "escalated"
+	if severityRank(a.Severity) < severityRank(a.PreviousSeverity) {
+		verb = "de-escalated"
+	}
+	return verb + " from " + a.PreviousSeverity + " to " + a.Severity
+}
+
+// headline is the one-line statement of the default summary:
+//
+//	psi of income is 0.313 (>= 0.25)
+//	psi of income is 0.313 (>= 0.25), escalated from warning to critical
+//	psi of income is 0.15 (>= 0.1), de-escalated from critical to warning
+//	psi of income is 0.04, back below 0.1                 (resolved)
+//	psi of income is 0.25, now critical                   (the warning resolved, for Alertmanager)
+//	rollback of candidate v2 (stable v1) decided: <reason>
+func headline(a Alert) string {
+	if isRollout(a) {
+		what := strings.TrimPrefix(a.Statistic, "rollout_")
+		if a.Status == StatusResolved {
+			return fmt.Sprintf("the %s decision on candidate %s no longer stands", what, a.Version)
+		}
+		s := fmt.Sprintf("%s of candidate %s", what, a.Version)
+		if st := a.Labels["stable"]; st != "" {
+			s += " (stable " + st + ")"
+		}
+		s += " decided"
+		if r := a.Annotations["reason"]; r != "" {
+			s += ": " + r
+		}
+		return s
+	}
+	if a.Status == StatusResolved {
+		if a.SupersededBy != "" {
+			return fmt.Sprintf("%s is %.3g, now %s", subject(a, false), a.Value, a.SupersededBy)
+		}
+		if math.IsNaN(a.Value) {
+			return subject(a, false) + " is no longer evaluated"
+		}
+		return fmt.Sprintf("%s is %.3g, back %s %g", subject(a, false), a.Value, back(a.Op), a.Threshold)
+	}
+	s := fmt.Sprintf("%s is %.3g (%s %g)", subject(a, false), a.Value, a.Op, a.Threshold)
+	if c := change(a); c != "" {
+		s += ", " + c
+	}
+	return s
+}
+
+// detail is the default description: value, threshold, samples, window,
+// and for a resolved alert how long it fired.
+func detail(a Alert) string {
+	var b strings.Builder
+	samples := func() {
+		if a.Samples > 0 && !math.IsInf(a.Samples, 0) {
+			fmt.Fprintf(&b, " over %.0f samples", a.Samples)
+		}
+		if !a.WindowEnd.IsZero() {
+			fmt.Fprintf(&b, " in the window %s to %s", a.WindowStart.UTC().Format(time.RFC3339), a.WindowEnd.UTC().Format(time.RFC3339))
+		}
+	}
+	switch {
+	case isRollout(a):
+		what := strings.TrimPrefix(a.Statistic, "rollout_")
+		if a.Status == StatusResolved {
+			fmt.Fprintf(&b, "the %s decision on candidate %s no longer stands (a new rollout)", what, a.Version)
+			break
+		}
+		fmt.Fprintf(&b, "the rollout of candidate %s", a.Version)
+		if st := a.Labels["stable"]; st != "" {
+			fmt.Fprintf(&b, " against stable %s", st)
+		}
+		if m := a.Labels["mode"]; m != "" {
+			fmt.Fprintf(&b, " (%s)", m)
+		}
+		fmt.Fprintf(&b, " is decided: %s", what)
+		if r := a.Annotations["reason"]; r != "" {
+			fmt.Fprintf(&b, ", because %s", r)
+		}
+		if !a.WindowEnd.IsZero() {
+			fmt.Fprintf(&b, "; events from %s to %s", a.WindowStart.UTC().Format(time.RFC3339), a.WindowEnd.UTC().Format(time.RFC3339))
+		}
+	case a.Status == StatusResolved && a.SupersededBy != "":
+		fmt.Fprintf(&b, "%s is %.4g: the %s alert goes on as %s", subject(a, true), a.Value, a.Severity, a.SupersededBy)
+	case a.Status == StatusResolved:
+		if math.IsNaN(a.Value) {
+			fmt.Fprintf(&b, "%s is no longer evaluated", subject(a, true))
+		} else {
+			fmt.Fprintf(&b, "%s is %.4g, back %s the threshold %g", subject(a, true), a.Value, back(a.Op), a.Threshold)
+			samples()
+		}
+		if !a.StartsAt.IsZero() && !a.EndsAt.IsZero() {
+			fmt.Fprintf(&b, "; resolved after firing from %s to %s", a.StartsAt.UTC().Format(time.RFC3339), a.EndsAt.UTC().Format(time.RFC3339))
+		}
+	default:
+		side := "at or above"
+		if a.Op == "<=" {
+			side = "at or below"
+		}
+		fmt.Fprintf(&b, "%s is %.4g, %s the %s threshold %g", subject(a, true), a.Value, side, a.Severity, a.Threshold)
+		samples()
+		if c := change(a); c != "" {
+			b.WriteString("; " + c)
+		}
+	}
+	b.WriteString(".")
+	return b.String()
 }
 
 // sampleAlert is what NewTemplates executes new templates on, so that a

@@ -25,9 +25,11 @@ func fixtureAlert(feature string) Alert {
 	}
 }
 
-// fixtureResolved returns a's resolved notification.
+// fixtureResolved returns a's resolved notification as the engine makes
+// it: the value at resolution, back below the warning threshold 0.1.
 func fixtureResolved(a Alert, at time.Time) Alert {
-	a.Status, a.EndsAt = StatusResolved, at
+	a.Status, a.EndsAt, a.ChangedAt = StatusResolved, at, at
+	a.Value, a.Threshold = 0.04, 0.1
 	return a
 }
 

@@ -10,10 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -64,8 +66,11 @@ func (c *WebhookConfig) Validate() error {
 	default:
 		return fmt.Errorf("alerting: webhook: method must be POST, PUT or PATCH, got %q", c.Method)
 	}
-	for name := range c.Headers {
+	for name, v := range c.Headers {
 		if err := checkHeader(name); err != nil {
+			return err
+		}
+		if err := checkHeaderValue("headers", name, string(v)); err != nil {
 			return err
 		}
 	}
@@ -94,6 +99,19 @@ func (c *WebhookConfig) Validate() error {
 	return nil
 }
 
+// checkHeaderValue refuses a header value with a line break or another
+// control character (tab aside): it would end the header early or be
+// refused by the HTTP client at every delivery. The value is not quoted:
+// it is often a credential.
+func checkHeaderValue(field, name, v string) error {
+	for _, c := range []byte(v) {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return fmt.Errorf("alerting: webhook: %s: the value of header %q has a line break or control character (value not shown)", field, name)
+		}
+	}
+	return nil
+}
+
 func checkHeader(name string) error {
 	if name == "" || strings.ContainsAny(name, " \t\r\n:") || !utf8.ValidString(name) {
 		return fmt.Errorf("alerting: webhook: bad header name %q", name)
@@ -117,7 +135,11 @@ type Webhook struct {
 	sendResolved bool
 	client       *http.Client
 	now          func() time.Time
+	red          *redactor
 }
+
+// Redact removes the webhook's URL query, header values and secret from s.
+func (w *Webhook) Redact(s string) string { return w.red.Redact(s) }
 
 // NewWebhook builds a webhook notifier; a nil client takes a default one
 // with a 30 s timeout.
@@ -140,6 +162,9 @@ func NewWebhook(cfg WebhookConfig, client *http.Client) (*Webhook, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := checkHeaderValue("headers_env", name, v); err != nil {
+			return nil, err
+		}
 		w.header.Set(name, v)
 	}
 	secret, err := secretValue("webhook", "secret_env", cfg.Secret, cfg.SecretEnv)
@@ -154,6 +179,11 @@ func NewWebhook(cfg WebhookConfig, client *http.Client) (*Webhook, error) {
 			return nil, err
 		}
 	}
+	var values []string
+	for _, vs := range w.header {
+		values = append(values, vs...)
+	}
+	w.red = newRedactor([]string{w.url}, append(values, secret)...)
 	return w, nil
 }
 
@@ -192,7 +222,7 @@ func (w *Webhook) send(ctx context.Context, a Alert) (bool, error) {
 		h.Set(TimestampHeader, strconv.FormatInt(ts.Unix(), 10))
 		h.Set(SignatureHeader, Sign(w.secret, ts, body))
 	}
-	retry, err := do(ctx, w.client, w.method, w.url, w.shown, h, body)
+	retry, err := do(ctx, w.client, w.method, w.url, w.shown, h, body, w.red)
 	if err != nil {
 		return retry, fmt.Errorf("alerting: webhook: alert %q: %w", a.Key, err)
 	}
@@ -251,26 +281,28 @@ func marshalJSON(v any) ([]byte, error) {
 // body_template replaces it). Value and Threshold are null when not finite;
 // the window bounds are null for count windows, ends_at while firing.
 type WebhookPayload struct {
-	Status         Status            `json:"status"`
-	Rule           string            `json:"rule"`
-	Model          string            `json:"model"`
-	Version        string            `json:"version"`
-	Feature        string            `json:"feature"`
-	Statistic      string            `json:"statistic"`
-	Value          Float             `json:"value"`
-	Op             string            `json:"op"`
-	Threshold      Float             `json:"threshold"`
-	Samples        Float             `json:"samples"`
-	Severity       string            `json:"severity"`
-	Reason         string            `json:"reason"`
-	Window         PayloadWindow     `json:"window"`
-	StartsAt       *time.Time        `json:"starts_at"`
-	EndsAt         *time.Time        `json:"ends_at"`
-	IdempotencyKey string            `json:"idempotency_key"`
-	GeneratorURL   string            `json:"generator_url,omitempty"`
-	DashboardURL   string            `json:"dashboard_url,omitempty"`
-	Labels         map[string]string `json:"labels"`
-	Annotations    map[string]string `json:"annotations"`
+	Status    Status `json:"status"`
+	Rule      string `json:"rule"`
+	Model     string `json:"model"`
+	Version   string `json:"version"`
+	Feature   string `json:"feature"`
+	Statistic string `json:"statistic"`
+	Value     Float  `json:"value"`
+	Op        string `json:"op"`
+	Threshold Float  `json:"threshold"`
+	Samples   Float  `json:"samples"`
+	Severity  string `json:"severity"`
+	// PreviousSeverity: see Alert.PreviousSeverity.
+	PreviousSeverity string            `json:"previous_severity,omitempty"`
+	Reason           string            `json:"reason"`
+	Window           PayloadWindow     `json:"window"`
+	StartsAt         *time.Time        `json:"starts_at"`
+	EndsAt           *time.Time        `json:"ends_at"`
+	IdempotencyKey   string            `json:"idempotency_key"`
+	GeneratorURL     string            `json:"generator_url,omitempty"`
+	DashboardURL     string            `json:"dashboard_url,omitempty"`
+	Labels           map[string]string `json:"labels"`
+	Annotations      map[string]string `json:"annotations"`
 }
 
 // PayloadWindow bounds the evaluated window (null for count windows).
@@ -303,7 +335,7 @@ func NewWebhookPayload(a Alert, reason, idempotencyKey string) WebhookPayload {
 	return WebhookPayload{
 		Status: a.Status, Rule: a.Rule, Model: a.Model, Version: a.Version, Feature: a.Feature, Statistic: a.Statistic,
 		Value: Float(a.Value), Op: a.Op, Threshold: Float(a.Threshold), Samples: Float(a.Samples),
-		Severity: a.Severity, Reason: reason,
+		Severity: a.Severity, PreviousSeverity: a.PreviousSeverity, Reason: reason,
 		Window:   PayloadWindow{Start: utcOrNil(a.WindowStart), End: utcOrNil(a.WindowEnd)},
 		StartsAt: utcOrNil(a.StartsAt), EndsAt: utcOrNil(a.EndsAt), IdempotencyKey: idempotencyKey,
 		GeneratorURL: a.GeneratorURL, DashboardURL: a.DashboardURL, Labels: labels, Annotations: annotations,
@@ -319,16 +351,27 @@ func utcOrNil(t time.Time) *time.Time {
 }
 
 // IdempotencyKey identifies one notification of an alert: hex SHA-256 of
-// its key, status and start. Every retry of a delivery carries the same key,
-// the resolved notification a different one, and a new firing of the same
-// instance (a new StartsAt) another.
+// its rule, key, labels (severity among them), status, severity, start and
+// the time it took its status and severity. Every retry and every restart's
+// redelivery of a notification carries the same key; an escalation, a
+// de-escalation, the resolve and a new firing of the same instance each
+// get their own.
 func IdempotencyKey(a Alert) string {
 	h := sha256.New()
-	h.Write([]byte(a.Key))
-	h.Write([]byte{0})
-	h.Write([]byte(a.Status))
-	h.Write([]byte{0})
-	h.Write([]byte(a.StartsAt.UTC().Format(time.RFC3339Nano)))
+	field := func(s string) {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	field(a.Rule)
+	field(a.Key)
+	for _, k := range slices.Sorted(maps.Keys(a.Labels)) {
+		field(k)
+		field(a.Labels[k])
+	}
+	field(string(a.Status))
+	field(a.Severity)
+	field(a.StartsAt.UTC().Format(time.RFC3339Nano))
+	field(a.ChangedAt.UTC().Format(time.RFC3339Nano))
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -459,7 +502,7 @@ func orDefault(c *http.Client) *http.Client {
 
 // do sends one request and classifies the outcome; shown names the URL in
 // errors.
-func do(ctx context.Context, client *http.Client, method, target, shown string, h http.Header, body []byte) (bool, error) {
+func do(ctx context.Context, client *http.Client, method, target, shown string, h http.Header, body []byte, red *redactor) (bool, error) {
 	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
 	if err != nil {
 		return false, fmt.Errorf("%s: cannot build request: %w", shown, transportError(err, shown))
@@ -470,7 +513,7 @@ func do(ctx context.Context, client *http.Client, method, target, shown string, 
 		return true, transportError(err, shown)
 	}
 	defer resp.Body.Close()
-	retry, err := httpError(resp)
+	retry, err := httpError(resp, red)
 	if err != nil {
 		return retry, fmt.Errorf("%s: %w", shown, err)
 	}
@@ -515,13 +558,15 @@ func retryableStatus(code int) bool {
 
 // httpError returns nil for a 2xx response, else a *StatusError and
 // whether to retry. It reads (at most 4 KiB of) the body, so the connection
-// can be reused; the caller closes it.
-func httpError(resp *http.Response) (retryable bool, err error) {
+// can be reused; the caller closes it. The body kept is redacted (red may
+// be nil: patterns only) before it is cut to 256 bytes, so a receiver that
+// echoes the request does not put the notifier's credentials in the log.
+func httpError(resp *http.Response, red *redactor) (retryable bool, err error) {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return false, nil
 	}
-	e := &StatusError{Code: resp.StatusCode, Body: shorten(strings.TrimSpace(string(b)), 256)}
+	e := &StatusError{Code: resp.StatusCode, Body: shorten(strings.TrimSpace(red.Redact(string(b))), 256)}
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
 		e.RetryAfter = time.Duration(s) * time.Second
 	}

@@ -371,6 +371,7 @@ func setTestSecrets(t *testing.T) {
 	t.Setenv("DRIFTWATCH_TEST_PD_KEY", "pd-key-from-env")
 	t.Setenv("DRIFTWATCH_TEST_UNLEASH_TOKEN", "unleash-token-from-env")
 	t.Setenv("DRIFTWATCH_TEST_HOOK_SECRET", "hook-secret-from-env")
+	t.Setenv("DRIFTWATCH_TEST_NEWLINE_TOKEN", "Bearer hunter2\nX-Forged: 1")
 }
 
 // TestNotifierConfigErrors: one file per invalid config, its first line

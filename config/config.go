@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -275,19 +276,19 @@ func Parse(data []byte) (*Config, error) {
 		Models []yaml.Node `yaml:"models"`
 	}
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, yamlError(err)
+		return nil, yamlError(data, err)
 	}
 	for i := range c.Models {
 		m := Model{Window: c.Defaults.Window, EvaluateEvery: c.Defaults.EvaluateEvery,
 			MinSamples: c.Defaults.MinSamples, HighConfidence: c.Defaults.HighConfidence, Drift: c.Defaults.Drift}
 		m.Drift.Features = maps.Clone(c.Defaults.Drift.Features)
 		if err := doc.Models[i].Decode(&m); err != nil {
-			return nil, yamlError(err)
+			return nil, yamlError(data, err)
 		}
 		if m.Rollout != nil {
 			r := rollout.DefaultConfig()
 			if err := mapValue(&doc.Models[i], "rollout").Decode(&r); err != nil {
-				return nil, yamlError(err)
+				return nil, yamlError(data, err)
 			}
 			m.Rollout = &r
 		}
@@ -338,26 +339,103 @@ func decodeStrict(data []byte, v any) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		return yamlError(err)
+		return yamlError(data, err)
 	}
 	return nil
 }
 
-var unknownField = regexp.MustCompile(`^line (\d+): field (.+) not found in type \S+$`)
+var (
+	unknownField = regexp.MustCompile(`^line (\d+): field (.+) not found in type \S+$`)
+	// typeError is yaml.v3's message for a value of the wrong kind; it
+	// quotes the value's first characters.
+	typeError = regexp.MustCompile("^line (\\d+): cannot unmarshal (!!\\S+) `.*` into (.+)$")
+)
 
 // yamlError rewrites yaml.v3's type errors into one line per problem, with
-// unknown keys named as such: `line 3: unknown key "binz"`.
-func yamlError(err error) error {
+// unknown keys named as such: `line 3: unknown key "binz"`. A value of the
+// wrong kind on a line that holds a secret-bearing key (see secretKey) is
+// not quoted: `line 6: cannot unmarshal !!str (value of "headers" not
+// shown) into map[string]alerting.Secret`.
+func yamlError(data []byte, err error) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
 		return err
 	}
+	var secretLines map[int]string
 	msgs := make([]string, len(te.Errors))
 	for i, m := range te.Errors {
 		if g := unknownField.FindStringSubmatch(m); g != nil {
 			m = fmt.Sprintf("line %s: unknown key %q", g[1], g[2])
+		} else if g := typeError.FindStringSubmatch(m); g != nil {
+			if secretLines == nil {
+				secretLines = secretKeyLines(data)
+			}
+			if key, ok := secretLines[lineNumber(g[1])]; ok {
+				m = fmt.Sprintf("line %s: cannot unmarshal %s (value of %q not shown) into %s", g[1], g[2], key, g[3])
+			}
 		}
 		msgs[i] = m
 	}
 	return errors.New(strings.Join(msgs, "; "))
+}
+
+func lineNumber(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// secretKeyLines maps the lines of data that hold a key or value under a
+// secret-bearing key to that key. Data that does not parse maps nothing.
+func secretKeyLines(data []byte) map[int]string {
+	out := map[int]string{}
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil {
+		return out
+	}
+	var walk func(n *yaml.Node, secret string)
+	walk = func(n *yaml.Node, secret string) {
+		if n == nil {
+			return
+		}
+		if secret != "" {
+			out[n.Line] = secret
+		}
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				s := secret
+				if secretKey(k.Value) { // the innermost names it
+					s = k.Value
+				}
+				if s != "" {
+					out[k.Line] = s
+				}
+				walk(v, s)
+			}
+			return
+		}
+		for _, c := range n.Content {
+			walk(c, secret)
+		}
+	}
+	walk(&doc, "")
+	return out
+}
+
+// secretKey reports whether values under a key may hold a credential:
+// headers, secrets, passwords, tokens and keys, URLs (tokens in the query
+// or path), and whole notifier and Kafka security sections, whose wrongly
+// typed value may be a credential typed in the wrong place.
+func secretKey(k string) bool {
+	switch k = strings.ToLower(k); k {
+	case "headers", "url", "urls", "webhook_url", "api_url", "status_url", "dashboard_url", "brokers",
+		"notifiers", "webhook", "slack", "pagerduty", "alertmanager", "sasl", "tls":
+		return true
+	}
+	for _, s := range []string{"secret", "password", "token", "key", "auth", "credential"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
 }

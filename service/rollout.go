@@ -320,6 +320,9 @@ func (s *Service) evaluateRollout(m *model, remote []*part, now time.Time) []ale
 	sample := func(stat string, want rollout.Decision) alerting.Sample {
 		smp := alerting.Sample{Model: m.name, Version: ro.cand.name, Statistic: stat, Value: verdict(want), Samples: math.Inf(1),
 			Labels: map[string]string{"stable": ro.stable.name, "candidate": ro.cand.name, "mode": string(ro.cfg.Mode)}}
+		if r.active { // the events the arms compared, by event time
+			smp.WindowStart, smp.WindowEnd = time.UnixMilli(r.start).UTC(), time.UnixMilli(r.end).UTC()
+		}
 		if d.Decision == want {
 			smp.Annotations = map[string]string{"decision": string(d.Decision), "reason": d.Reason}
 		}

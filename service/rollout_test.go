@@ -168,13 +168,16 @@ alerting:
 	if !strings.Contains(page, `id="rollout" data-decision="rollback"`) {
 		t.Errorf("status page lacks the rollout verdict")
 	}
-	for range 200 {
-		if len(calls()) >= 2 {
-			break
+	// Both acknowledged (not only received): a notification whose answer
+	// is still on its way is in the final checkpoint and is delivered again
+	// after the restart, under the same idempotency key.
+	sent := `driftwatch_notifications_total{notifier="hook",outcome="sent"}`
+	for deadline := time.Now().Add(10 * time.Second); metricValue([]byte(getText(t, "http://"+s.HTTPAddr()+"/metrics")), sent) != "2"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is not 2 after 10s; %d webhook calls", sent, len(calls()))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(100 * time.Millisecond)
 	c := calls()
 	if len(c) != 2 {
 		t.Fatalf("%d webhook calls, want one rollback and one promote: %+v", len(c), c)
@@ -190,6 +193,17 @@ alerting:
 	}
 	if pm.Model != "equal" || pm.Version != "v2" || pm.Annotations["decision"] != "promote" {
 		t.Fatalf("promote webhook: %+v", pm)
+	}
+	// Real text and the compared events' times, not "threshold 1 over
+	// +Inf samples" and year 1.
+	for _, p := range []alerting.WebhookPayload{rb, pm} {
+		text := p.Reason + " " + p.Annotations["description"]
+		if !strings.Contains(p.Reason, " of candidate v2 (stable v1) decided: ") || strings.Contains(text, "Inf") || strings.Contains(text, "threshold") {
+			t.Errorf("%s: reason %q description %q", p.Rule, p.Reason, p.Annotations["description"])
+		}
+		if p.Window.Start == nil || p.Window.End == nil || p.Window.Start.Year() < 2000 || p.Window.End.Before(*p.Window.Start) {
+			t.Errorf("%s: window %v to %v", p.Rule, p.Window.Start, p.Window.End)
+		}
 	}
 
 	// A restart from the state directory: the arms and the decisions come

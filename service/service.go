@@ -87,7 +87,9 @@ type Service struct {
 	remote          map[int32]*remotePart // evalMu
 
 	deadLog   deadLog
-	evalMu    sync.Mutex // one evaluation at a time
+	evalMu    sync.Mutex  // one evaluation at a time
+	saveMu    sync.Mutex  // one write of the alert state file at a time
+	crashed   atomic.Bool // Kill: the alert state file is not written any more
 	alerts    *alerting.Engine
 	alertAPI  *alerting.API
 	started   time.Time    // no_data counts from here for versions without events
@@ -261,6 +263,9 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 		return nil, fmt.Errorf("service: %w", err)
 	}
 	s.alertAPI.Now = opt.Now
+	// An acknowledged notification leaves the state file at once, so a
+	// restart does not send it again.
+	s.alerts.OnSettled(s.saveAlerts)
 	if f := cfg.Alerting.StateFile; f != "" {
 		switch data, err := os.ReadFile(f); {
 		case err == nil:
@@ -648,13 +653,17 @@ func (v *version) samples(dst []alerting.Sample, ev *monitor.Evaluation, lastEve
 	return dst
 }
 
-// saveAlerts writes the alert states to the state file, atomically (a
-// crash leaves the old file or the new one).
+// saveAlerts writes the alert states and the notifications not yet
+// delivered to the state file, atomically (a crash leaves the old file or
+// the new one). The evaluation loop and the dispatchers call it; a killed
+// service writes nothing more.
 func (s *Service) saveAlerts() {
 	f := s.cfg.Alerting.StateFile
-	if f == "" {
+	if f == "" || s.crashed.Load() {
 		return
 	}
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
 	data, err := s.alerts.Snapshot()
 	if err == nil {
 		tmp := f + ".tmp"
@@ -895,12 +904,15 @@ func (s *Service) evaluate(due map[string]bool) {
 			}
 			cancel()
 		}
+		// The state file, too, holds the notifications before they are
+		// sent: a crash while a receiver is down loses none.
+		s.saveAlerts()
 		if send {
 			release()
 		}
 		firing, pending := 0, 0
 		for _, a := range s.alerts.Alerts(start) {
-			if a.State == "firing" {
+			if a.State == alerting.StateFiring {
 				firing++
 			} else {
 				pending++
@@ -908,7 +920,6 @@ func (s *Service) evaluate(due map[string]bool) {
 		}
 		s.metrics.GetOrCreateGauge(`driftwatch_alerts{state="firing"}`, nil).Set(float64(firing))
 		s.metrics.GetOrCreateGauge(`driftwatch_alerts{state="pending"}`, nil).Set(float64(pending))
-		s.saveAlerts()
 	}
 	s.metrics.GetOrCreateGauge("driftwatch_evaluation_duration_seconds", nil).Set(s.opt.Now().Sub(start).Seconds())
 }
@@ -1112,6 +1123,7 @@ func (s *Service) Close(ctx context.Context) error {
 func (s *Service) Kill() {
 	s.closeOnce.Do(func() {
 		s.killed.Store(true)
+		s.crashed.Store(true)
 		// Wait for a checkpoint in flight; killed fences the rest.
 		s.ckptMu.Lock()
 		//lint:ignore SA2001 the lock is only a barrier: a checkpoint holding it finishes first
