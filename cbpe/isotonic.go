@@ -1,0 +1,184 @@
+package cbpe
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+)
+
+// Isotonic is a fitted increasing isotonic regression, as scikit-learn's
+// IsotonicRegression(increasing=True, out_of_bounds="clip") leaves it after
+// fit: the thresholds X (strictly increasing) and their values Y
+// (non-decreasing). Between thresholds the function is linear, outside it is
+// clipped to the first and last value. It is a plain piecewise-linear map, so
+// a streaming window can calibrate each score as it arrives, or a histogram's
+// bin edges once.
+type Isotonic struct {
+	X []float64 `json:"x"`
+	Y []float64 `json:"y"`
+}
+
+// uniqueEps is numpy's finfo(float64).resolution: scikit-learn's
+// _make_unique treats x values closer than this as one.
+const uniqueEps = 1e-15
+
+// FitIsotonic fits y on x with unit weights. Ties in x are averaged (their
+// weight is their count), the pool-adjacent-violators algorithm makes the
+// values non-decreasing, and thresholds whose value equals both neighbours
+// are dropped as scikit-learn does (they change no prediction). x and y must
+// be equally long, finite and non-empty.
+func FitIsotonic(x, y []float64) (*Isotonic, error) {
+	if len(x) != len(y) {
+		return nil, fmt.Errorf("cbpe: isotonic fit needs equally long x and y, got %d and %d", len(x), len(y))
+	}
+	if len(x) == 0 {
+		return nil, fmt.Errorf("cbpe: isotonic fit needs at least one value")
+	}
+	for i := range x {
+		if math.IsNaN(x[i]) || math.IsInf(x[i], 0) || math.IsNaN(y[i]) || math.IsInf(y[i], 0) {
+			return nil, fmt.Errorf("cbpe: isotonic fit: row %d is not finite (x %v, y %v)", i, x[i], y[i])
+		}
+	}
+	// np.lexsort((y, x)): by x, then y.
+	order := make([]int32, len(x))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortStableFunc(order, func(a, b int32) int {
+		switch {
+		case x[a] < x[b]:
+			return -1
+		case x[a] > x[b]:
+			return 1
+		case y[a] < y[b]:
+			return -1
+		case y[a] > y[b]:
+			return 1
+		}
+		return 0
+	})
+	// _make_unique: average y over runs of equal x, weight = run length.
+	ux := make([]float64, 0, len(x))
+	uy := make([]float64, 0, len(x))
+	uw := make([]float64, 0, len(x))
+	curX, curY, curW := x[order[0]], 0.0, 0.0
+	for _, i := range order {
+		if x[i]-curX >= uniqueEps {
+			ux, uy, uw = append(ux, curX), append(uy, curY/curW), append(uw, curW)
+			curX, curY, curW = x[i], y[i], 1
+			continue
+		}
+		curW++
+		curY += y[i]
+	}
+	ux, uy, uw = append(ux, curX), append(uy, curY/curW), append(uw, curW)
+	pava(uy, uw)
+	// Keep the first and last point and every point whose value differs
+	// from one of its neighbours.
+	iso := &Isotonic{X: make([]float64, 0, len(ux)), Y: make([]float64, 0, len(ux))}
+	for i := range ux {
+		if i == 0 || i == len(ux)-1 || uy[i] != uy[i-1] || uy[i] != uy[i+1] {
+			iso.X = append(iso.X, ux[i])
+			iso.Y = append(iso.Y, uy[i])
+		}
+	}
+	return iso, nil
+}
+
+// pava replaces y in place by its weighted increasing isotonic fit: the
+// single-pass pool-adjacent-violators of scikit-learn's
+// _inplace_contiguous_isotonic_regression (equal neighbours are pooled too).
+// w is overwritten.
+func pava(y, w []float64) {
+	n := len(y)
+	// target[i] = j and target[j] = i when [i..j] is a block; block starts
+	// hold the block's weight and weighted mean.
+	target := make([]int, n)
+	for i := range target {
+		target[i] = i
+	}
+	i := 0
+	for i < n {
+		k := target[i] + 1
+		if k == n {
+			break
+		}
+		if y[i] < y[k] {
+			i = k
+			continue
+		}
+		sumWY := w[i] * y[i]
+		sumW := w[i]
+		for {
+			prevY := y[k]
+			sumWY += w[k] * y[k]
+			sumW += w[k]
+			k = target[k] + 1
+			if k == n || prevY < y[k] {
+				y[i] = sumWY / sumW
+				w[i] = sumW
+				target[i] = k - 1
+				target[k-1] = i
+				if i > 0 {
+					i = target[i-1]
+				}
+				break
+			}
+		}
+	}
+	for i := 0; i < n; {
+		k := target[i] + 1
+		for j := i + 1; j < k; j++ {
+			y[j] = y[i]
+		}
+		i = k
+	}
+}
+
+// Calibrate maps a score through the fit: clipped to [X[0], X[last]], then
+// numpy.interp between the thresholds (a score equal to a threshold gets
+// that threshold's value). NaN stays NaN.
+func (c *Isotonic) Calibrate(s float64) float64 {
+	n := len(c.X)
+	if n == 1 || math.IsNaN(s) {
+		if math.IsNaN(s) {
+			return s
+		}
+		return c.Y[0]
+	}
+	if s <= c.X[0] {
+		return c.Y[0]
+	}
+	if s >= c.X[n-1] {
+		return c.Y[n-1]
+	}
+	// j: the last threshold <= s, so X[j] <= s < X[j+1].
+	j := sort.Search(n, func(i int) bool { return c.X[i] > s }) - 1
+	if c.X[j] == s {
+		return c.Y[j]
+	}
+	slope := (c.Y[j+1] - c.Y[j]) / (c.X[j+1] - c.X[j])
+	return slope*(s-c.X[j]) + c.Y[j]
+}
+
+// CalibrateAll appends the calibrated value of every score to dst.
+func (c *Isotonic) CalibrateAll(dst, scores []float64) []float64 {
+	for _, s := range scores {
+		dst = append(dst, c.Calibrate(s))
+	}
+	return dst
+}
+
+// validate checks a decoded calibrator (from a profile file).
+func (c *Isotonic) validate() error {
+	if len(c.X) == 0 || len(c.X) != len(c.Y) {
+		return fmt.Errorf("cbpe: calibrator has %d thresholds and %d values", len(c.X), len(c.Y))
+	}
+	for i := range c.X {
+		if math.IsNaN(c.X[i]) || math.IsNaN(c.Y[i]) || (i > 0 && (c.X[i] <= c.X[i-1] || c.Y[i] < c.Y[i-1])) {
+			return fmt.Errorf("cbpe: calibrator threshold %d (x %v, y %v) is not increasing", i, c.X[i], c.Y[i])
+		}
+	}
+	return nil
+}
