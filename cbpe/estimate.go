@@ -34,11 +34,9 @@ const (
 // NeedsCalibration reports whether calibrating scores (labels 0/1, no NaN)
 // lowers the expected calibration error, as NannyML decides it (see above).
 func NeedsCalibration(scores, labels []float64) bool {
-	cls := make([]int, len(labels))
 	pos := 0
-	for i, v := range labels {
+	for _, v := range labels {
 		if v == 1 {
-			cls[i] = 1
 			pos++
 		}
 	}
@@ -48,9 +46,23 @@ func NeedsCalibration(scores, labels []float64) bool {
 	if rocAUC(scores, labels) > calibrationMaxAUC {
 		return false
 	}
+	before, after := eceOfSplits(scores, labels)
+	return before > after
+}
+
+// eceOfSplits returns the expected calibration errors of the raw and the
+// calibrated scores over NannyML's ten test splits; NaN when the split or
+// the bins are impossible (NaN > NaN is false: no calibration).
+func eceOfSplits(scores, labels []float64) (before, after float64) {
+	cls := make([]int, len(labels))
+	for i, v := range labels {
+		if v == 1 {
+			cls[i] = 1
+		}
+	}
 	trains, tests, ok := stratifiedShuffleSplit(cls, 2, calibrationSplits, calibrationTestSize, calibrationSeed)
 	if !ok {
-		return false
+		return math.NaN(), math.NaN()
 	}
 	var yt, raw, cal []float64
 	for k := range tests {
@@ -61,7 +73,7 @@ func NeedsCalibration(scores, labels []float64) bool {
 		}
 		iso, err := FitIsotonic(xs, ys)
 		if err != nil {
-			return false
+			return math.NaN(), math.NaN()
 		}
 		for _, i := range tests[k] {
 			yt = append(yt, labels[i])
@@ -71,9 +83,9 @@ func NeedsCalibration(scores, labels []float64) bool {
 	}
 	edges, ok := binEdges(len(yt), calibrationBins)
 	if !ok {
-		return false
+		return math.NaN(), math.NaN()
 	}
-	return ece(yt, raw, edges) > ece(yt, cal, edges)
+	return ece(yt, raw, edges), ece(yt, cal, edges)
 }
 
 // binEdges is NannyML's _get_bin_index_edges: multiples of n/bins (floor)

@@ -1,0 +1,173 @@
+package cbpe
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"slices"
+	"testing"
+)
+
+// goldens is testdata/goldens.json, written by testdata/goldens.py with
+// Debian's numpy and scikit-learn.
+type goldens struct {
+	Isotonic []struct {
+		Name        string    `json:"name"`
+		X, Y        []float64 `json:"-"`
+		XS          []float64 `json:"x"`
+		YS          []float64 `json:"y"`
+		ThresholdsX []float64 `json:"thresholds_x"`
+		ThresholdsY []float64 `json:"thresholds_y"`
+		Query       []float64 `json:"query"`
+		Predict     []float64 `json:"predict"`
+	} `json:"isotonic"`
+	Permutations []struct {
+		N    int   `json:"n"`
+		Perm []int `json:"perm"`
+	} `json:"permutations"`
+	Stratified struct {
+		Y      []int `json:"y"`
+		Splits []struct {
+			Train []int `json:"train"`
+			Test  []int `json:"test"`
+		} `json:"splits"`
+	} `json:"stratified"`
+	Argsort []struct {
+		V     []float64 `json:"v"`
+		Order []int     `json:"order"`
+	} `json:"argsort"`
+	Cases []struct {
+		Name             string             `json:"name"`
+		Score            []float64          `json:"score"`
+		Label            []float64          `json:"label"`
+		Pred             []float64          `json:"pred"`
+		NeedsCalibration bool               `json:"needs_calibration"`
+		ECEBefore        *float64           `json:"ece_before"`
+		ECEAfter         *float64           `json:"ece_after"`
+		EstimatedROCAUC  float64            `json:"estimated_roc_auc"`
+		EstimatedAP      float64            `json:"estimated_ap"`
+		AUROCStd         float64            `json:"auroc_std"`
+		AUROCFraction    float64            `json:"auroc_fraction"`
+		Realized         map[string]float64 `json:"realized"`
+	} `json:"cases"`
+}
+
+func loadGoldens(t *testing.T) *goldens {
+	t.Helper()
+	data, err := os.ReadFile("testdata/goldens.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g goldens
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	return &g
+}
+
+func near(got, want, rel float64) bool {
+	if math.IsNaN(want) {
+		return math.IsNaN(got)
+	}
+	return math.Abs(got-want) <= rel*math.Max(1, math.Abs(want))
+}
+
+func TestIsotonicGolden(t *testing.T) {
+	for _, c := range loadGoldens(t).Isotonic {
+		iso, err := FitIsotonic(c.XS, c.YS)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		if len(iso.X) != len(c.ThresholdsX) {
+			t.Errorf("%s: %d thresholds, scikit-learn %d (%v vs %v)", c.Name, len(iso.X), len(c.ThresholdsX), iso.X, c.ThresholdsX)
+			continue
+		}
+		for i := range iso.X {
+			if !near(iso.X[i], c.ThresholdsX[i], 1e-15) || !near(iso.Y[i], c.ThresholdsY[i], 1e-12) {
+				t.Errorf("%s: threshold %d (%v, %v), scikit-learn (%v, %v)", c.Name, i, iso.X[i], iso.Y[i], c.ThresholdsX[i], c.ThresholdsY[i])
+			}
+		}
+		for i, q := range c.Query {
+			if got := iso.Calibrate(q); !near(got, c.Predict[i], 1e-12) {
+				t.Errorf("%s: predict(%v) = %v, scikit-learn %v", c.Name, q, got, c.Predict[i])
+			}
+		}
+	}
+}
+
+func TestNumpyGolden(t *testing.T) {
+	g := loadGoldens(t)
+	rng := newMT19937(42)
+	for _, p := range g.Permutations {
+		if got := rng.permutation(p.N); !slices.Equal(got, p.Perm) {
+			t.Fatalf("permutation(%d) = %v, numpy %v", p.N, got, p.Perm)
+		}
+	}
+	trains, tests, ok := stratifiedShuffleSplit(g.Stratified.Y, 2, 10, 0.1, 42)
+	if !ok || len(tests) != len(g.Stratified.Splits) {
+		t.Fatalf("split: ok %v, %d splits", ok, len(tests))
+	}
+	for k, s := range g.Stratified.Splits {
+		if !slices.Equal(trains[k], s.Train) || !slices.Equal(tests[k], s.Test) {
+			t.Fatalf("split %d: train %v test %v, scikit-learn %v %v", k, trains[k], tests[k], s.Train, s.Test)
+		}
+	}
+	for _, a := range g.Argsort {
+		if got := argsort(a.V); !slices.Equal(got, a.Order) {
+			t.Errorf("argsort of %d values differs from numpy's", len(a.V))
+		}
+	}
+}
+
+func TestCasesGolden(t *testing.T) {
+	for _, c := range loadGoldens(t).Cases {
+		if got := NeedsCalibration(c.Score, c.Label); got != c.NeedsCalibration {
+			t.Errorf("%s: needs calibration %v, NannyML %v", c.Name, got, c.NeedsCalibration)
+		}
+		mode := CalibrationNever
+		if c.NeedsCalibration {
+			mode = CalibrationAlways
+		}
+		r, err := Fit(c.Score, c.Label, c.Pred, mode)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		if !near(float64(r.Components.ROCAUCStd), c.AUROCStd, 1e-12) || !near(float64(r.Components.ROCAUCFraction), c.AUROCFraction, 1e-15) {
+			t.Errorf("%s: ROC AUC components (%v, %v), NannyML (%v, %v)", c.Name, r.Components.ROCAUCStd, r.Components.ROCAUCFraction, c.AUROCStd, c.AUROCFraction)
+		}
+		e := r.Estimate(c.Score, c.Pred)
+		if !near(e.Estimated.ROCAUC, c.EstimatedROCAUC, 1e-12) {
+			t.Errorf("%s: estimated ROC AUC %v, NannyML %v", c.Name, e.Estimated.ROCAUC, c.EstimatedROCAUC)
+		}
+		if !near(e.Estimated.AveragePrecision, c.EstimatedAP, 1e-12) {
+			t.Errorf("%s: estimated AP %v, NannyML %v", c.Name, e.Estimated.AveragePrecision, c.EstimatedAP)
+		}
+		m, n := Realized(c.Score, c.Pred, c.Label)
+		if n != len(c.Label) {
+			t.Errorf("%s: %d labelled rows, want %d", c.Name, n, len(c.Label))
+		}
+		for i, name := range Names {
+			want, ok := c.Realized[name]
+			if !ok {
+				t.Fatalf("%s: golden lacks %s", c.Name, name)
+			}
+			if got := m.Values()[i]; !near(got, want, 1e-12) {
+				t.Errorf("%s: realized %s %v, scikit-learn %v", c.Name, name, got, want)
+			}
+		}
+	}
+}
+
+// TestECEGolden holds the two expected calibration errors behind the
+// decision to NannyML's.
+func TestECEGolden(t *testing.T) {
+	for _, c := range loadGoldens(t).Cases {
+		if c.ECEBefore == nil {
+			continue
+		}
+		before, after := eceOfSplits(c.Score, c.Label)
+		if !near(before, *c.ECEBefore, 1e-12) || !near(after, *c.ECEAfter, 1e-12) {
+			t.Errorf("%s: ECE before/after %v/%v, NannyML %v/%v", c.Name, before, after, *c.ECEBefore, *c.ECEAfter)
+		}
+	}
+}
