@@ -49,6 +49,7 @@ type goldens struct {
 		AUROCStd         float64            `json:"auroc_std"`
 		AUROCFraction    float64            `json:"auroc_fraction"`
 		Realized         map[string]float64 `json:"realized"`
+		Components       map[string]float64 `json:"components"`
 	} `json:"cases"`
 }
 
@@ -134,6 +135,23 @@ func TestCasesGolden(t *testing.T) {
 		}
 		if !near(float64(r.Components.ROCAUCStd), c.AUROCStd, 1e-12) || !near(float64(r.Components.ROCAUCFraction), c.AUROCFraction, 1e-15) {
 			t.Errorf("%s: ROC AUC components (%v, %v), NannyML (%v, %v)", c.Name, r.Components.ROCAUCStd, r.Components.ROCAUCFraction, c.AUROCStd, c.AUROCFraction)
+		}
+		js, err := json.Marshal(r.Components)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var comps map[string]any
+		if err := json.Unmarshal(js, &comps); err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Components) != 13 {
+			t.Fatalf("%s: golden has %d components", c.Name, len(c.Components))
+		}
+		for name, want := range c.Components {
+			got, ok := comps[name].(float64)
+			if !ok || !near(got, want, 1e-12) {
+				t.Errorf("%s: sampling-error component %s = %v, NannyML %v", c.Name, name, comps[name], want)
+			}
 		}
 		e := r.Estimate(c.Score, c.Pred)
 		if !near(e.Estimated.ROCAUC, c.EstimatedROCAUC, 1e-12) {

@@ -13,6 +13,7 @@ import json
 import sys
 
 import numpy as np
+import pandas as pd
 import sklearn
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import (accuracy_score, auc, average_precision_score, confusion_matrix, f1_score,
@@ -106,6 +107,35 @@ def auroc_sampling_error_components(y_true, y_pred_proba):
     return float(np.std(np.true_divide(ser, n_neg))), float(n_pos / len(y_true))
 
 
+def se_components(y_true, y_pred):
+    """The rest of sampling_error/binary_classification.py's components
+    (normalize_confusion_matrix=None), transcribed."""
+    y_true, y_pred = pd.Series(y_true), pd.Series(y_pred)
+    out = {}
+    out["accuracy_std"] = float(np.std((y_true.to_numpy() == y_pred.to_numpy()).astype(int)))
+    TP = np.where((y_true == y_pred) & (y_pred == 1), 1, np.nan)
+    FP = np.where((y_true != y_pred) & (y_pred == 1), 0, np.nan)
+    FN = np.where((y_true != y_pred) & (y_pred == 0), 0, np.nan)
+    TN = np.where((y_true == y_pred) & (y_pred == 0), 1, np.nan)
+    TP, FP, FN, TN = TP[~np.isnan(TP)], FP[~np.isnan(FP)], FN[~np.isnan(FN)], TN[~np.isnan(TN)]
+    out["precision_std"] = float(np.std(np.concatenate([TP, FP])))
+    out["precision_fraction"] = float(np.sum(y_pred) / len(y_pred))
+    out["recall_std"] = float(np.std(np.concatenate([TP, FN])))
+    out["recall_fraction"] = float(sum(y_true) / len(y_pred))
+    spec = np.concatenate([TN, FP])
+    out["specificity_std"] = float(np.std(spec))
+    out["specificity_fraction"] = float(len(spec) / len(y_pred))
+    tp_fp_fn = np.concatenate([TP, FN, FP])
+    cf = len(tp_fp_fn) / ((len(FN) + len(FP)) * 0.5 + len(TP))
+    out["f1_std"] = float(np.std(tp_fp_fn * cf))
+    out["f1_fraction"] = float(len(tp_fp_fn) / len(y_pred))
+    yt, yp = y_true.to_numpy().astype(int), y_pred.to_numpy().astype(int)
+    for name, cell in (("true_positive_std", (yt == yp) & (yp == 1)), ("true_negative_std", (yt == yp) & (yp == 0)),
+                       ("false_positive_std", (yt != yp) & (yp == 1)), ("false_negative_std", (yt != yp) & (yp == 0))):
+        out[name] = float(np.std(np.where(cell, 1, 0)))
+    return out
+
+
 def fl(xs):
     return [float(x) for x in xs]
 
@@ -169,7 +199,7 @@ def main():
             "name": name, "score": fl(s), "label": [int(v) for v in y], "pred": [int(v) for v in p],
             "needs_calibration": decision, "ece_before": before, "ece_after": after,
             "estimated_roc_auc": float(estimate_roc_auc(cal, s)), "estimated_ap": float(estimate_ap(cal, s)),
-            "auroc_std": std, "auroc_fraction": frac,
+            "auroc_std": std, "auroc_fraction": frac, "components": se_components(y, p),
             "realized": {
                 "roc_auc": float(roc_auc_score(y, s)), "average_precision": float(average_precision_score(y, s)),
                 "accuracy": float(accuracy_score(y, p)), "precision": float(precision_score(y, p)),
