@@ -6,7 +6,7 @@
 // ROC AUC and average precision, NannyML's sampling errors, and the realized
 // metrics for when labels are there.
 //
-// It is pure math on slices: reading files, mapping class names to 0/1,
+// It is pure math on slices (package stats sorts): reading files, mapping class names to 0/1,
 // chunking rows and rendering reports are left to the callers (cli, report).
 // Labels and predictions are 1 for the positive class, 0 for the negative
 // one and NaN when missing.

@@ -3,6 +3,8 @@ package cbpe
 import (
 	"math"
 	"slices"
+
+	"driftwatch/stats"
 )
 
 // Calibration decision (CalibrationAuto), NannyML's needs_calibration
@@ -135,50 +137,39 @@ type Chunk struct {
 	SamplingError Metrics
 }
 
-// scored is one valid row: raw score, calibrated score, predicted class.
-type scored struct {
-	raw, cal float64
-	pos      bool
-}
-
 // Estimate estimates the metrics of one chunk from its scores and
 // predictions (1 positive, 0 negative, NaN missing).
 func (r *Reference) Estimate(scores, preds []float64) Chunk {
-	rows := make([]scored, 0, len(scores))
-	for i := range scores {
-		if !ValidScore(scores[i]) || !isClass(preds[i]) {
+	raw := make([]float64, 0, len(scores))
+	var e Expected
+	for i, s := range scores {
+		if !ValidScore(s) || !isClass(preds[i]) {
 			continue
 		}
-		rows = append(rows, scored{raw: scores[i], cal: r.calibrate(scores[i]), pos: preds[i] == 1})
+		e.Add(r.calibrate(s), preds[i] == 1)
+		raw = append(raw, s)
 	}
-	c := Chunk{Rows: len(rows), Invalid: len(scores) - len(rows)}
-	if len(rows) == 0 {
+	c := Chunk{Rows: len(raw), Invalid: len(scores) - len(raw)}
+	if len(raw) == 0 {
 		c.Estimated, c.SamplingError = NaNMetrics(), NaNMetrics()
 		return c
 	}
-	var e Expected
-	for _, row := range rows {
-		e.Add(row.cal, row.pos)
-	}
 	e.Fill(&c.Estimated)
-	// By raw score, descending. Equal raw scores have equal calibrated
-	// ones, so the order within ties changes nothing.
-	slices.SortFunc(rows, func(a, b scored) int {
-		switch {
-		case a.raw > b.raw:
-			return -1
-		case a.raw < b.raw:
-			return 1
+	// Calibrated scores by raw score, descending. Equal raw scores have
+	// equal calibrated ones, so the order within ties changes nothing and
+	// sorting the raw scores alone is enough.
+	stats.SortFloat64s(raw, nil)
+	cal := make([]float64, len(raw))
+	if r.Calibrated {
+		r.Calibrator.calibrateDescending(cal, raw)
+	} else {
+		for i := range cal {
+			cal[i] = raw[len(raw)-1-i]
 		}
-		return 0
-	})
-	cal := make([]float64, len(rows))
-	for i, row := range rows {
-		cal[i] = row.cal
 	}
 	c.Estimated.ROCAUC = EstimatedROCAUC(cal)
 	c.Estimated.AveragePrecision = EstimatedAveragePrecision(cal)
-	c.SamplingError = r.samplingError(len(rows))
+	c.SamplingError = r.samplingError(len(raw))
 	return c
 }
 
@@ -318,24 +309,26 @@ func Realized(scores, preds, labels []float64) (m Metrics, labelled int) {
 // curve is scikit-learn's _binary_clf_curve: cumulative true and false
 // positives at each distinct score, from the highest.
 func curve(s, y []float64) (tps, fps []float64) {
-	order := make([]int, len(s))
-	for i := range order {
-		order[i] = i
+	type row struct{ s, y float64 }
+	rows := make([]row, len(s))
+	for i := range s {
+		rows[i] = row{s[i], y[i]}
 	}
-	slices.SortStableFunc(order, func(a, b int) int {
+	// Labels are 0 or 1, so sums within a tie are exact in any order.
+	slices.SortFunc(rows, func(a, b row) int {
 		switch {
-		case s[a] > s[b]:
+		case a.s > b.s:
 			return -1
-		case s[a] < s[b]:
+		case a.s < b.s:
 			return 1
 		}
 		return 0
 	})
 	var tp, fp float64
-	for k, i := range order {
-		tp += y[i]
-		fp += 1 - y[i]
-		if k == len(order)-1 || s[order[k+1]] != s[i] {
+	for k, r := range rows {
+		tp += r.y
+		fp += 1 - r.y
+		if k == len(rows)-1 || rows[k+1].s != r.s {
 			tps, fps = append(tps, tp), append(fps, fp)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 )
 
@@ -272,22 +273,45 @@ func aucComponents(s, y []float64) (Num, Num) {
 
 // apComponents is NannyML's ap_sampling_error_components: the standard
 // deviation of the average precision over bootstrap samples of half the
-// reference (at most apMaxSample rows).
+// reference (at most apMaxSample rows). A sample is drawn as a count per
+// reference row, so its AP is one pass over the reference sorted once.
 func apComponents(s, y []float64) (Num, int) {
 	size := min(len(y)/2, apMaxSample)
 	if size == 0 {
 		return Num(math.NaN()), 0
 	}
+	// The reference by score, descending, and where each distinct score's
+	// run of rows ends; a draw of row i counts at its sorted position.
+	order := make([]int32, len(s))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		switch {
+		case s[a] > s[b]:
+			return -1
+		case s[a] < s[b]:
+			return 1
+		}
+		return 0
+	})
+	pos := make([]int32, len(s))
+	ys := make([]float64, len(s))
+	last := make([]bool, len(s))
+	for k, i := range order {
+		pos[i] = int32(k)
+		ys[k] = y[i]
+		last[k] = k == len(order)-1 || s[order[k+1]] != s[i]
+	}
 	rng := rand.New(rand.NewPCG(apSeed, uint64(len(y))))
-	bs := make([]float64, size)
-	by := make([]float64, size)
+	counts := make([]int32, len(y))
 	aps := make([]float64, apExperiments)
 	for e := range aps {
-		for i := range bs {
-			k := rng.IntN(len(y))
-			bs[i], by[i] = s[k], y[k]
+		clear(counts)
+		for range size {
+			counts[pos[rng.IntN(len(y))]]++
 		}
-		aps[e] = averagePrecision(bs, by)
+		aps[e] = weightedAP(ys, last, counts)
 	}
 	var sum float64
 	for _, v := range aps {
@@ -299,4 +323,32 @@ func apComponents(s, y []float64) (Num, int) {
 		ss2 += (v - mean) * (v - mean)
 	}
 	return Num(math.Sqrt(ss2 / float64(len(aps)))), size
+}
+
+// weightedAP is averagePrecision of rows sorted by score descending, each
+// repeated counts times; last marks the end of each distinct score's run.
+func weightedAP(y []float64, last []bool, counts []int32) float64 {
+	var P float64
+	for k, c := range counts {
+		P += float64(c) * y[k]
+	}
+	if P == 0 {
+		return 0
+	}
+	var tp, fp, ap, prevR float64
+	for k, c32 := range counts {
+		c := float64(c32)
+		tp += c * y[k]
+		fp += c * (1 - y[k])
+		if !last[k] || tp+fp == 0 {
+			continue // inside a tie, or no sampled row this high yet
+		}
+		r := tp / P
+		ap += (r - prevR) * (tp / (tp + fp))
+		prevR = r
+		if tp == P {
+			break
+		}
+	}
+	return ap
 }

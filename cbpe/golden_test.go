@@ -189,3 +189,56 @@ func TestECEGolden(t *testing.T) {
 		}
 	}
 }
+
+// TestCalibrateDescending: the one-walk calibration of sorted scores equals
+// Calibrate value by value, and the weighted bootstrap AP equals the AP of
+// the expanded sample.
+func TestCalibrateDescending(t *testing.T) {
+	s, y, p := benchData(5000, 3)
+	ref, err := Fit(s, y, p, CalibrationAlways)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asc := append([]float64{-1, 2, 0, 1}, s...)
+	slices.Sort(asc)
+	got := make([]float64, len(asc))
+	ref.Calibrator.calibrateDescending(got, asc)
+	if ref.Calibrator.grid == nil {
+		t.Fatal("no lookup grid")
+	}
+	plain := &Isotonic{X: ref.Calibrator.X, Y: ref.Calibrator.Y} // binary search
+	for i, v := range got {
+		sc := asc[len(asc)-1-i]
+		if w, b := ref.Calibrator.Calibrate(sc), plain.Calibrate(sc); v != w || w != b {
+			t.Fatalf("score %v: walk %v, grid %v, binary search %v", sc, v, w, b)
+		}
+	}
+	order := make([]int32, len(s))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		switch {
+		case s[a] > s[b]:
+			return -1
+		case s[a] < s[b]:
+			return 1
+		}
+		return 0
+	})
+	counts := make([]int32, len(s))
+	ys := make([]float64, len(s))
+	last := make([]bool, len(s))
+	var es, ey []float64
+	for k, i := range order {
+		counts[k] = int32(i % 3)
+		ys[k] = y[i]
+		last[k] = k == len(order)-1 || s[order[k+1]] != s[i]
+		for range counts[k] {
+			es, ey = append(es, s[i]), append(ey, y[i])
+		}
+	}
+	if a, b := weightedAP(ys, last, counts), averagePrecision(es, ey); math.Abs(a-b) > 1e-12 {
+		t.Errorf("weighted AP %v, expanded %v", a, b)
+	}
+}

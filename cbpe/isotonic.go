@@ -17,6 +17,53 @@ import (
 type Isotonic struct {
 	X []float64 `json:"x"`
 	Y []float64 `json:"y"`
+
+	// grid[c] is the last threshold at or below the start of cell c of
+	// gridCells equal cells over [X[0], X[last]]: a lookup starts there
+	// instead of a binary search (see prepare).
+	grid    []int32
+	gridInv float64
+}
+
+// gridCells is the lookup grid's size: with thresholds spread evenly a
+// lookup scans a few of them.
+const gridCells = 4096
+
+// prepare builds the lookup grid. FitIsotonic and Validate call it; an
+// Isotonic without it calibrates by binary search, with the same values.
+func (c *Isotonic) prepare() {
+	n := len(c.X)
+	span := c.X[n-1] - c.X[0]
+	if n < 16 || !(span > 0) {
+		return
+	}
+	c.grid = make([]int32, gridCells)
+	c.gridInv = gridCells / span
+	j := 0
+	for k := range c.grid {
+		lo := c.X[0] + float64(k)/c.gridInv
+		for j+1 < n && c.X[j+1] <= lo {
+			j++
+		}
+		c.grid[k] = int32(j)
+	}
+}
+
+// below returns the last threshold index j with X[j] <= s, for X[0] < s <
+// X[last].
+func (c *Isotonic) below(s float64) int {
+	if c.grid == nil {
+		return sort.Search(len(c.X), func(i int) bool { return c.X[i] > s }) - 1
+	}
+	k := min(max(int((s-c.X[0])*c.gridInv), 0), gridCells-1)
+	j := int(c.grid[k])
+	for j > 0 && c.X[j] > s { // rounding put s below its cell's start
+		j--
+	}
+	for j+1 < len(c.X) && c.X[j+1] <= s {
+		j++
+	}
+	return j
 }
 
 // uniqueEps is numpy's finfo(float64).resolution: scikit-learn's
@@ -40,20 +87,22 @@ func FitIsotonic(x, y []float64) (*Isotonic, error) {
 			return nil, fmt.Errorf("cbpe: isotonic fit: row %d is not finite (x %v, y %v)", i, x[i], y[i])
 		}
 	}
-	// np.lexsort((y, x)): by x, then y.
-	order := make([]int32, len(x))
-	for i := range order {
-		order[i] = int32(i)
+	// np.lexsort((y, x)): by x, then y. Equal (x, y) rows are
+	// interchangeable, so an unstable sort gives the same fit.
+	type xy struct{ x, y float64 }
+	rows := make([]xy, len(x))
+	for i := range x {
+		rows[i] = xy{x[i], y[i]}
 	}
-	slices.SortStableFunc(order, func(a, b int32) int {
+	slices.SortFunc(rows, func(a, b xy) int {
 		switch {
-		case x[a] < x[b]:
+		case a.x < b.x:
 			return -1
-		case x[a] > x[b]:
+		case a.x > b.x:
 			return 1
-		case y[a] < y[b]:
+		case a.y < b.y:
 			return -1
-		case y[a] > y[b]:
+		case a.y > b.y:
 			return 1
 		}
 		return 0
@@ -62,15 +111,15 @@ func FitIsotonic(x, y []float64) (*Isotonic, error) {
 	ux := make([]float64, 0, len(x))
 	uy := make([]float64, 0, len(x))
 	uw := make([]float64, 0, len(x))
-	curX, curY, curW := x[order[0]], 0.0, 0.0
-	for _, i := range order {
-		if x[i]-curX >= uniqueEps {
+	curX, curY, curW := rows[0].x, 0.0, 0.0
+	for _, r := range rows {
+		if r.x-curX >= uniqueEps {
 			ux, uy, uw = append(ux, curX), append(uy, curY/curW), append(uw, curW)
-			curX, curY, curW = x[i], y[i], 1
+			curX, curY, curW = r.x, r.y, 1
 			continue
 		}
 		curW++
-		curY += y[i]
+		curY += r.y
 	}
 	ux, uy, uw = append(ux, curX), append(uy, curY/curW), append(uw, curW)
 	pava(uy, uw)
@@ -83,6 +132,7 @@ func FitIsotonic(x, y []float64) (*Isotonic, error) {
 			iso.Y = append(iso.Y, uy[i])
 		}
 	}
+	iso.prepare()
 	return iso, nil
 }
 
@@ -154,12 +204,40 @@ func (c *Isotonic) Calibrate(s float64) float64 {
 		return c.Y[n-1]
 	}
 	// j: the last threshold <= s, so X[j] <= s < X[j+1].
-	j := sort.Search(n, func(i int) bool { return c.X[i] > s }) - 1
+	j := c.below(s)
 	if c.X[j] == s {
 		return c.Y[j]
 	}
 	slope := (c.Y[j+1] - c.Y[j]) / (c.X[j+1] - c.X[j])
 	return slope*(s-c.X[j]) + c.Y[j]
+}
+
+// calibrateDescending sets dst[i] to the calibrated value of
+// asc[len(asc)-1-i]: the scores sorted ascending, calibrated from the
+// highest down in one walk over the thresholds (same values as Calibrate).
+func (c *Isotonic) calibrateDescending(dst, asc []float64) {
+	n := len(c.X)
+	j := n - 1 // the last threshold <= s, for s from the highest down
+	for i := range dst {
+		s := asc[len(asc)-1-i]
+		switch {
+		case n == 1 || s <= c.X[0]:
+			dst[i] = c.Y[0]
+			continue
+		case s >= c.X[n-1]:
+			dst[i] = c.Y[n-1]
+			continue
+		}
+		for c.X[j] > s {
+			j--
+		}
+		if c.X[j] == s {
+			dst[i] = c.Y[j]
+			continue
+		}
+		slope := (c.Y[j+1] - c.Y[j]) / (c.X[j+1] - c.X[j])
+		dst[i] = slope*(s-c.X[j]) + c.Y[j]
+	}
 }
 
 // CalibrateAll appends the calibrated value of every score to dst.
@@ -180,5 +258,6 @@ func (c *Isotonic) validate() error {
 			return fmt.Errorf("cbpe: calibrator threshold %d (x %v, y %v) is not increasing", i, c.X[i], c.Y[i])
 		}
 	}
+	c.prepare()
 	return nil
 }

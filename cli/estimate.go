@@ -264,6 +264,26 @@ func (e *estimator) columns(t *dataset.Table, optionalLabel bool) (binaryColumns
 // binary maps a class column to 1 (positive), 0 (negative) or NaN.
 func (e *estimator) binary(c *dataset.Column) []float64 {
 	out := make([]float64, c.Len())
+	if c.Kind == dataset.KindNumeric {
+		// Compare numbers, not their names, when both classes are numbers
+		// written in shortest form (as className writes them).
+		pos, perr := strconv.ParseFloat(e.Positive, 64)
+		neg, nerr := strconv.ParseFloat(e.Negative, 64)
+		if perr == nil && nerr == nil && strconv.FormatFloat(pos, 'g', -1, 64) == e.Positive &&
+			strconv.FormatFloat(neg, 'g', -1, 64) == e.Negative {
+			for i, v := range c.Num {
+				switch v {
+				case pos:
+					out[i] = 1
+				case neg:
+					out[i] = 0
+				default:
+					out[i] = math.NaN()
+				}
+			}
+			return out
+		}
+	}
 	for i := range out {
 		switch className(c, i) {
 		case e.Positive:
