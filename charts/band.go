@@ -78,7 +78,8 @@ func BandSVG(b Band) (template.HTML, error) {
 		if n <= 1 {
 			return (v.Left + v.Right) / 2
 		}
-		return v.Left + 10 + px(float64(i)/float64(n-1))*(v.Right-v.Left-20)
+		// Room for the first and last chunk's centred labels.
+		return v.Left + 36 + px(float64(i)/float64(n-1))*(v.Right-v.Left-72)
 	}
 	line := func(s []float64) (string, []point) {
 		var d strings.Builder

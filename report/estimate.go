@@ -148,9 +148,10 @@ type estimateCell struct {
 func EstimateHTML(w io.Writer, r *detectors.EstimateReport) error {
 	v := estimateHTML{R: r, Style: charts.Stylesheet()}
 	v.Verdict, v.Failed = estimateVerdict(r)
+	v.Verdict = strings.TrimLeft(v.Verdict, "✅❌ ") // the badge says it
 	v.Passed = len(r.Gates) - v.Failed
 	v.RefRows, v.CurRows = charts.Count(float64(r.ReferenceRows)), charts.Count(float64(r.CurrentRows))
-	v.Title = "driftwatch estimate: " + strings.TrimLeft(v.Verdict, "✅❌ ")
+	v.Title = "driftwatch estimate: " + v.Verdict
 	labels := make([]string, len(r.Chunks))
 	for i, c := range r.Chunks {
 		labels[i] = fmt.Sprintf("[%d:%d]", c.Start, c.End)
