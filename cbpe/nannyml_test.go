@@ -27,6 +27,16 @@ func californiaDir(t *testing.T) string {
 	return dir
 }
 
+// californiaDirOrEmpty is californiaDir for tests that use the data only
+// when present (outside CI).
+func californiaDirOrEmpty() string {
+	dir := filepath.Join("..", "..", "shared", "data", "nannyml-california")
+	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
+		return ""
+	}
+	return dir
+}
+
 // readColumns reads the named numeric columns of a CSV file; empty cells are
 // NaN.
 func readColumns(t *testing.T, path string, names ...string) [][]float64 {
