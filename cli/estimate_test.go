@@ -6,8 +6,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/parquet-go/parquet-go"
 )
 
 // californiaData locates NannyML's California housing files beside the
@@ -300,5 +303,76 @@ func TestCheckEstimatedQuality(t *testing.T) {
 		if len(r.Gates) != 2 || !r.Gates[0].Pass || r.Gates[1].Pass {
 			t.Errorf("%s: gates %+v", reference, r.Gates)
 		}
+	}
+}
+
+// TestEstimateParquet: NannyML's California files as Parquet (label and
+// prediction int64, score float64; a NaN score null) give the same report
+// as the CSV files.
+func TestEstimateParquet(t *testing.T) {
+	dir := californiaData(t)
+	type refRow struct {
+		Score float64 `parquet:"y_pred_proba"`
+		Pred  int64   `parquet:"y_pred"`
+		Label int64   `parquet:"clf_target"`
+	}
+	type curRow struct {
+		Score float64 `parquet:"y_pred_proba"`
+		Pred  int64   `parquet:"y_pred"`
+	}
+	cols := func(name string, names ...string) [][]string {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		recs, err := csv.NewReader(f).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx := map[string]int{}
+		for i, h := range recs[0] {
+			idx[h] = i
+		}
+		out := make([][]string, len(recs)-1)
+		for r, rec := range recs[1:] {
+			for _, n := range names {
+				out[r] = append(out[r], rec[idx[n]])
+			}
+		}
+		return out
+	}
+	num := func(s string) float64 {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	var refRows []refRow
+	for _, r := range cols("california_housing_reference.csv", "y_pred_proba", "y_pred", "clf_target") {
+		refRows = append(refRows, refRow{num(r[0]), int64(num(r[1])), int64(num(r[2]))})
+	}
+	var curRows []curRow
+	for _, r := range cols("california_housing_analysis.csv", "y_pred_proba", "y_pred") {
+		curRows = append(curRows, curRow{num(r[0]), int64(num(r[1]))})
+	}
+	tmp := t.TempDir()
+	refPQ, curPQ := filepath.Join(tmp, "ref.parquet"), filepath.Join(tmp, "cur.parquet")
+	if err := parquet.WriteFile(refPQ, refRows); err != nil {
+		t.Fatal(err)
+	}
+	if err := parquet.WriteFile(curPQ, curRows); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--label", "clf_target", "--score", "y_pred_proba", "--prediction", "y_pred", "--chunk-size", "5000"}
+	_, fromCSV, _ := run(t, append([]string{"estimate", "--reference", filepath.Join(dir, "california_housing_reference.csv"),
+		"--current", filepath.Join(dir, "california_housing_analysis.csv")}, args...)...)
+	code, fromPQ, errOut := run(t, append([]string{"estimate", "--reference", refPQ, "--current", curPQ}, args...)...)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if fromCSV != fromPQ {
+		t.Errorf("Parquet report differs from CSV:\n%s\n%s", fromPQ, fromCSV)
 	}
 }
