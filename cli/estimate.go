@@ -317,6 +317,24 @@ func className(c *dataset.Column, i int) string {
 func distinctClasses(c *dataset.Column) []string {
 	seen := map[string]bool{}
 	var out []string
+	if c.Kind == dataset.KindNumeric {
+		// Distinct numbers first, formatted once each.
+		nums := map[float64]bool{}
+		for _, v := range c.Num {
+			if v == v && !nums[v] {
+				nums[v] = true
+				if s := strconv.FormatFloat(v, 'g', -1, 64); !seen[s] {
+					seen[s] = true
+					out = append(out, s)
+				}
+				if len(out) > 1000 {
+					break
+				}
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
 	for i := range c.Len() {
 		if s := className(c, i); s != "" && !seen[s] {
 			seen[s] = true

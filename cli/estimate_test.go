@@ -376,3 +376,41 @@ func TestEstimateParquet(t *testing.T) {
 		t.Errorf("Parquet report differs from CSV:\n%s\n%s", fromPQ, fromCSV)
 	}
 }
+
+// TestCheckEstimatedBadInput: `check` on an unlabelled current file exits 2
+// with the reason when estimation is impossible.
+func TestCheckEstimatedBadInput(t *testing.T) {
+	ref := writeFile(t, "ref.csv", "x,score,pred,y\n1,0.9,1,1\n2,0.2,0,0\n3,0.7,1,0\n4,0.4,0,1\n5,0.8,1,1\n6,0.1,0,0\n")
+	one := writeFile(t, "one.csv", "x,score,pred,y\n1,0.9,1,1\n2,0.2,0,1\n")
+	cur := writeFile(t, "cur.csv", "x,score,pred\n1,0.9,1\n2,0.3,0\n")
+	plain := filepath.Join(t.TempDir(), "plain.prof")
+	if code, _, errOut := run(t, "profile", "build", "--input", ref, "--out", plain); code != ExitOK {
+		t.Fatal(errOut)
+	}
+	est := filepath.Join(t.TempDir(), "est.prof")
+	if code, _, errOut := run(t, "profile", "build", "--input", ref, "--out", est, "--label", "y", "--score", "score", "--prediction", "pred"); code != ExitOK {
+		t.Fatal(errOut)
+	}
+	cols := []string{"--current", cur, "--label", "y", "--score", "score", "--prediction", "pred"}
+	for _, c := range []struct {
+		name string
+		args []string
+		msg  string
+	}{
+		{"profile without estimator", append([]string{"--reference", plain}, cols...), "holds no estimator"},
+		{"one-class reference", append([]string{"--reference", one}, cols...), "holds one class only"},
+		{"other score column", []string{"--reference", est, "--current", cur, "--label", "y", "--score", "x", "--prediction", "pred"}, `fitted on score "score"`},
+		{"profile build half the columns", nil, "--label, --score and --prediction go together"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"check"}, c.args...)
+			if c.args == nil {
+				args = []string{"profile", "build", "--input", ref, "--out", filepath.Join(t.TempDir(), "p"), "--label", "y"}
+			}
+			code, _, errOut := run(t, args...)
+			if code != ExitUsage || !strings.Contains(errOut, c.msg) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, errOut, c.msg)
+			}
+		})
+	}
+}
