@@ -276,6 +276,10 @@ func aucComponents(s, y []float64) (Num, Num) {
 // reference (at most apMaxSample rows). A sample is drawn as a count per
 // reference row, so its AP is one pass over the reference sorted once.
 func apComponents(s, y []float64) (Num, int) {
+	return apComponentsRNG(s, y, rand.New(rand.NewPCG(apSeed, uint64(len(y)))))
+}
+
+func apComponentsRNG(s, y []float64, rng *rand.Rand) (Num, int) {
 	size := min(len(y)/2, apMaxSample)
 	if size == 0 {
 		return Num(math.NaN()), 0
@@ -303,7 +307,6 @@ func apComponents(s, y []float64) (Num, int) {
 		ys[k] = y[i]
 		last[k] = k == len(order)-1 || s[order[k+1]] != s[i]
 	}
-	rng := rand.New(rand.NewPCG(apSeed, uint64(len(y))))
 	counts := make([]int32, len(y))
 	aps := make([]float64, apExperiments)
 	for e := range aps {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -240,5 +241,130 @@ func TestCalibrateDescending(t *testing.T) {
 	}
 	if a, b := weightedAP(ys, last, counts), averagePrecision(es, ey); math.Abs(a-b) > 1e-12 {
 		t.Errorf("weighted AP %v, expanded %v", a, b)
+	}
+}
+
+type multiGolden struct {
+	RefScore   [][]float64         `json:"ref_score"`
+	RefLabel   []float64           `json:"ref_label"`
+	RefPred    []float64           `json:"ref_pred"`
+	CurScore   [][]float64         `json:"cur_score"`
+	CurPred    []float64           `json:"cur_pred"`
+	CurLabel   []float64           `json:"cur_label"`
+	Calibrated []bool              `json:"calibrated"`
+	Estimated  map[string]float64  `json:"estimated"`
+	Components map[string]any      `json:"components"`
+	Realized   map[string]*float64 `json:"realized"`
+}
+
+// TestMulticlassGolden holds multiclass CBPE to NannyML's multiclass code
+// (transcribed into goldens.py): the per-class calibration decisions, the
+// macro estimates, the sampling-error components, and the realized macro
+// metrics to scikit-learn's.
+func TestMulticlassGolden(t *testing.T) {
+	data, err := os.ReadFile("testdata/goldens.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Multiclass []multiGolden `json:"multiclass"`
+	}
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Multiclass) == 0 {
+		t.Fatal("no multiclass goldens")
+	}
+	for n, c := range g.Multiclass {
+		r, err := FitMulti(c.RefScore, c.RefLabel, c.RefPred, CalibrationAuto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, want := range c.Calibrated {
+			if got := r.Calibrators[k] != nil; got != want {
+				t.Errorf("case %d class %d: calibrated %v, NannyML %v", n, k, got, want)
+			}
+		}
+		e := r.Estimate(c.CurScore, c.CurPred)
+		vals := e.Estimated.Values()
+		for i, name := range Names[:7] {
+			if want := c.Estimated[name]; !near(vals[i], want, 1e-12) {
+				t.Errorf("case %d: estimated %s %v, NannyML %v", n, name, vals[i], want)
+			}
+		}
+		for i := 7; i < len(vals); i++ {
+			if !math.IsNaN(vals[i]) {
+				t.Errorf("case %d: multiclass %s = %v, want NaN", n, Names[i], vals[i])
+			}
+		}
+		comps := map[string][]VarFrac{"f1": r.Components.F1, "precision": r.Components.Precision, "recall": r.Components.Recall,
+			"specificity": r.Components.Specificity, "roc_auc": r.Components.ROCAUC}
+		for name, got := range comps {
+			want := c.Components[name].([]any)
+			for k := range want {
+				pair := want[k].([]any)
+				if !near(float64(got[k].Var), pair[0].(float64), 1e-12) || !near(float64(got[k].Fraction), pair[1].(float64), 1e-12) {
+					t.Errorf("case %d: %s component of class %d (%v, %v), NannyML %v", n, name, k, got[k].Var, got[k].Fraction, pair)
+				}
+			}
+		}
+		if want := c.Components["accuracy_std"].(float64); !near(float64(r.Components.AccuracyStd), want, 1e-12) {
+			t.Errorf("case %d: accuracy std %v, NannyML %v", n, r.Components.AccuracyStd, want)
+		}
+		m, labelled := RealizedMulti(c.CurScore, c.CurPred, c.CurLabel)
+		if labelled != len(c.CurLabel) {
+			t.Errorf("case %d: %d labelled rows", n, labelled)
+		}
+		mv := m.Values()
+		for i, name := range Names[:7] {
+			want := math.NaN()
+			if w := c.Realized[name]; w != nil {
+				want = *w
+			}
+			if !near(mv[i], want, 1e-12) {
+				t.Errorf("case %d: realized %s %v, scikit-learn %v", n, name, mv[i], want)
+			}
+		}
+		// The sampling error follows NannyML's formulas from the components.
+		se := e.SamplingError
+		var sum float64
+		for _, v := range r.Components.ROCAUC {
+			sum += float64(v.Var) / (float64(e.Rows) * float64(v.Fraction))
+		}
+		if want := math.Sqrt(sum) / float64(r.Classes) * 1.2; !near(se.ROCAUC, want, 1e-12) || !(se.F1 > 0) || !(se.AveragePrecision > 0) {
+			t.Errorf("case %d: sampling errors %+v", n, se)
+		}
+	}
+}
+
+// TestMulticlassBadInput: too few classes, a class absent from the labels
+// and no valid rows are errors; invalid rows are counted, never a panic.
+func TestMulticlassBadInput(t *testing.T) {
+	nan := math.NaN()
+	s := [][]float64{{0.7, 0.1, 0.2, 0.6, 1.5, nan}, {0.2, 0.8, 0.1, 0.3, 0.1, 0.5}, {0.1, 0.1, 0.7, 0.1, 0.1, 0.5}}
+	y := []float64{0, 1, 2, 0, 1, 2}
+	p := []float64{0, 1, 2, 1, 1, 2}
+	if _, err := FitMulti(s[:2], y, p, CalibrationNever); err == nil {
+		t.Error("two classes accepted")
+	}
+	if _, err := FitMulti(s, []float64{0, 1, 1, 0, 1, 1}, p, CalibrationNever); err == nil || !strings.Contains(err.Error(), "never hold class 2") {
+		t.Errorf("absent class: %v", err)
+	}
+	if _, err := FitMulti(s, []float64{nan, nan, nan, nan, nan, nan}, p, CalibrationNever); err == nil {
+		t.Error("no valid rows accepted")
+	}
+	r, err := FitMulti(s, y, p, CalibrationAuto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Rows != 4 || r.Invalid != 2 || r.Validate() != nil {
+		t.Errorf("rows %d invalid %d validate %v", r.Rows, r.Invalid, r.Validate())
+	}
+	c := r.Estimate(s, []float64{0, 7, nan, 1, 1, 2})
+	if c.Rows != 2 || c.Invalid != 4 || !(c.Estimated.Accuracy >= 0 && c.Estimated.Accuracy <= 1) {
+		t.Errorf("chunk %+v", c)
+	}
+	if e := r.Estimate(s, []float64{nan, nan, nan, nan, nan, nan}); e.Rows != 0 || !math.IsNaN(e.Estimated.ROCAUC) {
+		t.Errorf("empty chunk %+v", e)
 	}
 }

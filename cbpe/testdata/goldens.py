@@ -136,6 +136,106 @@ def se_components(y_true, y_pred):
     return out
 
 
+# --- NannyML 0.13.1 multiclass (cbpe.py _fit_calibrators /
+# _calibrate_predicted_probabilities, metrics.py Multiclass*._estimate,
+# sampling_error/multiclass_classification.py), transcribed ---
+def multiclass_case(rng, n, k, power):
+    """Scores from a softmax of noisy logits, sharpened by power (so
+    calibration matters); labels drawn from the unsharpened scores."""
+    logits = rng.normal(0, 1.5, (n, k))
+    p_true = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y = np.array([rng.choice(k, p=row) for row in p_true])
+    sharp = p_true ** power
+    s = np.round(sharp / sharp.sum(axis=1, keepdims=True), 3)
+    pred = s.argmax(axis=1)
+    return s, y, pred
+
+
+def multiclass_golden(s_ref, y_ref, p_ref, s_cur, p_cur, y_cur):
+    k = s_ref.shape[1]
+    classes = list(range(k))
+    yb = [(y_ref == c).astype(int) for c in classes]
+    decisions, cals = [], []
+    for c in classes:
+        d, _, _ = needs_calibration(yb[c], s_ref[:, c])
+        decisions.append(d)
+        cals.append(IsotonicRegression(out_of_bounds="clip", increasing=True).fit(s_ref[:, c], yb[c]) if d else None)
+    cal = np.column_stack([cals[c].predict(s_cur[:, c]) if cals[c] is not None else s_cur[:, c] for c in classes])
+    den = cal.sum(axis=1)[:, np.newaxis]
+    cal = np.divide(cal, den, out=np.full_like(cal, 1 / k), where=den != 0)
+
+    def est_binary(fn):
+        return float(np.mean([fn((p_cur == c).astype(int), cal[:, c]) for c in classes]))
+
+    def e_f1(yp, pp):
+        tp, fp, fn = np.sum(np.where(yp == 1, pp, 0)), np.sum(np.where(yp == 1, 1 - pp, 0)), np.sum(np.where(yp == 0, pp, 0))
+        return tp / (tp + 0.5 * (fp + fn))
+
+    def e_prec(yp, pp):
+        tp, fp = np.sum(np.where(yp == 1, pp, 0)), np.sum(np.where(yp == 1, 1 - pp, 0))
+        return tp / (tp + fp)
+
+    def e_rec(yp, pp):
+        tp, fn = np.sum(np.where(yp == 1, pp, 0)), np.sum(np.where(yp == 0, pp, 0))
+        return tp / (tp + fn)
+
+    def e_spec(yp, pp):
+        tn, fp = np.sum(np.where(yp == 0, 1 - pp, 0)), np.sum(np.where(yp == 1, 1 - pp, 0))
+        return tn / (tn + fp)
+
+    onehot = np.column_stack([(p_cur == c).astype(int) for c in classes])
+    est = {
+        "roc_auc": float(np.mean([estimate_roc_auc(cal[:, c], s_cur[:, c]) for c in classes])),
+        "average_precision": float(np.mean([estimate_ap(cal[:, c], s_cur[:, c]) for c in classes])),
+        "f1": est_binary(e_f1), "precision": est_binary(e_prec), "recall": est_binary(e_rec),
+        "specificity": est_binary(e_spec), "accuracy": float(np.mean(np.max(onehot * cal, axis=1))),
+    }
+    # sampling-error components
+    pb = [(p_ref == c).astype(int) for c in classes]
+
+    def comp(kind, yt, yp):
+        TP = np.where((yt == yp) & (yp == 1), 1, np.nan)
+        FP = np.where((yt != yp) & (yp == 1), 0, np.nan)
+        FN = np.where((yt != yp) & (yp == 0), 0, np.nan)
+        TN = np.where((yt == yp) & (yp == 0), 1, np.nan)
+        TP, FP, FN, TN = TP[~np.isnan(TP)], FP[~np.isnan(FP)], FN[~np.isnan(FN)], TN[~np.isnan(TN)]
+        if kind == "f1":
+            v = np.concatenate([TP, FN, FP]); return [float(np.var(v)), len(v) / len(yp)]
+        if kind == "precision":
+            return [float(np.var(np.concatenate([TP, FP]))), float(np.sum(yp) / len(yp))]
+        if kind == "recall":
+            return [float(np.var(np.concatenate([TP, FN]))), float(sum(yt) / len(yp))]
+        v = np.concatenate([TN, FP]); return [float(np.var(v)), len(v) / len(yp)]
+
+    comps = {kind: [comp(kind, yb[c], pb[c]) for c in classes] for kind in ("f1", "precision", "recall", "specificity")}
+    comps["roc_auc"] = []
+    for c in classes:
+        std, frac = auroc_sampling_error_components(yb[c], s_ref[:, c])
+        comps["roc_auc"].append([std ** 2, frac])
+    comps["accuracy_std"] = float(np.std((y_ref == p_ref).astype(int)))
+    yc = [(y_cur == c).astype(int) for c in classes]
+    realized = {
+        "roc_auc": None,
+        # scikit-learn 1.2 has no multiclass average_precision_score (1.3
+        # binarizes and averages per class, as here).
+        "average_precision": float(np.mean([average_precision_score(yc[c], s_cur[:, c]) for c in classes])),
+        "accuracy": float(accuracy_score(y_cur, p_cur)),
+        "f1": float(f1_score(y_cur, p_cur, average='macro', labels=classes)),
+        "precision": float(precision_score(y_cur, p_cur, average='macro', labels=classes)),
+        "recall": float(recall_score(y_cur, p_cur, average='macro', labels=classes)),
+    }
+    try:
+        realized["roc_auc"] = float(roc_auc_score(y_cur, s_cur, multi_class='ovr', average='macro', labels=classes))
+    except ValueError:  # scores not summing to 1: NannyML's chunk record is NaN
+        pass
+    from sklearn.metrics import multilabel_confusion_matrix
+    mcm = multilabel_confusion_matrix(y_cur, p_cur, labels=classes)
+    realized["specificity"] = float(np.mean(mcm[:, 0, 0] / (mcm[:, 0, 0] + mcm[:, 0, 1])))
+    return {"ref_score": [fl(r) for r in s_ref.T], "ref_label": [int(v) for v in y_ref], "ref_pred": [int(v) for v in p_ref],
+            "cur_score": [fl(r) for r in s_cur.T], "cur_pred": [int(v) for v in p_cur], "cur_label": [int(v) for v in y_cur],
+            "calibrated": decisions, "estimated": est, "components": comps, "realized": realized}
+
+
 def fl(xs):
     return [float(x) for x in xs]
 
@@ -208,6 +308,17 @@ def main():
                 "false_negative": int(fn), "true_negative": int(tn)},
         })
     out["cases"] = cases
+
+    mc = []
+    for n, k, power, drift in ((3000, 3, 2.0, True), (2000, 4, 0.6, False)):
+        s_ref, y_ref, p_ref = multiclass_case(rng, n, k, power)
+        s_cur, y_cur, p_cur = multiclass_case(rng, n // 2, k, power)
+        if drift:  # rows no longer sum to 1: realized ROC AUC undefined
+            s_cur[:, 0] = np.clip(s_cur[:, 0] * 1.3, 0, 1)
+        else:  # exact probabilities, so scikit-learn's ROC AUC applies
+            s_cur = s_cur / s_cur.sum(axis=1, keepdims=True)
+        mc.append(multiclass_golden(s_ref, y_ref, p_ref, s_cur, p_cur, y_cur))
+    out["multiclass"] = mc
     json.dump(out, sys.stdout)
 
 
