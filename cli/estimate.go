@@ -5,10 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 
 	"driftwatch/cbpe"
 	"driftwatch/chunk"
@@ -59,9 +61,66 @@ type estimator struct {
 	profile.Estimation
 }
 
-// binaryColumns are the columns estimation reads, with the classes mapped.
-type binaryColumns struct {
-	Scores, Preds, Labels []float64 // Labels nil when the label column is absent
+// estColumns are the columns estimation reads, with the classes mapped to
+// numbers (binary: 1 positive, 0 negative; multiclass: the class's index),
+// NaN for anything else.
+type estColumns struct {
+	Scores        []float64   // binary
+	Multi         [][]float64 // multiclass: scores per class
+	Preds, Labels []float64   // Labels nil when the label column is absent
+}
+
+// slice returns rows lo..hi-1.
+func (c estColumns) slice(lo, hi int) estColumns {
+	out := estColumns{Preds: c.Preds[lo:hi]}
+	if c.Scores != nil {
+		out.Scores = c.Scores[lo:hi]
+	}
+	for _, m := range c.Multi {
+		out.Multi = append(out.Multi, m[lo:hi])
+	}
+	if c.Labels != nil {
+		out.Labels = c.Labels[lo:hi]
+	}
+	return out
+}
+
+// multi reports whether the estimator is multiclass.
+func (e *estimator) multi() bool { return e.Multi != nil }
+
+func (e *estimator) calibrated() bool {
+	if e.multi() {
+		for _, c := range e.Multi.Calibrators {
+			if c != nil {
+				return true
+			}
+		}
+		return false
+	}
+	return e.Model.Calibrated
+}
+
+func (e *estimator) referenceRows() int {
+	if e.multi() {
+		return e.Multi.Rows + e.Multi.Invalid
+	}
+	return e.Model.Rows + e.Model.Invalid
+}
+
+// estimate estimates one chunk of cols.
+func (e *estimator) estimate(cols estColumns) cbpe.Chunk {
+	if e.multi() {
+		return e.Multi.Estimate(cols.Multi, cols.Preds)
+	}
+	return e.Model.Estimate(cols.Scores, cols.Preds)
+}
+
+// realized computes one chunk's realized metrics (cols has labels).
+func (e *estimator) realized(cols estColumns) (cbpe.Metrics, int) {
+	if e.multi() {
+		return cbpe.RealizedMulti(cols.Multi, cols.Preds, cols.Labels)
+	}
+	return cbpe.Realized(cols.Scores, cols.Preds, cols.Labels)
 }
 
 func estimate(o estimateOptions, env Env) (int, error) {
@@ -101,7 +160,7 @@ func estimate(o estimateOptions, env Env) (int, error) {
 	if err != nil {
 		return ExitUsage, err
 	}
-	n := len(cols.Scores)
+	n := len(cols.Preds)
 	var ranges []chunk.Range
 	switch {
 	case o.ChunkSize > 0:
@@ -114,16 +173,17 @@ func estimate(o estimateOptions, env Env) (int, error) {
 	if err != nil {
 		return ExitUsage, usageError{fmt.Sprintf("estimate: %v", err)}
 	}
-	r := &detectors.EstimateReport{Method: detectors.MethodCBPE, Calibrated: est.Model.Calibrated,
-		Positive: est.Positive, ReferenceRows: est.Model.Rows + est.Model.Invalid, CurrentRows: n,
+	r := &detectors.EstimateReport{Method: detectors.MethodCBPE, Calibrated: est.calibrated(),
+		Positive: est.Positive, Classes: est.Classes, ReferenceRows: est.referenceRows(), CurrentRows: n,
 		Chunks: make([]detectors.EstimateChunk, 0, len(ranges))}
 	for _, rg := range ranges {
 		lo, hi := rg.Start, rg.End+1
-		c := est.Model.Estimate(cols.Scores[lo:hi], cols.Preds[lo:hi])
+		part := cols.slice(lo, hi)
+		c := est.estimate(part)
 		ec := detectors.EstimateChunk{Index: rg.Index, Start: rg.Start, End: rg.End, Rows: rg.Rows(), Invalid: c.Invalid,
 			Estimated: detectors.PerfOf(c.Estimated), SamplingError: detectors.PerfOf(c.SamplingError)}
 		if cols.Labels != nil {
-			m, labelled := cbpe.Realized(cols.Scores[lo:hi], cols.Preds[lo:hi], cols.Labels[lo:hi])
+			m, labelled := est.realized(part)
 			rm := detectors.PerfOf(m)
 			ec.Realized, ec.Labelled = &rm, &labelled
 		}
@@ -199,21 +259,25 @@ func loadEstimator(path, format, label, score, pred, positive string, mode cbpe.
 	return fitEstimator(t, label, score, pred, positive, mode)
 }
 
-// fitEstimator fits CBPE on a labelled table: the two classes come from its
-// label column.
+// fitEstimator fits CBPE on a labelled table: the classes come from its
+// label column. score is a column (binary) or CLASS=COLUMN,... naming every
+// class's score column (multiclass).
 func fitEstimator(t *dataset.Table, label, score, pred, positive string, mode cbpe.Calibration) (*estimator, error) {
 	lc := t.Column(label)
 	if lc == nil {
 		return nil, fmt.Errorf("estimate: label column %q not found in %q", label, t.Path)
 	}
 	classes := distinctClasses(lc)
+	if strings.Contains(score, "=") {
+		return fitMulti(t, classes, label, score, pred, positive, mode)
+	}
 	switch {
 	case len(classes) == 0:
 		return nil, fmt.Errorf("estimate: label column %q of %q has no values", label, t.Path)
 	case len(classes) == 1:
 		return nil, fmt.Errorf("estimate: label column %q of %q holds one class only (%q): nothing to calibrate against", label, t.Path, classes[0])
 	case len(classes) > 2:
-		return nil, fmt.Errorf("estimate: label column %q of %q has %d classes; only binary classification is estimated", label, t.Path, len(classes))
+		return nil, fmt.Errorf("estimate: label column %q of %q has %d classes; give --score as CLASS=COLUMN,... for multiclass", label, t.Path, len(classes))
 	}
 	e := &estimator{profile.Estimation{Label: label, Score: score, Prediction: pred, Positive: classes[1], Negative: classes[0]}}
 	if positive != "" {
@@ -235,30 +299,107 @@ func fitEstimator(t *dataset.Table, label, score, pred, positive string, mode cb
 	return e, nil
 }
 
-// columns maps t's score, prediction and label columns: classes to 1
-// (positive) and 0, anything else to NaN. The label is optional in current
-// data (optionalLabel), required in the reference.
-func (e *estimator) columns(t *dataset.Table, optionalLabel bool) (binaryColumns, error) {
-	var out binaryColumns
-	sc := t.Column(e.Score)
+// fitMulti fits multiclass CBPE: the --score classes must be the label
+// column's classes.
+func fitMulti(t *dataset.Table, classes []string, label, score, pred, positive string, mode cbpe.Calibration) (*estimator, error) {
+	if positive != "" {
+		return nil, usagef("estimate: --positive is for binary classification; --score %q names classes", score)
+	}
+	byClass := map[string]string{}
+	for _, item := range listFlag(score) {
+		cl, col, ok := strings.Cut(item, "=")
+		cl, col = strings.TrimSpace(cl), strings.TrimSpace(col)
+		if !ok || cl == "" || col == "" {
+			return nil, usagef("estimate: --score item %q is not CLASS=COLUMN", item)
+		}
+		if _, dup := byClass[cl]; dup {
+			return nil, usagef("estimate: --score names class %q twice", cl)
+		}
+		byClass[cl] = col
+	}
+	names := slices.Sorted(maps.Keys(byClass))
+	if !slices.Equal(names, classes) {
+		return nil, fmt.Errorf("estimate: --score names classes %q but label column %q of %q holds %q", names, label, t.Path, classes)
+	}
+	if len(names) < 3 {
+		return nil, usagef("estimate: multiclass --score needs at least 3 classes, got %d (give one column for binary)", len(names))
+	}
+	e := &estimator{profile.Estimation{Label: label, Prediction: pred, Classes: names}}
+	for _, cl := range names {
+		e.Scores = append(e.Scores, byClass[cl])
+		e.Score += cl + "=" + byClass[cl] + ","
+	}
+	e.Score = strings.TrimSuffix(e.Score, ",")
+	cols, err := e.columns(t, false)
+	if err != nil {
+		return nil, err
+	}
+	if e.Multi, err = cbpe.FitMulti(cols.Multi, cols.Labels, cols.Preds, mode); err != nil {
+		return nil, fmt.Errorf("estimate: reference %q: %w", t.Path, err)
+	}
+	return e, nil
+}
+
+// scoreColumn returns t's named numeric column.
+func scoreColumn(t *dataset.Table, name string) ([]float64, error) {
+	sc := t.Column(name)
 	if sc == nil {
-		return out, fmt.Errorf("estimate: score column %q not found in %q", e.Score, t.Path)
+		return nil, fmt.Errorf("estimate: score column %q not found in %q", name, t.Path)
 	}
 	if sc.Kind != dataset.KindNumeric {
-		return out, fmt.Errorf("estimate: score column %q of %q is not numeric", e.Score, t.Path)
+		return nil, fmt.Errorf("estimate: score column %q of %q is not numeric", name, t.Path)
+	}
+	return sc.Num, nil
+}
+
+// columns maps t's score, prediction and label columns. The label is
+// optional in current data (optionalLabel), required in the reference.
+func (e *estimator) columns(t *dataset.Table, optionalLabel bool) (estColumns, error) {
+	var out estColumns
+	var err error
+	if e.Classes != nil {
+		for _, name := range e.Scores {
+			s, err := scoreColumn(t, name)
+			if err != nil {
+				return out, err
+			}
+			out.Multi = append(out.Multi, s)
+		}
+	} else if out.Scores, err = scoreColumn(t, e.Score); err != nil {
+		return out, err
 	}
 	pc := t.Column(e.Prediction)
 	if pc == nil {
 		return out, fmt.Errorf("estimate: prediction column %q not found in %q", e.Prediction, t.Path)
 	}
-	out.Scores = sc.Num
-	out.Preds = e.binary(pc)
+	out.Preds = e.classNumbers(pc)
 	if lc := t.Column(e.Label); lc != nil && e.Label != "" {
-		out.Labels = e.binary(lc)
+		out.Labels = e.classNumbers(lc)
 	} else if !optionalLabel {
 		return out, fmt.Errorf("estimate: label column %q not found in %q", e.Label, t.Path)
 	}
 	return out, nil
+}
+
+// classNumbers maps a class column to class numbers: binary 1 (positive)
+// and 0, multiclass the class's index; NaN for anything else.
+func (e *estimator) classNumbers(c *dataset.Column) []float64 {
+	if e.Classes == nil {
+		return e.binary(c)
+	}
+	index := map[string]float64{}
+	for i, cl := range e.Classes {
+		index[cl] = float64(i)
+	}
+	out := make([]float64, c.Len())
+	for i := range out {
+		if k, ok := index[className(c, i)]; ok {
+			out[i] = k
+		} else {
+			out[i] = math.NaN()
+		}
+	}
+	return out
 }
 
 // binary maps a class column to 1 (positive), 0 (negative) or NaN.
@@ -415,8 +556,8 @@ func estimatedQuality(ref *profile.Profile, cur *dataset.Table, o checkOptions) 
 	if err != nil {
 		return nil, err
 	}
-	c := est.Model.Estimate(cols.Scores, cols.Preds)
-	return &detectors.Quality{Task: detectors.TaskClassification, Rows: len(cols.Scores),
-		Estimated: &detectors.EstimatedQuality{PerfMetrics: detectors.PerfOf(c.Estimated), Calibrated: est.Model.Calibrated,
+	c := est.estimate(cols)
+	return &detectors.Quality{Task: detectors.TaskClassification, Rows: len(cols.Preds),
+		Estimated: &detectors.EstimatedQuality{PerfMetrics: detectors.PerfOf(c.Estimated), Calibrated: est.calibrated(),
 			Rows: c.Rows, Invalid: c.Invalid, SamplingError: detectors.PerfOf(c.SamplingError)}}, nil
 }

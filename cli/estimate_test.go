@@ -414,3 +414,85 @@ func TestCheckEstimatedBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestEstimateMulticlass runs `estimate` with --score CLASS=COLUMN,... on
+// the multiclass goldens (NannyML's multiclass code, transcribed into
+// cbpe/testdata/goldens.py), classes named by letters: the report equals
+// the goldens, from a raw reference and from a profile; bad class specs
+// exit 2.
+func TestEstimateMulticlass(t *testing.T) {
+	data, err := os.ReadFile("../cbpe/testdata/goldens.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Multiclass []struct {
+			RefScore  [][]float64         `json:"ref_score"`
+			RefLabel  []int               `json:"ref_label"`
+			RefPred   []int               `json:"ref_pred"`
+			CurScore  [][]float64         `json:"cur_score"`
+			CurPred   []int               `json:"cur_pred"`
+			CurLabel  []int               `json:"cur_label"`
+			Estimated map[string]float64  `json:"estimated"`
+			Realized  map[string]*float64 `json:"realized"`
+		} `json:"multiclass"`
+	}
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	c := g.Multiclass[0]
+	names := []string{"cat", "dog", "eel"}
+	write := func(name string, scores [][]float64, preds, labels []int) string {
+		var b strings.Builder
+		b.WriteString("p_cat,p_dog,p_eel,pred,y\n")
+		for i := range preds {
+			for k := range scores {
+				b.WriteString(strconv.FormatFloat(scores[k][i], 'g', -1, 64) + ",")
+			}
+			b.WriteString(names[preds[i]] + "," + names[labels[i]] + "\n")
+		}
+		return writeFile(t, name, b.String())
+	}
+	ref := write("ref.csv", c.RefScore, c.RefPred, c.RefLabel)
+	cur := write("cur.csv", c.CurScore, c.CurPred, c.CurLabel)
+	spec := "eel=p_eel,cat=p_cat,dog=p_dog"
+	r := runEstimateJSON(t, ExitOK, "--reference", ref, "--current", cur, "--label", "y", "--score", spec, "--prediction", "pred")
+	if len(r.Chunks) != 1 || r.Positive != "" || !r.Calibrated {
+		t.Fatalf("report %+v", r)
+	}
+	ch := r.Chunks[0]
+	for name, want := range c.Estimated {
+		if !relClose(ch.Estimated[name], want) {
+			t.Errorf("estimated %s = %v, golden %v", name, ch.Estimated[name], want)
+		}
+	}
+	if ch.Estimated["true_positive"] != nil {
+		t.Error("multiclass true_positive should be null")
+	}
+	for name, want := range c.Realized {
+		got := ch.Realized[name]
+		if want == nil && got != nil || want != nil && !relClose(got, *want) {
+			t.Errorf("realized %s = %v, golden %v", name, got, want)
+		}
+	}
+	prof := filepath.Join(t.TempDir(), "mc.prof")
+	if code, _, errOut := run(t, "profile", "build", "--input", ref, "--out", prof, "--label", "y", "--score", spec, "--prediction", "pred"); code != ExitOK {
+		t.Fatal(errOut)
+	}
+	_, a, _ := run(t, "estimate", "--reference", ref, "--current", cur, "--label", "y", "--score", spec, "--prediction", "pred", "--chunks", "3", "--format", "markdown")
+	_, b, _ := run(t, "estimate", "--reference", prof, "--current", cur, "--chunks", "3", "--format", "markdown")
+	if a != b || !strings.Contains(a, "classes cat, dog, eel") {
+		t.Errorf("profile REF differs or classes missing:\n%s\n%s", a, b)
+	}
+	for _, bad := range []struct{ spec, msg string }{
+		{"cat=p_cat,dog=p_dog", `--score names classes ["cat" "dog"] but label column "y"`},
+		{"cat=p_cat,dog=p_dog,eel=nope", `score column "nope" not found`},
+		{"cat=p_cat,cat=p_dog,eel=p_eel", `names class "cat" twice`},
+		{"cat=p_cat,dog,eel=p_eel", `"dog" is not CLASS=COLUMN`},
+	} {
+		code, _, errOut := run(t, "estimate", "--reference", ref, "--current", cur, "--label", "y", "--score", bad.spec, "--prediction", "pred")
+		if code != ExitUsage || !strings.Contains(errOut, bad.msg) {
+			t.Errorf("--score %q: exit %d, %q; want 2 and %q", bad.spec, code, errOut, bad.msg)
+		}
+	}
+}

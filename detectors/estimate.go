@@ -21,7 +21,8 @@ const estimatedPrefix = "estimated."
 type EstimateReport struct {
 	Method        string          `json:"method"`
 	Calibrated    bool            `json:"calibrated"`
-	Positive      string          `json:"positive"`
+	Positive      string          `json:"positive,omitempty"` // binary
+	Classes       []string        `json:"classes,omitempty"`  // multiclass: metrics are macro averages
 	ReferenceRows int             `json:"reference_rows"`
 	CurrentRows   int             `json:"current_rows"`
 	Chunks        []EstimateChunk `json:"chunks"`

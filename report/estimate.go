@@ -60,6 +60,15 @@ func estimateVerdict(r *detectors.EstimateReport) (string, int) {
 	return "estimated performance", 0
 }
 
+// classesText names the positive class (binary) or the classes the macro
+// averages run over (multiclass).
+func classesText(r *detectors.EstimateReport) string {
+	if len(r.Classes) > 0 {
+		return fmt.Sprintf("classes %s (metrics are one-vs-rest macro averages)", strings.Join(r.Classes, ", "))
+	}
+	return fmt.Sprintf("positive class %q", r.Positive)
+}
+
 // EstimateMarkdown writes the verdict, then one row per chunk with each
 // estimate ± 3 sampling errors and, when labelled, the realized value.
 func EstimateMarkdown(w io.Writer, r *detectors.EstimateReport) error {
@@ -70,8 +79,8 @@ func EstimateMarkdown(w io.Writer, r *detectors.EstimateReport) error {
 	if !r.Calibrated {
 		cal = "not calibrated"
 	}
-	fmt.Fprintf(&b, "%d chunks of %d current rows, reference %d rows, positive class %q, scores %s. Each estimate is shown ± 3 sampling errors",
-		len(r.Chunks), r.CurrentRows, r.ReferenceRows, r.Positive, cal)
+	fmt.Fprintf(&b, "%d chunks of %d current rows, reference %d rows, %s, scores %s. Each estimate is shown ± 3 sampling errors",
+		len(r.Chunks), r.CurrentRows, r.ReferenceRows, classesText(r), cal)
 	labelled := len(r.Chunks) > 0 && r.Chunks[0].Realized != nil
 	if labelled {
 		b.WriteString("; realized values in brackets")
@@ -126,6 +135,7 @@ type estimateHTML struct {
 	Verdict string
 	Failed  int
 	Passed  int
+	Classes string
 	RefRows string
 	CurRows string
 	Charts  []template.HTML
@@ -150,6 +160,7 @@ func EstimateHTML(w io.Writer, r *detectors.EstimateReport) error {
 	v.Verdict, v.Failed = estimateVerdict(r)
 	v.Verdict = strings.TrimLeft(v.Verdict, "✅❌ ") // the badge says it
 	v.Passed = len(r.Gates) - v.Failed
+	v.Classes = classesText(r)
 	v.RefRows, v.CurRows = charts.Count(float64(r.ReferenceRows)), charts.Count(float64(r.CurrentRows))
 	v.Title = "driftwatch estimate: " + v.Verdict
 	labels := make([]string, len(r.Chunks))
