@@ -98,3 +98,47 @@ func FuzzEstimate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEstimateMulti: any three-class scores, labels and predictions (5
+// bytes a row: three scores, 255 meaning 1.5, and label and prediction
+// modulo 4, 3 meaning missing) never panic; invalid rows are counted and
+// the estimates stay in [0, 1] or NaN.
+func FuzzEstimateMulti(f *testing.F) {
+	f.Add([]byte{200, 30, 25, 0, 0, 20, 210, 25, 1, 1, 10, 20, 225, 2, 2, 100, 100, 55, 0, 1, 255, 0, 0, 3, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		scores := make([][]float64, 3)
+		var y, p []float64
+		for ; len(data) >= 5; data = data[5:] {
+			for k := range 3 {
+				v := float64(data[k]) / 254
+				if data[k] == 255 {
+					v = 1.5
+				}
+				scores[k] = append(scores[k], v)
+			}
+			cl := func(b byte) float64 {
+				if b%4 == 3 {
+					return math.NaN()
+				}
+				return float64(b % 4)
+			}
+			y, p = append(y, cl(data[3])), append(p, cl(data[4]))
+		}
+		for _, mode := range []Calibration{CalibrationAuto, CalibrationAlways, CalibrationNever} {
+			r, err := FitMulti(scores, y, p, mode)
+			if err != nil {
+				continue
+			}
+			c := r.Estimate(scores, p)
+			if c.Rows+c.Invalid != len(p) {
+				t.Fatalf("rows %d + invalid %d != %d", c.Rows, c.Invalid, len(p))
+			}
+			for i, v := range c.Estimated.Values()[:7] {
+				if !math.IsNaN(v) && (v < -1e-12 || v > 1+1e-12) {
+					t.Fatalf("%s = %v outside [0, 1]", Names[i], v)
+				}
+			}
+			RealizedMulti(scores, p, y)
+		}
+	})
+}
