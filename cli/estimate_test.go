@@ -358,7 +358,7 @@ func TestEstimateParquet(t *testing.T) {
 		curRows = append(curRows, curRow{num(r[0]), int64(num(r[1]))})
 	}
 	tmp := t.TempDir()
-	refPQ, curPQ := filepath.Join(tmp, "ref.parquet"), filepath.Join(tmp, "cur.parquet")
+	refPQ, curPQ := filepath.Join(tmp, "ref.parquet"), filepath.Join(tmp, "cur.pq") // NannyML names its Parquet files .pq
 	if err := parquet.WriteFile(refPQ, refRows); err != nil {
 		t.Fatal(err)
 	}
