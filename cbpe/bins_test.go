@@ -13,7 +13,7 @@ func exactAUC(r *Reference, raw []float64) float64 {
 	slices.Sort(s)
 	cal := make([]float64, len(s))
 	for i := range cal {
-		cal[i] = r.calibrate(s[len(s)-1-i])
+		cal[i] = r.Calibrate(s[len(s)-1-i])
 	}
 	return EstimatedROCAUC(cal)
 }
@@ -51,8 +51,8 @@ func TestBinsROCAUC(t *testing.T) {
 		exact := exactAUC(w.ref, w.raw)
 		b, half := NewBins(DefaultBins), [2]*Bins{NewBins(DefaultBins), NewBins(DefaultBins)}
 		for i, v := range w.raw {
-			b.Add(v, w.ref.calibrate(v))
-			half[i%2].Add(v, w.ref.calibrate(v))
+			b.Add(v, w.ref.Calibrate(v))
+			half[i%2].Add(v, w.ref.Calibrate(v))
 		}
 		got, bound := b.ROCAUC()
 		diff := math.Abs(got - exact)

@@ -146,7 +146,7 @@ func (r *Reference) Estimate(scores, preds []float64) Chunk {
 		if !ValidScore(s) || !isClass(preds[i]) {
 			continue
 		}
-		e.Add(r.calibrate(s), preds[i] == 1)
+		e.Add(r.Calibrate(s), preds[i] == 1)
 		raw = append(raw, s)
 	}
 	c := Chunk{Rows: len(raw), Invalid: len(scores) - len(raw)}
@@ -169,12 +169,13 @@ func (r *Reference) Estimate(scores, preds []float64) Chunk {
 	}
 	c.Estimated.ROCAUC = EstimatedROCAUC(cal)
 	c.Estimated.AveragePrecision = EstimatedAveragePrecision(cal)
-	c.SamplingError = r.samplingError(len(raw))
+	c.SamplingError = r.SamplingError(len(raw))
 	return c
 }
 
-// samplingError is NannyML's sampling error of each metric for n rows.
-func (r *Reference) samplingError(n int) Metrics {
+// SamplingError is NannyML's sampling error of each metric for a chunk or
+// window of n rows.
+func (r *Reference) SamplingError(n int) Metrics {
 	c := r.Components
 	nf := float64(n)
 	univ := func(std, frac Num) float64 { return float64(std) / math.Sqrt(nf*float64(frac)) }

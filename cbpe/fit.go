@@ -160,8 +160,9 @@ func (r *Reference) Validate() error {
 	return nil
 }
 
-// calibrate maps a raw score to the probability the estimate uses.
-func (r *Reference) calibrate(s float64) float64 {
+// Calibrate maps a raw score to the probability the estimate uses (the raw
+// score when not calibrated), for a stream that calibrates per event.
+func (r *Reference) Calibrate(s float64) float64 {
 	if r.Calibrated {
 		return r.Calibrator.Calibrate(s)
 	}

@@ -279,12 +279,12 @@ func (r *MultiReference) Estimate(scores [][]float64, preds []float64) Chunk {
 		m.ROCAUC += EstimatedROCAUC(ordered) / float64(k)
 		m.AveragePrecision += EstimatedAveragePrecision(ordered) / float64(k)
 	}
-	c.SamplingError = r.samplingError(n)
+	c.SamplingError = r.SamplingError(n)
 	return c
 }
 
-// samplingError is NannyML's multiclass sampling error for n rows.
-func (r *MultiReference) samplingError(n int) Metrics {
+// SamplingError is NannyML's multiclass sampling error for n rows.
+func (r *MultiReference) SamplingError(n int) Metrics {
 	nf := float64(n)
 	k := float64(r.Classes)
 	sdv := func(vs []VarFrac) float64 { // _standard_deviation_of_variances
