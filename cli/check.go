@@ -89,7 +89,7 @@ func check(o checkOptions, env Env) (int, error) {
 	if cfg.Features == nil {
 		cfg.Features = map[string]detectors.FeatureConfig{}
 	}
-	for _, c := range []string{o.Label, o.Prediction, o.Score} {
+	for _, c := range append([]string{o.Label, o.Prediction}, scoreColumns(o.Score)...) {
 		if c != "" {
 			fc := cfg.Features[c]
 			fc.Ignore = true

@@ -561,3 +561,18 @@ func estimatedQuality(ref *profile.Profile, cur *dataset.Table, o checkOptions) 
 		Estimated: &detectors.EstimatedQuality{PerfMetrics: detectors.PerfOf(c.Estimated), Calibrated: est.calibrated(),
 			Rows: c.Rows, Invalid: c.Invalid, SamplingError: detectors.PerfOf(c.SamplingError)}}, nil
 }
+
+// scoreColumns lists the columns a --score value names: itself, or the
+// columns of a CLASS=COLUMN,... list.
+func scoreColumns(score string) []string {
+	if !strings.Contains(score, "=") {
+		return []string{score}
+	}
+	var out []string
+	for _, item := range listFlag(score) {
+		if _, col, ok := strings.Cut(item, "="); ok {
+			out = append(out, strings.TrimSpace(col))
+		}
+	}
+	return out
+}

@@ -484,6 +484,27 @@ func TestEstimateMulticlass(t *testing.T) {
 	if a != b || !strings.Contains(a, "classes cat, dog, eel") {
 		t.Errorf("profile REF differs or classes missing:\n%s\n%s", a, b)
 	}
+	// check on the unlabelled current file: quality.estimated as estimate's
+	// whole-file chunk, and the score columns are not features.
+	code, out, errOut := run(t, "check", "--reference", ref, "--current", stripLastColumn(t, cur), "--label", "y", "--score", spec, "--prediction", "pred")
+	if code == ExitUsage {
+		t.Fatalf("check: %s", errOut)
+	}
+	var chk struct {
+		Features []struct{ Name string } `json:"features"`
+		Quality  struct {
+			Estimated map[string]any `json:"estimated"`
+		} `json:"quality"`
+	}
+	if err := json.Unmarshal([]byte(out), &chk); err != nil {
+		t.Fatal(err)
+	}
+	if len(chk.Features) != 0 {
+		t.Errorf("score, prediction or label columns checked as features: %+v", chk.Features)
+	}
+	if v, ok := chk.Quality.Estimated["f1"].(float64); !ok || !relClose(&v, c.Estimated["f1"]) {
+		t.Errorf("check quality.estimated.f1 = %v, golden %v", chk.Quality.Estimated["f1"], c.Estimated["f1"])
+	}
 	for _, bad := range []struct{ spec, msg string }{
 		{"cat=p_cat,dog=p_dog", `--score names classes ["cat" "dog"] but label column "y"`},
 		{"cat=p_cat,dog=p_dog,eel=nope", `score column "nope" not found`},
@@ -495,4 +516,18 @@ func TestEstimateMulticlass(t *testing.T) {
 			t.Errorf("--score %q: exit %d, %q; want 2 and %q", bad.spec, code, errOut, bad.msg)
 		}
 	}
+}
+
+// stripLastColumn writes a copy of a CSV file without its last column.
+func stripLastColumn(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		b.WriteString(line[:strings.LastIndex(line, ",")] + "\n")
+	}
+	return writeFile(t, "stripped.csv", b.String())
 }
