@@ -248,7 +248,7 @@ func runProfileBuild(args []string, env Env) error {
 		return err
 	}
 	ex := map[string]bool{}
-	for _, c := range append(exclude, est.Label, est.Score, est.Prediction) {
+	for _, c := range append(append(exclude, est.Label, est.Prediction), scoreColumns(est.Score)...) {
 		ex[c] = true
 	}
 	p, err := profile.Build(t, profile.Options{Bins: bins, MaxSample: maxSample, Exclude: ex})

@@ -479,6 +479,9 @@ func TestEstimateMulticlass(t *testing.T) {
 	if code, _, errOut := run(t, "profile", "build", "--input", ref, "--out", prof, "--label", "y", "--score", spec, "--prediction", "pred"); code != ExitOK {
 		t.Fatal(errOut)
 	}
+	if code, out, _ := run(t, "check", "--reference", prof, "--current", ref); code == ExitUsage || strings.Contains(out, `"p_cat"`) {
+		t.Errorf("profile holds the score columns as features (exit %d)", code)
+	}
 	_, a, _ := run(t, "estimate", "--reference", ref, "--current", cur, "--label", "y", "--score", spec, "--prediction", "pred", "--chunks", "3", "--format", "markdown")
 	_, b, _ := run(t, "estimate", "--reference", prof, "--current", cur, "--chunks", "3", "--format", "markdown")
 	if a != b || !strings.Contains(a, "classes cat, dog, eel") {
