@@ -37,10 +37,10 @@ func runEstimate(args []string, env Env) (int, error) {
 	fs.StringVar(&o.Current, "current", "", "current data: score and prediction columns, the label when known")
 	fs.StringVar(&o.InputFormat, "input-format", "", "csv, parquet, arrow or jsonl (default: by file extension)")
 	fs.StringVar(&o.Label, "label", "", "label column (of the reference; of the current data for realized metrics)")
-	fs.StringVar(&o.Score, "score", "", "score column: probability of the positive class")
+	fs.StringVar(&o.Score, "score", "", "score column: probability of the positive class; multiclass: CLASS=COLUMN,... for every class")
 	fs.StringVar(&o.Prediction, "prediction", "", "predicted class column")
 	fs.StringVar(&o.Positive, "positive", "", "positive class (default: the larger of the reference's two class names)")
-	fs.StringVar(&o.Calibration, "calibration", o.Calibration, "calibrate scores on the reference: auto, always or never")
+	fs.StringVar(&o.Calibration, "calibration", o.Calibration, "calibrate scores on the reference: auto, always or never (a profile REF keeps the choice it was built with)")
 	fs.IntVar(&o.ChunkSize, "chunk-size", 0, "chunks of this many consecutive rows (the last may be shorter)")
 	fs.IntVar(&o.Chunks, "chunks", 0, "this many chunks of ⌊rows/K⌋ rows, the remainder as a last chunk")
 	fs.Func("require", "gate on an estimated metric in every chunk, such as 'estimated.roc_auc>=0.8' (repeatable)", func(v string) error {
@@ -242,7 +242,7 @@ func loadEstimator(path, format, label, score, pred, positive string, mode cbpe.
 		if positive != "" && positive != e.Positive {
 			return nil, usagef("estimate: --positive %q differs from the profile's positive class %q", positive, e.Positive)
 		}
-		for _, c := range []struct{ flag, name, stored string }{{"label", label, e.Label}, {"score", score, e.Score}, {"prediction", pred, e.Prediction}} {
+		for _, c := range []struct{ flag, name, stored string }{{"label", label, e.Label}, {"score", canonicalScore(score), e.Score}, {"prediction", pred, e.Prediction}} {
 			if c.name != "" && c.name != c.stored {
 				return nil, usagef("estimate: --%s %q differs from the profile's %q", c.flag, c.name, c.stored)
 			}
@@ -324,12 +324,10 @@ func fitMulti(t *dataset.Table, classes []string, label, score, pred, positive s
 	if len(names) < 3 {
 		return nil, usagef("estimate: multiclass --score needs at least 3 classes, got %d (give one column for binary)", len(names))
 	}
-	e := &estimator{profile.Estimation{Label: label, Prediction: pred, Classes: names}}
+	e := &estimator{profile.Estimation{Label: label, Score: canonicalScore(score), Prediction: pred, Classes: names}}
 	for _, cl := range names {
 		e.Scores = append(e.Scores, byClass[cl])
-		e.Score += cl + "=" + byClass[cl] + ","
 	}
-	e.Score = strings.TrimSuffix(e.Score, ",")
 	cols, err := e.columns(t, false)
 	if err != nil {
 		return nil, err
@@ -534,7 +532,7 @@ func estimatedQuality(ref *profile.Profile, cur *dataset.Table, o checkOptions) 
 		if err := e.Validate(); err != nil {
 			return nil, fmt.Errorf("check: %w", err)
 		}
-		if e.Score != o.Score || e.Prediction != o.Prediction || (o.Positive != "" && o.Positive != e.Positive) {
+		if e.Score != canonicalScore(o.Score) || e.Prediction != o.Prediction || (o.Positive != "" && o.Positive != e.Positive) {
 			return nil, usagef("check: the profile's estimator was fitted on score %q, prediction %q, positive %q; got %q, %q, %q",
 				e.Score, e.Prediction, e.Positive, o.Score, o.Prediction, o.Positive)
 		}
@@ -560,6 +558,21 @@ func estimatedQuality(ref *profile.Profile, cur *dataset.Table, o checkOptions) 
 	return &detectors.Quality{Task: detectors.TaskClassification, Rows: len(cols.Preds),
 		Estimated: &detectors.EstimatedQuality{PerfMetrics: detectors.PerfOf(c.Estimated), Calibrated: est.calibrated(),
 			Rows: c.Rows, Invalid: c.Invalid, SamplingError: detectors.PerfOf(c.SamplingError)}}, nil
+}
+
+// canonicalScore writes a CLASS=COLUMN,... --score value sorted by class,
+// as profiles store it, so the order given does not matter.
+func canonicalScore(score string) string {
+	if !strings.Contains(score, "=") {
+		return score
+	}
+	items := listFlag(score)
+	for i := range items {
+		cl, col, _ := strings.Cut(items[i], "=")
+		items[i] = strings.TrimSpace(cl) + "=" + strings.TrimSpace(col)
+	}
+	slices.Sort(items)
+	return strings.Join(items, ",")
 }
 
 // scoreColumns lists the columns a --score value names: itself, or the

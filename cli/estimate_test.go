@@ -483,7 +483,7 @@ func TestEstimateMulticlass(t *testing.T) {
 		t.Errorf("profile holds the score columns as features (exit %d)", code)
 	}
 	_, a, _ := run(t, "estimate", "--reference", ref, "--current", cur, "--label", "y", "--score", spec, "--prediction", "pred", "--chunks", "3", "--format", "markdown")
-	_, b, _ := run(t, "estimate", "--reference", prof, "--current", cur, "--chunks", "3", "--format", "markdown")
+	_, b, _ := run(t, "estimate", "--reference", prof, "--current", cur, "--chunks", "3", "--format", "markdown", "--score", "dog=p_dog, cat=p_cat,eel=p_eel")
 	if a != b || !strings.Contains(a, "classes cat, dog, eel") {
 		t.Errorf("profile REF differs or classes missing:\n%s\n%s", a, b)
 	}
