@@ -140,37 +140,67 @@ type Chunk struct {
 // Estimate estimates the metrics of one chunk from its scores and
 // predictions (1 positive, 0 negative, NaN missing).
 func (r *Reference) Estimate(scores, preds []float64) Chunk {
-	raw := make([]float64, 0, len(scores))
-	var e Expected
+	// Raw scores of predicted positives and negatives, each sorted once:
+	// calibrating a sorted run is one walk over the thresholds, the
+	// expected matrix sums each side, and merging the two gives NannyML's
+	// order by raw score for ROC AUC and AP. Equal raw scores have equal
+	// calibrated ones, so the order within ties changes nothing.
+	var pos, neg []float64
 	for i, s := range scores {
-		if !ValidScore(s) || !isClass(preds[i]) {
-			continue
+		switch {
+		case !ValidScore(s):
+		case preds[i] == 1:
+			pos = append(pos, s)
+		case preds[i] == 0:
+			neg = append(neg, s)
 		}
-		e.Add(r.Calibrate(s), preds[i] == 1)
-		raw = append(raw, s)
 	}
-	c := Chunk{Rows: len(raw), Invalid: len(scores) - len(raw)}
-	if len(raw) == 0 {
+	n := len(pos) + len(neg)
+	c := Chunk{Rows: n, Invalid: len(scores) - n}
+	if n == 0 {
 		c.Estimated, c.SamplingError = NaNMetrics(), NaNMetrics()
 		return c
 	}
+	scratch := stats.SortFloat64s(pos, nil)
+	stats.SortFloat64s(neg, scratch)
+	calPos, calNeg := r.calibrateDescending(pos), r.calibrateDescending(neg)
+	var e Expected
+	for _, p := range calPos {
+		e.Add(p, true)
+	}
+	for _, p := range calNeg {
+		e.Add(p, false)
+	}
 	e.Fill(&c.Estimated)
-	// Calibrated scores by raw score, descending. Equal raw scores have
-	// equal calibrated ones, so the order within ties changes nothing and
-	// sorting the raw scores alone is enough.
-	stats.SortFloat64s(raw, nil)
-	cal := make([]float64, len(raw))
-	if r.Calibrated {
-		r.Calibrator.calibrateDescending(cal, raw)
-	} else {
-		for i := range cal {
-			cal[i] = raw[len(raw)-1-i]
+	cal := make([]float64, 0, n)
+	i, j := len(pos)-1, len(neg)-1 // pos[i] is calPos[len(pos)-1-i]
+	for i >= 0 || j >= 0 {
+		if j < 0 || (i >= 0 && pos[i] >= neg[j]) {
+			cal = append(cal, calPos[len(pos)-1-i])
+			i--
+		} else {
+			cal = append(cal, calNeg[len(neg)-1-j])
+			j--
 		}
 	}
 	c.Estimated.ROCAUC = EstimatedROCAUC(cal)
 	c.Estimated.AveragePrecision = EstimatedAveragePrecision(cal)
-	c.SamplingError = r.SamplingError(len(raw))
+	c.SamplingError = r.SamplingError(n)
 	return c
+}
+
+// calibrateDescending returns the calibrated values of asc (sorted
+// ascending), from the highest score down.
+func (r *Reference) calibrateDescending(asc []float64) []float64 {
+	out := make([]float64, len(asc))
+	if r.Calibrated {
+		r.Calibrator.calibrateDescending(out, asc)
+		return out
+	}
+	for i := range out {
+		out[i] = asc[len(asc)-1-i]
+	}
+	return out
 }
 
 // SamplingError is NannyML's sampling error of each metric for a chunk or

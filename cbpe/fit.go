@@ -285,37 +285,22 @@ func apComponentsRNG(s, y []float64, rng *rand.Rand) (Num, int) {
 	if size == 0 {
 		return Num(math.NaN()), 0
 	}
-	// The reference by score, descending, and where each distinct score's
-	// run of rows ends; a draw of row i counts at its sorted position.
-	order := make([]int32, len(s))
-	for i := range order {
-		order[i] = int32(i)
+	// Rows grouped by distinct score, highest first; a draw of row i
+	// counts in its group's negative or positive tally, code[i] =
+	// 2·group + label.
+	code := scoreGroups(s, y)
+	groups := 0
+	for _, c := range code {
+		groups = max(groups, int(c)/2+1)
 	}
-	slices.SortFunc(order, func(a, b int32) int {
-		switch {
-		case s[a] > s[b]:
-			return -1
-		case s[a] < s[b]:
-			return 1
-		}
-		return 0
-	})
-	pos := make([]int32, len(s))
-	ys := make([]float64, len(s))
-	last := make([]bool, len(s))
-	for k, i := range order {
-		pos[i] = int32(k)
-		ys[k] = y[i]
-		last[k] = k == len(order)-1 || s[order[k+1]] != s[i]
-	}
-	counts := make([]int32, len(y))
+	counts := make([]int32, 2*groups)
 	aps := make([]float64, apExperiments)
 	for e := range aps {
 		clear(counts)
 		for range size {
-			counts[pos[rng.IntN(len(y))]]++
+			counts[code[rng.IntN(len(y))]]++
 		}
-		aps[e] = weightedAP(ys, last, counts)
+		aps[e] = weightedAP(counts)
 	}
 	var sum float64
 	for _, v := range aps {
@@ -329,23 +314,50 @@ func apComponentsRNG(s, y []float64, rng *rand.Rand) (Num, int) {
 	return Num(math.Sqrt(ss2 / float64(len(aps)))), size
 }
 
-// weightedAP is averagePrecision of rows sorted by score descending, each
-// repeated counts times; last marks the end of each distinct score's run.
-func weightedAP(y []float64, last []bool, counts []int32) float64 {
+// scoreGroups numbers the distinct scores from the highest (0) down and
+// returns 2·group + label for every row.
+func scoreGroups(s, y []float64) []int32 {
+	order := make([]int32, len(s))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		switch {
+		case s[a] > s[b]:
+			return -1
+		case s[a] < s[b]:
+			return 1
+		}
+		return 0
+	})
+	code := make([]int32, len(s))
+	g := int32(0)
+	for k, i := range order {
+		if k > 0 && s[i] != s[order[k-1]] {
+			g++
+		}
+		code[i] = 2*g + int32(y[i])
+	}
+	return code
+}
+
+// weightedAP is averagePrecision of a sample given as tallies per distinct
+// score, highest first: counts[2g] negatives and counts[2g+1] positives of
+// group g.
+func weightedAP(counts []int32) float64 {
 	var P float64
-	for k, c := range counts {
-		P += float64(c) * y[k]
+	for g := 1; g < len(counts); g += 2 {
+		P += float64(counts[g])
 	}
 	if P == 0 {
 		return 0
 	}
 	var tp, fp, ap, prevR float64
-	for k, c32 := range counts {
-		c := float64(c32)
-		tp += c * y[k]
-		fp += c * (1 - y[k])
-		if !last[k] || tp+fp == 0 {
-			continue // inside a tie, or no sampled row this high yet
+	for g := 0; g+1 < len(counts); g += 2 {
+		tp += float64(counts[g+1])
+		fp += float64(counts[g])
+		if tp+fp == 0 {
+			continue // no sampled row this high yet
 		}
 		r := tp / P
 		ap += (r - prevR) * (tp / (tp + fp))

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"sort"
+
+	"driftwatch/stats"
 )
 
 // Isotonic is a fitted increasing isotonic regression, as scikit-learn's
@@ -87,8 +89,72 @@ func FitIsotonic(x, y []float64) (*Isotonic, error) {
 			return nil, fmt.Errorf("cbpe: isotonic fit: row %d is not finite (x %v, y %v)", i, x[i], y[i])
 		}
 	}
-	// np.lexsort((y, x)): by x, then y. Equal (x, y) rows are
-	// interchangeable, so an unstable sort gives the same fit.
+	xs, ys := lexsorted(x, y)
+	// _make_unique: average y over runs of equal x, weight = run length.
+	ux := make([]float64, 0, len(x))
+	uy := make([]float64, 0, len(x))
+	uw := make([]float64, 0, len(x))
+	curX, curY, curW := xs[0], 0.0, 0.0
+	for i, v := range xs {
+		if v-curX >= uniqueEps {
+			ux, uy, uw = append(ux, curX), append(uy, curY/curW), append(uw, curW)
+			curX, curY, curW = v, ys[i], 1
+			continue
+		}
+		curW++
+		curY += ys[i]
+	}
+	ux, uy, uw = append(ux, curX), append(uy, curY/curW), append(uw, curW)
+	pava(uy, uw)
+	// Keep the first and last point and every point whose value differs
+	// from one of its neighbours.
+	iso := &Isotonic{X: make([]float64, 0, len(ux)), Y: make([]float64, 0, len(ux))}
+	for i := range ux {
+		if i == 0 || i == len(ux)-1 || uy[i] != uy[i-1] || uy[i] != uy[i+1] {
+			iso.X = append(iso.X, ux[i])
+			iso.Y = append(iso.Y, uy[i])
+		}
+	}
+	iso.prepare()
+	return iso, nil
+}
+
+// lexsorted returns x and y ordered as np.lexsort((y, x)): by x, then y.
+// Equal (x, y) rows are interchangeable, so any sort gives the same fit.
+// Labels of 0 and 1 (CBPE's case) take two radix sorts and a merge, the
+// zeros first among equal x.
+func lexsorted(x, y []float64) (xs, ys []float64) {
+	binary := true
+	for _, v := range y {
+		if v != 0 && v != 1 {
+			binary = false
+			break
+		}
+	}
+	if binary {
+		var zeros, ones []float64
+		for i, v := range y {
+			if v == 0 {
+				zeros = append(zeros, x[i])
+			} else {
+				ones = append(ones, x[i])
+			}
+		}
+		scratch := stats.SortFloat64s(zeros, nil)
+		stats.SortFloat64s(ones, scratch)
+		xs, ys = make([]float64, 0, len(x)), make([]float64, 0, len(x))
+		i, j := 0, 0
+		for i < len(zeros) || j < len(ones) {
+			if j == len(ones) || (i < len(zeros) && zeros[i] <= ones[j]) {
+				xs, ys = append(xs, zeros[i]), append(ys, 0)
+				i++
+			} else {
+				xs, ys = append(xs, ones[j]), append(ys, 1)
+				j++
+			}
+		}
+		return xs, ys
+	}
 	type xy struct{ x, y float64 }
 	rows := make([]xy, len(x))
 	for i := range x {
@@ -107,33 +173,11 @@ func FitIsotonic(x, y []float64) (*Isotonic, error) {
 		}
 		return 0
 	})
-	// _make_unique: average y over runs of equal x, weight = run length.
-	ux := make([]float64, 0, len(x))
-	uy := make([]float64, 0, len(x))
-	uw := make([]float64, 0, len(x))
-	curX, curY, curW := rows[0].x, 0.0, 0.0
-	for _, r := range rows {
-		if r.x-curX >= uniqueEps {
-			ux, uy, uw = append(ux, curX), append(uy, curY/curW), append(uw, curW)
-			curX, curY, curW = r.x, r.y, 1
-			continue
-		}
-		curW++
-		curY += r.y
+	xs, ys = make([]float64, len(x)), make([]float64, len(x))
+	for i, r := range rows {
+		xs[i], ys[i] = r.x, r.y
 	}
-	ux, uy, uw = append(ux, curX), append(uy, curY/curW), append(uw, curW)
-	pava(uy, uw)
-	// Keep the first and last point and every point whose value differs
-	// from one of its neighbours.
-	iso := &Isotonic{X: make([]float64, 0, len(ux)), Y: make([]float64, 0, len(ux))}
-	for i := range ux {
-		if i == 0 || i == len(ux)-1 || uy[i] != uy[i-1] || uy[i] != uy[i+1] {
-			iso.X = append(iso.X, ux[i])
-			iso.Y = append(iso.Y, uy[i])
-		}
-	}
-	iso.prepare()
-	return iso, nil
+	return xs, ys
 }
 
 // pava replaces y in place by its weighted increasing isotonic fit: the

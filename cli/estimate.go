@@ -148,14 +148,26 @@ func estimate(o estimateOptions, env Env) (int, error) {
 		}
 		gates = append(gates, g)
 	}
+	// The current file is read while the reference is fitted; the receive
+	// below always waits for it, so nothing outlives the call.
+	type read struct {
+		t   *dataset.Table
+		err error
+	}
+	curc := make(chan read, 1)
+	go func() {
+		t, err := dataset.Read(o.Current, dataset.Options{Format: o.InputFormat})
+		curc <- read{t, err}
+	}()
 	est, err := loadEstimator(o.Reference, o.InputFormat, o.Label, o.Score, o.Prediction, o.Positive, mode)
+	got := <-curc
 	if err != nil {
 		return ExitUsage, err
 	}
-	cur, err := dataset.Read(o.Current, dataset.Options{Format: o.InputFormat})
-	if err != nil {
-		return ExitUsage, err
+	if got.err != nil {
+		return ExitUsage, got.err
 	}
+	cur := got.t
 	cols, err := est.columns(cur, true)
 	if err != nil {
 		return ExitUsage, err

@@ -262,6 +262,7 @@ def main():
         "few": (np.array([0.3, 0.3, 0.1, 0.9]), np.array([1, 0, 0, 1])),
         "one_x": (np.array([0.5, 0.5, 0.5]), np.array([1, 0, 1])),
         "decreasing": (np.linspace(0, 1, 40), (np.linspace(0, 1, 40) < 0.5).astype(int)),
+        "real_y": (np.round(rng.uniform(0, 1, 80), 1), np.round(rng.uniform(0, 1, 80), 3)),
     }.items():
         r = IsotonicRegression(out_of_bounds="clip", increasing=True).fit(s, y)
         q = np.concatenate([np.linspace(-0.1, 1.1, 61), s[:20]])
