@@ -1,15 +1,18 @@
-// Package cbpe estimates a binary classifier's performance from its scores
-// alone, before the labels arrive: confidence-based performance estimation
-// as NannyML 0.13.1 computes it. It owns the isotonic calibration of scores
-// on a labelled reference (and the decision whether to calibrate), the
-// expected confusion matrix and the metrics derived from it, the estimated
-// ROC AUC and average precision, NannyML's sampling errors, and the realized
-// metrics for when labels are there.
+// Package cbpe estimates a classifier's performance from its scores alone,
+// before the labels arrive: confidence-based performance estimation as
+// NannyML 0.13.1 computes it, binary (Reference) and multiclass one-vs-rest
+// (MultiReference). It owns the isotonic calibration of scores on a
+// labelled reference (and the decision whether to calibrate), the expected
+// confusion matrix and the metrics derived from it, the estimated ROC AUC
+// and average precision, NannyML's sampling errors, the realized metrics
+// for when labels are there, and the additive accumulators (Expected,
+// Bins) a streaming window needs.
 //
-// It is pure math on slices (package stats sorts): reading files, mapping class names to 0/1,
-// chunking rows and rendering reports are left to the callers (cli, report).
-// Labels and predictions are 1 for the positive class, 0 for the negative
-// one and NaN when missing.
+// It is pure math on slices (package stats sorts): reading files, mapping
+// class names to numbers, chunking rows and rendering reports are left to
+// the callers (cli, report). Binary labels and predictions are 1 for the
+// positive class, 0 for the negative one and NaN when missing; multiclass
+// ones are class numbers.
 package cbpe
 
 import (
