@@ -487,6 +487,12 @@ func TestEstimateMulticlass(t *testing.T) {
 	if a != b || !strings.Contains(a, "classes cat, dog, eel") {
 		t.Errorf("profile REF differs or classes missing:\n%s\n%s", a, b)
 	}
+	code, html, errOut := run(t, "estimate", "--reference", prof, "--current", cur, "--chunks", "3", "--format", "html")
+	// Realized ROC AUC is null here (the drifted scores do not sum to 1), so
+	// six of the seven charts have a realized line.
+	if code != ExitOK || strings.Count(html, `class="band"`) != 7 || strings.Count(html, `<path class="realized"`) != 6 || !strings.Contains(html, "3 (macro)") {
+		t.Errorf("multiclass html: exit %d %s: bands %d realized %d macro %v", code, errOut, strings.Count(html, `class="band"`), strings.Count(html, `<path class="realized"`), strings.Contains(html, "3 (macro)"))
+	}
 	// check on the unlabelled current file: quality.estimated as estimate's
 	// whole-file chunk, and the score columns are not features.
 	code, out, errOut := run(t, "check", "--reference", ref, "--current", stripLastColumn(t, cur), "--label", "y", "--score", spec, "--prediction", "pred")
