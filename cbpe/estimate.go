@@ -145,7 +145,17 @@ func (r *Reference) Estimate(scores, preds []float64) Chunk {
 	// expected matrix sums each side, and merging the two gives NannyML's
 	// order by raw score for ROC AUC and AP. Equal raw scores have equal
 	// calibrated ones, so the order within ties changes nothing.
-	var pos, neg []float64
+	var np, nn int
+	for i, s := range scores {
+		switch {
+		case !ValidScore(s):
+		case preds[i] == 1:
+			np++
+		case preds[i] == 0:
+			nn++
+		}
+	}
+	pos, neg := make([]float64, 0, np), make([]float64, 0, nn)
 	for i, s := range scores {
 		switch {
 		case !ValidScore(s):
@@ -161,7 +171,7 @@ func (r *Reference) Estimate(scores, preds []float64) Chunk {
 		c.Estimated, c.SamplingError = NaNMetrics(), NaNMetrics()
 		return c
 	}
-	scratch := stats.SortFloat64s(pos, nil)
+	scratch := stats.SortFloat64s(pos, make([]uint64, 2*max(np, nn)))
 	stats.SortFloat64s(neg, scratch)
 	calPos, calNeg := r.calibrateDescending(pos), r.calibrateDescending(neg)
 	var e Expected
