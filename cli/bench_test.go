@@ -20,3 +20,19 @@ func BenchmarkCheckE2E(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEstimateE2E runs `estimate` on the bench/estimate data when
+// present (sh bench/estimate/run.sh writes it).
+func BenchmarkEstimateE2E(b *testing.B) {
+	ref, cur := "../bench/estimate/data/reference.csv", "../bench/estimate/data/current.csv"
+	if _, err := os.Stat(ref); err != nil {
+		b.Skip("no bench data: sh bench/estimate/run.sh")
+	}
+	for b.Loop() {
+		code := Main([]string{"estimate", "--reference", ref, "--current", cur, "--label", "y", "--score", "score",
+			"--prediction", "pred", "--calibration", "always"}, Env{Stdout: io.Discard, Stderr: io.Discard})
+		if code != ExitOK {
+			b.Fatal("estimate failed")
+		}
+	}
+}

@@ -89,7 +89,7 @@ func check(o checkOptions, env Env) (int, error) {
 	if cfg.Features == nil {
 		cfg.Features = map[string]detectors.FeatureConfig{}
 	}
-	for _, c := range []string{o.Label, o.Prediction, o.Score} {
+	for _, c := range append([]string{o.Label, o.Prediction}, scoreColumns(o.Score)...) {
 		if c != "" {
 			fc := cfg.Features[c]
 			fc.Ignore = true
@@ -145,8 +145,14 @@ func parseGates(exprs []string) ([]detectors.Gate, error) {
 func finish(ref *profile.Profile, cur *dataset.Table, cfg detectors.Config, o checkOptions, gates []detectors.Gate, env Env) (int, error) {
 	r := detectors.Compare(ref, cur, cfg)
 	if o.Label != "" {
-		q, err := detectors.ComputeQuality(cur, detectors.QualityColumns{
-			Label: o.Label, Prediction: o.Prediction, Score: o.Score, Task: o.Task, Positive: o.Positive})
+		var q *detectors.Quality
+		var err error
+		if cur.Column(o.Label) == nil && o.Score != "" && o.Prediction != "" {
+			q, err = estimatedQuality(ref, cur, o)
+		} else {
+			q, err = detectors.ComputeQuality(cur, detectors.QualityColumns{
+				Label: o.Label, Prediction: o.Prediction, Score: o.Score, Task: o.Task, Positive: o.Positive})
+		}
 		if err != nil {
 			return ExitUsage, err
 		}
@@ -210,6 +216,7 @@ func runProfileBuild(args []string, env Env) error {
 		categorical     []string
 		exclude         []string
 		bins, maxSample int
+		est             estimateColumnFlags
 	)
 	fs := newFlags("profile build", env)
 	fs.StringVar(&in, "input", "", "reference data (CSV, Parquet, Arrow IPC, JSON Lines)")
@@ -225,6 +232,7 @@ func runProfileBuild(args []string, env Env) error {
 	})
 	fs.IntVar(&bins, "bins", profile.DefaultBins, "equal-frequency bins per numeric feature")
 	fs.IntVar(&maxSample, "max-sample", 0, "store at most this many order statistics per numeric feature (0: all values, exact tests)")
+	est.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -240,11 +248,14 @@ func runProfileBuild(args []string, env Env) error {
 		return err
 	}
 	ex := map[string]bool{}
-	for _, c := range exclude {
+	for _, c := range append(append(exclude, est.Label, est.Prediction), scoreColumns(est.Score)...) {
 		ex[c] = true
 	}
 	p, err := profile.Build(t, profile.Options{Bins: bins, MaxSample: maxSample, Exclude: ex})
 	if err != nil {
+		return err
+	}
+	if p.Estimation, err = est.fit(t); err != nil {
 		return err
 	}
 	if err := p.WriteFile(out); err != nil {

@@ -238,7 +238,7 @@ func TestCheckBadInput(t *testing.T) {
 	f([]string{"check", "--reference", good}, "driftwatch: check: --reference and --current are required")
 	f([]string{"check", "--reference", good, "--current", good, "--format", "xml"}, `driftwatch: check: unknown --format "xml" (want json, markdown or html)`)
 	f([]string{"check", "--reference", good, "--current", good, "--require", "f2>=1"},
-		`driftwatch: detectors: gate "f2>=1": unknown metric "f2" (want one of accuracy, precision_macro, recall_macro, f1_macro, roc_auc, log_loss, brier, ece, mae, rmse, mape, mean_error, r2, drifted_features, drift_share)`)
+		`driftwatch: detectors: gate "f2>=1": unknown metric "f2" (want one of accuracy, precision_macro, recall_macro, f1_macro, roc_auc, log_loss, brier, ece, mae, rmse, mape, mean_error, r2, drifted_features, drift_share, or estimated.METRIC with METRIC one of roc_auc, accuracy, f1, precision, recall, specificity, average_precision, true_positive, false_positive, false_negative, true_negative)`)
 	f([]string{"frobnicate"}, "driftwatch: unknown command \"frobnicate\"\n\n"+strings.TrimSpace(usage))
 }
 

@@ -43,6 +43,8 @@ Usage:
                                             live demo: embedded broker, monitor, drifting producer
   driftwatch check --reference REF --current CUR [flags]
                                             compare current data to a reference; exit 1 on drift
+  driftwatch estimate --reference REF --current CUR --score COL --prediction COL --label COL [flags]
+                                            estimate performance from scores before labels arrive (CBPE); exit 1 when a gate fails
   driftwatch profile build --input REF --out FILE [flags]
                                             write a reference profile
   driftwatch profile calibrate --profile FILE --rate N/s [flags]
@@ -70,6 +72,8 @@ func Main(args []string, env Env) int {
 	switch args[0] {
 	case "check":
 		code, err = runCheck(args[1:], env)
+	case "estimate":
+		code, err = runEstimate(args[1:], env)
 	case "profile":
 		switch {
 		case len(args) >= 2 && args[1] == "build":

@@ -225,7 +225,7 @@ func decode(data []byte, name, format string, opt Options) (*Table, error) {
 }
 
 var extFormats = map[string]string{
-	"csv": "csv", "jsonl": "jsonl", "ndjson": "jsonl", "parquet": "parquet",
+	"csv": "csv", "jsonl": "jsonl", "ndjson": "jsonl", "parquet": "parquet", "pq": "parquet",
 	"arrow": "arrow", "arrows": "arrow", "ipc": "arrow", "feather": "arrow",
 }
 

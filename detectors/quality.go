@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"driftwatch/cbpe"
 	"driftwatch/dataset"
 	"driftwatch/stats"
 )
@@ -195,8 +196,9 @@ func ParseGate(expr string) (Gate, error) {
 			continue
 		}
 		g := Gate{Expr: expr, Metric: strings.TrimSpace(expr[:i]), Op: op}
-		if !slices.Contains(gateMetrics, g.Metric) {
-			return Gate{}, fmt.Errorf("detectors: gate %q: unknown metric %q (want one of %s)", expr, g.Metric, strings.Join(gateMetrics, ", "))
+		if !slices.Contains(gateMetrics, g.Metric) && !isEstimatedMetric(g.Metric) {
+			return Gate{}, fmt.Errorf("detectors: gate %q: unknown metric %q (want one of %s, or estimated.METRIC with METRIC one of %s)",
+				expr, g.Metric, strings.Join(gateMetrics, ", "), strings.Join(cbpe.Names, ", "))
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(expr[i+len(op):]), 64)
 		if err != nil || math.IsNaN(v) {

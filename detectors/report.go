@@ -122,6 +122,10 @@ type Quality struct {
 	MeanError   *Float `json:"mean_error,omitempty"`
 	R2          *Float `json:"r2,omitempty"`
 	ZeroTargets *int   `json:"zero_targets,omitempty"`
+
+	// Estimated is set instead of the realized metrics when the current
+	// data has scores and predictions but no labels (CBPE).
+	Estimated *EstimatedQuality `json:"estimated,omitempty"`
 }
 
 // ClassQuality is one class's precision, recall and F1.
@@ -154,6 +158,9 @@ func (q *Quality) Metrics() map[string]float64 {
 	add("mape", q.MAPE)
 	add("mean_error", q.MeanError)
 	add("r2", q.R2)
+	if q.Estimated != nil {
+		q.Estimated.addTo(m)
+	}
 	return m
 }
 

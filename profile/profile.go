@@ -79,6 +79,10 @@ type Profile struct {
 	// Calibration holds false-alarm thresholds from `driftwatch profile
 	// calibrate`; nil until it ran.
 	Calibration *Calibration `json:"calibration,omitempty"`
+	// Estimation holds the performance estimator fitted on the reference's
+	// label, score and prediction (profile build --label --score
+	// --prediction); nil otherwise.
+	Estimation *Estimation `json:"estimation,omitempty"`
 }
 
 // Feature returns the named feature or nil.

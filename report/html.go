@@ -93,6 +93,7 @@ func HTML(w io.Writer, r *detectors.Report) error {
 				v.Quality = append(v.Quality, metric{name, x})
 			}
 		}
+		v.Quality = append(v.Quality, estimatedQuality(q)...)
 	}
 	for _, g := range r.Gates {
 		if g.Pass {

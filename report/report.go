@@ -97,6 +97,7 @@ func Markdown(w io.Writer, r *detectors.Report) error {
 				fmt.Fprintf(&b, "| %s | %s |\n", name, num(v))
 			}
 		}
+		estimatedMarkdown(&b, q)
 	}
 	if len(r.Gates) > 0 {
 		b.WriteString("\n### Gates\n\n| gate | value | result |\n|---|---:|---|\n")
