@@ -1,0 +1,224 @@
+package multivariate_test
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"testing"
+
+	"driftwatch/multivariate"
+)
+
+type goldenColumn struct {
+	Name string            `json:"name"`
+	Kind multivariate.Kind `json:"kind"`
+	Ref  []json.RawMessage `json:"ref"`
+	Cur  []json.RawMessage `json:"cur"`
+}
+
+type goldenCase struct {
+	Name       string         `json:"name"`
+	Variance   float64        `json:"variance"`
+	Columns    []goldenColumn `json:"columns"`
+	Components int            `json:"components"`
+	Explained  []float64      `json:"explained_variance_ratio"`
+	RefErrors  []float64      `json:"ref_errors"`
+	CurErrors  []float64      `json:"cur_errors"`
+}
+
+// column turns golden values (null for missing) into a Column.
+func column(t *testing.T, g goldenColumn, vals []json.RawMessage) multivariate.Column {
+	t.Helper()
+	c := multivariate.Column{Name: g.Name, Kind: g.Kind}
+	for _, raw := range vals {
+		null := string(raw) == "null"
+		if g.Kind == multivariate.Numeric {
+			x := math.NaN()
+			if !null {
+				if err := json.Unmarshal(raw, &x); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c.Num = append(c.Num, x)
+			continue
+		}
+		s := ""
+		if !null {
+			if err := json.Unmarshal(raw, &s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.Cat = append(c.Cat, s)
+		c.Null = append(c.Null, null)
+	}
+	return c
+}
+
+// TestGoldenSklearn compares the fit and every row's error with scikit-learn
+// (testdata/golden.py): correlated Gaussians at two variance shares, missing
+// values, and a categorical column with missing and unseen categories.
+func TestGoldenSklearn(t *testing.T) {
+	data, err := os.ReadFile("testdata/golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct{ Cases []goldenCase }
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Cases) != 4 {
+		t.Fatalf("%d golden cases, want 4", len(g.Cases))
+	}
+	for _, gc := range g.Cases {
+		t.Run(gc.Name, func(t *testing.T) {
+			var ref, cur []multivariate.Column
+			missing := 0
+			for _, c := range gc.Columns {
+				ref = append(ref, column(t, c, c.Ref))
+				cur = append(cur, column(t, c, c.Cur))
+			}
+			for i := range gc.CurErrors {
+				for _, c := range cur {
+					if c.Kind == multivariate.Numeric && math.IsNaN(c.Num[i]) || c.Kind == multivariate.Categorical && c.Null[i] {
+						missing++
+						break
+					}
+				}
+			}
+			m, err := multivariate.Fit(ref, gc.Variance)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.K() != gc.Components {
+				t.Fatalf("kept %d components, scikit-learn %d", m.K(), gc.Components)
+			}
+			for i, want := range gc.Explained {
+				if math.Abs(m.Explained[i]-want) > 1e-10 {
+					t.Errorf("ratio %d = %.15g, scikit-learn %.15g", i, m.Explained[i], want)
+				}
+			}
+			for _, side := range []struct {
+				name string
+				cols []multivariate.Column
+				want []float64
+			}{{"reference", ref, gc.RefErrors}, {"current", cur, gc.CurErrors}} {
+				errs, imputed, err := m.Errors(side.cols)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(errs) != len(side.want) {
+					t.Fatalf("%s: %d errors, want %d", side.name, len(errs), len(side.want))
+				}
+				for i, want := range side.want {
+					if math.Abs(errs[i]-want) > 1e-9*math.Max(1, want) {
+						t.Fatalf("%s row %d: error %.15g, scikit-learn %.15g", side.name, i, errs[i], want)
+					}
+				}
+				if side.name == "current" && imputed != missing {
+					t.Errorf("%d current rows imputed, %d have a missing value", imputed, missing)
+				}
+			}
+		})
+	}
+}
+
+func TestComponents(t *testing.T) {
+	f := func(ratios []float64, variance float64, want int) {
+		t.Helper()
+		if got := multivariate.Components(ratios, variance); got != want {
+			t.Errorf("Components(%v, %g) = %d, want %d", ratios, variance, got, want)
+		}
+	}
+	f([]float64{0.5, 0.3, 0.2}, 0.65, 2)
+	f([]float64{0.7, 0.2, 0.1}, 0.65, 1)
+	// side="right": a cumulative share equal to the target takes one more.
+	f([]float64{0.5, 0.25, 0.25}, 0.75, 3)
+	f([]float64{0.5, 0.25, 0.25}, 0.5, 2)
+	f([]float64{0.4, 0.3, 0.3}, 0.99, 3)
+}
+
+func TestThresholdsAndAlert(t *testing.T) {
+	lo, hi := multivariate.Thresholds([]float64{1, 2, 3, math.NaN()}, 1)
+	sd := math.Sqrt(2.0 / 3)
+	if math.Abs(lo-(2-sd)) > 1e-15 || math.Abs(hi-(2+sd)) > 1e-15 {
+		t.Errorf("thresholds %g, %g; want 2 ∓ %g (population std, NaN ignored)", lo, hi, sd)
+	}
+	lo, hi = multivariate.Thresholds([]float64{1, 2, 3}, 3)
+	if !math.IsNaN(lo) || math.Abs(hi-(2+3*sd)) > 1e-15 {
+		t.Errorf("thresholds %g, %g; want none (lower ≤ 0) and %g", lo, hi, 2+3*sd)
+	}
+	for _, c := range []struct {
+		v, lo, hi float64
+		want      bool
+	}{
+		{1, 0.5, 1.5, false}, {0.5, 0.5, 1.5, true}, {1.5, 0.5, 1.5, true}, {2, 0.5, 1.5, true},
+		{0.1, math.NaN(), 1.5, false}, {math.NaN(), 0.5, 1.5, false},
+	} {
+		if got := multivariate.Alert(c.v, c.lo, c.hi); got != c.want {
+			t.Errorf("Alert(%g, %g, %g) = %v, want %v", c.v, c.lo, c.hi, got, c.want)
+		}
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	s := multivariate.Summarize([]float64{1, 2, 3, 4})
+	want := math.Sqrt(5.0/3) / 2
+	if s.Rows != 4 || s.Value != 2.5 || math.Abs(s.SamplingError-want) > 1e-15 {
+		t.Errorf("Summarize = %+v, want 4 rows, 2.5, %g", s, want)
+	}
+	if s := multivariate.Summarize([]float64{7}); s.Value != 7 || !math.IsNaN(s.SamplingError) {
+		t.Errorf("one row: %+v, want 7 and NaN", s)
+	}
+}
+
+// TestBadInput: constant and all-missing features are left out and named,
+// too few features is ErrTooFewFeatures, and nothing panics.
+func TestBadInput(t *testing.T) {
+	n := 50
+	a, b, k, e := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := range a {
+		a[i] = float64(i)
+		b[i] = float64(i*i%17) + 0.5*float64(i)
+		k[i] = 3
+		e[i] = math.NaN()
+	}
+	cols := []multivariate.Column{
+		{Name: "a", Kind: multivariate.Numeric, Num: a},
+		{Name: "const", Kind: multivariate.Numeric, Num: k},
+		{Name: "b", Kind: multivariate.Numeric, Num: b},
+		{Name: "empty", Kind: multivariate.Numeric, Num: e},
+	}
+	m, err := multivariate.Fit(cols, 0.65)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.D() != 2 || len(m.Constant) != 2 || m.Constant[0] != "const" || m.Constant[1] != "empty" {
+		t.Fatalf("features %d, constant %v; want a and b, const and empty left out", m.D(), m.Constant)
+	}
+	// Current data may lack the left-out columns and hold NaN anywhere.
+	errs, imputed, err := m.Errors([]multivariate.Column{
+		{Name: "b", Kind: multivariate.Numeric, Num: []float64{math.NaN(), 1}},
+		{Name: "a", Kind: multivariate.Numeric, Num: []float64{math.NaN(), math.Inf(1)}},
+	})
+	if err != nil || imputed != 1 || len(errs) != 2 {
+		t.Fatalf("errors %v, imputed %d, err %v; want 2 rows, 1 imputed", errs, imputed, err)
+	}
+	if _, _, err := m.Errors(cols[:1]); err == nil {
+		t.Error("a missing feature gave no error")
+	}
+	if _, err := multivariate.Fit(cols[:2], 0.65); !errors.Is(err, multivariate.ErrTooFewFeatures) {
+		t.Errorf("one usable feature: err %v, want ErrTooFewFeatures", err)
+	}
+	if _, err := multivariate.Fit(cols, 1); err == nil {
+		t.Error("variance 1 accepted")
+	}
+	if _, err := multivariate.Fit([]multivariate.Column{cols[0], {Name: "short", Kind: multivariate.Numeric, Num: a[:3]}}, 0.65); err == nil {
+		t.Error("columns of different lengths accepted")
+	}
+	bad := *m
+	bad.Components = [][]float64{{1}}
+	if err := bad.Validate(); err == nil {
+		t.Error("a component of the wrong length validated")
+	}
+}
