@@ -17,6 +17,7 @@ import (
 	"sort"
 
 	"driftwatch/dataset"
+	"driftwatch/multivariate"
 	"driftwatch/stats"
 )
 
@@ -79,6 +80,9 @@ type Profile struct {
 	// Calibration holds false-alarm thresholds from `driftwatch profile
 	// calibrate`; nil until it ran.
 	Calibration *Calibration `json:"calibration,omitempty"`
+	// Multivariate holds the PCA model of multivariate drift (see
+	// Multivariate); nil when the profile was built without it.
+	Multivariate *Multivariate `json:"multivariate,omitempty"`
 }
 
 // Feature returns the named feature or nil.
@@ -100,6 +104,10 @@ type Options struct {
 	// are within 1/(m-1) of the exact ones (see README).
 	MaxSample int
 	Exclude   map[string]bool // columns that are not features (label, prediction, score)
+	// Multivariate is the share of variance the multivariate drift PCA keeps
+	// (multivariate.DefaultVariance when 0); NoMultivariate skips the fit.
+	Multivariate   float64
+	NoMultivariate bool
 }
 
 // Build summarises every column of t except the excluded ones, one feature
@@ -126,6 +134,13 @@ func Build(t *dataset.Table, opt Options) (*Profile, error) {
 	stats.Parallel(len(cols), func(i int) {
 		p.Features[i] = buildFeature(cols[i], t.Rows, opt)
 	})
+	if !opt.NoMultivariate {
+		v := opt.Multivariate
+		if v == 0 {
+			v = multivariate.DefaultVariance
+		}
+		p.Multivariate = buildMultivariate(p, t, v)
+	}
 	return p, nil
 }
 
