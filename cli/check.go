@@ -23,6 +23,7 @@ type checkOptions struct {
 	Require                    []string
 	Format, Out                string
 	DriftShare                 float64
+	Chunking                   detectors.Chunking
 }
 
 func runCheck(args []string, env Env) (int, error) {
@@ -48,6 +49,8 @@ func runCheck(args []string, env Env) (int, error) {
 	fs.StringVar(&o.Format, "format", "json", "report format: json, markdown or html")
 	fs.StringVar(&o.Out, "out", "", "write the report to this file instead of stdout")
 	fs.Float64Var(&o.DriftShare, "drift-share", 0, "report drift only when at least this share of features drifts")
+	fs.IntVar(&o.Chunking.Size, "chunk-size", 0, "split reference and current data into chunks of this many rows (multivariate drift per chunk)")
+	fs.IntVar(&o.Chunking.Count, "chunks", 0, "split reference and current data into this many chunks each")
 	if err := parse(fs, args); err != nil {
 		return ExitUsage, err
 	}
@@ -71,6 +74,9 @@ func check(o checkOptions, env Env) (int, error) {
 	}
 	if o.DriftShare < 0 || o.DriftShare > 1 {
 		return ExitUsage, usagef("check: --drift-share must be in [0, 1], got %g", o.DriftShare)
+	}
+	if o.Chunking.Size < 0 || o.Chunking.Count < 0 || o.Chunking.Size > 0 && o.Chunking.Count > 0 {
+		return ExitUsage, usagef("check: --chunk-size and --chunks take a positive number and exclude each other, got %d and %d", o.Chunking.Size, o.Chunking.Count)
 	}
 	gates, err := parseGates(o.Require)
 	if err != nil {
@@ -144,6 +150,9 @@ func parseGates(exprs []string) ([]detectors.Gate, error) {
 // finish compares, computes quality and gates, and writes the report.
 func finish(ref *profile.Profile, cur *dataset.Table, cfg detectors.Config, o checkOptions, gates []detectors.Gate, env Env) (int, error) {
 	r := detectors.Compare(ref, cur, cfg)
+	if err := detectors.CompareMultivariate(r, ref, cur, cfg, o.Chunking); err != nil {
+		return ExitUsage, fmt.Errorf("check: %w", err)
+	}
 	if o.Label != "" {
 		q, err := detectors.ComputeQuality(cur, detectors.QualityColumns{
 			Label: o.Label, Prediction: o.Prediction, Score: o.Score, Task: o.Task, Positive: o.Positive})
@@ -190,7 +199,8 @@ func loadReference(path, format string, kinds map[string]dataset.Kind, cfg detec
 			exclude[name] = true
 		}
 	}
-	return profile.Build(t, profile.Options{Bins: cfg.Bins, Exclude: exclude})
+	return profile.Build(t, profile.Options{Bins: cfg.Bins, Exclude: exclude,
+		Multivariate: cfg.Multivariate.Variance, NoMultivariate: !cfg.Multivariate.Enabled})
 }
 
 func isProfileFile(path string) bool {
