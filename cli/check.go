@@ -9,6 +9,7 @@ import (
 	"driftwatch/config"
 	"driftwatch/dataset"
 	"driftwatch/detectors"
+	"driftwatch/multivariate"
 	"driftwatch/profile"
 	"driftwatch/report"
 )
@@ -220,6 +221,7 @@ func runProfileBuild(args []string, env Env) error {
 		categorical     []string
 		exclude         []string
 		bins, maxSample int
+		variance        float64
 	)
 	fs := newFlags("profile build", env)
 	fs.StringVar(&in, "input", "", "reference data (CSV, Parquet, Arrow IPC, JSON Lines)")
@@ -235,11 +237,15 @@ func runProfileBuild(args []string, env Env) error {
 	})
 	fs.IntVar(&bins, "bins", profile.DefaultBins, "equal-frequency bins per numeric feature")
 	fs.IntVar(&maxSample, "max-sample", 0, "store at most this many order statistics per numeric feature (0: all values, exact tests)")
+	fs.Float64Var(&variance, "multivariate-variance", multivariate.DefaultVariance, "share of the variance the multivariate drift PCA keeps, in (0, 1)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if in == "" || out == "" {
 		return usagef("profile build: --input and --out are required")
+	}
+	if !(variance > 0 && variance < 1) {
+		return usagef("profile build: --multivariate-variance must be in (0, 1), got %g", variance)
 	}
 	kinds := map[string]dataset.Kind{}
 	for _, c := range categorical {
@@ -253,7 +259,7 @@ func runProfileBuild(args []string, env Env) error {
 	for _, c := range exclude {
 		ex[c] = true
 	}
-	p, err := profile.Build(t, profile.Options{Bins: bins, MaxSample: maxSample, Exclude: ex})
+	p, err := profile.Build(t, profile.Options{Bins: bins, MaxSample: maxSample, Exclude: ex, Multivariate: variance})
 	if err != nil {
 		return err
 	}

@@ -233,6 +233,18 @@ func TestCheckMultivariateBadInput(t *testing.T) {
 	if r := decodeMV(t, out); r.Multivariate != nil || len(r.Notes) != 1 || !strings.Contains(r.Notes[0], `feature "b" is missing`) {
 		t.Fatalf("missing feature:\n%s", out)
 	}
+	// A profile fitted at another variance share than the config asks: said.
+	prof := filepath.Join(t.TempDir(), "ref.dwprof")
+	if code, _, errs := run(t, "profile", "build", "--input", ref, "--out", prof, "--multivariate-variance", "0.9"); code != ExitOK {
+		t.Fatalf("profile build: %s", errs)
+	}
+	_, out, _ = run(t, "check", "--reference", prof, "--current", holes)
+	if r := decodeMV(t, out); r.Multivariate == nil || len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "keeps 0.9 of the variance, the configuration asks 0.65") {
+		t.Fatalf("variance mismatch:\n%s", out)
+	}
+	if code, _, _ := run(t, "profile", "build", "--input", ref, "--out", prof, "--multivariate-variance", "1"); code != ExitUsage {
+		t.Errorf("--multivariate-variance 1: exit %d, want usage error", code)
+	}
 	for _, args := range [][]string{
 		{"--chunk-size", "10", "--chunks", "3"},
 		{"--chunk-size", "-1"},

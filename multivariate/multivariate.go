@@ -37,6 +37,8 @@ import (
 	"sort"
 
 	"gonum.org/v1/gonum/mat"
+
+	"driftwatch/chunk"
 )
 
 // Kind is a column's kind.
@@ -563,4 +565,21 @@ func Alert(value, lower, upper float64) bool {
 		return true
 	}
 	return !math.IsNaN(upper) && !(value < upper)
+}
+
+// WindowThresholds returns the thresholds for windows (or chunks) of size
+// rows from the reference's row errors in file order: split into consecutive
+// chunks of that size, the short last one kept, as NannyML's size-based
+// chunker does. The streaming monitor calls it at start for its window.
+func WindowThresholds(refErrors []float64, size int, sigmas float64) (lower, upper float64, err error) {
+	ranges, err := chunk.BySize(len(refErrors), size)
+	if err != nil {
+		return math.NaN(), math.NaN(), fmt.Errorf("multivariate: %w", err)
+	}
+	values := make([]float64, len(ranges))
+	for i, r := range ranges {
+		values[i] = Summarize(refErrors[r.Start : r.End+1]).Value
+	}
+	lower, upper = Thresholds(values, sigmas)
+	return lower, upper, nil
 }

@@ -93,6 +93,10 @@ func TestNannyMLCalifornia(t *testing.T) {
 	lower, upper := multivariate.Thresholds(values, multivariate.DefaultSigmas)
 	near(t, "lower threshold", lower, 0.914208680286506)
 	near(t, "upper threshold", upper, 1.7877999032371883)
+	wl, wu, err := multivariate.WindowThresholds(refErrs, 5000, multivariate.DefaultSigmas)
+	if err != nil || wl != lower || wu != upper {
+		t.Errorf("WindowThresholds = %g, %g, %v; want %g, %g", wl, wu, err, lower, upper)
+	}
 
 	anaErrs, imputed, err := m.Errors(ana)
 	if err != nil {
