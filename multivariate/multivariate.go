@@ -33,8 +33,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -137,6 +140,7 @@ type Model struct {
 	k, d int
 	w    []float64 // k × d, component by component
 	wt   []float64 // d × k, feature by feature
+	wc   []float64 // k: W·Center
 }
 
 // K is the number of kept components.
@@ -216,28 +220,44 @@ func Fit(cols []Column, variance float64) (*Model, error) {
 	if d < 2 {
 		return nil, ErrTooFewFeatures
 	}
-	// Standardised columns, then their means (the PCA's centre) and the
-	// centred Gram matrix, whose eigenvalues are the squared singular values
-	// of the centred data.
-	z := make([][]float64, d)
+	// The standardised columns' means (the PCA's centre), then the centred
+	// Gram matrix, whose eigenvalues are the squared singular values of the
+	// centred data. Rows go through in blocks, so the standardised data is
+	// never held whole.
+	const block = 4096
+	buf := make([]float64, d*block)
 	m.Center = make([]float64, d)
 	for j, c := range kept {
-		z[j] = make([]float64, n)
-		standardize(z[j], c, &m.Features[j])
-		m.Center[j], _ = meanVar(z[j])
-		for i := range z[j] {
-			z[j][i] -= m.Center[j]
+		s := 0.0
+		for start := 0; start < n; start += block {
+			zj := buf[:min(block, n-start)]
+			standardize(zj, c, &m.Features[j], start)
+			for _, v := range zj {
+				s += v
+			}
 		}
+		m.Center[j] = s / float64(n)
 	}
 	gram := mat.NewSymDense(d, nil)
-	for a := 0; a < d; a++ {
-		for b := a; b < d; b++ {
-			s := 0.0
-			za, zb := z[a], z[b][:len(z[a])]
-			for i := range za {
-				s += za[i] * zb[i]
+	for start := 0; start < n; start += block {
+		nb := min(block, n-start)
+		for j, c := range kept {
+			zj := buf[j*block : j*block+nb]
+			standardize(zj, c, &m.Features[j], start)
+			for i := range zj {
+				zj[i] -= m.Center[j]
 			}
-			gram.SetSym(a, b, s)
+		}
+		for a := 0; a < d; a++ {
+			za := buf[a*block : a*block+nb]
+			for b := a; b < d; b++ {
+				zb := buf[b*block : b*block+nb]
+				s := 0.0
+				for i, v := range za {
+					s += v * zb[i]
+				}
+				gram.SetSym(a, b, gram.At(a, b)+s)
+			}
 		}
 	}
 	var es mat.EigenSym
@@ -340,16 +360,17 @@ func encode(dst []float64, c *Column, f *Feature) {
 	}
 }
 
-// standardize writes a column's standardised values into dst.
-func standardize(dst []float64, c *Column, f *Feature) {
+// standardize writes the standardised values of a column's rows start,
+// start+1, … into dst.
+func standardize(dst []float64, c *Column, f *Feature, start int) {
 	if c.Kind == Numeric {
-		for i, x := range c.Num {
+		for i, x := range c.Num[start : start+len(dst)] {
 			dst[i] = f.Standardize(x)
 		}
 		return
 	}
-	for i, s := range c.Cat {
-		dst[i] = f.StandardizeCategory(s, c.null(i))
+	for i, s := range c.Cat[start : start+len(dst)] {
+		dst[i] = f.StandardizeCategory(s, c.null(start+i))
 	}
 }
 
@@ -407,6 +428,7 @@ func (m *Model) Validate() error {
 	m.k, m.d = k, d
 	m.w = make([]float64, k*d)
 	m.wt = make([]float64, d*k)
+	m.wc = make([]float64, k)
 	for i, c := range m.Components {
 		if len(c) != d {
 			return fmt.Errorf("multivariate: component %d has %d values for %d features", i, len(c), d)
@@ -417,6 +439,7 @@ func (m *Model) Validate() error {
 			}
 			m.w[i*d+j] = v
 			m.wt[j*k+i] = v
+			m.wc[i] += v * m.Center[j]
 		}
 	}
 	return nil
@@ -424,25 +447,34 @@ func (m *Model) Validate() error {
 
 // RowError returns the reconstruction error of one standardised row z (D
 // values, in Features order), using proj (K values) as scratch. It allocates
-// nothing: the streaming hot loop calls it once per event.
+// nothing: the streaming hot loop calls it once per event. The projection
+// W·(z − c) is computed as W·z − W·c (W·c precomputed), with two partial sums
+// per component so that the adds do not wait on each other.
 func (m *Model) RowError(z, proj []float64) float64 {
 	d, k := m.d, m.k
 	z, proj = z[:d], proj[:k]
-	c, w, wt := m.Center[:d], m.w[:k*d], m.wt[:d*k]
+	c, w, wt, wc := m.Center[:d], m.w[:k*d], m.wt[:d*k], m.wc[:k]
 	for i := range proj {
 		row := w[i*d : i*d+d]
-		s := 0.0
-		for j, v := range row {
-			s += v * (z[j] - c[j])
+		_ = row[len(z)-1]
+		s0, s1 := 0.0, 0.0
+		j := 0
+		for ; j+1 < len(z); j += 2 {
+			s0 += row[j] * z[j]
+			s1 += row[j+1] * z[j+1]
 		}
-		proj[i] = s
+		if j < len(z) {
+			s0 += row[j] * z[j]
+		}
+		proj[i] = s0 + s1 - wc[i]
 	}
 	e := 0.0
 	for j := range z {
-		r := z[j] - c[j]
 		col := wt[j*k : j*k+k]
-		for i, v := range col {
-			r -= v * proj[i]
+		_ = col[len(proj)-1]
+		r := z[j] - c[j]
+		for i, p := range proj {
+			r -= col[i] * p
 		}
 		e += r * r
 	}
@@ -473,10 +505,40 @@ func (m *Model) Errors(cols []Column) (errs []float64, imputed int, err error) {
 		n = c.rows()
 		use[j] = c
 	}
-	z := make([]float64, m.d)
-	proj := make([]float64, m.k)
 	errs = make([]float64, n)
-	for i := range errs {
+	// Rows are independent: blocks of them on every core.
+	workers := min(runtime.GOMAXPROCS(0), max(1, n/errorsBlock))
+	counts := make([]int, workers)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			z := make([]float64, m.d)
+			proj := make([]float64, m.k)
+			for {
+				start := int(next.Add(errorsBlock)) - errorsBlock
+				if start >= n {
+					return
+				}
+				counts[w] += m.errorsRange(errs[start:min(start+errorsBlock, n)], use, start, z, proj)
+			}
+		})
+	}
+	wg.Wait()
+	for _, c := range counts {
+		imputed += c
+	}
+	return errs, imputed, nil
+}
+
+// errorsBlock is how many rows a worker of Errors takes at a time.
+const errorsBlock = 16384
+
+// errorsRange writes the errors of rows start, start+1, … into dst and
+// returns how many of them had a missing value.
+func (m *Model) errorsRange(dst []float64, use []*Column, start int, z, proj []float64) (imputed int) {
+	for r := range dst {
+		i := start + r
 		missing := false
 		for j, c := range use {
 			f := &m.Features[j]
@@ -493,9 +555,9 @@ func (m *Model) Errors(cols []Column) (errs []float64, imputed int, err error) {
 		if missing {
 			imputed++
 		}
-		errs[i] = m.RowError(z, proj)
+		dst[r] = m.RowError(z, proj)
 	}
-	return errs, imputed, nil
+	return imputed
 }
 
 // Stat is a chunk's (or window's) reconstruction error: the mean row error
