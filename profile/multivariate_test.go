@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"driftwatch/dataset"
+	"driftwatch/multivariate"
 )
 
 // multivariateTable is testTable plus two numeric columns correlated with x
@@ -98,5 +99,40 @@ func TestMultivariateRoundTrip(t *testing.T) {
 	p.Multivariate.Rows++
 	if _, err := Decode(c.Bytes()); err == nil || !strings.Contains(err.Error(), "row errors for 3000 rows") {
 		t.Errorf("a row-error count different from the rows: %v", err)
+	}
+}
+
+// TestMultivariateCorruptModel: a checksummed file whose model does not hold
+// together is refused with the reason, never a panic.
+func TestMultivariateCorruptModel(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		breakIt func(m *multivariate.Model)
+		want    string
+	}{
+		{"short component", func(m *multivariate.Model) { m.Components[0] = m.Components[0][:1] }, "component 0 has 1 values for 4 features"},
+		{"zero scale", func(m *multivariate.Model) { m.Features[1].Scale = 0 }, `feature "c" has mean`},
+		{"unknown kind", func(m *multivariate.Model) { m.Features[0].Kind = "text" }, `feature "x" has unknown kind "text"`},
+		{"too many components", func(m *multivariate.Model) {
+			for len(m.Components) <= 4 {
+				m.Components = append(m.Components, m.Components[0])
+				m.Explained = append(m.Explained, 0)
+			}
+		}, "components"},
+		{"short centre", func(m *multivariate.Model) { m.Center = m.Center[:2] }, "centre of 2 values"},
+		{"one feature", func(m *multivariate.Model) { m.Features = m.Features[:1] }, "model has 1 features"},
+	} {
+		p, err := Build(multivariateTable(300), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.breakIt(p.Multivariate.Model)
+		var b bytes.Buffer
+		if err := p.Encode(&b); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Decode(b.Bytes()); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err %v, want %q", c.name, err, c.want)
+		}
 	}
 }
