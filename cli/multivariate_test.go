@@ -115,6 +115,51 @@ func TestCheckMultivariateNannyML(t *testing.T) {
 	if m.Drift {
 		t.Error("multivariate drift; NannyML raises no alert")
 	}
+
+	// More chunkings, against NannyML's pipeline in scikit-learn
+	// (../multivariate/testdata/california.py).
+	data, err := os.ReadFile("../multivariate/testdata/california.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Cases []struct {
+			Chunking string
+			Arg      int
+			Current  []struct {
+				Start, End int
+				Value      float64
+				Alert      bool
+			}
+			Reference []struct{ Value float64 }
+			Upper     float64 `json:"upper_threshold"`
+		}
+	}
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range g.Cases {
+		flag := map[string]string{"size": "--chunk-size", "count": "--chunks"}[c.Chunking]
+		_, out, _ := run(t, "check", "--reference", prof, "--current", cur, "--config", cfg, flag, fmt.Sprint(c.Arg))
+		r := decodeMV(t, out)
+		name := fmt.Sprintf("%s %d", flag, c.Arg)
+		if r.Multivariate == nil || len(r.Chunks) != len(c.Current) || len(r.Multivariate.ReferenceChunks) != len(c.Reference) {
+			t.Fatalf("%s: %d chunks, want %d:\n%s", name, len(r.Chunks), len(c.Current), out)
+		}
+		near(name+" upper threshold", *r.Multivariate.UpperThreshold, c.Upper)
+		alert := false
+		for i, w := range c.Current {
+			got := r.Chunks[i]
+			if got.Start != w.Start || got.End != w.End || got.Multivariate.Drift != w.Alert {
+				t.Errorf("%s chunk %d: %+v, want [%d:%d] alert %v", name, i, got, w.Start, w.End, w.Alert)
+			}
+			near(name+" chunk value", got.Multivariate.Value, w.Value)
+			alert = alert || w.Alert
+		}
+		if r.Multivariate.Drift != alert {
+			t.Errorf("%s: section drift %v, want %v", name, r.Multivariate.Drift, alert)
+		}
+	}
 }
 
 // correlatedCSV writes n rows of a, b, c (b and c follow a) and a category;

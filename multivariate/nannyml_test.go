@@ -1,6 +1,8 @@
 package multivariate_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -118,6 +120,104 @@ func TestNannyMLCalifornia(t *testing.T) {
 		near(t, "analysis sampling error", anaStats[i].SamplingError, w.se)
 		if multivariate.Alert(anaStats[i].Value, lower, upper) {
 			t.Errorf("analysis chunk %d alerts; NannyML does not", i)
+		}
+	}
+}
+
+// californiaGolden is testdata/california.json: NannyML's pipeline in
+// scikit-learn and pandas on the California files for more chunkings
+// (testdata/california.py, which checks itself against NannyML's own
+// chunk_size=5000 numbers first).
+type californiaGolden struct {
+	Components int `json:"components"`
+	Cases      []struct {
+		Chunking       string        `json:"chunking"` // size | count
+		Arg            int           `json:"arg"`
+		Reference      []goldenChunk `json:"reference"`
+		Current        []goldenChunk `json:"current"`
+		LowerThreshold *float64      `json:"lower_threshold"`
+		UpperThreshold float64       `json:"upper_threshold"`
+	} `json:"cases"`
+}
+
+type goldenChunk struct {
+	Start         int      `json:"start"`
+	End           int      `json:"end"`
+	Value         float64  `json:"value"`
+	SamplingError *float64 `json:"sampling_error"`
+	Alert         bool     `json:"alert"`
+}
+
+func TestCaliforniaChunkings(t *testing.T) {
+	ref := readCalifornia(t, "california_housing_reference.csv")
+	ana := readCalifornia(t, "california_housing_analysis.csv")
+	data, err := os.ReadFile("testdata/california.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g californiaGolden
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	m, err := multivariate.Fit(ref, multivariate.DefaultVariance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refErrs, _, _ := m.Errors(ref)
+	anaErrs, _, _ := m.Errors(ana)
+	split := func(n int, kind string, arg int) []chunk.Range {
+		var rs []chunk.Range
+		var err error
+		if kind == "size" {
+			rs, err = chunk.BySize(n, arg)
+		} else {
+			rs, err = chunk.ByCount(n, arg)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	if len(g.Cases) != 6 || m.K() != g.Components {
+		t.Fatalf("%d cases, %d components (golden %d)", len(g.Cases), m.K(), g.Components)
+	}
+	for _, c := range g.Cases {
+		name := fmt.Sprintf("%s=%d", c.Chunking, c.Arg)
+		check := func(side string, errs []float64, want []goldenChunk) []float64 {
+			rs := split(len(errs), c.Chunking, c.Arg)
+			if len(rs) != len(want) {
+				t.Fatalf("%s %s: %d chunks, want %d", name, side, len(rs), len(want))
+			}
+			values := make([]float64, len(rs))
+			for i, r := range rs {
+				s := multivariate.Summarize(errs[r.Start : r.End+1])
+				values[i] = s.Value
+				w := want[i]
+				if r.Start != w.Start || r.End != w.End {
+					t.Fatalf("%s %s chunk %d: [%d:%d], want [%d:%d]", name, side, i, r.Start, r.End, w.Start, w.End)
+				}
+				near(t, name+" "+side+" value", s.Value, w.Value)
+				if w.SamplingError != nil {
+					near(t, name+" "+side+" sampling error", s.SamplingError, *w.SamplingError)
+				} else if !math.IsNaN(s.SamplingError) {
+					t.Errorf("%s %s chunk %d: sampling error %g of one row, want NaN", name, side, i, s.SamplingError)
+				}
+			}
+			return values
+		}
+		lower, upper := multivariate.Thresholds(check("reference", refErrs, c.Reference), multivariate.DefaultSigmas)
+		near(t, name+" upper threshold", upper, c.UpperThreshold)
+		if c.LowerThreshold == nil {
+			if !math.IsNaN(lower) {
+				t.Errorf("%s: lower threshold %g, want none", name, lower)
+			}
+		} else {
+			near(t, name+" lower threshold", lower, *c.LowerThreshold)
+		}
+		for i, v := range check("current", anaErrs, c.Current) {
+			if got := multivariate.Alert(v, lower, upper); got != c.Current[i].Alert {
+				t.Errorf("%s current chunk %d: alert %v, want %v", name, i, got, c.Current[i].Alert)
+			}
 		}
 	}
 }
