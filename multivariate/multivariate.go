@@ -645,3 +645,42 @@ func WindowThresholds(refErrors []float64, size int, sigmas float64) (lower, upp
 	lower, upper = Thresholds(values, sigmas)
 	return lower, upper, nil
 }
+
+// Moments accumulates row errors as count, sum and sum of squares, so that a
+// window made of panes (sums of Moments) has its exact Stat. The zero value
+// is empty.
+type Moments struct {
+	N          int
+	Sum, SumSq float64
+}
+
+// Add counts one row error.
+func (a *Moments) Add(e float64) {
+	a.N++
+	a.Sum += e
+	a.SumSq += e * e
+}
+
+// Merge adds b's rows to a.
+func (a *Moments) Merge(b Moments) {
+	a.N += b.N
+	a.Sum += b.Sum
+	a.SumSq += b.SumSq
+}
+
+// Stat is the rows' mean and sampling error, as Summarize of the same rows
+// up to rounding (the sum of squares loses about the square of the mean's
+// relative size to the spread, negligible for reconstruction errors).
+func (a Moments) Stat() Stat {
+	if a.N == 0 {
+		return Stat{Value: math.NaN(), SamplingError: math.NaN()}
+	}
+	n := float64(a.N)
+	mean := a.Sum / n
+	se := math.NaN()
+	if a.N > 1 {
+		v := max(a.SumSq-a.Sum*mean, 0) / (n - 1)
+		se = math.Sqrt(v) / math.Sqrt(n)
+	}
+	return Stat{Rows: a.N, Value: mean, SamplingError: se}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"testing"
 
@@ -220,5 +221,36 @@ func TestBadInput(t *testing.T) {
 	bad.Components = [][]float64{{1}}
 	if err := bad.Validate(); err == nil {
 		t.Error("a component of the wrong length validated")
+	}
+}
+
+// TestMoments: panes of count, sum and sum of squares give a window's Stat as
+// Summarize over the window's rows does.
+func TestMoments(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	errs := make([]float64, 10000)
+	for i := range errs {
+		errs[i] = 1.2 + 0.4*math.Abs(rng.NormFloat64())
+	}
+	var panes [10]multivariate.Moments
+	for i, e := range errs {
+		panes[i/1000].Add(e)
+	}
+	var w multivariate.Moments
+	for _, p := range panes[3:8] {
+		w.Merge(p)
+	}
+	got, want := w.Stat(), multivariate.Summarize(errs[3000:8000])
+	if got.Rows != want.Rows || math.Abs(got.Value-want.Value) > 1e-12*want.Value ||
+		math.Abs(got.SamplingError-want.SamplingError) > 1e-9*want.SamplingError {
+		t.Errorf("window %+v, rows %+v", got, want)
+	}
+	if s := (multivariate.Moments{}).Stat(); !math.IsNaN(s.Value) {
+		t.Errorf("empty: %+v", s)
+	}
+	var one multivariate.Moments
+	one.Add(2)
+	if s := one.Stat(); s.Value != 2 || !math.IsNaN(s.SamplingError) {
+		t.Errorf("one row: %+v", s)
 	}
 }
