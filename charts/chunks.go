@@ -72,25 +72,40 @@ func ChunksSVG(s ChunkSeries) (template.HTML, error) {
 	v.Left, v.Top, v.Right, v.Base = 52, 14, px(v.W-16), px(v.H-30)
 	v.YMid = (v.Top + v.Base) / 2
 	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
-	top := 0.0
+	// The y axis spans the values and thresholds on round ticks, not from 0
+	// (reconstruction errors sit far from it); error bars are clipped to it,
+	// so one very noisy chunk does not flatten the rest.
+	lo, hi := math.Inf(1), math.Inf(-1)
+	include := func(x float64) {
+		if finite(x) {
+			lo, hi = min(lo, x), max(hi, x)
+		}
+	}
 	for _, xs := range [][]float64{s.Reference, s.Current} {
 		for _, x := range xs {
-			if finite(x) {
-				top = max(top, x)
-			}
+			include(x)
 		}
 	}
-	for i, x := range s.Current {
-		if i < len(s.SamplingError) && finite(x) && finite(s.SamplingError[i]) {
-			top = max(top, x+s.Band*s.SamplingError[i])
-		}
+	nonNegative := !(lo < 0)
+	include(s.Lower)
+	include(s.Upper)
+	if lo > hi {
+		lo, hi = 0, 1
 	}
-	if finite(s.Upper) {
-		top = max(top, s.Upper*1.1)
+	if hi-lo < 1e-9*max(1, math.Abs(hi)) {
+		lo, hi = lo-0.5, hi+0.5
 	}
-	step, hi := niceScale(top)
-	y := func(f float64) px { return v.Base - px(math.Max(0, math.Min(f, hi))/hi)*(v.Base-v.Top) }
-	for t := 0.0; t <= hi+step/2; t += step {
+	pad := (hi - lo) * 0.08
+	lo, hi = lo-pad, hi+pad
+	if nonNegative {
+		lo = max(lo, 0)
+	}
+	step, _ := niceScale(hi - lo)
+	start, end := math.Floor(lo/step)*step, math.Ceil(hi/step)*step
+	y := func(f float64) px {
+		return v.Base - px((math.Max(start, math.Min(f, end))-start)/(end-start))*(v.Base-v.Top)
+	}
+	for t := start; t <= end+step/2; t += step {
 		v.YTicks = append(v.YTicks, tick{X: v.Left, Y: y(t), Label: Short(t)})
 	}
 	if finite(s.Upper) {
