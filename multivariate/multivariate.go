@@ -26,7 +26,8 @@
 // The package is pure math on columns: reading files, choosing features and
 // chunks, and deciding what a drift means for a report are left to its callers
 // (packages profile, detectors). RowError is the streaming hot loop's entry:
-// k × d multiply-adds twice on a standardised row, allocation-free.
+// about k × d multiply-adds on a standardised row, allocation-free; Moments
+// and WindowThresholds give a window's value, sampling error and thresholds.
 package multivariate
 
 import (
@@ -447,13 +448,24 @@ func (m *Model) Validate() error {
 
 // RowError returns the reconstruction error of one standardised row z (D
 // values, in Features order), using proj (K values) as scratch. It allocates
-// nothing: the streaming hot loop calls it once per event. The projection
-// W·(z − c) is computed as W·z − W·c (W·c precomputed), with two partial sums
-// per component so that the adds do not wait on each other.
+// nothing: the streaming hot loop calls it once per event.
+//
+// The components are orthonormal, so with v = z − c and p = W·v the error is
+// √(‖v‖² − ‖p‖²): k × d multiply-adds for p (computed as W·z − W·c, two
+// partial sums per component so the adds do not wait on each other) and 2d
+// more. When the difference cancels (error² below 1e-4 of ‖v‖², a row the
+// components nearly reproduce) the residual v − Wᵀp is summed instead, which
+// keeps every row within 1e-10 relative of the direct computation.
 func (m *Model) RowError(z, proj []float64) float64 {
 	d, k := m.d, m.k
 	z, proj = z[:d], proj[:k]
-	c, w, wt, wc := m.Center[:d], m.w[:k*d], m.wt[:d*k], m.wc[:k]
+	c, w, wc := m.Center[:d], m.w[:k*d], m.wc[:k]
+	vv := 0.0
+	for j, x := range z {
+		v := x - c[j]
+		vv += v * v
+	}
+	pp := 0.0
 	for i := range proj {
 		row := w[i*d : i*d+d]
 		_ = row[len(z)-1]
@@ -466,8 +478,20 @@ func (m *Model) RowError(z, proj []float64) float64 {
 		if j < len(z) {
 			s0 += row[j] * z[j]
 		}
-		proj[i] = s0 + s1 - wc[i]
+		p := s0 + s1 - wc[i]
+		proj[i] = p
+		pp += p * p
 	}
+	if e2 := vv - pp; e2 >= 1e-4*vv {
+		return math.Sqrt(e2)
+	}
+	return m.residual(z, proj)
+}
+
+// residual is ‖z − c − Wᵀp‖ summed term by term.
+func (m *Model) residual(z, proj []float64) float64 {
+	k := m.k
+	c, wt := m.Center[:len(z)], m.wt[:len(z)*k]
 	e := 0.0
 	for j := range z {
 		col := wt[j*k : j*k+k]

@@ -254,3 +254,78 @@ func TestMoments(t *testing.T) {
 		t.Errorf("one row: %+v", s)
 	}
 }
+
+// TestRowErrorDirect holds RowError to ‖v − WᵀWv‖ computed term by term, on
+// random rows and on rows the components nearly reproduce (where ‖v‖² − ‖Wv‖²
+// cancels and RowError sums the residual instead).
+func TestRowErrorDirect(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	n, d := 500, 6
+	base := make([]float64, n)
+	for i := range base {
+		base[i] = rng.NormFloat64()
+	}
+	cols := make([]multivariate.Column, d)
+	for j := range cols {
+		x := make([]float64, n)
+		for i := range x {
+			x[i] = base[i]*float64(j%3) + rng.NormFloat64()
+		}
+		cols[j] = multivariate.Column{Name: string(rune('a' + j)), Kind: multivariate.Numeric, Num: x}
+	}
+	m, err := multivariate.Fit(cols, 0.65)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := func(z []float64) float64 {
+		v := make([]float64, d)
+		for j := range v {
+			v[j] = z[j] - m.Center[j]
+		}
+		r := append([]float64(nil), v...)
+		for _, w := range m.Components {
+			p := 0.0
+			for j := range v {
+				p += w[j] * v[j]
+			}
+			for j := range r {
+				r[j] -= p * w[j]
+			}
+		}
+		e := 0.0
+		for _, x := range r {
+			e += x * x
+		}
+		return math.Sqrt(e)
+	}
+	proj := make([]float64, m.K())
+	for trial := range 2000 {
+		z := make([]float64, d)
+		if trial%2 == 0 {
+			for j := range z {
+				z[j] = 3 * rng.NormFloat64()
+			}
+		} else {
+			// In the components' span, off it by 10^-(trial%9) at most.
+			off := math.Pow(10, -float64(trial%9))
+			copy(z, m.Center)
+			for _, w := range m.Components {
+				a := 3 * rng.NormFloat64()
+				for j := range z {
+					z[j] += a * w[j]
+				}
+			}
+			for j := range z {
+				z[j] += off * rng.NormFloat64()
+			}
+		}
+		got, want := m.RowError(z, proj), direct(z)
+		if math.Abs(got-want) > 1e-10*want+1e-15 {
+			vv := 0.0
+			for j := range z {
+				vv += (z[j] - m.Center[j]) * (z[j] - m.Center[j])
+			}
+			t.Fatalf("trial %d: RowError %.17g, direct %.17g (k %d, vv %g)", trial, got, want, m.K(), vv)
+		}
+	}
+}
