@@ -201,7 +201,7 @@ func loadReference(path, format string, kinds map[string]dataset.Kind, cfg detec
 		}
 	}
 	return profile.Build(t, profile.Options{Bins: cfg.Bins, Exclude: exclude,
-		Multivariate: cfg.Multivariate.Variance, NoMultivariate: !cfg.Multivariate.Enabled})
+		MultivariateVariance: cfg.Multivariate.Variance, NoMultivariate: !cfg.Multivariate.Enabled})
 }
 
 func isProfileFile(path string) bool {
@@ -259,7 +259,7 @@ func runProfileBuild(args []string, env Env) error {
 	for _, c := range exclude {
 		ex[c] = true
 	}
-	p, err := profile.Build(t, profile.Options{Bins: bins, MaxSample: maxSample, Exclude: ex, Multivariate: variance})
+	p, err := profile.Build(t, profile.Options{Bins: bins, MaxSample: maxSample, Exclude: ex, MultivariateVariance: variance})
 	if err != nil {
 		return err
 	}

@@ -207,7 +207,7 @@ func decode(data []byte, view bool) (*Profile, error) {
 			return nil, fmt.Errorf("feature %d is null", i)
 		}
 		n := uint64(h.Stored[i])
-		if h.Stored[i] < 0 || n*8 > uint64(len(rest)) {
+		if h.Stored[i] < 0 || n > uint64(len(rest))/8 {
 			return nil, errTruncated
 		}
 		switch {
@@ -225,7 +225,7 @@ func decode(data []byte, view bool) (*Profile, error) {
 	}
 	if mv := h.Multivariate; mv != nil {
 		n := uint64(mv.Rows)
-		if mv.Rows < 0 || n*8 > uint64(len(rest)) {
+		if mv.Rows < 0 || n > uint64(len(rest))/8 {
 			return nil, errTruncated
 		}
 		if n > 0 {

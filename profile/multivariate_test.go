@@ -2,6 +2,7 @@ package profile
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -134,5 +135,49 @@ func TestMultivariateCorruptModel(t *testing.T) {
 		if _, err := Decode(b.Bytes()); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err %v, want %q", c.name, err, c.want)
 		}
+	}
+}
+
+// TestMultivariateHugeRowCount: a header promising more row errors than any
+// file holds is truncation, not an allocation.
+func TestMultivariateHugeRowCount(t *testing.T) {
+	p, err := Build(multivariateTable(100), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := p.Multivariate.Errors
+	p.Multivariate.Rows = 1 << 61
+	js, err := p.header()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Multivariate.Rows = len(errs)
+	var b bytes.Buffer
+	if err := p.encode(&b, js); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Decode(b.Bytes()); err == nil || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("err %v, want truncated", err)
+	}
+}
+
+// TestHugeStoredCount: the same for a feature's stored values (n·8 would
+// wrap around).
+func TestHugeStoredCount(t *testing.T) {
+	p, err := Build(testTable(100, 1), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := header{Profile: *p, Stored: []int{1 << 61, 0}}
+	js, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := p.encode(&b, js); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Decode(b.Bytes()); err == nil || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("err %v, want truncated", err)
 	}
 }

@@ -104,10 +104,11 @@ type Options struct {
 	// are within 1/(m-1) of the exact ones (see README).
 	MaxSample int
 	Exclude   map[string]bool // columns that are not features (label, prediction, score)
-	// Multivariate is the share of variance the multivariate drift PCA keeps
-	// (multivariate.DefaultVariance when 0); NoMultivariate skips the fit.
-	Multivariate   float64
-	NoMultivariate bool
+	// MultivariateVariance is the share of variance the multivariate drift
+	// PCA keeps (multivariate.DefaultVariance when 0); NoMultivariate skips
+	// the fit.
+	MultivariateVariance float64
+	NoMultivariate       bool
 }
 
 // Build summarises every column of t except the excluded ones, one feature
@@ -135,7 +136,7 @@ func Build(t *dataset.Table, opt Options) (*Profile, error) {
 		p.Features[i] = buildFeature(cols[i], t.Rows, opt)
 	})
 	if !opt.NoMultivariate {
-		v := opt.Multivariate
+		v := opt.MultivariateVariance
 		if v == 0 {
 			v = multivariate.DefaultVariance
 		}
