@@ -246,7 +246,7 @@ func TestCheckCorrelationBreak(t *testing.T) {
 }
 
 func TestCheckMultivariateBadInput(t *testing.T) {
-	ref := correlatedCSV(t, "ref.csv", 3000, 1, false, false, false)
+	ref := correlatedCSV(t, "ref.csv", 6000, 1, false, false, false)
 	// Missing values in the current data are imputed and counted.
 	holes := correlatedCSV(t, "holes.csv", 500, 2, false, false, true)
 	_, out, _ := run(t, "check", "--reference", ref, "--current", holes)

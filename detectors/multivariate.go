@@ -14,6 +14,11 @@ import (
 // MethodPCA names the multivariate method in the report.
 const MethodPCA = "pca_reconstruction"
 
+// fewChunksRate is the chance alert rate above which a report notes that its
+// implicit thresholds rest on too few reference chunks (3σ from 10 chunks
+// gives 2.4%, from 9 3%).
+const fewChunksRate = 0.025
+
 // MultivariateConfig configures multivariate drift: the PCA's share of the
 // variance and the threshold's multiple of the reference chunks' standard
 // deviation (NannyML's defaults 0.65 and 3).
@@ -170,6 +175,9 @@ func CompareMultivariate(r *Report, ref *profile.Profile, cur *dataset.Table, cf
 	lower, upper := math.NaN(), math.NaN()
 	if chunked || len(values) >= 2 {
 		lower, upper = multivariate.Thresholds(values, mc.ThresholdSigmas)
+		if rate := multivariate.ChanceAlertRate(len(values), mc.ThresholdSigmas); !chunked && rate > fewChunksRate {
+			r.Notes = append(r.Notes, fmt.Sprintf("multivariate drift: thresholds from only %d reference chunks of the current data's %d rows; data without drift falls outside them about %.0f%% of the time (normal chunk values); --chunk-size with more reference chunks makes them steadier", len(values), cur.Rows, 100*rate))
+		}
 	} else {
 		r.Notes = append(r.Notes, fmt.Sprintf("multivariate drift: no thresholds: the reference (%d rows) makes fewer than two chunks of the current data's %d rows; use --chunk-size or --chunks", ref.Rows, cur.Rows))
 	}

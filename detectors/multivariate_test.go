@@ -20,7 +20,7 @@ func mvTable(n int, seed uint64) *dataset.Table {
 }
 
 func TestCompareMultivariateNotes(t *testing.T) {
-	ref, cur := mvTable(2000, 1), mvTable(500, 10)
+	ref, cur := mvTable(6000, 1), mvTable(500, 10)
 	cfg := DefaultConfig()
 	f := func(p *profile.Profile, cfg Config, ch Chunking, wantNote string, wantSection bool) *Report {
 		t.Helper()
@@ -41,10 +41,15 @@ func TestCompareMultivariateNotes(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := f(p, cfg, Chunking{}, "", true)
-	// 2000 reference rows in chunks of the current 500: four, all full.
-	if len(r.Multivariate.ReferenceChunks) != 4 || r.Chunks != nil || math.IsNaN(float64(r.Multivariate.UpperThreshold)) {
+	// 6000 reference rows in chunks of the current 500: twelve, all full.
+	if len(r.Multivariate.ReferenceChunks) != 12 || r.Chunks != nil || math.IsNaN(float64(r.Multivariate.UpperThreshold)) {
 		t.Fatalf("implicit chunking: %+v", r.Multivariate)
 	}
+	// Four reference chunks: the thresholds stand, with the chance alert
+	// rate noted (10% at 3σ); explicit chunking follows NannyML silently.
+	few, _ := profile.Build(mvTable(2000, 1), profile.Options{})
+	f(few, cfg, Chunking{}, "from only 4 reference chunks of the current data's 500 rows; data without drift falls outside them about 10% of the time", true)
+	f(few, cfg, Chunking{Size: 500}, "", true)
 	// A profile from before the section.
 	old, _ := profile.Build(ref, profile.Options{NoMultivariate: true})
 	f(old, cfg, Chunking{}, "has no multivariate model", false)

@@ -41,6 +41,7 @@ import (
 	"sync/atomic"
 
 	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat/distuv"
 
 	"driftwatch/chunk"
 )
@@ -707,4 +708,18 @@ func (a Moments) Stat() Stat {
 		se = math.Sqrt(v) / math.Sqrt(n)
 	}
 	return Stat{Rows: a.N, Value: mean, SamplingError: se}
+}
+
+// ChanceAlertRate is how often a chunk without drift falls outside
+// Thresholds computed from k reference chunks of its size, when chunk values
+// are normal: (x − mean)/σ̂ with σ̂ the population std of k values is
+// √((k+1)/(k−1)) times a Student t with k − 1 degrees of freedom, so the rate
+// is P(|t| > sigmas·√((k−1)/(k+1))). With 2 reference chunks and 3σ it is
+// 1/3; it falls below 3% only from about 10 chunks. NaN for k < 2.
+func ChanceAlertRate(k int, sigmas float64) float64 {
+	if k < 2 {
+		return math.NaN()
+	}
+	t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(k - 1)}
+	return 2 * t.Survival(sigmas*math.Sqrt(float64(k-1)/float64(k+1)))
 }

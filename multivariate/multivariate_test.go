@@ -329,3 +329,41 @@ func TestRowErrorDirect(t *testing.T) {
 		}
 	}
 }
+
+// TestChanceAlertRate: exact for two chunks (1/3 at 3σ) and against a
+// simulation of normal chunk values for more.
+func TestChanceAlertRate(t *testing.T) {
+	if r := multivariate.ChanceAlertRate(2, 3); math.Abs(r-1.0/3) > 1e-12 {
+		t.Errorf("k=2: %g, want 1/3", r)
+	}
+	if r := multivariate.ChanceAlertRate(1, 3); !math.IsNaN(r) {
+		t.Errorf("k=1: %g, want NaN", r)
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, k := range []int{3, 5, 10} {
+		const trials = 40000
+		alerts := 0
+		vals := make([]float64, k)
+		for range trials {
+			for i := range vals {
+				vals[i] = rng.NormFloat64()
+			}
+			mean, sq := 0.0, 0.0
+			for _, v := range vals {
+				mean += v
+			}
+			mean /= float64(k)
+			for _, v := range vals {
+				sq += (v - mean) * (v - mean)
+			}
+			sd := math.Sqrt(sq / float64(k))
+			if x := rng.NormFloat64(); math.Abs(x-mean) > 3*sd {
+				alerts++
+			}
+		}
+		got, want := float64(alerts)/trials, multivariate.ChanceAlertRate(k, 3)
+		if se := math.Sqrt(want * (1 - want) / trials); math.Abs(got-want) > 4*se {
+			t.Errorf("k=%d: simulated %g, formula %g (se %g)", k, got, want, se)
+		}
+	}
+}
