@@ -13,11 +13,43 @@ import (
 // current chunk (NannyML's SAMPLING_ERROR_RANGE).
 const samplingBand = 3
 
+// A report charts at most maxChartedChunks chunks (reference and current)
+// and lists at most maxListedChunks current chunks, the drifted ones when
+// there are more, so a small chunk size on a large file cannot blow up the
+// page; the JSON report has every chunk.
+const (
+	maxChartedChunks = 400
+	maxListedChunks  = 100
+)
+
+// listedChunks returns the current chunks the tables show and a sentence on
+// those they leave out ("" for none).
+func listedChunks(r *detectors.Report) ([]detectors.Chunk, string) {
+	if len(r.Chunks) <= maxListedChunks {
+		return r.Chunks, ""
+	}
+	var out []detectors.Chunk
+	drifted := 0
+	for _, c := range r.Chunks {
+		if c.Multivariate != nil && c.Multivariate.Drift {
+			drifted++
+			if len(out) < maxListedChunks {
+				out = append(out, c)
+			}
+		}
+	}
+	left := len(r.Chunks) - len(out)
+	if drifted > len(out) {
+		return out, fmt.Sprintf("%d more chunks (%d of them drifted) are in the JSON report.", left, drifted-len(out))
+	}
+	return out, fmt.Sprintf("%d more chunks without drift are in the JSON report.", left)
+}
+
 // chunkSeries is the multivariate section as a chart: the reference chunks'
 // values, then the current chunks' (the whole current data when unchunked).
 func chunkSeries(r *detectors.Report) *charts.ChunkSeries {
 	m := r.Multivariate
-	if m == nil {
+	if m == nil || len(m.ReferenceChunks)+max(len(r.Chunks), 1) > maxChartedChunks {
 		return nil
 	}
 	s := &charts.ChunkSeries{Title: "PCA reconstruction error per chunk against the reference thresholds",
@@ -49,8 +81,12 @@ func markdownMultivariate(b *strings.Builder, r *detectors.Report) {
 			verdict = "**drift**"
 		}
 		fmt.Fprintf(b, "\n### Multivariate drift (PCA reconstruction error): %s\n\n", verdict)
-		fmt.Fprintf(b, "%d components explain %s of the variance of %d features (%s). Reconstruction error %s ± %s (reference %s); thresholds %s – %s.",
-			m.Components, pct(float64(m.VarianceExplained)), len(m.Features), mdCodes(m.Features),
+		explain := fmt.Sprintf("%d components explain", m.Components)
+		if m.Components == 1 {
+			explain = "1 component explains"
+		}
+		fmt.Fprintf(b, "%s %s of the variance of %d features (%s). Reconstruction error %s ± %s (reference %s); thresholds %s – %s.",
+			explain, pct(float64(m.VarianceExplained)), len(m.Features), mdCodes(m.Features),
 			num(float64(m.Value)), num(float64(m.SamplingError)), num(float64(m.ReferenceValue)),
 			num(float64(m.LowerThreshold)), num(float64(m.UpperThreshold)))
 		if len(m.ConstantFeatures) > 0 {
@@ -60,32 +96,14 @@ func markdownMultivariate(b *strings.Builder, r *detectors.Report) {
 			fmt.Fprintf(b, " %d current rows had a missing value, imputed as in the reference.", m.ImputedRows)
 		}
 		b.WriteString("\n\n")
-		s := chunkSeries(r)
-		var labels, values, lower, upper []string
-		for i, v := range s.Reference {
-			labels = append(labels, fmt.Sprintf(`"ref %d"`, i))
-			values = append(values, mermaidNum(v))
+		if s := chunkSeries(r); s != nil {
+			markdownChart(b, s)
+		} else {
+			fmt.Fprintf(b, "%d reference and %d current chunks are too many to chart; the JSON report has each.\n", len(m.ReferenceChunks), len(r.Chunks))
 		}
-		for i, v := range s.Current {
-			labels = append(labels, fmt.Sprintf(`"cur %d"`, i))
-			values = append(values, mermaidNum(v))
-		}
-		for range labels {
-			lower = append(lower, mermaidNum(s.Lower))
-			upper = append(upper, mermaidNum(s.Upper))
-		}
-		b.WriteString("```mermaid\nxychart-beta\n    title \"Reconstruction error per chunk (reference, then current) and thresholds\"\n")
-		fmt.Fprintf(b, "    x-axis [%s]\n    y-axis \"reconstruction error\"\n    line [%s]\n", strings.Join(labels, ", "), strings.Join(values, ", "))
-		if !math.IsNaN(s.Upper) {
-			fmt.Fprintf(b, "    line [%s]\n", strings.Join(upper, ", "))
-		}
-		if !math.IsNaN(s.Lower) {
-			fmt.Fprintf(b, "    line [%s]\n", strings.Join(lower, ", "))
-		}
-		b.WriteString("```\n")
-		if len(r.Chunks) > 0 {
+		if rows, omitted := listedChunks(r); len(rows) > 0 || omitted != "" {
 			b.WriteString("\n| chunk | rows | reconstruction error | sampling error | drift |\n|---|---:|---:|---:|---|\n")
-			for _, c := range r.Chunks {
+			for _, c := range rows {
 				if cm := c.Multivariate; cm != nil {
 					mark := "no"
 					if cm.Drift {
@@ -94,11 +112,41 @@ func markdownMultivariate(b *strings.Builder, r *detectors.Report) {
 					fmt.Fprintf(b, "| [%d:%d] | %d | %s | %s | %s |\n", c.Start, c.End, c.Rows, num(float64(cm.Value)), num(float64(cm.SamplingError)), mark)
 				}
 			}
+			if omitted != "" {
+				fmt.Fprintf(b, "\n%s\n", omitted)
+			}
 		}
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(b, "\n> %s\n", mdEscape(n))
 	}
+}
+
+// markdownChart writes s as a Mermaid xychart: the chunks' values, then the
+// thresholds as flat lines.
+func markdownChart(b *strings.Builder, s *charts.ChunkSeries) {
+	var labels, values, lower, upper []string
+	for i, v := range s.Reference {
+		labels = append(labels, fmt.Sprintf(`"ref %d"`, i))
+		values = append(values, mermaidNum(v))
+	}
+	for i, v := range s.Current {
+		labels = append(labels, fmt.Sprintf(`"cur %d"`, i))
+		values = append(values, mermaidNum(v))
+	}
+	for range labels {
+		lower = append(lower, mermaidNum(s.Lower))
+		upper = append(upper, mermaidNum(s.Upper))
+	}
+	b.WriteString("```mermaid\nxychart-beta\n    title \"Reconstruction error per chunk (reference, then current) and thresholds\"\n")
+	fmt.Fprintf(b, "    x-axis [%s]\n    y-axis \"reconstruction error\"\n    line [%s]\n", strings.Join(labels, ", "), strings.Join(values, ", "))
+	if !math.IsNaN(s.Upper) {
+		fmt.Fprintf(b, "    line [%s]\n", strings.Join(upper, ", "))
+	}
+	if !math.IsNaN(s.Lower) {
+		fmt.Fprintf(b, "    line [%s]\n", strings.Join(lower, ", "))
+	}
+	b.WriteString("```\n")
 }
 
 func mdCodes(names []string) string {

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -121,5 +122,41 @@ func TestMultivariateNoteRendered(t *testing.T) {
 		if strings.Count(out, "fewer than two numeric features (1)") != 1 || strings.Contains(out, "mermaid") || strings.Contains(out, `id="multivariate"`) {
 			t.Errorf("%s:\n%s", name, out)
 		}
+	}
+}
+
+// TestMultivariateManyChunks: a small chunk size charts nothing and lists
+// only drifted chunks, at most maxListedChunks, in both formats.
+func TestMultivariateManyChunks(t *testing.T) {
+	r := multivariateReport(t, correlated(5000, 1, 5000), correlated(4000, 2, 3000), detectors.Chunking{Size: 8})
+	drifted := 0
+	for _, c := range r.Chunks {
+		if c.Multivariate.Drift {
+			drifted++
+		}
+	}
+	if len(r.Chunks) != 500 || drifted == 0 {
+		t.Fatalf("%d chunks, %d drifted", len(r.Chunks), drifted)
+	}
+	listed := min(drifted, maxListedChunks)
+	omitted := fmt.Sprintf("%d more chunks without drift are in the JSON report.", 500-listed)
+	if drifted > listed {
+		omitted = fmt.Sprintf("%d more chunks (%d of them drifted) are in the JSON report.", 500-listed, drifted-listed)
+	}
+	var md, page bytes.Buffer
+	if err := Markdown(&md, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := HTML(&page, r); err != nil {
+		t.Fatal(err)
+	}
+	out, html := md.String(), page.String()
+	if strings.Contains(out, "mermaid") || !strings.Contains(out, "625 reference and 500 current chunks are too many to chart") ||
+		strings.Count(out, "| **yes** |") != listed || strings.Count(out, "| 8 |") != listed || !strings.Contains(out, omitted) {
+		t.Fatalf("markdown:\n%s", out)
+	}
+	if strings.Contains(html, `class="chart chunks"`) || strings.Count(html, "data-chunk=") != listed ||
+		!strings.Contains(html, "too many to chart") || !strings.Contains(html, omitted) {
+		t.Fatalf("html lists %d chunks, want %d", strings.Count(html, "data-chunk="), listed)
 	}
 }
