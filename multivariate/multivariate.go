@@ -40,6 +40,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/stat/distuv"
 
@@ -253,11 +254,7 @@ func Fit(cols []Column, variance float64) (*Model, error) {
 		for a := 0; a < d; a++ {
 			za := buf[a*block : a*block+nb]
 			for b := a; b < d; b++ {
-				zb := buf[b*block : b*block+nb]
-				s := 0.0
-				for i, v := range za {
-					s += v * zb[i]
-				}
+				s := floats.Dot(za, buf[b*block:b*block+nb])
 				gram.SetSym(a, b, gram.At(a, b)+s)
 			}
 		}
