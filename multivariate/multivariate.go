@@ -63,8 +63,10 @@ const DefaultVariance = 0.65
 // DefaultSigmas is NannyML's StandardDeviationThreshold multiplier.
 const DefaultSigmas = 3
 
-// Column is one feature's values: Num for a numeric column (NaN is missing),
-// Cat for a categorical one (Null marks missing cells; nil when none).
+// Column is one feature's values: Num for a numeric column (NaN is missing;
+// ±Inf are treated as missing too, since a PCA cannot use them and
+// scikit-learn refuses them), Cat for a categorical one (Null marks missing
+// cells; nil when none).
 type Column struct {
 	Name string
 	Kind Kind
@@ -82,7 +84,7 @@ func (c *Column) rows() int {
 
 func (c *Column) null(i int) bool {
 	if c.Kind == Numeric {
-		return math.IsNaN(c.Num[i])
+		return !finite(c.Num[i])
 	}
 	return c.Null != nil && c.Null[i]
 }
@@ -104,10 +106,13 @@ type Feature struct {
 	Scale float64 `json:"scale"`
 }
 
-// Standardize returns a numeric value standardised, a missing (NaN) value
-// imputed first.
+// finite reports whether x is neither NaN nor ±Inf.
+func finite(x float64) bool { return x-x == 0 }
+
+// Standardize returns a numeric value standardised, a missing value (NaN or
+// ±Inf) imputed first.
 func (f *Feature) Standardize(x float64) float64 {
-	if math.IsNaN(x) {
+	if !finite(x) {
 		x = f.Impute
 	}
 	return (x - f.Mean) / f.Scale
@@ -196,7 +201,7 @@ func Fit(cols []Column, variance float64) (*Model, error) {
 		if c.Kind == Numeric {
 			s, cnt := 0.0, 0
 			for _, x := range c.Num {
-				if !math.IsNaN(x) {
+				if finite(x) {
 					s += x
 					cnt++
 				}
@@ -344,7 +349,7 @@ func frequencies(c *Column) (string, map[string]float64) {
 func encode(dst []float64, c *Column, f *Feature) {
 	if c.Kind == Numeric {
 		for i, x := range c.Num {
-			if math.IsNaN(x) {
+			if !finite(x) {
 				x = f.Impute
 			}
 			dst[i] = x
@@ -566,7 +571,7 @@ func (m *Model) errorsRange(dst []float64, use []*Column, start int, z, proj []f
 			f := &m.Features[j]
 			if c.Kind == Numeric {
 				x := c.Num[i]
-				missing = missing || math.IsNaN(x)
+				missing = missing || !finite(x)
 				z[j] = f.Standardize(x)
 			} else {
 				null := c.null(i)

@@ -202,8 +202,15 @@ func TestBadInput(t *testing.T) {
 		{Name: "b", Kind: multivariate.Numeric, Num: []float64{math.NaN(), 1}},
 		{Name: "a", Kind: multivariate.Numeric, Num: []float64{math.NaN(), math.Inf(1)}},
 	})
-	if err != nil || imputed != 1 || len(errs) != 2 {
-		t.Fatalf("errors %v, imputed %d, err %v; want 2 rows, 1 imputed", errs, imputed, err)
+	if err != nil || imputed != 2 || len(errs) != 2 || !(errs[0] >= 0) || math.IsInf(errs[1], 0) {
+		t.Fatalf("errors %v, imputed %d, err %v; want 2 finite rows, both imputed (NaN, +Inf)", errs, imputed, err)
+	}
+	// ±Inf in the reference are imputed too: the model stays finite.
+	inf := append([]float64(nil), a...)
+	inf[3], inf[7] = math.Inf(1), math.Inf(-1)
+	mi, err := multivariate.Fit([]multivariate.Column{{Name: "a", Kind: multivariate.Numeric, Num: inf}, cols[2]}, 0.65)
+	if err != nil || math.IsNaN(mi.Features[0].Mean) || math.IsInf(mi.Features[0].Impute, 0) {
+		t.Fatalf("reference with ±Inf: %+v, %v", mi, err)
 	}
 	if _, _, err := m.Errors(cols[:1]); err == nil {
 		t.Error("a missing feature gave no error")
