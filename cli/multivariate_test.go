@@ -301,3 +301,29 @@ func TestCheckMultivariateBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestMultivariateSampledProfile: the multivariate section from a profile
+// that keeps only a sample of each feature, over data with missing values,
+// equals the raw reference's (the profile stores every row's error).
+func TestMultivariateSampledProfile(t *testing.T) {
+	ref := correlatedCSV(t, "ref.csv", 5000, 1, false, false, true)
+	cur := correlatedCSV(t, "cur.csv", 1500, 2, true, false, true)
+	prof := filepath.Join(t.TempDir(), "ref.dwprof")
+	if code, _, errs := run(t, "profile", "build", "--input", ref, "--out", prof, "--max-sample", "100"); code != ExitOK {
+		t.Fatalf("profile build: %s", errs)
+	}
+	section := func(refPath string) string {
+		_, out, _ := run(t, "check", "--reference", refPath, "--current", cur, "--chunks", "3")
+		var r struct {
+			Multivariate json.RawMessage `json:"multivariate"`
+			Chunks       json.RawMessage `json:"chunks"`
+		}
+		if err := json.Unmarshal([]byte(out), &r); err != nil || r.Multivariate == nil {
+			t.Fatalf("%v:\n%s", err, out)
+		}
+		return string(r.Multivariate) + string(r.Chunks)
+	}
+	if raw, fromProfile := section(ref), section(prof); raw != fromProfile {
+		t.Fatalf("raw reference:\n%s\nsampled profile:\n%s", raw, fromProfile)
+	}
+}
