@@ -267,5 +267,11 @@ func runProfileBuild(args []string, env Env) error {
 		return err
 	}
 	fmt.Fprintf(env.Stderr, "driftwatch: wrote profile of %d features over %d rows to %s\n", len(p.Features), p.Rows, out)
+	if mv := p.Multivariate; mv != nil && mv.Model != nil {
+		fmt.Fprintf(env.Stderr, "driftwatch: multivariate drift: %d principal components of %d features explain %.1f%% of the variance\n",
+			mv.Model.K(), mv.Model.D(), 100*mv.Model.VarianceExplained())
+	} else if mv != nil {
+		fmt.Fprintf(env.Stderr, "driftwatch: multivariate drift: no model: %s\n", mv.Skipped)
+	}
 	return nil
 }
