@@ -2,6 +2,7 @@ package multivariate_test
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -40,6 +41,31 @@ func BenchmarkRowError(b *testing.B) {
 			b.ResetTimer()
 			s := 0.0
 			for b.Loop() {
+				s += m.RowError(z, proj)
+			}
+			b.ReportMetric(float64(m.K()), "components")
+			_ = s
+		})
+		// An event as the stream sees it: raw values standardised (missing
+		// ones imputed), then the error.
+		b.Run(fmt.Sprintf("event/d=%d", d), func(b *testing.B) {
+			cols := benchColumns(2000, d)
+			m, err := multivariate.Fit(cols, 0.65)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := make([]float64, m.D())
+			for j := range x {
+				x[j] = cols[j].Num[1]
+			}
+			x[0] = math.NaN()
+			z, proj := make([]float64, m.D()), make([]float64, m.K())
+			b.ReportAllocs()
+			s := 0.0
+			for b.Loop() {
+				for j := range z {
+					z[j] = m.Features[j].Standardize(x[j])
+				}
 				s += m.RowError(z, proj)
 			}
 			b.ReportMetric(float64(m.K()), "components")
