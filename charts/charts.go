@@ -49,14 +49,15 @@ var tmpl = template.Must(template.New("charts").Parse(chartsTmpl))
 // Stylesheet is the CSS both pages inline.
 func Stylesheet() template.CSS { return template.CSS(style) }
 
-// Funcs are the template functions the pages use: histogram, line and meter
-// draw charts; num, short, pct, count and ago format numbers and times as
+// Funcs are the template functions the pages use: histogram, line, meter and
+// chunks draw charts; num, short, pct, count and ago format numbers and times as
 // the charts do.
 func Funcs() template.FuncMap {
 	return template.FuncMap{
 		"histogram": HistogramSVG,
 		"line":      LineSVG,
 		"meter":     MeterSVG,
+		"chunks":    ChunksSVG,
 		"num":       Num,
 		"short":     Short,
 		"pct":       Pct,

@@ -9,6 +9,7 @@ import (
 	"driftwatch/config"
 	"driftwatch/dataset"
 	"driftwatch/detectors"
+	"driftwatch/multivariate"
 	"driftwatch/profile"
 	"driftwatch/report"
 )
@@ -23,6 +24,7 @@ type checkOptions struct {
 	Require                    []string
 	Format, Out                string
 	DriftShare                 float64
+	Chunking                   detectors.Chunking
 }
 
 func runCheck(args []string, env Env) (int, error) {
@@ -48,6 +50,8 @@ func runCheck(args []string, env Env) (int, error) {
 	fs.StringVar(&o.Format, "format", "json", "report format: json, markdown or html")
 	fs.StringVar(&o.Out, "out", "", "write the report to this file instead of stdout")
 	fs.Float64Var(&o.DriftShare, "drift-share", 0, "report drift only when at least this share of features drifts")
+	fs.IntVar(&o.Chunking.Size, "chunk-size", 0, "split reference and current data into chunks of this many rows (multivariate drift per chunk)")
+	fs.IntVar(&o.Chunking.Count, "chunks", 0, "split reference and current data into this many chunks each")
 	if err := parse(fs, args); err != nil {
 		return ExitUsage, err
 	}
@@ -71,6 +75,9 @@ func check(o checkOptions, env Env) (int, error) {
 	}
 	if o.DriftShare < 0 || o.DriftShare > 1 {
 		return ExitUsage, usagef("check: --drift-share must be in [0, 1], got %g", o.DriftShare)
+	}
+	if o.Chunking.Size < 0 || o.Chunking.Count < 0 || o.Chunking.Size > 0 && o.Chunking.Count > 0 {
+		return ExitUsage, usagef("check: --chunk-size and --chunks take a positive number and exclude each other, got %d and %d", o.Chunking.Size, o.Chunking.Count)
 	}
 	gates, err := parseGates(o.Require)
 	if err != nil {
@@ -144,6 +151,9 @@ func parseGates(exprs []string) ([]detectors.Gate, error) {
 // finish compares, computes quality and gates, and writes the report.
 func finish(ref *profile.Profile, cur *dataset.Table, cfg detectors.Config, o checkOptions, gates []detectors.Gate, env Env) (int, error) {
 	r := detectors.Compare(ref, cur, cfg)
+	if err := detectors.CompareMultivariate(r, ref, cur, cfg, o.Chunking); err != nil {
+		return ExitUsage, fmt.Errorf("check: %w", err)
+	}
 	if o.Label != "" {
 		var q *detectors.Quality
 		var err error
@@ -196,7 +206,8 @@ func loadReference(path, format string, kinds map[string]dataset.Kind, cfg detec
 			exclude[name] = true
 		}
 	}
-	return profile.Build(t, profile.Options{Bins: cfg.Bins, Exclude: exclude})
+	return profile.Build(t, profile.Options{Bins: cfg.Bins, Exclude: exclude,
+		MultivariateVariance: cfg.Multivariate.Variance, NoMultivariate: !cfg.Multivariate.Enabled})
 }
 
 func isProfileFile(path string) bool {
@@ -217,6 +228,7 @@ func runProfileBuild(args []string, env Env) error {
 		exclude         []string
 		bins, maxSample int
 		est             estimateColumnFlags
+		variance        float64
 	)
 	fs := newFlags("profile build", env)
 	fs.StringVar(&in, "input", "", "reference data (CSV, Parquet, Arrow IPC, JSON Lines)")
@@ -233,11 +245,15 @@ func runProfileBuild(args []string, env Env) error {
 	fs.IntVar(&bins, "bins", profile.DefaultBins, "equal-frequency bins per numeric feature")
 	fs.IntVar(&maxSample, "max-sample", 0, "store at most this many order statistics per numeric feature (0: all values, exact tests)")
 	est.register(fs)
+	fs.Float64Var(&variance, "multivariate-variance", multivariate.DefaultVariance, "share of the variance the multivariate drift PCA keeps, in (0, 1)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if in == "" || out == "" {
 		return usagef("profile build: --input and --out are required")
+	}
+	if !(variance > 0 && variance < 1) {
+		return usagef("profile build: --multivariate-variance must be in (0, 1), got %g", variance)
 	}
 	kinds := map[string]dataset.Kind{}
 	for _, c := range categorical {
@@ -251,7 +267,7 @@ func runProfileBuild(args []string, env Env) error {
 	for _, c := range append(append(exclude, est.Label, est.Prediction), scoreColumns(est.Score)...) {
 		ex[c] = true
 	}
-	p, err := profile.Build(t, profile.Options{Bins: bins, MaxSample: maxSample, Exclude: ex})
+	p, err := profile.Build(t, profile.Options{Bins: bins, MaxSample: maxSample, Exclude: ex, MultivariateVariance: variance})
 	if err != nil {
 		return err
 	}
@@ -262,5 +278,11 @@ func runProfileBuild(args []string, env Env) error {
 		return err
 	}
 	fmt.Fprintf(env.Stderr, "driftwatch: wrote profile of %d features over %d rows to %s\n", len(p.Features), p.Rows, out)
+	if mv := p.Multivariate; mv != nil && mv.Model != nil {
+		fmt.Fprintf(env.Stderr, "driftwatch: multivariate drift: %d principal components of %d features explain %.1f%% of the variance\n",
+			mv.Model.K(), mv.Model.D(), 100*mv.Model.VarianceExplained())
+	} else if mv != nil {
+		fmt.Fprintf(env.Stderr, "driftwatch: multivariate drift: no model: %s\n", mv.Skipped)
+	}
 	return nil
 }

@@ -238,7 +238,7 @@ func TestCheckBadInput(t *testing.T) {
 	f([]string{"check", "--reference", good}, "driftwatch: check: --reference and --current are required")
 	f([]string{"check", "--reference", good, "--current", good, "--format", "xml"}, `driftwatch: check: unknown --format "xml" (want json, markdown or html)`)
 	f([]string{"check", "--reference", good, "--current", good, "--require", "f2>=1"},
-		`driftwatch: detectors: gate "f2>=1": unknown metric "f2" (want one of accuracy, precision_macro, recall_macro, f1_macro, roc_auc, log_loss, brier, ece, mae, rmse, mape, mean_error, r2, drifted_features, drift_share, or estimated.METRIC with METRIC one of roc_auc, accuracy, f1, precision, recall, specificity, average_precision, true_positive, false_positive, false_negative, true_negative)`)
+		`driftwatch: detectors: gate "f2>=1": unknown metric "f2" (want one of accuracy, precision_macro, recall_macro, f1_macro, roc_auc, log_loss, brier, ece, mae, rmse, mape, mean_error, r2, drifted_features, drift_share, multivariate, or estimated.METRIC with METRIC one of roc_auc, accuracy, f1, precision, recall, specificity, average_precision, true_positive, false_positive, false_negative, true_negative)`)
 	f([]string{"frobnicate"}, "driftwatch: unknown command \"frobnicate\"\n\n"+strings.TrimSpace(usage))
 }
 
@@ -246,10 +246,16 @@ func TestProfileMatchesRawReference(t *testing.T) {
 	ref := genCSV(t, "ref.csv", 4000, 0, 7)
 	cur := genCSV(t, "cur.csv", 3000, 0.05, 8)
 	prof := filepath.Join(t.TempDir(), "ref.dwprof")
-	if code, _, errs := run(t, "profile", "build", "--input", ref, "--out", prof); code != ExitOK {
+	// The outcome columns are excluded from the profile as --label and
+	// --score exclude them from the raw reference: the multivariate model
+	// is fitted on the profile's features.
+	if code, _, errs := run(t, "profile", "build", "--input", ref, "--out", prof, "--exclude", "y,score"); code != ExitOK {
 		t.Fatalf("profile build: %d %s", code, errs)
 	}
 	_, raw, _ := run(t, "check", "--reference", ref, "--current", cur, "--label", "y", "--score", "score")
+	if !strings.Contains(raw, `"method": "pca_reconstruction"`) {
+		t.Fatalf("no multivariate section:\n%s", raw)
+	}
 	_, fromProfile, _ := run(t, "check", "--reference", prof, "--current", cur, "--label", "y", "--score", "score")
 	if raw != fromProfile {
 		t.Fatalf("profile and raw reference differ:\n%s\n---\n%s", raw, fromProfile)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"driftwatch/detectors"
 	"driftwatch/rollout"
 )
 
@@ -130,7 +131,8 @@ models:
 func TestInvalidCheckConfigs(t *testing.T) {
 	wantErrors(t, "testdata/check/invalid/*.yaml", 5, func(b []byte) error { _, err := ParseCheck(b); return err })
 	c, err := LoadCheck("testdata/check/example.yaml")
-	if err != nil || c.Features["customer_id"].Ignore != true || c.Features["income"].Thresholds["psi"] != 0.1 {
+	if err != nil || c.Features["customer_id"].Ignore != true || c.Features["income"].Thresholds["psi"] != 0.1 ||
+		c.Multivariate != detectors.DefaultConfig().Multivariate {
 		t.Fatalf("example: %+v %v", c, err)
 	}
 }
@@ -230,5 +232,19 @@ models:
 	if b.Time != 20*time.Minute || b.Bytes != 1<<20 || b.MaxBytes != 0 || b.Interval != 10*time.Second || b.Group != "grp" ||
 		len(b.Consumed) != 2 || b.Consumed[1] != "o" {
 		t.Fatalf("broker retention %+v", b)
+	}
+}
+
+// A partial multivariate block keeps the other defaults.
+func TestCheckMultivariatePartial(t *testing.T) {
+	c, err := ParseCheck([]byte("multivariate: {enabled: false}\n"))
+	want := detectors.DefaultConfig().Multivariate
+	want.Enabled = false
+	if err != nil || c.Multivariate != want {
+		t.Fatalf("got %+v, %v; want %+v", c.Multivariate, err, want)
+	}
+	c, err = ParseCheck([]byte("multivariate:\n  variance: 0.8\n"))
+	if err != nil || !c.Multivariate.Enabled || c.Multivariate.Variance != 0.8 || c.Multivariate.ThresholdSigmas != 3 {
+		t.Fatalf("got %+v, %v; want enabled, 0.8, 3", c.Multivariate, err)
 	}
 }

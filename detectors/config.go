@@ -9,6 +9,8 @@ package detectors
 import (
 	"fmt"
 	"sort"
+
+	"driftwatch/multivariate"
 )
 
 // Test names, as they appear in configs and in the report's "test" field.
@@ -104,6 +106,8 @@ type Config struct {
 	DriftShare float64                  `yaml:"drift_share"`
 	Thresholds Thresholds               `yaml:"thresholds"`
 	Features   map[string]FeatureConfig `yaml:"features"`
+	// Multivariate configures PCA reconstruction-error drift.
+	Multivariate MultivariateConfig `yaml:"multivariate"`
 }
 
 // DefaultConfig returns the documented defaults.
@@ -122,6 +126,7 @@ func DefaultConfig() Config {
 			ChiSquare:   0.05,
 			Z:           0.05,
 		},
+		Multivariate: MultivariateConfig{Enabled: true, Variance: multivariate.DefaultVariance, ThresholdSigmas: multivariate.DefaultSigmas},
 	}
 }
 
@@ -151,6 +156,9 @@ func (c *Config) Validate() error {
 		if v := c.Thresholds.of(test); !(v > 0) {
 			return fmt.Errorf("thresholds.%s must be positive, got %g", test, v)
 		}
+	}
+	if err := c.Multivariate.validate(); err != nil {
+		return err
 	}
 	names := make([]string, 0, len(c.Features))
 	for name := range c.Features {

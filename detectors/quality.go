@@ -186,10 +186,18 @@ var gateOps = []string{">=", "<=", "==", "!=", ">", "<"}
 
 // gateMetrics are the names a gate may use besides the quality metrics.
 var gateMetrics = []string{"accuracy", "precision_macro", "recall_macro", "f1_macro", "roc_auc", "log_loss",
-	"brier", "ece", "mae", "rmse", "mape", "mean_error", "r2", "drifted_features", "drift_share"}
+	"brier", "ece", "mae", "rmse", "mape", "mean_error", "r2", "drifted_features", "drift_share", GateMultivariate}
+
+// GateMultivariate alone ("--require multivariate") passes when the report has
+// a multivariate section that did not drift; as a metric ("multivariate<=1.5")
+// it is the current data's reconstruction error.
+const GateMultivariate = "multivariate"
 
 // ParseGate parses "f1_macro>=0.85".
 func ParseGate(expr string) (Gate, error) {
+	if strings.TrimSpace(expr) == GateMultivariate {
+		return Gate{Expr: expr, Metric: GateMultivariate}, nil
+	}
 	for _, op := range gateOps {
 		i := strings.Index(expr, op)
 		if i < 0 {
@@ -219,6 +227,9 @@ func ApplyGates(r *Report, gates []Gate) (pass bool) {
 	}
 	m["drifted_features"] = float64(r.DriftedFeatures)
 	m["drift_share"] = float64(r.DriftShare)
+	if r.Multivariate != nil {
+		m[GateMultivariate] = float64(r.Multivariate.Value)
+	}
 	pass = true
 	for _, g := range gates {
 		v, ok := m[g.Metric]
@@ -239,6 +250,8 @@ func ApplyGates(r *Report, gates []Gate) (pass bool) {
 			ok = v == g.Value
 		case "!=":
 			ok = v != g.Value && v == v
+		case "": // bare multivariate gate
+			ok = r.Multivariate != nil && !r.Multivariate.Drift
 		}
 		r.Gates = append(r.Gates, GateResult{Expr: g.Expr, Value: Float(v), Pass: ok})
 		pass = pass && ok

@@ -29,6 +29,12 @@ type Report struct {
 	Features        []FeatureResult `json:"features"`
 	Quality         *Quality        `json:"quality,omitempty"`
 	Gates           []GateResult    `json:"gates,omitempty"`
+	// Multivariate drift (PCA reconstruction error) and the current data's
+	// chunks; see multivariate.go.
+	Multivariate *MultivariateResult `json:"multivariate,omitempty"`
+	Chunks       []Chunk             `json:"chunks,omitempty"`
+	// Notes say what the report leaves out and why (once each).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // FeatureResult is the verdict for one feature.

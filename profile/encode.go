@@ -25,7 +25,10 @@ import (
 //
 // The values are raw float64 so loading is a memcpy, not a parse. Optional
 // header keys (calibration) need no new version: files without them load as
-// before, and older readers skip keys they do not know.
+// before, and older readers skip keys they do not know. The optional
+// "multivariate" key adds its reference row errors after the features'
+// values: files without it load as before, but a reader older than the key
+// refuses a file with it (trailing bytes).
 const (
 	magic = "DWPROFIL"
 	// FormatVersion is bumped on any incompatible change; Load refuses others.
@@ -79,6 +82,11 @@ func (p *Profile) encode(w io.Writer, js []byte) error {
 	}
 	for _, f := range p.Features {
 		if _, err := mw.Write(floatBytes(f.Sample)); err != nil {
+			return err
+		}
+	}
+	if mv := p.Multivariate; mv != nil {
+		if _, err := mw.Write(floatBytes(mv.Errors[:mv.Rows])); err != nil {
 			return err
 		}
 	}
@@ -199,7 +207,7 @@ func decode(data []byte, view bool) (*Profile, error) {
 			return nil, fmt.Errorf("feature %d is null", i)
 		}
 		n := uint64(h.Stored[i])
-		if h.Stored[i] < 0 || n*8 > uint64(len(rest)) {
+		if h.Stored[i] < 0 || n > uint64(len(rest))/8 {
 			return nil, errTruncated
 		}
 		switch {
@@ -213,6 +221,20 @@ func decode(data []byte, view bool) (*Profile, error) {
 		rest = rest[n*8:]
 		if err := f.validate(h.Bins); err != nil {
 			return nil, fmt.Errorf("feature %q: %w", f.Name, err)
+		}
+	}
+	if mv := h.Multivariate; mv != nil {
+		n := uint64(mv.Rows)
+		if mv.Rows < 0 || n > uint64(len(rest))/8 {
+			return nil, errTruncated
+		}
+		if n > 0 {
+			mv.Errors = make([]float64, n)
+			copy(floatBytes(mv.Errors), rest[:n*8])
+		}
+		rest = rest[n*8:]
+		if err := mv.validate(h.Rows); err != nil {
+			return nil, err
 		}
 	}
 	if len(rest) != 0 {

@@ -17,6 +17,7 @@ import (
 	"sort"
 
 	"driftwatch/dataset"
+	"driftwatch/multivariate"
 	"driftwatch/stats"
 )
 
@@ -83,6 +84,9 @@ type Profile struct {
 	// label, score and prediction (profile build --label --score
 	// --prediction); nil otherwise.
 	Estimation *Estimation `json:"estimation,omitempty"`
+	// Multivariate holds the PCA model of multivariate drift (see
+	// Multivariate); nil when the profile was built without it.
+	Multivariate *Multivariate `json:"multivariate,omitempty"`
 }
 
 // Feature returns the named feature or nil.
@@ -104,6 +108,11 @@ type Options struct {
 	// are within 1/(m-1) of the exact ones (see README).
 	MaxSample int
 	Exclude   map[string]bool // columns that are not features (label, prediction, score)
+	// MultivariateVariance is the share of variance the multivariate drift
+	// PCA keeps (multivariate.DefaultVariance when 0); NoMultivariate skips
+	// the fit.
+	MultivariateVariance float64
+	NoMultivariate       bool
 }
 
 // Build summarises every column of t except the excluded ones, one feature
@@ -130,6 +139,13 @@ func Build(t *dataset.Table, opt Options) (*Profile, error) {
 	stats.Parallel(len(cols), func(i int) {
 		p.Features[i] = buildFeature(cols[i], t.Rows, opt)
 	})
+	if !opt.NoMultivariate {
+		v := opt.MultivariateVariance
+		if v == 0 {
+			v = multivariate.DefaultVariance
+		}
+		p.Multivariate = buildMultivariate(p, t, v)
+	}
 	return p, nil
 }
 

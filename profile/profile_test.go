@@ -135,6 +135,10 @@ func FuzzDecodeProfile(f *testing.F) {
 	var buf bytes.Buffer
 	_ = p.Encode(&buf)
 	f.Add(buf.Bytes())
+	mv, _ := Build(multivariateTable(40), Options{})
+	buf.Reset()
+	_ = mv.Encode(&buf)
+	f.Add(buf.Bytes())
 	f.Add([]byte("DWPROFIL\x01\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Decode(data)

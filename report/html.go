@@ -39,6 +39,12 @@ type htmlReport struct {
 	Quality  []metric
 	Gates    int    // gates that passed
 	Title    string // of the page
+	// Chunks charts the multivariate section (nil without one, or with too
+	// many chunks); ChunkRows are the chunks its table lists and
+	// ChunksOmitted says which it leaves out.
+	Chunks        *charts.ChunkSeries
+	ChunkRows     []detectors.Chunk
+	ChunksOmitted string
 }
 
 type metric struct {
@@ -78,7 +84,8 @@ const maxUnseenShown = 12
 // from the report's histograms, so the page's size depends on the number of
 // features and bins, not of rows.
 func HTML(w io.Writer, r *detectors.Report) error {
-	v := htmlReport{R: r, Style: charts.Stylesheet()}
+	v := htmlReport{R: r, Style: charts.Stylesheet(), Chunks: chunkSeries(r)}
+	v.ChunkRows, v.ChunksOmitted = listedChunks(r)
 	v.Title = "driftwatch: no drift"
 	if r.DriftDetected {
 		v.Title = fmt.Sprintf("driftwatch: drift in %d of %d features", r.DriftedFeatures, len(r.Features))

@@ -109,6 +109,7 @@ func Markdown(w io.Writer, r *detectors.Report) error {
 			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", mdEscape(g.Expr), num(float64(g.Value)), res)
 		}
 	}
+	markdownMultivariate(&b, r)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
