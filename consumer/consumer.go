@@ -24,6 +24,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,7 +56,11 @@ type Options struct {
 	ClientID    string
 	Topics      []string
 	DeadLetters string // topic for rejected records
-	Logger      *slog.Logger
+	// MaxMessageBytes is the largest message the owner accepts; dead
+	// letters of up to that size plus DeadLetterHeadroom are produced
+	// whole, larger ones cut to fit (0: Kafka's default limit).
+	MaxMessageBytes int
+	Logger          *slog.Logger
 	// Extra franz-go options (TLS, SASL, test dialers).
 	Extra []kgo.Opt
 
@@ -123,6 +130,7 @@ func New(opt Options, h Handler) (*Consumer, error) {
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.WithHooks(fetchHook{c}),
+		kgo.ProducerBatchMaxBytes(int32(min(DeadLetterLimit(opt.MaxMessageBytes), math.MaxInt32))),
 	}, opt.Extra...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -248,34 +256,219 @@ func (w *worker) run() {
 	}
 }
 
+// Dead-letter headers: the reason, the source record's
+// topic/partition/offset (the key to deduplicate by: dead letters are
+// produced at least once, and a record re-read after a crash is
+// dead-lettered again with the same source), and on a truncated copy the
+// original value's size.
+const (
+	SourceHeader        = "driftwatch-source"
+	OriginalBytesHeader = "driftwatch-original-bytes"
+	TruncatedHeader     = "driftwatch-truncated"
+)
+
+const (
+	// DeadLetterHeadroom is what a dead letter may add to the largest
+	// message the owner accepts (Options.MaxMessageBytes): the reason and
+	// source headers and the record framing. The producer's batch limit and
+	// the embedded broker's message.max.bytes are MaxMessageBytes plus it.
+	DeadLetterHeadroom = 64 << 10
+	// recordFramingBytes bounds a one-record batch's framing (batch header,
+	// record varints) and headerFramingBytes each header's varints.
+	recordFramingBytes = 128
+	headerFramingBytes = 10
+	// fallbackValueBytes is how much of the value a dead letter keeps when
+	// the broker refused a larger copy for good (its topic's
+	// max.message.bytes is smaller than the producer's limit).
+	fallbackValueBytes = 1 << 10
+	// defaultMaxMessageBytes is Kafka's default message.max.bytes, the
+	// limit when the owner sets none.
+	defaultMaxMessageBytes = 1048588
+	// deadLetterMaxBackoff caps the wait between retries of dead letters
+	// refused for a reason that may pass (broker unreachable, leader moving).
+	deadLetterMaxBackoff = 5 * time.Second
+)
+
+// ErrDeadLetterRefused is wrapped by DeadLetter's error when the broker
+// refused a dead letter for good, even truncated to fallbackValueBytes:
+// retrying cannot succeed, so the caller moves on and counts it.
+var ErrDeadLetterRefused = errors.New("dead letter refused for good")
+
+// RefusedError lists the dead letters the broker refused for good, each
+// as its source position, size and error; it wraps ErrDeadLetterRefused.
+type RefusedError struct {
+	Topic   string
+	Records []string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("consumer: %d %s by topic %q: %s", len(e.Records), ErrDeadLetterRefused, e.Topic, strings.Join(e.Records, "; "))
+}
+
+func (e *RefusedError) Unwrap() error { return ErrDeadLetterRefused }
+
+// permanent reports whether a produce error can never succeed on retry:
+// the record itself is refused (too large, invalid), not the broker's
+// state.
+func permanent(err error) bool {
+	for _, ke := range []*kerr.Error{kerr.MessageTooLarge, kerr.RecordListTooLarge, kerr.InvalidRecord, kerr.CorruptMessage, kerr.InvalidTopicException} {
+		if errors.Is(err, ke) {
+			return true
+		}
+	}
+	return false
+}
+
+// DeadLetterLimit is the largest dead-letter record the producer sends
+// (and the embedded broker accepts) for a given MaxMessageBytes.
+func DeadLetterLimit(maxMessageBytes int) int {
+	if maxMessageBytes <= 0 {
+		return defaultMaxMessageBytes
+	}
+	return maxMessageBytes + DeadLetterHeadroom
+}
+
+// deadLetter is a rejected record on its way to the dead-letter topic.
+type deadLetter struct {
+	src    Rejected
+	rec    *kgo.Record
+	keep   int // value bytes the next copy keeps
+	tries  int // refusals for good so far (bounded: see DeadLetter)
+	err    error
+	acked  bool
+	failed bool // refused for good
+}
+
+// deadLetterSize is the record's size on the wire, value bytes excluded.
+func deadLetterSize(key []byte, headers []kgo.RecordHeader) int {
+	n := recordFramingBytes + len(key)
+	for _, h := range headers {
+		n += headerFramingBytes + len(h.Key) + len(h.Value)
+	}
+	return n
+}
+
+// copyOf builds the dead letter of r keeping at most keep bytes of its
+// value; a shortened copy names the original size in a header.
+func (c *Consumer) copyOf(r Rejected, keep int) *kgo.Record {
+	headers := append(append([]kgo.RecordHeader(nil), r.Record.Headers...),
+		kgo.RecordHeader{Key: ReasonHeader, Value: []byte(r.Reason)},
+		kgo.RecordHeader{Key: SourceHeader, Value: []byte(fmt.Sprintf("%s/%d/%d", r.Record.Topic, r.Record.Partition, r.Record.Offset))})
+	value := r.Record.Value
+	if keep < len(value) {
+		headers = append(headers,
+			kgo.RecordHeader{Key: OriginalBytesHeader, Value: []byte(strconv.Itoa(len(value)))},
+			kgo.RecordHeader{Key: TruncatedHeader, Value: []byte("true")})
+		value = value[:max(keep, 0)]
+	}
+	return &kgo.Record{Topic: c.opt.DeadLetters, Key: r.Record.Key, Value: value, Headers: headers}
+}
+
 // DeadLetter produces rejected records, original bytes and headers plus the
-// reason and source, and waits for the broker to acknowledge them,
-// retrying with backoff until it does or ctx ends.
+// reason and source, and waits for the broker to acknowledge them. A record
+// whose copy would exceed the producer's limit is cut to fit, with the
+// original size in a header. A copy the broker refuses for good
+// (MESSAGE_TOO_LARGE and the like: its topic's limit is smaller) is sent
+// again alone, then cut to fallbackValueBytes, and if that is refused too,
+// given up on (a RefusedError). Errors that may pass (broker unreachable)
+// are retried with backoff until they do or ctx ends.
 func (c *Consumer) DeadLetter(ctx context.Context, rejected []Rejected) error {
 	if len(rejected) == 0 || c.opt.DeadLetters == "" {
 		return nil
 	}
-	recs := make([]*kgo.Record, len(rejected))
+	limit := DeadLetterLimit(c.opt.MaxMessageBytes)
+	pending := make([]*deadLetter, len(rejected))
 	for i, r := range rejected {
-		headers := append(append([]kgo.RecordHeader(nil), r.Record.Headers...),
-			kgo.RecordHeader{Key: ReasonHeader, Value: []byte(r.Reason)},
-			kgo.RecordHeader{Key: "driftwatch-source", Value: []byte(fmt.Sprintf("%s/%d/%d", r.Record.Topic, r.Record.Partition, r.Record.Offset))})
-		recs[i] = &kgo.Record{Topic: c.opt.DeadLetters, Key: r.Record.Key, Value: r.Record.Value, Headers: headers}
-	}
-	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
-		err := ProduceWait(ctx, c.cl, recs...)
-		if err == nil {
-			return nil
+		d := &deadLetter{src: r, keep: len(r.Record.Value)}
+		// The truncation headers count too, should they be needed.
+		over := deadLetterSize(r.Record.Key, c.copyOf(r, -1).Headers)
+		if over+d.keep > limit {
+			d.keep = max(limit-over, 0)
 		}
-		c.log.Warn("consumer: dead-letter produce failed; retrying", "topic", c.opt.DeadLetters, "err", err)
+		pending[i] = d
+	}
+	var refused []string
+	wait := 100 * time.Millisecond
+	for {
+		// Records not refused yet go together; a record refused for good
+		// goes alone (the broker refuses a whole batch for one large
+		// record), first as it was, then cut to fallbackValueBytes.
+		var together, alone []*deadLetter
+		for _, d := range pending {
+			if d.acked || d.failed {
+				continue
+			}
+			d.rec, d.err = c.copyOf(d.src, d.keep), nil // a record is produced once: a fresh copy
+			if d.tries == 0 {
+				together = append(together, d)
+			} else {
+				alone = append(alone, d)
+			}
+		}
+		if len(together)+len(alone) == 0 {
+			break
+		}
+		if err := c.produceEach(ctx, together); err != nil {
+			return fmt.Errorf("consumer: dead letters not produced: %w", err)
+		}
+		for _, d := range alone {
+			if err := c.produceEach(ctx, []*deadLetter{d}); err != nil {
+				return fmt.Errorf("consumer: dead letters not produced: %w", err)
+			}
+		}
+		transient := error(nil)
+		for _, d := range append(together, alone...) {
+			switch {
+			case d.err == nil:
+				d.acked = true
+			case permanent(d.err) && d.tries == 0:
+				d.tries++
+			case permanent(d.err) && d.tries == 1 && d.keep > fallbackValueBytes:
+				d.tries++
+				d.keep = fallbackValueBytes
+			case permanent(d.err):
+				d.failed = true
+				refused = append(refused, fmt.Sprintf("%s/%d offset %d (%d bytes): %v",
+					d.src.Record.Topic, d.src.Record.Partition, d.src.Record.Offset, len(d.src.Record.Value), d.err))
+			default:
+				transient = d.err
+			}
+		}
+		if transient == nil {
+			continue // only records refused for good left: retried at once, alone or shorter
+		}
+		c.log.Warn("consumer: dead-letter produce failed; retrying", "topic", c.opt.DeadLetters, "err", transient)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("consumer: dead letters not produced: %w", err)
+			return fmt.Errorf("consumer: dead letters not produced: %w", transient)
 		case <-time.After(wait):
 		}
-		for _, r := range recs { // a record is produced once; retry with copies
-			*r = kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: r.Headers}
-		}
+		wait = min(2*wait, deadLetterMaxBackoff)
+	}
+	if len(refused) > 0 {
+		return &RefusedError{Topic: c.opt.DeadLetters, Records: refused}
+	}
+	return nil
+}
+
+// produceEach produces the batch's records and records each one's result,
+// waiting for all of them or for ctx.
+func (c *Consumer) produceEach(ctx context.Context, batch []*deadLetter) error {
+	var wg sync.WaitGroup
+	wg.Add(len(batch))
+	for _, d := range batch {
+		c.cl.Produce(ctx, d.rec, func(_ *kgo.Record, err error) {
+			d.err = err
+			wg.Done()
+		})
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

@@ -1,8 +1,13 @@
 package consumer
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -139,4 +144,79 @@ func TestConsumeCommitAndDeadLetter(t *testing.T) {
 	if dead != bad {
 		t.Fatalf("%d dead letters, want %d", dead, bad)
 	}
+}
+
+// A dead letter the broker refuses for good (its topic's max.message.bytes
+// is below the producer's limit) is retried once cut to fallbackValueBytes
+// with the original size in a header; one refused even then is given up
+// on with a RefusedError, never retried for ever.
+func TestDeadLetterRefusedForGood(t *testing.T) {
+	b, err := broker.Start(broker.Options{Addr: "127.0.0.1:0", Topics: []string{"predictions"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admCl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admCl.Close()
+	const topicLimit = 3000
+	limit := strconv.Itoa(topicLimit)
+	if _, err := kadm.NewClient(admCl).CreateTopic(ctx, 1, 1, map[string]*string{"max.message.bytes": &limit}, "dead"); err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Options{Brokers: b.Addrs(), Group: "g", ClientID: "test", Topics: []string{"predictions"}, DeadLetters: "dead",
+		MaxMessageBytes: 1 << 20}, func(string, int32, []*kgo.Record) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	random := func(n int) []byte { // incompressible, so the batch is as large as the record
+		v := make([]byte, n)
+		rand.NewChaCha8([32]byte{byte(n)}).Read(v)
+		return v
+	}
+	small := &kgo.Record{Topic: "predictions", Offset: 1, Value: []byte("garbage")}
+	large := &kgo.Record{Topic: "predictions", Offset: 2, Value: random(10_000)}
+	hopeless := &kgo.Record{Topic: "predictions", Offset: 3, Value: random(100),
+		Headers: []kgo.RecordHeader{{Key: "trace", Value: random(2 * topicLimit)}}}
+	start := time.Now()
+	err = c.DeadLetter(ctx, []Rejected{{small, "malformed"}, {large, "malformed"}, {hopeless, "malformed"}})
+	var refused *RefusedError
+	if !errors.As(err, &refused) || !errors.Is(err, ErrDeadLetterRefused) || len(refused.Records) != 1 ||
+		!strings.HasPrefix(refused.Records[0], "predictions/0 offset 3 ") {
+		t.Fatalf("DeadLetter: %v, want the record at offset 3 refused", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("DeadLetter took %s", took)
+	}
+	dl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.ConsumeTopics("dead"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dl.Close()
+	got := map[string]*kgo.Record{}
+	for len(got) < 2 && ctx.Err() == nil {
+		dl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { got[headerValue(r, SourceHeader)] = r })
+	}
+	if r := got["predictions/0/1"]; r == nil || string(r.Value) != "garbage" || headerValue(r, TruncatedHeader) != "" {
+		t.Fatalf("small dead letter %v", r)
+	}
+	r := got["predictions/0/2"]
+	if r == nil || len(r.Value) != fallbackValueBytes || !bytes.Equal(r.Value, large.Value[:fallbackValueBytes]) ||
+		headerValue(r, OriginalBytesHeader) != "10000" || headerValue(r, TruncatedHeader) != "true" || headerValue(r, ReasonHeader) != "malformed" {
+		t.Fatalf("large dead letter: %v", r)
+	}
+}
+
+func headerValue(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
 }

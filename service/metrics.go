@@ -22,6 +22,7 @@ import (
 var metricHelp = map[string][2]string{
 	"driftwatch_events_total":                       {"counter", "Messages consumed, by topic and result (ok or a dead-letter reason)."},
 	"driftwatch_dead_letters_total":                 {"counter", "Messages sent to the dead-letter topic, by reason."},
+	"driftwatch_dead_letters_refused_total":         {"counter", "Dead letters the broker refused for good even cut short; skipped so the partition moves on."},
 	"driftwatch_late_events_total":                  {"counter", "Events older than their model's window, dropped."},
 	"driftwatch_checkpoint_duration_seconds":        {"histogram", "Time to save one partition's checkpoint to its store."},
 	"driftwatch_checkpoint_encode_seconds":          {"histogram", "Time to encode one partition's checkpoint (the partition's workers wait meanwhile)."},
@@ -94,6 +95,7 @@ var joinBuckets = []float64{0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 *
 // runtime gauges, read from runtime/metrics at scrape time.
 func initMetrics(set *metrics.Set) {
 	set.GetOrCreateCounter("driftwatch_late_events_total")
+	set.GetOrCreateCounter("driftwatch_dead_letters_refused_total")
 	set.GetOrCreateCounter("driftwatch_checkpoints_total")
 	set.GetOrCreateCounter("driftwatch_checkpoint_errors_total")
 	set.GetOrCreateCounter("driftwatch_checkpoint_restore_errors_total")

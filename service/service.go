@@ -199,7 +199,8 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 			dataDir = filepath.Join(cfg.Checkpoint.Dir, "broker")
 		}
 		b, err := broker.Start(broker.Options{Addr: cfg.Kafka.EmbeddedAddr, Partitions: 1, DataDir: dataDir,
-			Topics: []string{cfg.Topics.Predictions, cfg.Topics.Outcomes, cfg.Topics.DeadLetters}})
+			MaxMessageBytes: consumer.DeadLetterLimit(cfg.MaxMessageBytes),
+			Topics:          []string{cfg.Topics.Predictions, cfg.Topics.Outcomes, cfg.Topics.DeadLetters}})
 		if err != nil {
 			return nil, err
 		}
@@ -271,7 +272,8 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	// alert states among them, so the consumer comes after the engine.
 	cons, err := consumer.New(consumer.Options{Brokers: brokers, Group: cfg.Kafka.Group, ClientID: cfg.Kafka.ClientID,
 		Topics: []string{cfg.Topics.Predictions, cfg.Topics.Outcomes}, DeadLetters: cfg.Topics.DeadLetters, Logger: s.log,
-		Extra: append(append(extra, groupOpts(cfg.Kafka)...), opt.KafkaOpts...), Assigned: s.assigned, Released: s.released}, s.handle)
+		MaxMessageBytes: cfg.MaxMessageBytes,
+		Extra:           append(append(extra, groupOpts(cfg.Kafka)...), opt.KafkaOpts...), Assigned: s.assigned, Released: s.released}, s.handle)
 	if err != nil {
 		s.Close(context.Background())
 		return nil, err
@@ -334,7 +336,14 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) {
 		return
 	}
 	rejected := s.handleRecords(p, topic, partition, recs)
-	if err := s.cons.DeadLetter(s.workCtx, rejected); err != nil {
+	var refused *consumer.RefusedError
+	switch err := s.cons.DeadLetter(s.workCtx, rejected); {
+	case errors.As(err, &refused):
+		// Retrying cannot succeed: the records are counted and the
+		// partition moves on rather than stopping behind them.
+		s.metrics.GetOrCreateCounter("driftwatch_dead_letters_refused_total").Add(len(refused.Records))
+		s.log.Error("service: dead letters refused by the broker for good; skipped", "partition", partition, "err", err)
+	case err != nil:
 		p.broken = true
 		if s.killed.Load() {
 			return
