@@ -20,11 +20,13 @@
 package consumer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -63,6 +65,8 @@ type Options struct {
 	Logger          *slog.Logger
 	// Extra franz-go options (TLS, SASL, test dialers).
 	Extra []kgo.Opt
+	// Now is the clock of Progress's timestamps (time.Now when nil).
+	Now func() time.Time
 
 	// Assigned, when set, is called when partitions are assigned, before
 	// any of their records is fetched, and returns the offset to start each
@@ -106,12 +110,82 @@ type worker struct {
 	fetch chan kgo.FetchTopicPartition
 	quit  chan struct{}
 	done  chan struct{}
+
+	mu sync.Mutex // the fields below: the poll loop and the worker
+	// hwm is the partition's high watermark from its latest fetch (−1:
+	// none yet); next is the offset after the last record the handler
+	// finished (−1: none fetched yet; set to the first fetched offset).
+	hwm, next int64
+	// since is when the handler last finished a fetch, or when the
+	// partition last fell behind (records waiting) after being caught up.
+	since time.Time
+}
+
+// Progress is where one assigned partition stands.
+type Progress struct {
+	Topic     string
+	Partition int32
+	// Lag is the records between the offsets the handler finished and the
+	// high watermark of the latest fetch: fetched or not, they wait.
+	Lag int64
+	// Next is the offset after the last record the handler finished (−1:
+	// nothing fetched yet).
+	Next int64
+	// Since is when the handler last finished a fetch of the partition, or
+	// when records started waiting after it had caught up: with Lag > 0,
+	// no record has been processed since then.
+	Since time.Time
+}
+
+// Progress lists the assigned partitions' progress, by topic and partition.
+func (c *Consumer) Progress() []Progress {
+	c.mu.Lock()
+	out := make([]Progress, 0, len(c.workers))
+	for _, w := range c.workers {
+		w.mu.Lock()
+		pr := Progress{Topic: w.tp.topic, Partition: w.tp.partition, Next: w.next, Since: w.since}
+		if w.next >= 0 && w.hwm > w.next {
+			pr.Lag = w.hwm - w.next
+		}
+		w.mu.Unlock()
+		out = append(out, pr)
+	}
+	c.mu.Unlock()
+	slices.SortFunc(out, func(a, b Progress) int {
+		return cmp.Or(strings.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+	})
+	return out
+}
+
+// fetched notes the partition's high watermark and, when records were
+// fetched, the first one's offset (else −1), before they are queued.
+func (w *worker) fetched(hwm, first int64, now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	caughtUp := w.next < 0 || w.hwm <= w.next
+	w.hwm = max(w.hwm, hwm)
+	if w.next < 0 && first >= 0 {
+		w.next = first
+	}
+	if caughtUp && w.next >= 0 && w.hwm > w.next {
+		w.since = now
+	}
+}
+
+// finished notes that the handler finished records up to next.
+func (w *worker) finished(next int64, now time.Time) {
+	w.mu.Lock()
+	w.next, w.since = next, now
+	w.mu.Unlock()
 }
 
 // New connects a consumer; Run starts consuming.
 func New(opt Options, h Handler) (*Consumer, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
 	}
 	c := &Consumer{handler: h, opt: opt, log: opt.Logger, workers: map[tp]*worker{}}
 	opts := append([]kgo.Opt{
@@ -155,14 +229,21 @@ func (c *Consumer) Run(ctx context.Context) error {
 			}
 		})
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-			if len(p.Records) == 0 {
-				return
-			}
 			c.mu.Lock()
 			w := c.workers[tp{p.Topic, p.Partition}]
 			c.mu.Unlock()
 			if w == nil {
 				return // revoked between fetch and dispatch; the new owner re-reads
+			}
+			if p.Err == nil {
+				first := int64(-1)
+				if len(p.Records) > 0 {
+					first = p.Records[0].Offset
+				}
+				w.fetched(p.HighWatermark, first, c.opt.Now())
+			}
+			if len(p.Records) == 0 {
+				return
 			}
 			select {
 			case w.fetch <- p: // blocks while the worker is busy: backpressure
@@ -180,7 +261,7 @@ func (c *Consumer) assigned(_ context.Context, _ *kgo.Client, assigned map[strin
 	for topic, partitions := range assigned {
 		for _, p := range partitions {
 			w := &worker{c: c, tp: tp{topic, p}, fetch: make(chan kgo.FetchTopicPartition, 1),
-				quit: make(chan struct{}), done: make(chan struct{})}
+				quit: make(chan struct{}), done: make(chan struct{}), hwm: -1, next: -1, since: c.opt.Now()}
 			c.workers[w.tp] = w
 			go w.run()
 		}
@@ -252,6 +333,7 @@ func (w *worker) run() {
 			return
 		case p := <-w.fetch:
 			w.c.handler(p.Topic, p.Partition, p.Records)
+			w.finished(p.Records[len(p.Records)-1].Offset+1, w.c.opt.Now())
 		}
 	}
 }
@@ -540,20 +622,71 @@ func (h fetchHook) OnBrokerE2E(_ kgo.BrokerMetadata, key int16, e2e kgo.BrokerE2
 	}
 }
 
-// Lag returns the group's lag per topic (committed offsets behind the log
-// end), from the brokers.
+// Lag returns the records waiting per topic on the partitions this member
+// owns: the log end, listed from the brokers (the poll loop blocks while a
+// worker is busy, so fetches alone may not have seen it), minus the offset
+// after the last record the handler finished — not what was fetched or
+// committed, so a partition stuck on a record shows its whole backlog. It
+// also brings Progress up to date. Every topic is present.
 func (c *Consumer) Lag(ctx context.Context) (map[string]int64, error) {
-	lags, err := kadm.NewClient(c.cl).Lag(ctx, c.opt.Group)
-	if err != nil {
-		return nil, fmt.Errorf("consumer: lag: %w", err)
+	ends, err := kadm.NewClient(c.cl).ListEndOffsets(ctx, c.opt.Topics...)
+	if err == nil {
+		err = ends.Error()
 	}
+	now := c.opt.Now()
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil {
+			return
+		}
+		c.mu.Lock()
+		w := c.workers[tp{o.Topic, o.Partition}]
+		c.mu.Unlock()
+		if w != nil {
+			w.fetched(o.Offset, -1, now)
+		}
+	})
 	out := map[string]int64{}
 	for _, t := range c.opt.Topics {
 		out[t] = 0
 	}
+	for _, p := range c.Progress() {
+		out[p.Topic] += p.Lag
+	}
+	if err != nil {
+		return out, fmt.Errorf("consumer: lag: %w", err)
+	}
+	return out, nil
+}
+
+// GroupLag returns the group's records waiting per topic over every
+// partition: on the ones this member owns, from the offsets its handler
+// finished (as Lag); on the others, from the group's committed offsets
+// (which trail their owners' progress by at most a checkpoint interval).
+// The member that evaluates alerts uses it, so lag on a partition another
+// member owns is not invisible to it.
+func (c *Consumer) GroupLag(ctx context.Context) (map[string]int64, error) {
+	out, err := c.Lag(ctx)
+	if err != nil {
+		return out, err
+	}
+	owned := map[tp]bool{}
+	for _, p := range c.Progress() {
+		owned[tp{p.Topic, p.Partition}] = true
+	}
+	lags, err := kadm.NewClient(c.cl).Lag(ctx, c.opt.Group)
+	if err != nil {
+		return out, fmt.Errorf("consumer: group lag: %w", err)
+	}
 	lags.Each(func(l kadm.DescribedGroupLag) {
-		for topic, tl := range l.Lag.TotalByTopic() {
-			out[topic] = tl.Lag
+		for topic, ps := range l.Lag {
+			if _, ok := out[topic]; !ok {
+				continue
+			}
+			for p, ml := range ps {
+				if !owned[tp{topic, p}] && ml.Err == nil && ml.Lag > 0 {
+					out[topic] += ml.Lag
+				}
+			}
 		}
 	})
 	return out, nil

@@ -93,12 +93,19 @@ func TestConsumeCommitAndDeadLetter(t *testing.T) {
 	if err := c.Commit(ctx, next); err != nil {
 		t.Fatal(err)
 	}
-	for ctx.Err() == nil {
-		lag, err := c.Lag(ctx)
-		if err == nil && lag["predictions"] == 0 {
-			break
+	// The handler finished every record: nothing waits.
+	lag := func() int64 {
+		l, err := c.Lag(ctx)
+		if err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		return l["predictions"]
+	}
+	for lag() != 0 && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if l := lag(); l != 0 {
+		t.Fatalf("lag %d after every record was handled", l)
 	}
 	stop()
 	if err := <-done; err != nil {
@@ -219,4 +226,77 @@ func headerValue(r *kgo.Record, key string) string {
 		}
 	}
 	return ""
+}
+
+// Lag counts the records the handler has not finished, fetched or not: a
+// handler stuck on a fetch shows the whole backlog and a Since that does
+// not move, and both recover when it finishes.
+func TestLagFromFinishedRecords(t *testing.T) {
+	b, err := broker.Start(broker.Options{Addr: "127.0.0.1:0", Topics: []string{"predictions"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var clock atomic.Int64 // fake time, in seconds
+	now := func() time.Time { return time.Unix(clock.Load(), 0) }
+	release := make(chan struct{})
+	var handled atomic.Int64
+	c, err := New(Options{Brokers: b.Addrs(), Group: "g", ClientID: "test", Topics: []string{"predictions"}, Now: now},
+		func(_ string, _ int32, recs []*kgo.Record) {
+			handled.Add(int64(len(recs)))
+			<-release
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go c.Run(ctx)
+	pr, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.DefaultProduceTopic("predictions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	produce := func(n int) {
+		for i := range n {
+			if err := pr.ProduceSync(ctx, &kgo.Record{Value: []byte(fmt.Sprint(i))}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	produce(10)
+	for handled.Load() == 0 && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	clock.Store(100)
+	produce(5) // fetched behind the stuck fetch, or not yet: waiting either way
+	lag := func() int64 {
+		l, err := c.Lag(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l["predictions"]
+	}
+	if l := lag(); l != 15 {
+		t.Fatalf("lag %d with the handler stuck on the first fetch, want 15", l)
+	}
+	// Nothing committed: the group's lag is this member's, not the
+	// committed offsets' (which would count the partition twice).
+	if gl, err := c.GroupLag(ctx); err != nil || gl["predictions"] != 15 {
+		t.Fatalf("group lag %v, %v, want 15", gl, err)
+	}
+	ps := c.Progress()
+	if len(ps) != 1 || ps[0].Lag != 15 || ps[0].Next != 0 || !ps[0].Since.Equal(time.Unix(0, 0)) {
+		t.Fatalf("stuck handler: progress %+v, want lag 15 at offset 0 since t=0", ps)
+	}
+	clock.Store(200)
+	close(release)
+	for lag() != 0 && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	ps = c.Progress()
+	if ps[0].Lag != 0 || ps[0].Next != 15 || !ps[0].Since.Equal(time.Unix(200, 0)) {
+		t.Fatalf("after release: progress %+v, want lag 0 at offset 15 since t=200", ps)
+	}
 }

@@ -86,13 +86,17 @@ type Service struct {
 	running         bool
 	remote          map[int32]*remotePart // evalMu
 
-	deadLog   deadLog
-	evalMu    sync.Mutex // one evaluation at a time
-	alerts    *alerting.Engine
-	alertAPI  *alerting.API
-	started   time.Time    // no_data counts from here for versions without events
-	processed atomic.Int64 // prediction records handled, accepted or dead-lettered
-	joined    atomic.Int64
+	deadLog deadLog
+	// stallMu guards stallGauges, the driftwatch_partition_stalled series
+	// last set (progress.go).
+	stallMu     sync.Mutex
+	stallGauges map[string]bool
+	evalMu      sync.Mutex // one evaluation at a time
+	alerts      *alerting.Engine
+	alertAPI    *alerting.API
+	started     time.Time    // no_data counts from here for versions without events
+	processed   atomic.Int64 // prediction records handled, accepted or dead-lettered
+	joined      atomic.Int64
 
 	closeOnce sync.Once
 }
@@ -272,8 +276,8 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	// alert states among them, so the consumer comes after the engine.
 	cons, err := consumer.New(consumer.Options{Brokers: brokers, Group: cfg.Kafka.Group, ClientID: cfg.Kafka.ClientID,
 		Topics: []string{cfg.Topics.Predictions, cfg.Topics.Outcomes}, DeadLetters: cfg.Topics.DeadLetters, Logger: s.log,
-		MaxMessageBytes: cfg.MaxMessageBytes,
-		Extra:           append(append(extra, groupOpts(cfg.Kafka)...), opt.KafkaOpts...), Assigned: s.assigned, Released: s.released}, s.handle)
+		MaxMessageBytes: cfg.MaxMessageBytes, Now: opt.Now,
+		Extra: append(append(extra, groupOpts(cfg.Kafka)...), opt.KafkaOpts...), Assigned: s.assigned, Released: s.released}, s.handle)
 	if err != nil {
 		s.Close(context.Background())
 		return nil, err
@@ -871,17 +875,18 @@ func (s *Service) evaluate(due map[string]bool) {
 		s.metrics.GetOrCreateGauge("driftwatch_join_pending"+l, nil).Set(float64(st.Pending))
 		s.metrics.GetOrCreateGauge("driftwatch_join_evicted"+l, nil).Set(float64(st.EvictedPending + st.EvictedEarly + st.ExpiredPending + st.ExpiredEarly))
 	}
+	s.observeProgress()
+	var lag map[string]int64
 	if s.cons != nil {
-		lctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		lag, err := s.cons.Lag(lctx)
+		ctx, cancel := context.WithTimeout(context.Background(), progressTimeout)
+		var err error
+		if lag, err = s.cons.GroupLag(ctx); err != nil {
+			s.log.Warn("service: consumer group lag", "err", err)
+		}
 		cancel()
-		if err != nil {
-			s.log.Warn("service: consumer lag", "err", err)
-		}
-		for topic, n := range lag {
-			s.metrics.GetOrCreateGauge(fmt.Sprintf(`driftwatch_consumer_lag_messages{topic=%q}`, topic), nil).Set(float64(n))
-			samples = append(samples, alerting.Sample{Feature: topic, Statistic: "consumer_lag", Value: float64(n), Samples: math.Inf(1)})
-		}
+	}
+	for _, topic := range sortedKeys(lag) {
+		samples = append(samples, alerting.Sample{Feature: topic, Statistic: "consumer_lag", Value: float64(lag[topic]), Samples: math.Inf(1)})
 	}
 	if s.alerts != nil && s.leader() {
 		release, held := s.alerts.EvalHeld(start, samples)
@@ -922,6 +927,7 @@ func (s *Service) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		s.observeProgress()
 		writeMetrics(w, s.metrics)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
@@ -936,6 +942,14 @@ func (s *Service) routes() *http.ServeMux {
 			case !s.cons.Healthy():
 				http.Error(w, "fetching from the brokers fails; retrying", http.StatusServiceUnavailable)
 			default:
+				if _, stalls := s.observeProgress(); len(stalls) > 0 {
+					w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+					w.WriteHeader(http.StatusServiceUnavailable)
+					for _, st := range stalls {
+						fmt.Fprintf(w, "%s (stall_timeout %s)\n", st, s.cfg.StallTimeout)
+					}
+					return
+				}
 				fmt.Fprintln(w, "ready")
 			}
 		default:

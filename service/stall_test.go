@@ -2,13 +2,18 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"driftwatch/consumer"
 	"driftwatch/events"
@@ -162,5 +167,81 @@ models: [{name: credit, task: classification, versions: [{name: v1, reference: p
 	if header(dl, consumer.ReasonHeader) != string(events.ReasonOversize) || header(dl, consumer.TruncatedHeader) != "true" ||
 		header(dl, consumer.OriginalBytesHeader) != strconv.Itoa(size) {
 		t.Fatalf("dead letter headers %v", dl.Headers)
+	}
+}
+
+// A partition whose records wait while none is processed for longer than
+// stall_timeout makes /readyz answer 503 naming it and sets
+// driftwatch_partition_stalled; lag counts the records not processed,
+// fetched or not. Here the dead-letter topic refuses produce requests (a
+// failure that may pass, so the handler retries) while a bad message and
+// ten good ones wait; the clock is the test's.
+func TestStalledPartitionNotReady(t *testing.T) {
+	var clock atomic.Int64
+	base := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	clock.Store(base.UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	s, pr, ctx := startWith(t, `
+kafka: {embedded_addr: "127.0.0.1:0"}
+stall_timeout: 1m
+models: [{name: credit, task: classification, versions: [{name: v1, reference: p.dwprof}]}]
+`, now)
+	produce(t, ctx, pr, goodEvents(5)...)
+	if got := waitCovered(ctx, s, 5); got != 5 {
+		t.Fatalf("covered %d of 5", got)
+	}
+	c := s.embedded.Cluster()
+	var failing atomic.Bool
+	failing.Store(true)
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		for _, tp := range req.(*kmsg.ProduceRequest).Topics {
+			if tp.Topic == "driftwatch-dead-letters" && failing.Load() {
+				return nil, errors.New("injected dead-letter produce failure"), true
+			}
+		}
+		return nil, nil, false
+	})
+	produce(t, ctx, pr, append([]string{`{"id":"bad"`}, goodEvents(10)...)...)
+	for s.Processed() < 16 && ctx.Err() == nil { // handled, stuck on the dead letter
+		time.Sleep(5 * time.Millisecond)
+	}
+	metric := func(series string) string {
+		rec := httptest.NewRecorder()
+		s.routes().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		for _, line := range strings.Split(rec.Body.String(), "\n") {
+			if v, ok := strings.CutPrefix(line, series+" "); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	const stalled = `driftwatch_partition_stalled{topic="predictions",partition="0"}`
+	if code := readyCode(t, s); code != http.StatusOK || metric(stalled) != "0" {
+		t.Fatalf("within stall_timeout: /readyz %d, %s %q", code, stalled, metric(stalled))
+	}
+	if lag := metric(`driftwatch_consumer_lag_messages{topic="predictions"}`); lag != "11" {
+		t.Fatalf("lag %q with 11 records not processed", lag)
+	}
+	clock.Add(int64(61 * time.Second))
+	rec := httptest.NewRecorder()
+	s.routes().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	want := "partition predictions/0 stalled: 11 records waiting at offset 5, none processed for 1m1s (stall_timeout 1m0s)\n"
+	if rec.Code != http.StatusServiceUnavailable || rec.Body.String() != want {
+		t.Fatalf("stalled: /readyz %d %q, want 503 %q", rec.Code, rec.Body.String(), want)
+	}
+	if v := metric(stalled); v != "1" {
+		t.Fatalf("%s %q while stalled", stalled, v)
+	}
+	failing.Store(false) // the dead letter goes through; the partition moves
+	if got := waitCovered(ctx, s, 16); got != 16 {
+		t.Fatalf("covered %d of 16 after the fault cleared", got)
+	}
+	for deadline := time.Now().Add(10 * time.Second); (readyCode(t, s) != http.StatusOK || metric(stalled) != "0") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code := readyCode(t, s); code != http.StatusOK || metric(stalled) != "0" ||
+		metric(`driftwatch_consumer_lag_messages{topic="predictions"}`) != "0" {
+		t.Fatalf("recovered: /readyz %d, %s %q", code, stalled, metric(stalled))
 	}
 }
