@@ -30,7 +30,7 @@ var metricHelp = map[string][2]string{
 	"driftwatch_checkpoint_bytes":                   {"gauge", "Size of the partition's last checkpoint."},
 	"driftwatch_checkpoints_total":                  {"counter", "Checkpoints saved."},
 	"driftwatch_checkpoint_errors_total":            {"counter", "Checkpoints that could not be saved (retried at the next interval)."},
-	"driftwatch_checkpoint_restore_errors_total":    {"counter", "Checkpoints that could not be decoded; the partition started empty at its committed offset."},
+	"driftwatch_checkpoint_restore_errors_total":    {"counter", "Checkpoint generations that could not be decoded on restore; the previous generation was restored instead, or, without one, the partition started empty at its committed offset."},
 	"driftwatch_window_events":                      {"gauge", "Events in the model version's current window."},
 	"driftwatch_feature_psi":                        {"gauge", "Population stability index of the feature's window against the reference."},
 	"driftwatch_feature_ks":                         {"gauge", "Kolmogorov-Smirnov statistic of the feature's window from fine bins (lower bound)."},
