@@ -107,4 +107,3 @@ func metricLine(s *Service, series string) string {
 	}
 	return ""
 }
-
