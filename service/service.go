@@ -135,6 +135,19 @@ type version struct {
 	auto alerting.AutoThresholds
 }
 
+// HTTP server limits: every connection costs a file descriptor shared
+// with the Kafka clients, so idle keep-alive clients are dropped, slow
+// ones time out, and headers are bounded (the API takes no request body).
+const (
+	httpReadHeaderTimeout = 5 * time.Second
+	httpReadTimeout       = 10 * time.Second
+	// httpWriteTimeout leaves room for a /metrics or /readyz that waits on
+	// the brokers (progressTimeout) and for a large status page.
+	httpWriteTimeout   = 30 * time.Second
+	httpIdleTimeout    = 60 * time.Second
+	httpMaxHeaderBytes = 64 << 10
+)
+
 // Start builds and starts the service.
 func Start(ctx context.Context, opt Options) (*Service, error) {
 	if opt.Logger == nil {
@@ -223,6 +236,10 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 			s.Close(context.Background())
 			return nil, err
 		}
+		if err = checkKafka(ctx, cfg.Kafka, brokers, extra); err != nil {
+			s.Close(context.Background())
+			return nil, err
+		}
 	}
 	var err error
 	switch {
@@ -284,7 +301,8 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	}
 	s.cons = cons
 	if s.httpLn != nil {
-		s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 5 * time.Second}
+		s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: httpReadHeaderTimeout, ReadTimeout: httpReadTimeout,
+			WriteTimeout: httpWriteTimeout, IdleTimeout: httpIdleTimeout, MaxHeaderBytes: httpMaxHeaderBytes}
 		s.wg.Go(func() {
 			if err := s.httpSrv.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				s.log.Error("service: http server", "err", err)

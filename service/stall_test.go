@@ -245,3 +245,30 @@ models: [{name: credit, task: classification, versions: [{name: v1, reference: p
 		t.Fatalf("recovered: /readyz %d, %s %q", code, stalled, metric(stalled))
 	}
 }
+
+// The HTTP server bounds what a client may hold: idle keep-alive
+// connections are closed, slow requests time out, and a header block past
+// httpMaxHeaderBytes is refused (Go's default would take 1 MiB).
+func TestHTTPLimits(t *testing.T) {
+	s, _, _ := startWith(t, `
+kafka: {embedded_addr: "127.0.0.1:0"}
+models: [{name: credit, task: classification, versions: [{name: v1, reference: p.dwprof}]}]
+`, time.Now)
+	if srv := s.httpSrv; srv.IdleTimeout != httpIdleTimeout || srv.ReadTimeout != httpReadTimeout ||
+		srv.ReadHeaderTimeout != httpReadHeaderTimeout || srv.WriteTimeout != httpWriteTimeout {
+		t.Fatalf("server timeouts: idle %s read %s header %s write %s", srv.IdleTimeout, srv.ReadTimeout, srv.ReadHeaderTimeout, srv.WriteTimeout)
+	}
+	req, err := http.NewRequest("GET", "http://"+s.HTTPAddr()+"/healthz", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Big", strings.Repeat("a", 2*httpMaxHeaderBytes))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("a %d-byte header: status %d, want 431", 2*httpMaxHeaderBytes, resp.StatusCode)
+	}
+}
