@@ -67,6 +67,11 @@ type Options struct {
 	Extra []kgo.Opt
 	// Now is the clock of Progress's timestamps (time.Now when nil).
 	Now func() time.Time
+	// InstanceID, when set, makes the membership static (KIP-345): a
+	// restarted member with the same id gets its partitions back without
+	// a rebalance. Close still leaves the group explicitly, so a planned
+	// stop hands the partitions over at once; Kill does not.
+	InstanceID string
 
 	// Assigned, when set, is called when partitions are assigned, before
 	// any of their records is fetched, and returns the offset to start each
@@ -206,6 +211,9 @@ func New(opt Options, h Handler) (*Consumer, error) {
 		kgo.WithHooks(fetchHook{c}),
 		kgo.ProducerBatchMaxBytes(int32(min(DeadLetterLimit(opt.MaxMessageBytes), math.MaxInt32))),
 	}, opt.Extra...)
+	if opt.InstanceID != "" {
+		opts = append(opts, kgo.InstanceID(opt.InstanceID))
+	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("consumer: %w", err)
@@ -704,13 +712,53 @@ func (c *Consumer) Stop() {
 	c.stop(all)
 }
 
-// Close stops the workers and leaves the group. It is safe to call more
-// than once.
+// leaveTimeout bounds the explicit LeaveGroup of a static member on Close.
+const leaveTimeout = 5 * time.Second
+
+// Close stops the workers and leaves the group, a static member too (the
+// client alone would keep its partitions until the session times out). It
+// is safe to call more than once.
 func (c *Consumer) Close() {
 	c.closeOnce.Do(func() {
 		c.Stop()
+		if c.opt.InstanceID != "" {
+			c.leaveStatic()
+		}
 		c.cl.Close()
 	})
+}
+
+// leaveStatic ends the client's group membership (which for a static
+// member sends nothing) and then sends LeaveGroup with the member and
+// instance ids, so the group reassigns the partitions now.
+func (c *Consumer) leaveStatic() {
+	ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+	defer cancel()
+	memberID, _ := c.cl.GroupMetadata()
+	if err := c.cl.LeaveGroupContext(ctx); err != nil {
+		c.log.Warn("consumer: leaving the group", "group", c.opt.Group, "err", err)
+	}
+	req := kmsg.NewPtrLeaveGroupRequest()
+	req.Group = c.opt.Group
+	m := kmsg.NewLeaveGroupRequestMember()
+	m.MemberID, m.InstanceID = memberID, &c.opt.InstanceID
+	m.Reason = kmsg.StringPtr("static member shutting down")
+	req.Members = append(req.Members, m)
+	resp, err := req.RequestWith(ctx, c.cl)
+	if err == nil {
+		err = kerr.ErrorForCode(resp.ErrorCode)
+		for _, m := range resp.Members {
+			if err == nil {
+				err = kerr.ErrorForCode(m.ErrorCode)
+			}
+		}
+	}
+	if err != nil {
+		c.log.Warn("consumer: static member did not leave the group; its partitions move when its session times out",
+			"group", c.opt.Group, "instance_id", c.opt.InstanceID, "err", err)
+		return
+	}
+	c.log.Info("consumer: left the group", "group", c.opt.Group, "instance_id", c.opt.InstanceID)
 }
 
 // Kill drops the connection the way a crash would, without waiting for the

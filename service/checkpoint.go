@@ -220,13 +220,18 @@ func (s *Service) checkpoint(ctx context.Context, p *part, force bool) error {
 	return s.cons.Commit(ctx, offsets)
 }
 
-// checkpointAll checkpoints every owned partition.
-func (s *Service) checkpointAll(ctx context.Context, force bool) {
+// checkpointAll checkpoints (and commits) every owned partition and
+// returns how many succeeded and failed.
+func (s *Service) checkpointAll(ctx context.Context, force bool) (saved, failed int) {
 	for _, p := range s.ownedParts() {
 		if err := s.checkpoint(ctx, p, force); err != nil {
+			failed++
 			s.log.Warn("service: checkpoint failed; retried at the next interval", "partition", p.n, "err", err)
+			continue
 		}
+		saved++
 	}
+	return saved, failed
 }
 
 // checkpointLoop checkpoints every interval.
@@ -260,7 +265,11 @@ type store interface {
 // dirStore keeps one file per partition in a local directory: written to a
 // temporary file, synced, the current file renamed to the previous
 // generation's name (prevSuffix), and the new one renamed into place.
-type dirStore struct{ dir string }
+type dirStore struct {
+	dir   string
+	mu    sync.Mutex
+	cache map[int32]dirFile // latest's last reads
+}
 
 func newDirStore(dir string) (*dirStore, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -317,8 +326,50 @@ func (d *dirStore) load(_ context.Context, n int32) ([][]byte, error) {
 	return gens, nil
 }
 
-func (d *dirStore) latest() map[int32][]byte { return nil }
-func (d *dirStore) close()                   {}
+// latest reads the directory's current checkpoints, so members sharing
+// the directory merge the partitions the others own, as with the topic
+// store. A file whose size and modification time did not change is not
+// read again: the same slice comes back, and the caller keeps its
+// decoding.
+func (d *dirStore) latest() map[int32][]byte {
+	files, _ := filepath.Glob(filepath.Join(d.dir, keyPrefix+"*.ckpt"))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cache == nil {
+		d.cache = map[int32]dirFile{}
+	}
+	out := map[int32][]byte{}
+	for _, file := range files {
+		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(file), keyPrefix), ".ckpt"))
+		if err != nil {
+			continue
+		}
+		info, err := os.Stat(file)
+		if err != nil {
+			continue
+		}
+		c, ok := d.cache[int32(n)]
+		if !ok || c.size != info.Size() || !c.mod.Equal(info.ModTime()) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				continue
+			}
+			c = dirFile{size: info.Size(), mod: info.ModTime(), data: data}
+			d.cache[int32(n)] = c
+		}
+		out[int32(n)] = c.data
+	}
+	return out
+}
+
+// dirFile is a checkpoint file as last read by latest.
+type dirFile struct {
+	size int64
+	mod  time.Time
+	data []byte
+}
+
+func (d *dirStore) close() {}
 
 // kafkaStore keeps checkpoints in a compacted topic of one partition, key
 // "GROUP/partition-N" and "GROUP/partition-N" + altSuffix, in turns, so

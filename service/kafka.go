@@ -22,13 +22,10 @@ import (
 // kafkaOpts turns the config's TLS and SASL settings into client options.
 // The SASL password comes from the environment variable password_env
 // names, so it never sits in the file; an unset variable is an error.
-// groupOpts are the consumer group's settings, for any broker.
+// groupOpts are the consumer group's settings, for any broker (the
+// instance id goes to the consumer, which leaves with it on Close).
 func groupOpts(k config.Kafka) []kgo.Opt {
-	opts := []kgo.Opt{kgo.SessionTimeout(k.SessionTimeout)}
-	if k.InstanceID != "" {
-		opts = append(opts, kgo.InstanceID(k.InstanceID))
-	}
-	return opts
+	return []kgo.Opt{kgo.SessionTimeout(k.SessionTimeout)}
 }
 
 func kafkaOpts(k config.Kafka) ([]kgo.Opt, error) {

@@ -293,7 +293,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	// alert states among them, so the consumer comes after the engine.
 	cons, err := consumer.New(consumer.Options{Brokers: brokers, Group: cfg.Kafka.Group, ClientID: cfg.Kafka.ClientID,
 		Topics: []string{cfg.Topics.Predictions, cfg.Topics.Outcomes}, DeadLetters: cfg.Topics.DeadLetters, Logger: s.log,
-		MaxMessageBytes: cfg.MaxMessageBytes, Now: opt.Now,
+		MaxMessageBytes: cfg.MaxMessageBytes, Now: opt.Now, InstanceID: cfg.Kafka.InstanceID,
 		Extra: append(append(extra, groupOpts(cfg.Kafka)...), opt.KafkaOpts...), Assigned: s.assigned, Released: s.released}, s.handle)
 	if err != nil {
 		s.Close(context.Background())
@@ -1106,20 +1106,26 @@ func writeJSON(w http.ResponseWriter, v any) {
 func (s *Service) Close(ctx context.Context) error {
 	var err error
 	s.closeOnce.Do(func() {
+		began := time.Now()
 		ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 		defer cancel()
 		if s.cancel != nil {
 			s.cancel()
 		}
 		if s.running {
+			s.log.Info("service: shutting down", "deadline", s.cfg.ShutdownTimeout)
 			defer s.cancelWork()
 			stop := context.AfterFunc(ctx, s.cancelWork) // past the deadline, in-flight work is abandoned
 			defer stop()
 			<-s.consumerDone // the poll loop has returned: nothing new reaches a worker
 			s.cons.Stop()
-			s.checkpointAll(ctx, true)
+			saved, failed := s.checkpointAll(ctx, true)
+			s.log.Info("service: last checkpoints saved and committed", "partitions", saved, "failed", failed)
 			s.killed.Store(true) // the revocation in Close has nothing left to save
 			s.cons.Close()
+			defer func() {
+				s.log.Info("service: shut down", "took", time.Since(began).Round(time.Millisecond), "deadline_exceeded", ctx.Err() != nil)
+			}()
 		}
 		if s.httpSrv != nil {
 			s.httpSrv.Shutdown(ctx)
