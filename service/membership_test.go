@@ -36,7 +36,8 @@ func TestStaticMemberLeavesOnClose(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	b := start("member-b")
-	for (len(a.ownedParts()) == 3 || len(b.ownedParts()) == 0) && f.ctx.Err() == nil {
+	// Settled: both own partitions, and all three are owned.
+	for na, nb := 0, 0; (na == 0 || nb == 0 || na+nb != 3) && f.ctx.Err() == nil; na, nb = len(a.ownedParts()), len(b.ownedParts()) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Logf("a owns %d partitions, b %d", len(a.ownedParts()), len(b.ownedParts()))
