@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"driftwatch/consumer"
 )
 
 // A static member (kafka.instance_id) that is closed leaves the group
@@ -99,4 +101,73 @@ func TestDirStoreSharedByMembers(t *testing.T) {
 	f.waitDone("dirshare")
 	f.equalSoon(a, want, "first member")
 	f.equalSoon(b, want, "second member")
+}
+
+// Dead letters are produced at least once: a member killed before its
+// checkpoint re-reads the bad records after a restart and dead-letters
+// them again. Every copy of one bad record carries the same
+// driftwatch-source header (topic/partition/offset), the key to
+// deduplicate by, and the same value and reason.
+func TestDeadLetterDuplicatesShareSource(t *testing.T) {
+	f := newFixture(t, 300)
+	bad := 0
+	for _, r := range f.recs {
+		if string(r.Value) == `{"id":` {
+			bad++
+		}
+	}
+	cfg := f.config("dlq", "ckpt-dlq", false)
+	cfg.Checkpoint.Interval = time.Hour // nothing checkpointed before the kill
+	a := f.start(cfg)
+	f.produce(0, len(f.recs))
+	deadLettersIn(t, f, bad) // every bad record dead-lettered once
+	a.Kill()
+	b := f.start(f.config("dlq", "ckpt-dlq", false))
+	f.waitDone("dlq")
+	b.Close(f.ctx)
+
+	dl := deadLettersIn(t, f, 2*bad)
+	copies := map[string][]*kgo.Record{}
+	for _, r := range dl {
+		src := header(r, consumer.SourceHeader)
+		copies[src] = append(copies[src], r)
+	}
+	if len(copies) != bad {
+		t.Fatalf("%d distinct sources among %d dead letters, want %d", len(copies), len(dl), bad)
+	}
+	for src, rs := range copies {
+		if len(rs) != 2 {
+			t.Errorf("%s: %d copies, want 2 (once per run)", src, len(rs))
+		}
+		for _, r := range rs[1:] {
+			if !bytes.Equal(r.Value, rs[0].Value) || header(r, consumer.ReasonHeader) != header(rs[0], consumer.ReasonHeader) {
+				t.Errorf("%s: copies differ: %q %v / %q %v", src, rs[0].Value, rs[0].Headers, r.Value, r.Headers)
+			}
+		}
+	}
+}
+
+// deadLettersIn reads n records of the fixture's dead-letter topic (all
+// partitions), then any more that arrive within a short grace.
+func deadLettersIn(t *testing.T, f *fixture, n int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(f.b.Addrs()...), kgo.ConsumeTopics("driftwatch-dead-letters"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var out []*kgo.Record
+	wait, cancel := context.WithTimeout(f.ctx, 30*time.Second)
+	defer cancel()
+	for len(out) < n && wait.Err() == nil {
+		cl.PollFetches(wait).EachRecord(func(r *kgo.Record) { out = append(out, r) })
+	}
+	if len(out) < n {
+		t.Fatalf("%d dead letters within 30 s, want %d", len(out), n)
+	}
+	grace, cancelGrace := context.WithTimeout(f.ctx, 200*time.Millisecond)
+	defer cancelGrace()
+	cl.PollFetches(grace).EachRecord(func(r *kgo.Record) { out = append(out, r) })
+	return out
 }
