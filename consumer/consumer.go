@@ -279,6 +279,7 @@ func (c *Consumer) assigned(_ context.Context, _ *kgo.Client, assigned map[strin
 // adjust lets the owner restore the newly assigned partitions and choose
 // where each starts, before any of their records is fetched.
 func (c *Consumer) adjust(ctx context.Context, offsets map[string]map[int32]kgo.Offset) (map[string]map[int32]kgo.Offset, error) {
+	defer c.starting(offsets)
 	if c.opt.Assigned == nil {
 		return offsets, nil
 	}
@@ -296,6 +297,28 @@ func (c *Consumer) adjust(ctx context.Context, offsets map[string]map[int32]kgo.
 		}
 	}
 	return offsets, nil
+}
+
+// starting notes where each assigned partition starts, so records
+// waiting before its first fetch reaches the worker count as lag (the poll
+// loop may be blocked behind another worker). Offsets relative to the log
+// start or end are left to the first fetch.
+func (c *Consumer) starting(offsets map[string]map[int32]kgo.Offset) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for topic, ps := range offsets {
+		for p, o := range ps {
+			if w := c.workers[tp{topic, p}]; w != nil {
+				if at := o.EpochOffset().Offset; at >= 0 {
+					w.mu.Lock()
+					if w.next < 0 {
+						w.next = at
+					}
+					w.mu.Unlock()
+				}
+			}
+		}
+	}
 }
 
 // revoked stops the workers of the partitions taken away, after they finish
