@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -191,12 +192,18 @@ models: [{name: credit, task: classification, versions: [{name: v1, reference: p
 		t.Fatalf("covered %d of 5", got)
 	}
 	c := s.embedded.Cluster()
+	// Produce v13+ names topics by id, older versions by name.
+	topics, err := kadm.NewClient(pr).ListTopics(ctx, "driftwatch-dead-letters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dlqID := topics["driftwatch-dead-letters"].ID
 	var failing atomic.Bool
 	failing.Store(true)
 	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
 		for _, tp := range req.(*kmsg.ProduceRequest).Topics {
-			if tp.Topic == "driftwatch-dead-letters" && failing.Load() {
+			if (tp.Topic == "driftwatch-dead-letters" || tp.TopicID == dlqID) && failing.Load() {
 				return nil, errors.New("injected dead-letter produce failure"), true
 			}
 		}
@@ -221,7 +228,7 @@ models: [{name: credit, task: classification, versions: [{name: v1, reference: p
 		t.Fatalf("within stall_timeout: /readyz %d, %s %q", code, stalled, metric(stalled))
 	}
 	if lag := metric(`driftwatch_consumer_lag_messages{topic="predictions"}`); lag != "11" {
-		t.Fatalf("lag %q with 11 records not processed", lag)
+		t.Fatalf("lag %q with 11 records not processed; progress %+v", lag, s.cons.Progress())
 	}
 	clock.Add(int64(61 * time.Second))
 	rec := httptest.NewRecorder()
@@ -231,7 +238,7 @@ models: [{name: credit, task: classification, versions: [{name: v1, reference: p
 		t.Fatalf("stalled: /readyz %d %q, want 503 %q", rec.Code, rec.Body.String(), want)
 	}
 	if v := metric(stalled); v != "1" {
-		t.Fatalf("%s %q while stalled", stalled, v)
+		t.Fatalf("%s %q while stalled; progress %+v", stalled, v, s.cons.Progress())
 	}
 	failing.Store(false) // the dead letter goes through; the partition moves
 	if got := waitCovered(ctx, s, 16); got != 16 {
