@@ -25,6 +25,9 @@ type Options struct {
 	// Topics are created with Partitions partitions each.
 	Topics     []string
 	Partitions int32
+	// MaxMessageBytes, when positive, is the largest record batch the
+	// broker accepts (message.max.bytes); 0 keeps Kafka's default.
+	MaxMessageBytes int
 	// DataDir keeps the broker's data across restarts; empty keeps it in
 	// memory only.
 	DataDir string
@@ -58,6 +61,9 @@ func Start(opt Options) (*Embedded, error) {
 		opt.Partitions = 1
 	}
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(opt.Partitions, opt.Topics...)}
+	if opt.MaxMessageBytes > 0 {
+		opts = append(opts, kfake.BrokerConfigs(map[string]string{"message.max.bytes": strconv.Itoa(opt.MaxMessageBytes)}))
+	}
 	if port != 0 {
 		opts = append(opts, kfake.Ports(port))
 	}

@@ -2,11 +2,14 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -36,6 +39,36 @@ func TestDataDirSurvivesRestart(t *testing.T) {
 	defer b.Close()
 	if got := consume(t, b.Addrs(), 10); len(got) != 10 || got[0] != "event-0" {
 		t.Fatalf("after restart: %v", got)
+	}
+}
+
+// MaxMessageBytes raises the broker's message.max.bytes: a 1.5 MB record
+// is refused at Kafka's default limit and accepted at 2 MB.
+func TestMaxMessageBytes(t *testing.T) {
+	const size = 1_500_000
+	value := make([]byte, size) // random, so compression does not shrink it
+	rand.NewChaCha8([32]byte{1}).Read(value)
+	for _, tc := range []struct {
+		limit   int
+		refused bool
+	}{{0, true}, {2_000_000, false}} {
+		b, err := Start(Options{Addr: "127.0.0.1:0", Topics: []string{"predictions"}, MaxMessageBytes: tc.limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...), kgo.DefaultProduceTopic("predictions"),
+			kgo.ProducerBatchMaxBytes(4_000_000), kgo.RecordRetries(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err = cl.ProduceSync(ctx, &kgo.Record{Value: value}).FirstErr()
+		cancel()
+		cl.Close()
+		b.Close()
+		if refused := errors.Is(err, kerr.MessageTooLarge); refused != tc.refused {
+			t.Errorf("limit %d: produce of %d bytes: %v, want refused %v", tc.limit, size, err, tc.refused)
+		}
 	}
 }
 

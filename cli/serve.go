@@ -37,6 +37,7 @@ func runServe(args []string, env Env) error {
 	}
 	log.Info("driftwatch serving", "http", s.HTTPAddr(), "brokers", fmt.Sprint(s.Brokers()))
 	<-ctx.Done()
+	log.Info("driftwatch stopping", "cause", context.Cause(ctx)) // names the signal
 	// Shutdown: stop fetching, finish in-flight batches, last checkpoint and
 	// commit, leave the group, all within shutdown_timeout.
 	closeCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)

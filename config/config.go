@@ -35,17 +35,21 @@ var Example []byte
 
 // Config is the service configuration.
 type Config struct {
-	Kafka           Kafka           `yaml:"kafka"`
-	Topics          Topics          `yaml:"topics"`
-	Format          string          `yaml:"format"`
-	Fields          Fields          `yaml:"fields"`
-	MaxMessageBytes int             `yaml:"max_message_bytes"`
-	Join            Join            `yaml:"join"`
-	Checkpoint      Checkpoint      `yaml:"checkpoint"`
-	ShutdownTimeout time.Duration   `yaml:"shutdown_timeout"`
-	Defaults        Defaults        `yaml:"defaults"`
-	Models          []Model         `yaml:"models"`
-	Alerting        alerting.Config `yaml:"alerting"`
+	Kafka           Kafka         `yaml:"kafka"`
+	Topics          Topics        `yaml:"topics"`
+	Format          string        `yaml:"format"`
+	Fields          Fields        `yaml:"fields"`
+	MaxMessageBytes int           `yaml:"max_message_bytes"`
+	Join            Join          `yaml:"join"`
+	Checkpoint      Checkpoint    `yaml:"checkpoint"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// StallTimeout is how long a partition may have records waiting
+	// without any being processed before the instance reports it stalled
+	// (/readyz 503, driftwatch_partition_stalled 1).
+	StallTimeout time.Duration   `yaml:"stall_timeout"`
+	Defaults     Defaults        `yaml:"defaults"`
+	Models       []Model         `yaml:"models"`
+	Alerting     alerting.Config `yaml:"alerting"`
 
 	// Dir is the directory of the config file; relative reference paths are
 	// resolved against it.
@@ -225,6 +229,15 @@ type Feature struct {
 	Kind string `yaml:"kind"`
 }
 
+// MaxMessageBytesLimit bounds max_message_bytes: a dead letter is a
+// message plus headers, and a Kafka client writes at most 100 MiB to a
+// broker at once.
+const MaxMessageBytesLimit = 64 << 20
+
+// DefaultStallTimeout is stall_timeout's default: far above the time one
+// fetch takes, below the time an operator would notice by hand.
+const DefaultStallTimeout = 2 * time.Minute
+
 // Default returns the defaults, which are also what Example shows.
 func Default() Config {
 	return Config{
@@ -237,6 +250,7 @@ func Default() Config {
 		Join:            Join{MaxPending: 1_000_000, TTL: 24 * time.Hour, MaxEarly: 100_000, EarlyTTL: 10 * time.Minute},
 		Checkpoint:      Checkpoint{Interval: 10 * time.Second, Topic: "driftwatch-checkpoints"},
 		ShutdownTimeout: 10 * time.Second,
+		StallTimeout:    DefaultStallTimeout,
 		Defaults: Defaults{
 			Window:         Window{Length: time.Hour, Pane: time.Minute, Lateness: 5 * time.Minute},
 			EvaluateEvery:  30 * time.Second,

@@ -19,7 +19,8 @@ func TestExampleIsValidAndShowsTheDefaults(t *testing.T) {
 	d := Default()
 	if c.Kafka.EmbeddedAddr != d.Kafka.EmbeddedAddr || c.Join != d.Join || c.Defaults.Window != d.Defaults.Window ||
 		c.Defaults.EvaluateEvery != d.Defaults.EvaluateEvery || c.Fields != d.Fields || c.Topics != d.Topics ||
-		c.Defaults.Drift.Thresholds != d.Defaults.Drift.Thresholds || c.MaxMessageBytes != d.MaxMessageBytes {
+		c.Defaults.Drift.Thresholds != d.Defaults.Drift.Thresholds || c.MaxMessageBytes != d.MaxMessageBytes ||
+		c.StallTimeout != d.StallTimeout {
 		t.Fatalf("the example must show the defaults:\n%+v\n%+v", c, d)
 	}
 	if len(c.Alerting.Rules) != len(d.Alerting.Rules) || c.Alerting.Delivery != d.Alerting.Delivery {

@@ -43,8 +43,11 @@ func (c *Config) validate() error {
 	if c.Format != "json" && c.Format != "arrow" {
 		return fmt.Errorf("format must be json or arrow, got %q", c.Format)
 	}
-	if c.MaxMessageBytes <= 0 {
-		return fmt.Errorf("max_message_bytes must be positive, got %d", c.MaxMessageBytes)
+	if c.MaxMessageBytes <= 0 || c.MaxMessageBytes > MaxMessageBytesLimit {
+		return fmt.Errorf("max_message_bytes must be between 1 and %d, got %d", MaxMessageBytesLimit, c.MaxMessageBytes)
+	}
+	if c.StallTimeout < time.Second {
+		return fmt.Errorf("stall_timeout must be at least 1s, got %s", c.StallTimeout)
 	}
 	if c.Checkpoint.Interval <= 0 || c.ShutdownTimeout <= 0 {
 		return fmt.Errorf("checkpoint.interval and shutdown_timeout must be positive")

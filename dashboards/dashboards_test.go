@@ -299,8 +299,14 @@ func TestRulesMirrorDefaultAlerts(t *testing.T) {
 			}
 		}
 	}
+	for _, a := range ServiceAlerts {
+		n++
+		if _, ok := alerts[key{a.Alert, a.Labels["severity"]}]; !ok {
+			t.Errorf("no service alert %s", a.Alert)
+		}
+	}
 	if len(alerts) != n {
-		t.Errorf("%d alerts, want %d (one per default rule and severity)", len(alerts), n)
+		t.Errorf("%d alerts, want %d (one per default rule and severity, and the service alerts)", len(alerts), n)
 	}
 }
 

@@ -24,7 +24,7 @@ func Fleet() (dashboard.Dashboard, error) {
 		q(`sum(driftwatch_alerts{state="firing"})`, "")), scale{"green", []step{{1, "red"}}}))
 	d.add(colors(d.number("Pending alerts", "Alerts whose condition holds, waiting for their rule's `for`.", "none", 4, 4,
 		q(`sum(driftwatch_alerts{state="pending"})`, "")), scale{"green", []step{{1, "orange"}}}))
-	d.add(d.number("Consumer lag", "Messages in the input topics not yet committed, all topics.", "short", 4, 4,
+	d.add(d.number("Consumer lag", "Messages in the input topics not yet processed, all topics.", "short", 4, 4,
 		q(`sum(driftwatch_consumer_lag_messages)`, "")))
 
 	d.add(d.tableOf("Model versions", "One row per model version: open the model dashboard from its name.", 24, 8,
@@ -45,7 +45,7 @@ func Fleet() (dashboard.Dashboard, error) {
 		q(`sum by (model, version) (driftwatch_feature_drift)`, "{{model}}/{{version}}")).Min(0))
 	d.add(d.series("Alerts", "Alerts of the service's rules by state.", "none", 12, 8,
 		q(`sum by (state) (driftwatch_alerts)`, "{{state}}")).Min(0))
-	d.add(d.series("Consumer lag", "Messages in each input topic not yet committed by the consumer group.", "short", 12, 8,
+	d.add(d.series("Consumer lag", "Messages in each input topic not yet processed by the group.", "short", 12, 8,
 		q(`sum by (topic) (driftwatch_consumer_lag_messages)`, "{{topic}}")).Min(0))
 
 	d.row("Data quality")

@@ -140,8 +140,25 @@ func Alerts() ([]Alerting, error) {
 			})
 		}
 	}
-	return out, nil
+	return append(out, ServiceAlerts...), nil
 }
+
+// ServiceAlerts are alerts on the service itself, which its own rules do
+// not watch (a stalled partition stops the evaluation that would).
+var ServiceAlerts = []Alerting{{
+	Alert: "PartitionStalled",
+	// The gauge turns 1 only after stall_timeout without progress; for
+	// adds a scrape interval or two so one slow fetch does not page.
+	Expr:   "driftwatch_partition_stalled == 1",
+	For:    duration(partitionStalledFor),
+	Labels: map[string]string{"severity": alerting.SeverityCritical},
+	Annotations: map[string]string{
+		"summary": "driftwatch {{ $labels.instance }}: partition {{ $labels.topic }}/{{ $labels.partition }} has records waiting and none processed for longer than stall_timeout (see /readyz and the dead-letter logs)",
+	},
+}}
+
+// partitionStalledFor is PartitionStalled's for.
+const partitionStalledFor = time.Minute
 
 // num prints a threshold as PromQL reads it.
 func num(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }

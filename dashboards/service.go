@@ -4,7 +4,8 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 )
 
-// Service is the health of the driftwatch processes: throughput, the time
+// Service is the health of the driftwatch processes: throughput, lag and
+// stalled partitions, the time
 // to handle a fetch, checkpoints, bad and late input, evaluation, alert
 // delivery, memory and GC.
 func Service() (dashboard.Dashboard, error) {
@@ -16,8 +17,10 @@ func Service() (dashboard.Dashboard, error) {
 	d.row("Throughput")
 	d.add(d.series("Messages consumed", "Messages consumed per second by topic and result: ok, or the reason it went to the dead-letter topic.", "ops", 12, 8,
 		q(`sum by (topic, result) (rate(driftwatch_events_total{`+in+`}[$__rate_interval]))`, "{{topic}} {{result}}")).Min(0))
-	d.add(d.series("Consumer lag", "Messages in each input topic not yet committed by the consumer group.", "short", 12, 8,
+	d.add(d.series("Consumer lag", "Messages in each input topic not yet processed: each instance's partitions, log end minus the offset after the last record processed, summed.", "short", 12, 8,
 		q(`sum by (topic) (driftwatch_consumer_lag_messages{`+in+`})`, "{{topic}}")).Min(0))
+	d.add(d.series("Stalled partitions", "1 while a partition has records waiting and none was processed for longer than stall_timeout (/readyz then answers 503 naming it); the PartitionStalled rule alerts on it.", "short", 24, 6,
+		q(`max by (topic, partition) (driftwatch_partition_stalled{`+in+`})`, "{{topic}}/{{partition}}")).Min(0).Max(1))
 
 	d.row("Processing time")
 	d.add(d.series("Time to handle a fetch", "Time to handle one fetch of records from a partition (decode, bin, join), 50th and 99th percentile, by topic.", "s", 12, 8,

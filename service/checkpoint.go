@@ -123,26 +123,45 @@ func (s *Service) decodeCheckpoint(data []byte, p *part, restoreLeader bool) (al
 	return alerts, nil
 }
 
-// restore loads p's checkpoint, if there is one.
-func (s *Service) restore(ctx context.Context, p *part) error {
+// restore loads p's checkpoint, if there is one, into p: the latest
+// generation, or, when that one does not decode (a flipped byte fails its
+// checksum), the previous one, counted in
+// driftwatch_checkpoint_restore_errors_total. The previous generation's
+// offsets are older, so the partition replays from them and counts stay
+// exact. It returns the part restored (p, or a fresh one for an older
+// generation, since a failed decode leaves p half-filled).
+func (s *Service) restore(ctx context.Context, p *part) (*part, error) {
 	start := time.Now()
-	data, err := s.ckpt.load(ctx, p.n)
-	if err != nil || data == nil {
-		return err
+	gens, err := s.ckpt.load(ctx, p.n)
+	if err != nil || len(gens) == 0 {
+		return p, err
 	}
-	alerts, err := s.decodeCheckpoint(data, p, true)
-	if err != nil {
-		return fmt.Errorf("partition %d: %w", p.n, err)
-	}
-	if len(alerts) > 0 && s.alerts != nil {
-		if err := s.alerts.Restore(alerts); err != nil {
-			s.log.Warn("service: alert states in the checkpoint not restored", "err", err)
+	var errs []error
+	for i, data := range gens {
+		if i > 0 {
+			p = s.newPart(p.n)
 		}
+		alerts, err := s.decodeCheckpoint(data, p, true)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("partition %d checkpoint generation -%d: %w", p.n, i, err))
+			continue
+		}
+		if len(errs) > 0 {
+			s.metrics.GetOrCreateCounter("driftwatch_checkpoint_restore_errors_total").Add(len(errs))
+			s.log.Error("service: latest checkpoint not restored; restored the previous generation and replaying from its offsets",
+				"partition", p.n, "err", errors.Join(errs...))
+		}
+		if len(alerts) > 0 && s.alerts != nil {
+			if err := s.alerts.Restore(alerts); err != nil {
+				s.log.Warn("service: alert states in the checkpoint not restored", "err", err)
+			}
+		}
+		s.restoreDuration.Update(time.Since(start).Seconds())
+		s.log.Info("service: partition restored from its checkpoint", "partition", p.n, "bytes", len(data), "generation", -i,
+			"predictions_offset", p.next[0], "outcomes_offset", p.next[1])
+		return p, nil
 	}
-	s.restoreDuration.Update(time.Since(start).Seconds())
-	s.log.Info("service: partition restored from its checkpoint", "partition", p.n, "bytes", len(data),
-		"predictions_offset", p.next[0], "outcomes_offset", p.next[1])
-	return nil
+	return p, errors.Join(errs...)
 }
 
 // checkpoint saves p (when it changed, or always with force) and then
@@ -201,13 +220,18 @@ func (s *Service) checkpoint(ctx context.Context, p *part, force bool) error {
 	return s.cons.Commit(ctx, offsets)
 }
 
-// checkpointAll checkpoints every owned partition.
-func (s *Service) checkpointAll(ctx context.Context, force bool) {
+// checkpointAll checkpoints (and commits) every owned partition and
+// returns how many succeeded and failed.
+func (s *Service) checkpointAll(ctx context.Context, force bool) (saved, failed int) {
 	for _, p := range s.ownedParts() {
 		if err := s.checkpoint(ctx, p, force); err != nil {
+			failed++
 			s.log.Warn("service: checkpoint failed; retried at the next interval", "partition", p.n, "err", err)
+			continue
 		}
+		saved++
 	}
+	return saved, failed
 }
 
 // checkpointLoop checkpoints every interval.
@@ -224,12 +248,14 @@ func (s *Service) checkpointLoop(ctx context.Context) {
 	}
 }
 
-// store keeps the latest checkpoint per partition number.
+// store keeps the latest two checkpoints (generations) per partition
+// number: a corrupt latest one costs one interval, not the whole state.
 type store interface {
 	save(ctx context.Context, n int32, data []byte) error
-	// load returns the latest checkpoint of n that any save which
-	// returned before the call wrote (nil when there is none).
-	load(ctx context.Context, n int32) ([]byte, error)
+	// load returns the checkpoints of n, newest first, the first the
+	// latest that any save which returned before the call wrote, the
+	// second the one before it (empty when there is none).
+	load(ctx context.Context, n int32) ([][]byte, error)
 	// latest returns the latest checkpoints known of every partition, for
 	// merging the partitions other members own (nil when unsupported).
 	latest() map[int32][]byte
@@ -237,8 +263,13 @@ type store interface {
 }
 
 // dirStore keeps one file per partition in a local directory: written to a
-// temporary file, synced and renamed over the old one.
-type dirStore struct{ dir string }
+// temporary file, synced, the current file renamed to the previous
+// generation's name (prevSuffix), and the new one renamed into place.
+type dirStore struct {
+	dir   string
+	mu    sync.Mutex
+	cache map[int32]dirFile // latest's last reads
+}
 
 func newDirStore(dir string) (*dirStore, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -265,24 +296,84 @@ func (d *dirStore) save(_ context.Context, n int32, data []byte) error {
 		err = cerr
 	}
 	if err == nil {
+		// A crash between the renames leaves only the previous
+		// generation, which load then returns.
+		if err = os.Rename(d.path(n), d.path(n)+prevSuffix); errors.Is(err, os.ErrNotExist) {
+			err = nil
+		}
+	}
+	if err == nil {
 		err = os.Rename(tmp, d.path(n))
 	}
 	return err
 }
 
-func (d *dirStore) load(_ context.Context, n int32) ([]byte, error) {
-	data, err := os.ReadFile(d.path(n))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+// prevSuffix names the previous generation's file.
+const prevSuffix = ".prev"
+
+func (d *dirStore) load(_ context.Context, n int32) ([][]byte, error) {
+	var gens [][]byte
+	for _, path := range []string{d.path(n), d.path(n) + prevSuffix} {
+		data, err := os.ReadFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		gens = append(gens, data)
 	}
-	return data, err
+	return gens, nil
 }
 
-func (d *dirStore) latest() map[int32][]byte { return nil }
-func (d *dirStore) close()                   {}
+// latest reads the directory's current checkpoints, so members sharing
+// the directory merge the partitions the others own, as with the topic
+// store. A file whose size and modification time did not change is not
+// read again: the same slice comes back, and the caller keeps its
+// decoding.
+func (d *dirStore) latest() map[int32][]byte {
+	files, _ := filepath.Glob(filepath.Join(d.dir, keyPrefix+"*.ckpt"))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cache == nil {
+		d.cache = map[int32]dirFile{}
+	}
+	out := map[int32][]byte{}
+	for _, file := range files {
+		n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(filepath.Base(file), keyPrefix), ".ckpt"))
+		if err != nil {
+			continue
+		}
+		info, err := os.Stat(file)
+		if err != nil {
+			continue
+		}
+		c, ok := d.cache[int32(n)]
+		if !ok || c.size != info.Size() || !c.mod.Equal(info.ModTime()) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				continue
+			}
+			c = dirFile{size: info.Size(), mod: info.ModTime(), data: data}
+			d.cache[int32(n)] = c
+		}
+		out[int32(n)] = c.data
+	}
+	return out
+}
+
+// dirFile is a checkpoint file as last read by latest.
+type dirFile struct {
+	size int64
+	mod  time.Time
+	data []byte
+}
+
+func (d *dirStore) close() {}
 
 // kafkaStore keeps checkpoints in a compacted topic of one partition, key
-// "GROUP/partition-N": the state belongs to the consumer group whose
+// "GROUP/partition-N" and "GROUP/partition-N" + altSuffix, in turns, so
+// compaction keeps two generations: the state belongs to the consumer group whose
 // offsets it covers, so groups can share the topic (a new group starts
 // from its own offsets, not from another's checkpoints). A tail reader follows the topic from its start and keeps
 // the latest record per key: loads wait until it has read up to the end
@@ -298,13 +389,21 @@ type kafkaStore struct {
 	cond *sync.Cond
 	seen int64 // next offset the tail will read
 	last map[int32][]byte
-	done chan struct{}
-	stop context.CancelFunc
+	// prev is the generation before last (the other key's latest record),
+	// lastAlt whether last was written under the alternate key.
+	prev    map[int32][]byte
+	lastAlt map[int32]bool
+	done    chan struct{}
+	stop    context.CancelFunc
 }
 
 // keyPrefix and the partition number name a checkpoint: a file, or after
 // the group and a slash a record's key.
 const keyPrefix = "partition-"
+
+// altSuffix ends the key of every other checkpoint generation in the
+// topic store.
+const altSuffix = ".b"
 
 // maxCheckpointBytes bounds one checkpoint record (the topic's
 // max.message.bytes).
@@ -338,7 +437,8 @@ func newKafkaStore(ctx context.Context, brokers []string, topic, group string, e
 		return nil, fmt.Errorf("service: checkpoint topic %q: %w", topic, err)
 	}
 	tctx, cancel := context.WithCancel(context.Background())
-	k := &kafkaStore{topic: topic, prefix: group + "/" + keyPrefix, cl: cl, adm: adm, last: map[int32][]byte{}, done: make(chan struct{}), stop: cancel}
+	k := &kafkaStore{topic: topic, prefix: group + "/" + keyPrefix, cl: cl, adm: adm, last: map[int32][]byte{},
+		prev: map[int32][]byte{}, lastAlt: map[int32]bool{}, done: make(chan struct{}), stop: cancel}
 	k.cond = sync.NewCond(&k.mu)
 	go k.tail(tctx)
 	return k, nil
@@ -351,8 +451,9 @@ func (k *kafkaStore) tail(ctx context.Context) {
 		k.mu.Lock()
 		fs.EachRecord(func(r *kgo.Record) {
 			if n, ok := strings.CutPrefix(string(r.Key), k.prefix); ok {
+				n, alt := strings.CutSuffix(n, altSuffix)
 				if n, err := strconv.Atoi(n); err == nil {
-					k.last[int32(n)] = r.Value
+					k.read(int32(n), alt, r.Value)
 				}
 			}
 			k.seen = r.Offset + 1
@@ -365,13 +466,39 @@ func (k *kafkaStore) tail(ctx context.Context) {
 	k.mu.Unlock()
 }
 
-func (k *kafkaStore) save(ctx context.Context, n int32, data []byte) error {
-	// The buffer is reused by the next checkpoint: the record gets a copy.
-	r := &kgo.Record{Topic: k.topic, Partition: 0, Key: []byte(k.prefix + strconv.Itoa(int(n))), Value: slices.Clone(data)}
-	return consumer.ProduceWait(ctx, k.cl, r)
+// read notes a checkpoint record of n in offset order. The key the
+// latest record did not use holds the previous generation; the same key
+// again replaces the latest (compaction would drop the older one).
+func (k *kafkaStore) read(n int32, alt bool, data []byte) {
+	if last, ok := k.last[n]; ok && k.lastAlt[n] != alt {
+		k.prev[n] = last
+	}
+	k.last[n], k.lastAlt[n] = data, alt
 }
 
-func (k *kafkaStore) load(ctx context.Context, n int32) ([]byte, error) {
+func (k *kafkaStore) save(ctx context.Context, n int32, data []byte) error {
+	// The other key than the latest record's, so the latest stays as the
+	// previous generation.
+	k.mu.Lock()
+	key := k.prefix + strconv.Itoa(int(n))
+	if _, ok := k.last[n]; ok && !k.lastAlt[n] {
+		key += altSuffix
+	}
+	k.mu.Unlock()
+	// The buffer is reused by the next checkpoint: the record gets a copy.
+	r := &kgo.Record{Topic: k.topic, Partition: 0, Key: []byte(key), Value: slices.Clone(data)}
+	if err := consumer.ProduceWait(ctx, k.cl, r); err != nil {
+		return err
+	}
+	// Noted at once, so the next save alternates even before the tail
+	// reads this record back (it notes it again then, harmlessly).
+	k.mu.Lock()
+	k.read(n, strings.HasSuffix(key, altSuffix), r.Value)
+	k.mu.Unlock()
+	return nil
+}
+
+func (k *kafkaStore) load(ctx context.Context, n int32) ([][]byte, error) {
 	// The end offset, retried while the topic's metadata settles.
 	var end kadm.ListedOffset
 	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
@@ -412,7 +539,13 @@ func (k *kafkaStore) load(ctx context.Context, n int32) ([]byte, error) {
 		}
 		k.cond.Wait()
 	}
-	return k.last[n], nil
+	var gens [][]byte
+	for _, data := range [][]byte{k.last[n], k.prev[n]} {
+		if data != nil {
+			gens = append(gens, data)
+		}
+	}
+	return gens, nil
 }
 
 func (k *kafkaStore) latest() map[int32][]byte {

@@ -1,11 +1,17 @@
 package service
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"syscall"
+	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
@@ -16,13 +22,10 @@ import (
 // kafkaOpts turns the config's TLS and SASL settings into client options.
 // The SASL password comes from the environment variable password_env
 // names, so it never sits in the file; an unset variable is an error.
-// groupOpts are the consumer group's settings, for any broker.
+// groupOpts are the consumer group's settings, for any broker (the
+// instance id goes to the consumer, which leaves with it on Close).
 func groupOpts(k config.Kafka) []kgo.Opt {
-	opts := []kgo.Opt{kgo.SessionTimeout(k.SessionTimeout)}
-	if k.InstanceID != "" {
-		opts = append(opts, kgo.InstanceID(k.InstanceID))
-	}
-	return opts
+	return []kgo.Opt{kgo.SessionTimeout(k.SessionTimeout)}
 }
 
 func kafkaOpts(k config.Kafka) ([]kgo.Opt, error) {
@@ -63,4 +66,54 @@ func kafkaOpts(k config.Kafka) ([]kgo.Opt, error) {
 		}
 	}
 	return opts, nil
+}
+
+// kafkaCheckTimeout bounds the connection check at start: a wrong
+// password, SASL mechanism or TLS setting fails start this soon, naming
+// the cause, instead of surfacing as EOF from a later request.
+const kafkaCheckTimeout = 8 * time.Second
+
+// checkKafka connects to the brokers with the client options and asks one
+// for metadata, and explains a failure in terms of the config.
+func checkKafka(ctx context.Context, k config.Kafka, brokers []string, opts []kgo.Opt) error {
+	ctx, cancel := context.WithTimeout(ctx, kafkaCheckTimeout)
+	defer cancel()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, opts...)...)
+	if err != nil {
+		return fmt.Errorf("service: kafka client: %w", err)
+	}
+	defer cl.Close()
+	err = cl.Ping(ctx)
+	if err == nil {
+		return nil
+	}
+	var (
+		unknownCA   x509.UnknownAuthorityError
+		hostname    x509.HostnameError
+		invalidCert x509.CertificateInvalidError
+		verify      *tls.CertificateVerificationError
+		record      tls.RecordHeaderError
+	)
+	switch {
+	case errors.Is(err, kerr.SaslAuthenticationFailed), errors.Is(err, kerr.UnsupportedSaslMechanism), errors.Is(err, kerr.IllegalSaslState):
+		return fmt.Errorf("service: kafka authentication failed: the brokers refused SASL mechanism %q for user %q (check kafka.sasl and the password in $%s): %w",
+			k.SASL.Mechanism, k.SASL.Username, k.SASL.PasswordEnv, err)
+	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalidCert), errors.As(err, &verify):
+		return fmt.Errorf("service: kafka authentication failed: the brokers' TLS certificate is not trusted (check kafka.tls ca_file and server_name): %w", err)
+	case errors.As(err, &record):
+		return fmt.Errorf("service: kafka authentication failed: the brokers do not speak TLS on %v (kafka.tls.enabled is true): %w", brokers, err)
+	case (k.TLS.Enabled || k.SASL.Mechanism != "") &&
+		(errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)):
+		return fmt.Errorf("service: kafka authentication failed: the brokers closed the connection during the handshake: a wrong password, SASL mechanism or security protocol (kafka.tls.enabled %v, kafka.sasl.mechanism %q, user %q): %w",
+			k.TLS.Enabled, k.SASL.Mechanism, k.SASL.Username, err)
+	case k.TLS.Enabled && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)):
+		// A plaintext listener takes the TLS ClientHello for the start of
+		// a huge request and waits for the rest.
+		return fmt.Errorf("service: kafka authentication failed: no TLS handshake with %v completed within %s (is the listener plaintext? kafka.tls.enabled is true): %w",
+			brokers, kafkaCheckTimeout, err)
+	case !k.TLS.Enabled && k.SASL.Mechanism == "" &&
+		(errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)):
+		return fmt.Errorf("service: kafka authentication failed: the brokers closed the connection (they may require TLS or SASL: kafka.tls, kafka.sasl): %w", err)
+	}
+	return fmt.Errorf("service: no kafka broker of %v answered within %s: %w", brokers, kafkaCheckTimeout, err)
 }

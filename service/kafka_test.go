@@ -2,7 +2,9 @@ package service
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -36,19 +38,35 @@ models: [{name: credit, task: classification, versions: [{name: v1, reference: p
 	}
 	waitProcessed(t, ctx, s, 20)
 
-	// A wrong password is refused by the broker: the service does not start.
-	t.Setenv("DW_KAFKA_PASSWORD", "wrong")
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
-kafka: {brokers: [%q], group: other, sasl: {mechanism: SCRAM-SHA-256, username: dw, password_env: DW_KAFKA_PASSWORD}}
+	// A wrong password or mechanism, or TLS against a plaintext listener:
+	// the service does not start, within kafkaCheckTimeout, and says
+	// authentication failed.
+	for _, tc := range []struct{ name, password, kafka string }{
+		{"wrong password", "wrong", `sasl: {mechanism: SCRAM-SHA-256, username: dw, password_env: DW_KAFKA_PASSWORD}`},
+		{"wrong mechanism", "s3cret", `sasl: {mechanism: PLAIN, username: dw, password_env: DW_KAFKA_PASSWORD}`},
+		{"TLS to plaintext", "s3cret", `tls: {enabled: true}, sasl: {mechanism: SCRAM-SHA-256, username: dw, password_env: DW_KAFKA_PASSWORD}`},
+	} {
+		t.Setenv("DW_KAFKA_PASSWORD", tc.password)
+		cfg, err := config.Parse([]byte(fmt.Sprintf(`
+kafka: {brokers: [%q], group: other, %s}
 models: [{name: credit, task: classification, versions: [{name: v1, reference: p.dwprof}], evaluate_every: 1h}]
-`, c.ListenAddrs()[0])))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Dir = s.cfg.Dir
-	if bad, err := Start(ctx, Options{Config: cfg}); err == nil {
-		bad.Close(ctx)
-		t.Fatal("started with a wrong password")
+`, c.ListenAddrs()[0], tc.kafka)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Dir = s.cfg.Dir
+		start := time.Now()
+		bad, err := Start(ctx, Options{Config: cfg})
+		took := time.Since(start)
+		if err == nil {
+			bad.Close(ctx)
+			t.Fatalf("%s: started", tc.name)
+		}
+		if !strings.Contains(err.Error(), "kafka authentication failed") || took > 10*time.Second {
+			t.Errorf("%s: start failed after %s with %v; want an authentication failure within 10s", tc.name, took.Round(time.Millisecond), err)
+		} else {
+			t.Logf("%s: start failed after %s: %v", tc.name, took.Round(time.Millisecond), err)
+		}
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 var metricHelp = map[string][2]string{
 	"driftwatch_events_total":                       {"counter", "Messages consumed, by topic and result (ok or a dead-letter reason)."},
 	"driftwatch_dead_letters_total":                 {"counter", "Messages sent to the dead-letter topic, by reason."},
+	"driftwatch_dead_letters_refused_total":         {"counter", "Dead letters the broker refused for good even cut short; skipped so the partition moves on."},
 	"driftwatch_late_events_total":                  {"counter", "Events older than their model's window, dropped."},
 	"driftwatch_checkpoint_duration_seconds":        {"histogram", "Time to save one partition's checkpoint to its store."},
 	"driftwatch_checkpoint_encode_seconds":          {"histogram", "Time to encode one partition's checkpoint (the partition's workers wait meanwhile)."},
@@ -29,7 +30,7 @@ var metricHelp = map[string][2]string{
 	"driftwatch_checkpoint_bytes":                   {"gauge", "Size of the partition's last checkpoint."},
 	"driftwatch_checkpoints_total":                  {"counter", "Checkpoints saved."},
 	"driftwatch_checkpoint_errors_total":            {"counter", "Checkpoints that could not be saved (retried at the next interval)."},
-	"driftwatch_checkpoint_restore_errors_total":    {"counter", "Checkpoints that could not be decoded; the partition started empty at its committed offset."},
+	"driftwatch_checkpoint_restore_errors_total":    {"counter", "Checkpoint generations that could not be decoded on restore; the previous generation was restored instead, or, without one, the partition started empty at its committed offset."},
 	"driftwatch_window_events":                      {"gauge", "Events in the model version's current window."},
 	"driftwatch_feature_psi":                        {"gauge", "Population stability index of the feature's window against the reference."},
 	"driftwatch_feature_ks":                         {"gauge", "Kolmogorov-Smirnov statistic of the feature's window from fine bins (lower bound)."},
@@ -40,7 +41,8 @@ var metricHelp = map[string][2]string{
 	"driftwatch_model_accuracy":                     {"gauge", "Accuracy over the outcomes joined to the window's predictions."},
 	"driftwatch_model_mae":                          {"gauge", "Mean absolute error over the outcomes joined to the window's predictions."},
 	"driftwatch_model_rmse":                         {"gauge", "Root mean squared error over the outcomes joined to the window's predictions."},
-	"driftwatch_consumer_lag_messages":              {"gauge", "Messages in the topic not yet committed by the consumer group."},
+	"driftwatch_consumer_lag_messages":              {"gauge", "Messages of the topic waiting on the partitions this instance owns: log end minus the offset after the last record processed (sum over instances for the group)."},
+	"driftwatch_partition_stalled":                  {"gauge", "1 while the partition has records waiting and none was processed for longer than stall_timeout, else 0."},
 	"driftwatch_join_pending":                       {"gauge", "Predictions waiting for their outcome."},
 	"driftwatch_join_evicted":                       {"gauge", "Predictions and early outcomes dropped from the join by its count or age bounds since start."},
 	"driftwatch_feature_missing_rate":               {"gauge", "Share of events in the window without the feature's field."},
@@ -94,6 +96,7 @@ var joinBuckets = []float64{0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 *
 // runtime gauges, read from runtime/metrics at scrape time.
 func initMetrics(set *metrics.Set) {
 	set.GetOrCreateCounter("driftwatch_late_events_total")
+	set.GetOrCreateCounter("driftwatch_dead_letters_refused_total")
 	set.GetOrCreateCounter("driftwatch_checkpoints_total")
 	set.GetOrCreateCounter("driftwatch_checkpoint_errors_total")
 	set.GetOrCreateCounter("driftwatch_checkpoint_restore_errors_total")

@@ -100,7 +100,8 @@ func (s *Service) assigned(ctx context.Context, assigned map[string][]int32) map
 		if p == nil {
 			p = s.newPart(n)
 			if s.ckpt != nil {
-				err := s.restore(ctx, p)
+				var err error
+				p, err = s.restore(ctx, p)
 				if ctx.Err() != nil {
 					// The group is rebalancing again: the partition is about to
 					// be revoked; its next owner restores it. Records fetched

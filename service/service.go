@@ -86,15 +86,19 @@ type Service struct {
 	running         bool
 	remote          map[int32]*remotePart // evalMu
 
-	deadLog   deadLog
-	evalMu    sync.Mutex  // one evaluation at a time
-	saveMu    sync.Mutex  // one write of the alert state file at a time
-	crashed   atomic.Bool // Kill: the alert state file is not written any more
-	alerts    *alerting.Engine
-	alertAPI  *alerting.API
-	started   time.Time    // no_data counts from here for versions without events
-	processed atomic.Int64 // prediction records handled, accepted or dead-lettered
-	joined    atomic.Int64
+	deadLog deadLog
+	// stallMu guards stallGauges, the driftwatch_partition_stalled series
+	// last set (progress.go).
+	stallMu     sync.Mutex
+	stallGauges map[string]bool
+	evalMu      sync.Mutex  // one evaluation at a time
+	saveMu      sync.Mutex  // one write of the alert state file at a time
+	crashed     atomic.Bool // Kill: the alert state file is not written any more
+	alerts      *alerting.Engine
+	alertAPI    *alerting.API
+	started     time.Time    // no_data counts from here for versions without events
+	processed   atomic.Int64 // prediction records handled, accepted or dead-lettered
+	joined      atomic.Int64
 
 	closeOnce sync.Once
 }
@@ -132,6 +136,19 @@ type version struct {
 	// `threshold: auto` (nil without such rules).
 	auto alerting.AutoThresholds
 }
+
+// HTTP server limits: every connection costs a file descriptor shared
+// with the Kafka clients, so idle keep-alive clients are dropped, slow
+// ones time out, and headers are bounded (the API takes no request body).
+const (
+	httpReadHeaderTimeout = 5 * time.Second
+	httpReadTimeout       = 10 * time.Second
+	// httpWriteTimeout leaves room for a /metrics or /readyz that waits on
+	// the brokers (progressTimeout) and for a large status page.
+	httpWriteTimeout   = 30 * time.Second
+	httpIdleTimeout    = 60 * time.Second
+	httpMaxHeaderBytes = 64 << 10
+)
 
 // Start builds and starts the service.
 func Start(ctx context.Context, opt Options) (*Service, error) {
@@ -205,7 +222,8 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 		ret := cfg.Kafka.Embedded.Retention.Broker(cfg.Kafka.Group, cfg.Topics.Predictions, cfg.Topics.Outcomes)
 		ret.Log = s.log
 		b, err := broker.Start(broker.Options{Addr: cfg.Kafka.EmbeddedAddr, Partitions: 1, DataDir: dataDir,
-			Topics: []string{cfg.Topics.Predictions, cfg.Topics.Outcomes, cfg.Topics.DeadLetters}, Retention: ret})
+			MaxMessageBytes: consumer.DeadLetterLimit(cfg.MaxMessageBytes),
+			Topics:          []string{cfg.Topics.Predictions, cfg.Topics.Outcomes, cfg.Topics.DeadLetters}, Retention: ret})
 		if err != nil {
 			return nil, err
 		}
@@ -221,6 +239,10 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	if s.embedded == nil { // the embedded broker speaks plaintext on loopback
 		var err error
 		if extra, err = kafkaOpts(cfg.Kafka); err != nil {
+			s.Close(context.Background())
+			return nil, err
+		}
+		if err = checkKafka(ctx, cfg.Kafka, brokers, extra); err != nil {
 			s.Close(context.Background())
 			return nil, err
 		}
@@ -280,6 +302,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	// alert states among them, so the consumer comes after the engine.
 	cons, err := consumer.New(consumer.Options{Brokers: brokers, Group: cfg.Kafka.Group, ClientID: cfg.Kafka.ClientID,
 		Topics: []string{cfg.Topics.Predictions, cfg.Topics.Outcomes}, DeadLetters: cfg.Topics.DeadLetters, Logger: s.log,
+		MaxMessageBytes: cfg.MaxMessageBytes, Now: opt.Now, InstanceID: cfg.Kafka.InstanceID,
 		Extra: append(append(extra, groupOpts(cfg.Kafka)...), opt.KafkaOpts...), Assigned: s.assigned, Released: s.released}, s.handle)
 	if err != nil {
 		s.Close(context.Background())
@@ -287,7 +310,8 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	}
 	s.cons = cons
 	if s.httpLn != nil {
-		s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 5 * time.Second}
+		s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: httpReadHeaderTimeout, ReadTimeout: httpReadTimeout,
+			WriteTimeout: httpWriteTimeout, IdleTimeout: httpIdleTimeout, MaxHeaderBytes: httpMaxHeaderBytes}
 		s.wg.Go(func() {
 			if err := s.httpSrv.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				s.log.Error("service: http server", "err", err)
@@ -343,7 +367,14 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) {
 		return
 	}
 	rejected := s.handleRecords(p, topic, partition, recs)
-	if err := s.cons.DeadLetter(s.workCtx, rejected); err != nil {
+	var refused *consumer.RefusedError
+	switch err := s.cons.DeadLetter(s.workCtx, rejected); {
+	case errors.As(err, &refused):
+		// Retrying cannot succeed: the records are counted and the
+		// partition moves on rather than stopping behind them.
+		s.metrics.GetOrCreateCounter("driftwatch_dead_letters_refused_total").Add(len(refused.Records))
+		s.log.Error("service: dead letters refused by the broker for good; skipped", "partition", partition, "err", err)
+	case err != nil:
 		p.broken = true
 		if s.killed.Load() {
 			return
@@ -875,17 +906,18 @@ func (s *Service) evaluate(due map[string]bool) {
 		s.metrics.GetOrCreateGauge("driftwatch_join_pending"+l, nil).Set(float64(st.Pending))
 		s.metrics.GetOrCreateGauge("driftwatch_join_evicted"+l, nil).Set(float64(st.EvictedPending + st.EvictedEarly + st.ExpiredPending + st.ExpiredEarly))
 	}
+	s.observeProgress()
+	var lag map[string]int64
 	if s.cons != nil {
-		lctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		lag, err := s.cons.Lag(lctx)
+		ctx, cancel := context.WithTimeout(context.Background(), progressTimeout)
+		var err error
+		if lag, err = s.cons.GroupLag(ctx); err != nil {
+			s.log.Warn("service: consumer group lag", "err", err)
+		}
 		cancel()
-		if err != nil {
-			s.log.Warn("service: consumer lag", "err", err)
-		}
-		for topic, n := range lag {
-			s.metrics.GetOrCreateGauge(fmt.Sprintf(`driftwatch_consumer_lag_messages{topic=%q}`, topic), nil).Set(float64(n))
-			samples = append(samples, alerting.Sample{Feature: topic, Statistic: "consumer_lag", Value: float64(n), Samples: math.Inf(1)})
-		}
+	}
+	for _, topic := range sortedKeys(lag) {
+		samples = append(samples, alerting.Sample{Feature: topic, Statistic: "consumer_lag", Value: float64(lag[topic]), Samples: math.Inf(1)})
 	}
 	if s.alerts != nil && s.leader() {
 		release, held := s.alerts.EvalHeld(start, samples)
@@ -928,6 +960,7 @@ func (s *Service) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		s.observeProgress()
 		writeMetrics(w, s.metrics)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
@@ -942,6 +975,14 @@ func (s *Service) routes() *http.ServeMux {
 			case !s.cons.Healthy():
 				http.Error(w, "fetching from the brokers fails; retrying", http.StatusServiceUnavailable)
 			default:
+				if _, stalls := s.observeProgress(); len(stalls) > 0 {
+					w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+					w.WriteHeader(http.StatusServiceUnavailable)
+					for _, st := range stalls {
+						fmt.Fprintf(w, "%s (stall_timeout %s)\n", st, s.cfg.StallTimeout)
+					}
+					return
+				}
 				fmt.Fprintln(w, "ready")
 			}
 		default:
@@ -1080,20 +1121,26 @@ func writeJSON(w http.ResponseWriter, v any) {
 func (s *Service) Close(ctx context.Context) error {
 	var err error
 	s.closeOnce.Do(func() {
+		began := time.Now()
 		ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 		defer cancel()
 		if s.cancel != nil {
 			s.cancel()
 		}
 		if s.running {
+			s.log.Info("service: shutting down", "deadline", s.cfg.ShutdownTimeout)
 			defer s.cancelWork()
 			stop := context.AfterFunc(ctx, s.cancelWork) // past the deadline, in-flight work is abandoned
 			defer stop()
 			<-s.consumerDone // the poll loop has returned: nothing new reaches a worker
 			s.cons.Stop()
-			s.checkpointAll(ctx, true)
+			saved, failed := s.checkpointAll(ctx, true)
+			s.log.Info("service: last checkpoints saved and committed", "partitions", saved, "failed", failed)
 			s.killed.Store(true) // the revocation in Close has nothing left to save
 			s.cons.Close()
+			defer func() {
+				s.log.Info("service: shut down", "took", time.Since(began).Round(time.Millisecond), "deadline_exceeded", ctx.Err() != nil)
+			}()
 		}
 		if s.httpSrv != nil {
 			s.httpSrv.Shutdown(ctx)
