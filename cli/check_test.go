@@ -240,6 +240,13 @@ func TestCheckBadInput(t *testing.T) {
 	f([]string{"check", "--reference", good, "--current", good, "--require", "f2>=1"},
 		`driftwatch: detectors: gate "f2>=1": unknown metric "f2" (want one of accuracy, precision_macro, recall_macro, f1_macro, roc_auc, log_loss, brier, ece, mae, rmse, mape, mean_error, r2, drifted_features, drift_share)`)
 	f([]string{"frobnicate"}, "driftwatch: unknown command \"frobnicate\"\n\n"+strings.TrimSpace(usage))
+	// An LZ4-compressed stream written by arrow-js 21.2.0 (the compressed
+	// length in each buffer's prefix; interop/node/producer.mjs lz4).
+	js := "../testdata/arrowjs/lz4_21.2.0.arrows"
+	f([]string{"check", "--reference", js, "--current", js}, fmt.Sprintf(`driftwatch: dataset: %q: cannot read arrow: `+
+		`lz4-compressed buffer 4 of the message at offset 1672 declares 29 uncompressed bytes in its 8-byte prefix but decompresses to 800: `+
+		`the writer put another length there (arrow-js up to 21.2.0 writes the compressed length); `+
+		`write Arrow IPC without body compression and compress on the Kafka producer instead`, js))
 }
 
 func TestProfileMatchesRawReference(t *testing.T) {

@@ -265,6 +265,14 @@ func (d *ArrowDecoder) Decode(msg []byte, b *Columns) (err error) {
 		if err != nil {
 			d.release()
 			b.reset()
+			// A short decompressed buffer shows up as some other error;
+			// name the cause when it is a misdeclared length.
+			if d.mr.compressed {
+				var le *BufferLengthError
+				if errors.As(CheckCompressedLengths(msg, memLimit(len(msg))), &le) {
+					err = &Error{Reason: ReasonMalformed, Offset: le.Offset, Err: fmt.Errorf("arrow: %w", le)}
+				}
+			}
 		}
 	}()
 	if err := d.read(msg); err != nil {
