@@ -2,9 +2,9 @@ package events
 
 import (
 	"encoding/binary"
-	"os"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"

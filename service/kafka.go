@@ -16,9 +16,10 @@ import (
 // kafkaOpts turns the config's TLS and SASL settings into client options.
 // The SASL password comes from the environment variable password_env
 // names, so it never sits in the file; an unset variable is an error.
-// groupOpts are the consumer group's settings, for any broker.
+// groupOpts are the consumer group's settings, for any broker, and its
+// dead-letter producer's compression.
 func groupOpts(k config.Kafka) []kgo.Opt {
-	opts := []kgo.Opt{kgo.SessionTimeout(k.SessionTimeout)}
+	opts := []kgo.Opt{kgo.SessionTimeout(k.SessionTimeout), compression(k.Compression)}
 	if k.InstanceID != "" {
 		opts = append(opts, kgo.InstanceID(k.InstanceID))
 	}
@@ -63,4 +64,14 @@ func kafkaOpts(k config.Kafka) ([]kgo.Opt, error) {
 		}
 	}
 	return opts, nil
+}
+
+// compression is the producer option for a configured codec.
+func compression(c config.Compression) kgo.Opt {
+	codec := map[config.Compression]kgo.CompressionCodec{
+		config.CompressionNone: kgo.NoCompression(), config.CompressionGzip: kgo.GzipCompression(),
+		config.CompressionSnappy: kgo.SnappyCompression(), config.CompressionLZ4: kgo.Lz4Compression(),
+		config.CompressionZstd: kgo.ZstdCompression(),
+	}[c]
+	return kgo.ProducerBatchCompression(codec)
 }

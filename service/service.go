@@ -241,7 +241,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 		}
 	case cfg.Checkpoint.Topic != "":
 		var k *kafkaStore
-		k, err = newKafkaStore(ctx, brokers, cfg.Checkpoint.Topic, cfg.Kafka.Group, extra)
+		k, err = newKafkaStore(ctx, brokers, cfg.Checkpoint.Topic, cfg.Kafka.Group, append(slices.Clip(extra), compression(cfg.Checkpoint.Compression)))
 		if err == nil {
 			s.ckpt = k
 		}
