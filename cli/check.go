@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"slices"
 
 	"driftwatch/config"
 	"driftwatch/dataset"
@@ -204,12 +206,33 @@ func isProfileFile(path string) bool {
 	return profile.IsProfile(head[:n])
 }
 
+// binary reports whether c is numeric with at most two distinct integer
+// values (nulls aside).
+func binary(c *dataset.Column) bool {
+	if c.Kind != dataset.KindNumeric {
+		return false
+	}
+	var seen []float64
+	for _, x := range c.Num {
+		switch {
+		case x != x || slices.Contains(seen, x):
+		case x != math.Trunc(x) || len(seen) == 2:
+			return false
+		default:
+			seen = append(seen, x)
+		}
+	}
+	return len(seen) > 0
+}
+
 func runProfileBuild(args []string, env Env) error {
 	var (
 		in, out, format string
 		categorical     []string
+		numeric         []string
 		exclude         []string
 		bins, maxSample int
+		outputs         = []string{"prediction", "label"}
 	)
 	fs := newFlags("profile build", env)
 	fs.StringVar(&in, "input", "", "reference data (CSV, Parquet, Arrow IPC, JSON Lines)")
@@ -219,6 +242,12 @@ func runProfileBuild(args []string, env Env) error {
 		categorical = append(categorical, listFlag(v)...)
 		return nil
 	})
+	fs.Func("numeric", "comma-separated columns to keep numeric (a 0/1 prediction or label column is otherwise a class)", func(v string) error {
+		numeric = append(numeric, listFlag(v)...)
+		return nil
+	})
+	fs.StringVar(&outputs[0], "prediction", outputs[0], "the predicted class column (serve's prediction field)")
+	fs.StringVar(&outputs[1], "label", outputs[1], "the label column (serve's label field)")
 	fs.Func("exclude", "comma-separated columns that are not features (labels, predictions)", func(v string) error {
 		exclude = append(exclude, listFlag(v)...)
 		return nil
@@ -232,12 +261,34 @@ func runProfileBuild(args []string, env Env) error {
 		return usagef("profile build: --input and --out are required")
 	}
 	kinds := map[string]dataset.Kind{}
+	for _, c := range numeric {
+		kinds[c] = dataset.KindNumeric
+	}
 	for _, c := range categorical {
 		kinds[c] = dataset.KindCategorical
 	}
 	t, err := dataset.Read(in, dataset.Options{Format: format, Kinds: kinds})
 	if err != nil {
 		return err
+	}
+	// A predicted class or label stored as 0/1 reads as a number, but serve
+	// compares it with the class text of events ("1"), and its drift is a
+	// change in class shares: read such a column as categorical, as
+	// --categorical would, unless --numeric names it.
+	var classes []string
+	for _, c := range t.Columns {
+		if slices.Contains(outputs, c.Name) && kinds[c.Name] == dataset.KindAuto && binary(c) {
+			kinds[c.Name] = dataset.KindCategorical
+			classes = append(classes, c.Name)
+		}
+	}
+	if len(classes) > 0 {
+		if t, err = dataset.Read(in, dataset.Options{Format: format, Kinds: kinds}); err != nil {
+			return err
+		}
+		for _, c := range classes {
+			fmt.Fprintf(env.Stderr, "driftwatch: profile build: column %q holds two integer values at most: profiled as categorical (a class); --numeric %s keeps it numeric\n", c, c)
+		}
 	}
 	ex := map[string]bool{}
 	for _, c := range exclude {
