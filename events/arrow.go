@@ -449,7 +449,7 @@ func (d *ArrowDecoder) plan1(s *arrow.Schema) error {
 		p := colPlan{role: d.roleOf(f.Name), col: i, name: f.Name, kind: k, bits: bits}
 		switch {
 		case p.role == roleSkip && d.Features != nil && !d.Features[f.Name]:
-			d.ignored = append(d.ignored, d.intern([]byte(f.Name)))
+			d.ignored = append(d.ignored, f.Name)
 			continue
 		case p.role == roleSkip && (k == kInt || k == kFloat):
 			p.role, p.slot = roleNum, nnum
@@ -460,7 +460,7 @@ func (d *ArrowDecoder) plan1(s *arrow.Schema) error {
 		case p.role == roleSkip && k == kNull:
 			continue
 		case p.role == roleSkip:
-			d.unsupported = append(d.unsupported, Skipped{Name: d.intern([]byte(f.Name)), Type: d.typeName(f.Type)})
+			d.unsupported = append(d.unsupported, Skipped{Name: f.Name, Type: d.typeName(f.Type)})
 			continue
 		case k == kNull:
 			switch p.role {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -230,7 +231,7 @@ func (s *Service) ignoredColumn(v *version, name string) *metrics.Counter {
 		s.log.Info("service: arrow column is not a feature of the version's profile; ignored (counted in driftwatch_ignored_columns_total)",
 			"model", v.model.name, "version", v.name, "column", name)
 	}
-	v.ignored[name] = c
+	v.ignored[strings.Clone(name)] = c // kept: must not hold the message's memory
 	return c
 }
 
@@ -245,7 +246,7 @@ func (s *Service) unreadableFeature(v *version, u events.Skipped) {
 	if v.unreadable == nil {
 		v.unreadable = map[string]bool{}
 	}
-	v.unreadable[u.Name] = true
+	v.unreadable[strings.Clone(u.Name)] = true
 	s.log.Warn("service: arrow column of a profile feature has a type no feature can have; its values count as invalid",
 		"model", v.model.name, "version", v.name, "column", u.Name, "type", u.Type)
 }
