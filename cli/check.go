@@ -277,7 +277,7 @@ func runProfileBuild(args []string, env Env) error {
 	// --categorical would, unless --numeric names it.
 	var classes []string
 	for _, c := range t.Columns {
-		if slices.Contains(outputs, c.Name) && kinds[c.Name] == dataset.KindAuto && binary(c) {
+		if slices.Contains(outputs, c.Name) && !slices.Contains(exclude, c.Name) && kinds[c.Name] == dataset.KindAuto && binary(c) {
 			kinds[c.Name] = dataset.KindCategorical
 			classes = append(classes, c.Name)
 		}

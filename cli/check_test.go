@@ -345,4 +345,8 @@ func TestProfileBuildBinaryOutputs(t *testing.T) {
 	if k, _ = kinds("--prediction", "pred3", "--label", "flag"); k["pred3"] != profile.Numeric || k["flag"] != profile.Categorical || k["prediction"] != profile.Numeric {
 		t.Fatalf("--prediction pred3 --label flag: kinds %v", k)
 	}
+	// An excluded column is no feature: nothing to say about it.
+	if _, errs = kinds("--exclude", "prediction"); strings.Contains(errs, `column "prediction"`) || !strings.Contains(errs, `column "label"`) {
+		t.Fatalf("--exclude prediction: stderr %q", errs)
+	}
 }
