@@ -71,6 +71,7 @@ type rows struct {
 	Home   []string  `json:"home"`
 	Tenure []int     `json:"tenure"`
 	TS     []int64   `json:"ts"`
+	Label  []string  `json:"label"`
 }
 
 func credit(n int, shift float64, seed uint64) (*dataset.Table, rows) {
@@ -87,6 +88,13 @@ func credit(n int, shift float64, seed uint64) (*dataset.Table, rows) {
 		rs.ID = append(rs.ID, fmt.Sprintf("p%05d", i))
 		rs.Income, rs.Home, rs.Tenure = append(rs.Income, income.Num[i]), append(rs.Home, home.Str[i]), append(rs.Tenure, int(tenure.Num[i]))
 		rs.TS = append(rs.TS, t0+int64(i))
+		// The producer predicts "1" above an income of 50; the label
+		// agrees most of the time.
+		label := income.Num[i] > 50
+		if r.IntN(5) == 0 {
+			label = !label
+		}
+		rs.Label = append(rs.Label, map[bool]string{false: "0", true: "1"}[label])
 	}
 	return &dataset.Table{Rows: n, Columns: []*dataset.Column{income, home, tenure}}, rs
 }
@@ -111,8 +119,8 @@ func (s *syncBuffer) String() string {
 
 // A JavaScript producer's Arrow and JSON events are counted and give the
 // PSI check computes on the same rows (read from an Arrow file arrow-js
-// wrote); what serve must reject reaches the dead-letter topic with its
-// reason, readable by a stock kafkajs consumer.
+// wrote), and its outcomes join to them; what serve must reject reaches the
+// dead-letter topic with its reason, readable by a stock kafkajs consumer.
 func TestNodeProducer(t *testing.T) {
 	bin := node(t)
 	dir := t.TempDir()
@@ -196,10 +204,25 @@ models:
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
+			for s.Joined() < int64(cur.Rows) {
+				if ctx.Err() != nil {
+					t.Fatalf("joined %d of %d outcomes", s.Joined(), cur.Rows)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
 			s.Evaluate()
 			v1, _ := s.Latest("credit", "v1")
-			if v1.Events != float64(cur.Rows) {
-				t.Fatalf("%v events in the window, want %d", v1.Events, cur.Rows)
+			if v1.Events != float64(cur.Rows) || v1.Joined != float64(cur.Rows) {
+				t.Fatalf("%v events in the window and %v outcomes joined, want %d", v1.Events, v1.Joined, cur.Rows)
+			}
+			correct := 0
+			for i, x := range rs.Income {
+				if (x > 50) == (rs.Label[i] == "1") {
+					correct++
+				}
+			}
+			if want := float64(correct) / float64(cur.Rows); v1.Accuracy != want {
+				t.Fatalf("accuracy %v, want %v", v1.Accuracy, want)
 			}
 			for _, f := range v1.Features {
 				if f.PSI != want[f.Name] || f.NullRate != 0 {

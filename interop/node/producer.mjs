@@ -6,9 +6,10 @@
 //   node producer.mjs lz4 ROWS.json OUT.arrows           write ROWS as an LZ4-compressed Arrow stream
 //
 // ROWS.json is {"id": [...], "income": [...], "home": [...], "tenure": [...],
-// "ts": [...epoch ms]}. produce also sends messages serve must dead-letter,
-// and prints {"messages": n, "events": n, "dead_letters": {reason: n}}:
-// what it expects serve to count.
+// "ts": [...epoch ms], "label": [...]}. produce sends the predictions, then
+// each row's outcome (its label) to the outcomes topic, and messages serve
+// must dead-letter, and prints {"messages": n, "events": n, "dead_letters":
+// {reason: n}}: what it expects serve to count.
 import { readFileSync, writeFileSync } from 'node:fs';
 import {
   tableFromArrays, tableToIPC, vectorFromArray, makeTable, RecordBatchStreamWriter,
@@ -89,14 +90,23 @@ async function produce(broker, format, rows) {
   await producer.connect();
   const dead = {};
   let messages = 0;
-  const send = async (values, compression = CompressionTypes.None) => {
-    await producer.send({ topic: 'predictions', compression, messages: values.map((value) => ({ value: Buffer.from(value) })) });
+  const send = async (values, compression = CompressionTypes.None, topic = 'predictions') => {
+    await producer.send({ topic, compression, messages: values.map((value) => ({ value: Buffer.from(value) })) });
     messages += values.length;
   };
   const bad = slice(rows, 0, 10);
   bad.id = bad.id.map((id) => `bad-${id}`);
   if (format === 'arrow') {
     await send(arrowMessages(rows));
+    for (let lo = 0; lo < rows.id.length; lo += 1000) {
+      const ids = rows.id.slice(lo, lo + 1000);
+      const outcomes = makeTable({
+        id: vectorFromArray(ids, new Utf8()),
+        model: vectorFromArray(Array(ids.length).fill('credit')),
+        label: vectorFromArray(rows.label.slice(lo, lo + 1000), new Utf8()),
+      });
+      await send([tableToIPC(outcomes, 'stream')], CompressionTypes.GZIP, 'outcomes');
+    }
     // Rejected whole: a model serve does not know, and LZ4 body compression
     // as arrow-js 21.2.0 writes it (the compressed length in each buffer's
     // prefix).
@@ -110,14 +120,16 @@ async function produce(broker, format, rows) {
     for (let lo = 0, k = 0; lo < all.length; lo += 250, k++) {
       await send(all.slice(lo, lo + 250), codecs[k % codecs.length]);
     }
+    const outcomes = rows.id.map((id, i) => JSON.stringify({ id, model: 'credit', label: rows.label[i] }));
+    await send(outcomes, CompressionTypes.GZIP, 'outcomes');
     await send(['{"id": "x", "model": "credit", "features": {']);
     dead.malformed = 1;
     await send([JSON.stringify({ id: 'y', model: 'fraud', version: 'v1', features: {} })]);
     dead.unknown_model = 1;
   }
   await producer.disconnect();
-  // serve counts the events of accepted messages and each rejected
-  // message as one.
+  // serve counts the prediction events of accepted messages and each
+  // rejected message as one.
   const events = rows.id.length + 2;
   console.log(JSON.stringify({ messages, events, dead_letters: dead }));
 }
