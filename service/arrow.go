@@ -211,26 +211,29 @@ func (av *arrowView) buffers(n int) {
 
 // ignoredColumn returns the counter of the version's events that came in
 // messages with a column the version's profile does not know; the first
-// time a column is seen, it is logged. Columns past maxIgnoredColumns
-// share one counter.
+// time a column is seen, it is logged. Past maxIgnoredColumns names, the
+// rest share one counter and are neither kept nor logged one by one, so
+// producers cannot grow the metrics or the memory.
 func (s *Service) ignoredColumn(v *version, name string) *metrics.Counter {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if c := v.ignored[name]; c != nil {
 		return c
 	}
+	if len(v.ignored) >= maxIgnoredColumns {
+		if v.ignoredOther == nil {
+			v.ignoredOther = s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_ignored_columns_total{model=%q,version=%q,column=%q}`, v.model.name, v.name, otherColumns))
+			s.log.Warn("service: more arrow columns than the profile knows; further ones are counted together", "model", v.model.name,
+				"version", v.name, "column", name, "label", otherColumns, "limit", maxIgnoredColumns)
+		}
+		return v.ignoredOther
+	}
 	if v.ignored == nil {
 		v.ignored = map[string]*metrics.Counter{}
 	}
-	label := name
-	if len(v.ignored) >= maxIgnoredColumns {
-		label = otherColumns
-	}
-	c := s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_ignored_columns_total{model=%q,version=%q,column=%q}`, v.model.name, v.name, label))
-	if len(v.ignored) < maxIgnoredColumns {
-		s.log.Info("service: arrow column is not a feature of the version's profile; ignored (counted in driftwatch_ignored_columns_total)",
-			"model", v.model.name, "version", v.name, "column", name)
-	}
+	c := s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_ignored_columns_total{model=%q,version=%q,column=%q}`, v.model.name, v.name, name))
+	s.log.Info("service: arrow column is not a feature of the version's profile; ignored (counted in driftwatch_ignored_columns_total)",
+		"model", v.model.name, "version", v.name, "column", name)
 	v.ignored[strings.Clone(name)] = c // kept: must not hold the message's memory
 	return c
 }

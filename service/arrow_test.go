@@ -196,4 +196,50 @@ models:
 	if strings.Contains(text, `column="home"`) || strings.Contains(text, `column="income"`) {
 		t.Fatal("a profile feature counted as an ignored column")
 	}
+
+	// Columns past the limit per version share one counter.
+	fields := []arrow.Field{{Name: "id", Type: arrow.BinaryTypes.String}, {Name: "model", Type: arrow.BinaryTypes.String},
+		{Name: "version", Type: arrow.BinaryTypes.String}, {Name: "income", Type: arrow.PrimitiveTypes.Float64}}
+	for k := range 40 {
+		fields = append(fields, arrow.Field{Name: fmt.Sprintf("x%02d", k), Type: arrow.PrimitiveTypes.Float64})
+	}
+	wide := arrow.NewSchema(fields, nil)
+	wb := array.NewRecordBuilder(memory.DefaultAllocator, wide)
+	defer wb.Release()
+	for i := range 10 {
+		wb.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("w%d", i))
+		wb.Field(1).(*array.StringBuilder).Append("credit")
+		wb.Field(2).(*array.StringBuilder).Append("v1")
+		for k := 3; k < len(fields); k++ {
+			wb.Field(k).(*array.Float64Builder).Append(50)
+		}
+	}
+	wrec := wb.NewRecordBatch()
+	defer wrec.Release()
+	buf.Reset()
+	w = ipc.NewWriter(&buf, ipc.WithSchema(wide))
+	if err := w.Write(wrec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := pr.ProduceSync(ctx, &kgo.Record{Topic: "predictions", Value: buf.Bytes()}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	waitProcessed(t, ctx, s, n+10)
+	text = getText(t, "http://"+s.HTTPAddr()+"/metrics")
+	// created_at, embedding and extra took 3 of the 32 names: x00..x28 get
+	// theirs, the other 11 columns count together.
+	for _, want := range []string{
+		`driftwatch_ignored_columns_total{model="credit",version="v1",column="x28"} 10`,
+		`driftwatch_ignored_columns_total{model="credit",version="v1",column="_other"} 110`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(text, `column="x29"`) {
+		t.Fatal("a column past the limit has its own counter")
+	}
 }

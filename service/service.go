@@ -131,8 +131,9 @@ type version struct {
 	// unreadable marks profile features already logged as sent in a type
 	// no feature can have (mu; both touched only when a message's columns
 	// change).
-	ignored    map[string]*metrics.Counter
-	unreadable map[string]bool
+	ignored      map[string]*metrics.Counter
+	ignoredOther *metrics.Counter // past maxIgnoredColumns
+	unreadable   map[string]bool
 	// lastSamples are the alert samples of the last evaluation (evalMu).
 	lastSamples []alerting.Sample
 	// auto holds the profile's calibrated thresholds for rules with
