@@ -30,7 +30,7 @@ func readArrow(data []byte, name string, opt Options) (t *Table, err error) {
 		}
 		if err != nil {
 			var le *events.BufferLengthError
-			if errors.As(events.CheckCompressedLengths(data, 256*len(data)+1<<20), &le) {
+			if errors.As(events.CheckCompressedLengths(data, min(256*len(data)+1<<20, 1<<30)), &le) {
 				t, err = nil, wrap(le)
 			}
 		}

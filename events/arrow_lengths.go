@@ -44,10 +44,12 @@ func (e *BufferLengthError) Error() string {
 // CheckCompressedLengths walks the messages of an Arrow IPC stream or file
 // in data and returns a *BufferLengthError for the first compressed buffer
 // whose decompressed size is not the length its prefix declares, or nil.
-// Decompression is bounded by limit bytes per buffer; messages it cannot
-// frame and buffers it cannot decompress are left to the reader's own
-// error.
+// Decompression is bounded by limit bytes in all (buffers may overlap, so
+// a small input could otherwise ask for any amount of work); messages it
+// cannot frame, buffers it cannot decompress and what lies beyond the limit
+// are left to the reader's own error.
 func CheckCompressedLengths(data []byte, limit int) error {
+	left := int64(limit)
 	var zd *zstd.Decoder
 	defer func() {
 		if zd != nil {
@@ -80,19 +82,21 @@ func CheckCompressedLengths(data []byte, limit int) error {
 			}
 			r = zd
 		}
-		got, err := io.Copy(io.Discard, io.LimitReader(r, int64(limit)+1))
+		if declared > left {
+			return errStop // the reader refuses to allocate it and says so, or beyond the budget
+		}
+		got, err := io.Copy(io.Discard, io.LimitReader(r, left+1))
 		switch {
 		case err != nil && !errors.Is(err, io.EOF):
 			return nil // not decompressible: the reader's error says more
-		case declared > int64(limit):
-			return nil // the reader refuses to allocate it and says so
 		case got != declared:
 			e := &BufferLengthError{Offset: start, Buffer: i, Codec: name, Declared: declared, Actual: got}
-			if got > int64(limit) {
-				e.Actual, e.Over = int64(limit), true
+			if got > left {
+				e.Actual, e.Over = left, true
 			}
 			return e
 		}
+		left -= got
 		return nil
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -1051,7 +1052,20 @@ func TestDecodeArrowHostile(t *testing.T) {
 }
 
 func FuzzDecodeArrow(f *testing.F) {
-	for _, msg := range append(sampleMessages(f), flagMessages(f)...) {
+	// Compressed streams, with correct and misdeclared buffer lengths, so
+	// the error path's second decompression (CheckCompressedLengths) is
+	// fuzzed too.
+	seeds := append(sampleMessages(f), flagMessages(f)...)
+	for _, opt := range []ipc.Option{ipc.WithLZ4(), ipc.WithZstd()} {
+		msg := compressedEvents(f, 50, opt)
+		bad := slices.Clone(msg)
+		misdeclareLengths(f, bad)
+		seeds = append(seeds, msg, bad)
+	}
+	if js, err := os.ReadFile("../testdata/arrowjs/lz4_21.2.0.arrows"); err == nil {
+		seeds = append(seeds, js)
+	}
+	for _, msg := range seeds {
 		f.Add(msg)
 		f.Add(msg[:len(msg)/2])
 		flipped := slices.Clone(msg)
