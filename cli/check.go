@@ -2,9 +2,12 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"slices"
 
 	"driftwatch/config"
 	"driftwatch/dataset"
@@ -221,10 +224,30 @@ func isProfileFile(path string) bool {
 	return profile.IsProfile(head[:n])
 }
 
+// binary reports whether c is numeric with at most two distinct integer
+// values (nulls aside).
+func binary(c *dataset.Column) bool {
+	if c.Kind != dataset.KindNumeric {
+		return false
+	}
+	var seen []float64
+	for _, x := range c.Num {
+		switch {
+		case x != x || slices.Contains(seen, x):
+		case x != math.Trunc(x) || len(seen) == 2:
+			return false
+		default:
+			seen = append(seen, x)
+		}
+	}
+	return len(seen) > 0
+}
+
 func runProfileBuild(args []string, env Env) error {
 	var (
 		in, out, format string
 		categorical     []string
+		numeric         []string
 		exclude         []string
 		bins, maxSample int
 		est             estimateColumnFlags
@@ -236,6 +259,10 @@ func runProfileBuild(args []string, env Env) error {
 	fs.StringVar(&format, "input-format", "", "csv, parquet, arrow or jsonl (default: by file extension)")
 	fs.Func("categorical", "comma-separated columns to treat as categorical", func(v string) error {
 		categorical = append(categorical, listFlag(v)...)
+		return nil
+	})
+	fs.Func("numeric", "comma-separated columns to keep numeric (a 0/1 prediction or label column is otherwise a class)", func(v string) error {
+		numeric = append(numeric, listFlag(v)...)
 		return nil
 	})
 	fs.Func("exclude", "comma-separated columns that are not features (labels, predictions)", func(v string) error {
@@ -256,6 +283,9 @@ func runProfileBuild(args []string, env Env) error {
 		return usagef("profile build: --multivariate-variance must be in (0, 1), got %g", variance)
 	}
 	kinds := map[string]dataset.Kind{}
+	for _, c := range numeric {
+		kinds[c] = dataset.KindNumeric
+	}
 	for _, c := range categorical {
 		kinds[c] = dataset.KindCategorical
 	}
@@ -263,9 +293,35 @@ func runProfileBuild(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
+	// A predicted class or label stored as 0/1 reads as a number, but serve
+	// compares it with the class text of events ("1"), and its drift is a
+	// change in class shares: read such a column as categorical, as
+	// --categorical would, unless --numeric names it. The columns are
+	// serve's default field names unless --prediction and --label name them.
+	outputs := []string{cmp.Or(est.Prediction, "prediction"), cmp.Or(est.Label, "label")}
+	var classes []string
+	for _, c := range t.Columns {
+		if slices.Contains(outputs, c.Name) && !slices.Contains(exclude, c.Name) && kinds[c.Name] == dataset.KindAuto && binary(c) {
+			kinds[c.Name] = dataset.KindCategorical
+			classes = append(classes, c.Name)
+		}
+	}
+	if len(classes) > 0 {
+		if t, err = dataset.Read(in, dataset.Options{Format: format, Kinds: kinds}); err != nil {
+			return err
+		}
+		for _, c := range classes {
+			fmt.Fprintf(env.Stderr, "driftwatch: profile build: column %q holds two integer values at most: profiled as categorical (a class); --numeric %s keeps it numeric\n", c, c)
+		}
+	}
 	ex := map[string]bool{}
-	for _, c := range append(append(exclude, est.Label, est.Prediction), scoreColumns(est.Score)...) {
+	for _, c := range exclude {
 		ex[c] = true
+	}
+	if est.Score != "" { // an estimator: the outcome columns are not features
+		for _, c := range append([]string{est.Label, est.Prediction}, scoreColumns(est.Score)...) {
+			ex[c] = true
+		}
 	}
 	p, err := profile.Build(t, profile.Options{Bins: bins, MaxSample: maxSample, Exclude: ex, MultivariateVariance: variance})
 	if err != nil {

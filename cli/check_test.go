@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"driftwatch/profile"
 )
 
 // run runs the CLI in-process and returns exit code, stdout and stderr.
@@ -240,6 +242,13 @@ func TestCheckBadInput(t *testing.T) {
 	f([]string{"check", "--reference", good, "--current", good, "--require", "f2>=1"},
 		`driftwatch: detectors: gate "f2>=1": unknown metric "f2" (want one of accuracy, precision_macro, recall_macro, f1_macro, roc_auc, log_loss, brier, ece, mae, rmse, mape, mean_error, r2, drifted_features, drift_share, multivariate, or estimated.METRIC with METRIC one of roc_auc, accuracy, f1, precision, recall, specificity, average_precision, true_positive, false_positive, false_negative, true_negative)`)
 	f([]string{"frobnicate"}, "driftwatch: unknown command \"frobnicate\"\n\n"+strings.TrimSpace(usage))
+	// An LZ4-compressed stream written by arrow-js 21.2.0 (the compressed
+	// length in each buffer's prefix; interop/node/producer.mjs lz4).
+	js := "../testdata/arrowjs/lz4_21.2.0.arrows"
+	f([]string{"check", "--reference", js, "--current", js}, fmt.Sprintf(`driftwatch: dataset: %q: cannot read arrow: `+
+		`lz4-compressed buffer 4 of the message at offset 1672 declares 29 uncompressed bytes in its 8-byte prefix but decompresses to 800: `+
+		`the writer put another length there (arrow-js up to 21.2.0 writes the compressed length); `+
+		`write Arrow IPC without body compression and compress on the Kafka producer instead`, js))
 }
 
 func TestProfileMatchesRawReference(t *testing.T) {
@@ -299,5 +308,55 @@ func TestConfigCommands(t *testing.T) {
 	bad := writeFile(t, "bad.yaml", "models: []\nkafka:\n  group: g\n  brokrs: [x]\n")
 	if code, _, errs := run(t, "config", "check", bad); code != ExitUsage || errs != fmt.Sprintf("driftwatch: config: %q: line 4: unknown key \"brokrs\"\n", bad) {
 		t.Fatalf("config check bad: %d %q", code, errs)
+	}
+}
+
+// A 0/1 prediction or label column is profiled as a class (serve compares
+// it with the class text of events), with a note; --numeric keeps it a
+// number; other numeric columns, and a prediction with more values, stay
+// numeric.
+func TestProfileBuildBinaryOutputs(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("income,prediction,label,score,flag,pred3\n")
+	for i := range 200 {
+		fmt.Fprintf(&b, "%d.5,%d,%d,0.%02d,%d,%d\n", 40+i%30, i%2, (i/3)%2, i%100, i%2, i%3)
+	}
+	in := writeFile(t, "ref.csv", b.String())
+	kinds := func(args ...string) (map[string]profile.Kind, string) {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), "p.dwprof")
+		code, _, errs := run(t, append([]string{"profile", "build", "--input", in, "--out", out}, args...)...)
+		if code != ExitOK {
+			t.Fatalf("profile build %v: exit %d: %s", args, code, errs)
+		}
+		p, err := profile.Load(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := map[string]profile.Kind{}
+		for _, f := range p.Features {
+			k[f.Name] = f.Kind
+		}
+		return k, errs
+	}
+	k, errs := kinds()
+	if k["prediction"] != profile.Categorical || k["label"] != profile.Categorical || k["flag"] != profile.Numeric ||
+		k["income"] != profile.Numeric || k["score"] != profile.Numeric {
+		t.Fatalf("kinds %v", k)
+	}
+	for _, c := range []string{"prediction", "label"} {
+		if want := fmt.Sprintf("driftwatch: profile build: column %q holds two integer values at most: profiled as categorical (a class); --numeric %s keeps it numeric", c, c); !strings.Contains(errs, want) {
+			t.Fatalf("stderr %q lacks %q", errs, want)
+		}
+	}
+	if k, _ = kinds("--numeric", "prediction"); k["prediction"] != profile.Numeric || k["label"] != profile.Categorical {
+		t.Fatalf("--numeric prediction: kinds %v", k)
+	}
+	if k, _ = kinds("--prediction", "pred3", "--label", "flag"); k["pred3"] != profile.Numeric || k["flag"] != profile.Categorical || k["prediction"] != profile.Numeric {
+		t.Fatalf("--prediction pred3 --label flag: kinds %v", k)
+	}
+	// An excluded column is no feature: nothing to say about it.
+	if _, errs = kinds("--exclude", "prediction"); strings.Contains(errs, `column "prediction"`) || !strings.Contains(errs, `column "label"`) {
+		t.Fatalf("--exclude prediction: stderr %q", errs)
 	}
 }

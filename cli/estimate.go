@@ -506,9 +506,9 @@ type estimateColumnFlags struct {
 }
 
 func (f *estimateColumnFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.Label, "label", "", "label column: with --score and --prediction, store a performance estimator (CBPE) in the profile")
+	fs.StringVar(&f.Label, "label", "", "label column (default: label); with --score and --prediction, store a performance estimator (CBPE) in the profile")
 	fs.StringVar(&f.Score, "score", "", "score column: probability of the positive class")
-	fs.StringVar(&f.Prediction, "prediction", "", "predicted class column")
+	fs.StringVar(&f.Prediction, "prediction", "", "predicted class column (default: prediction)")
 	fs.StringVar(&f.Positive, "positive", "", "positive class (default: the larger of the two class names)")
 	fs.StringVar(&f.Calibration, "calibration", string(cbpe.CalibrationAuto), "calibrate scores: auto, always or never")
 }
@@ -516,11 +516,11 @@ func (f *estimateColumnFlags) register(fs *flag.FlagSet) {
 // fit returns the estimation section for the profile, nil when no column
 // flag was given.
 func (f *estimateColumnFlags) fit(t *dataset.Table) (*profile.Estimation, error) {
-	if f.Label == "" && f.Score == "" && f.Prediction == "" {
+	if f.Score == "" { // --label and --prediction alone only name the outcome columns
 		return nil, nil
 	}
-	if f.Label == "" || f.Score == "" || f.Prediction == "" {
-		return nil, usagef("profile build: --label, --score and --prediction go together (got %q, %q, %q)", f.Label, f.Score, f.Prediction)
+	if f.Label == "" || f.Prediction == "" {
+		return nil, usagef("profile build: --score needs --label and --prediction to fit an estimator (got %q, %q)", f.Label, f.Prediction)
 	}
 	mode, err := cbpe.ParseCalibration(f.Calibration)
 	if err != nil {

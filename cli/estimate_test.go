@@ -400,12 +400,12 @@ func TestCheckEstimatedBadInput(t *testing.T) {
 		{"profile without estimator", append([]string{"--reference", plain}, cols...), "holds no estimator"},
 		{"one-class reference", append([]string{"--reference", one}, cols...), "holds one class only"},
 		{"other score column", []string{"--reference", est, "--current", cur, "--label", "y", "--score", "x", "--prediction", "pred"}, `fitted on score "score"`},
-		{"profile build half the columns", nil, "--label, --score and --prediction go together"},
+		{"profile build half the columns", nil, "--score needs --label and --prediction"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			args := append([]string{"check"}, c.args...)
 			if c.args == nil {
-				args = []string{"profile", "build", "--input", ref, "--out", filepath.Join(t.TempDir(), "p"), "--label", "y"}
+				args = []string{"profile", "build", "--input", ref, "--out", filepath.Join(t.TempDir(), "p"), "--label", "y", "--score", "score"}
 			}
 			code, _, errOut := run(t, args...)
 			if code != ExitUsage || !strings.Contains(errOut, c.msg) {

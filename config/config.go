@@ -71,6 +71,10 @@ type Kafka struct {
 	InstanceID     string        `yaml:"instance_id"`
 	TLS            TLS           `yaml:"tls"`
 	SASL           SASL          `yaml:"sasl"`
+	// Compression is the codec of the record batches driftwatch produces
+	// to the dead-letter topic: gzip by default, which every common client
+	// decodes (kafkajs has no snappy, lz4 or zstd without extra packages).
+	Compression Compression `yaml:"compression"`
 	// Embedded configures the in-process broker started when Brokers is
 	// empty.
 	Embedded Embedded `yaml:"embedded"`
@@ -121,6 +125,18 @@ func (c *Config) retentionTime() time.Duration {
 	}
 	return longest + c.Kafka.Embedded.Retention.Margin
 }
+
+// Compression is a Kafka producer compression codec.
+type Compression string
+
+// Producer compression codecs.
+const (
+	CompressionNone   Compression = "none"
+	CompressionGzip   Compression = "gzip"
+	CompressionSnappy Compression = "snappy"
+	CompressionLZ4    Compression = "lz4"
+	CompressionZstd   Compression = "zstd"
+)
 
 // TLS client settings.
 type TLS struct {
@@ -179,6 +195,9 @@ type Checkpoint struct {
 	// local directory; otherwise Topic, a compacted Kafka topic, holds them.
 	Dir   string `yaml:"dir"`
 	Topic string `yaml:"topic"`
+	// Compression is the codec of checkpoint records on the topic; only
+	// driftwatch reads them, so the cheap lz4 is the default.
+	Compression Compression `yaml:"compression"`
 }
 
 // Window is an event-time sliding window of panes, or a count window.
@@ -242,13 +261,14 @@ const DefaultStallTimeout = 2 * time.Minute
 func Default() Config {
 	return Config{
 		Kafka: Kafka{EmbeddedAddr: "127.0.0.1:9092", ClientID: "driftwatch", Group: "driftwatch", SessionTimeout: 45 * time.Second,
-			Embedded: Embedded{Retention: Retention{Margin: 10 * time.Minute, Bytes: 64 << 20, MaxBytes: 256 << 20, Interval: 10 * time.Second}}},
+			Compression: CompressionGzip,
+			Embedded:    Embedded{Retention: Retention{Margin: 10 * time.Minute, Bytes: 64 << 20, MaxBytes: 256 << 20, Interval: 10 * time.Second}}},
 		Topics:          Topics{Predictions: "predictions", Outcomes: "outcomes", DeadLetters: "driftwatch-dead-letters"},
 		Format:          "json",
 		Fields:          Fields{ID: "id", Model: "model", Version: "version", TS: "ts", Features: "features", Prediction: "prediction", Score: "score", Scores: "scores", LatencyMS: "latency_ms", Error: "error", Label: "label", Value: "value"},
 		MaxMessageBytes: 1 << 20,
 		Join:            Join{MaxPending: 1_000_000, TTL: 24 * time.Hour, MaxEarly: 100_000, EarlyTTL: 10 * time.Minute},
-		Checkpoint:      Checkpoint{Interval: 10 * time.Second, Topic: "driftwatch-checkpoints"},
+		Checkpoint:      Checkpoint{Interval: 10 * time.Second, Topic: "driftwatch-checkpoints", Compression: CompressionLZ4},
 		ShutdownTimeout: 10 * time.Second,
 		StallTimeout:    DefaultStallTimeout,
 		Defaults: Defaults{

@@ -77,7 +77,7 @@ func wantErrors(t *testing.T, glob string, atLeast int, parse func([]byte) error
 }
 
 func TestInvalid(t *testing.T) {
-	wantErrors(t, "testdata/invalid/*.yaml", 11, func(b []byte) error { _, err := Parse(b); return err })
+	wantErrors(t, "testdata/invalid/*.yaml", 12, func(b []byte) error { _, err := Parse(b); return err })
 }
 
 func TestLoadNamesTheFile(t *testing.T) {

@@ -25,6 +25,16 @@ func (c *Config) validate() error {
 	if err := c.Kafka.Embedded.Retention.validate(); err != nil {
 		return fmt.Errorf("kafka.embedded.retention.%w", err)
 	}
+	for _, k := range []struct {
+		key string
+		c   Compression
+	}{{"kafka.compression", c.Kafka.Compression}, {"checkpoint.compression", c.Checkpoint.Compression}} {
+		switch k.c {
+		case CompressionNone, CompressionGzip, CompressionSnappy, CompressionLZ4, CompressionZstd:
+		default:
+			return fmt.Errorf("%s must be none, gzip, snappy, lz4 or zstd, got %q", k.key, k.c)
+		}
+	}
 	switch c.Kafka.SASL.Mechanism {
 	case "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
 	default:

@@ -14,15 +14,25 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"driftwatch/events"
 )
 
 // readArrow reads an Arrow IPC file ("ARROW1" magic) or stream.
 func readArrow(data []byte, name string, opt Options) (t *Table, err error) {
 	wrap := func(err error) error { return fmt.Errorf("dataset: %q: cannot read arrow: %w", name, err) }
 	// arrow-go panics on some corrupt inputs; a bad file must be an error.
+	// A compressed buffer with a misdeclared length fails far from the
+	// cause (a short buffer), so that cause is looked for and named.
 	defer func() {
 		if r := recover(); r != nil {
 			t, err = nil, wrap(fmt.Errorf("corrupt input: %v", r))
+		}
+		if err != nil {
+			var le *events.BufferLengthError
+			if errors.As(events.CheckCompressedLengths(data, min(256*len(data)+1<<20, 1<<30)), &le) {
+				t, err = nil, wrap(le)
+			}
 		}
 	}()
 	var (

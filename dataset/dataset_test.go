@@ -884,6 +884,11 @@ func FuzzReadJSONL(f *testing.F) {
 
 func FuzzReadArrow(f *testing.F) {
 	f.Add([]byte("ARROW1\x00\x00"))
+	// An LZ4-compressed stream from arrow-js with misdeclared buffer
+	// lengths: the error path decompresses it a second time.
+	if js, err := os.ReadFile("../testdata/arrowjs/lz4_21.2.0.arrows"); err == nil {
+		f.Add(js)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tab, err := ReadReader(bytes.NewReader(data), "fuzz.arrow", "arrow", Options{})
 		if err == nil {
@@ -983,5 +988,17 @@ func BenchmarkReadParquet(b *testing.B) {
 		if _, err := Read(path, Options{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// An Arrow stream whose compressed buffers misdeclare their length (as
+// arrow-js 21.2.0 writes LZ4 bodies) is an error naming the cause, not a
+// slice-bounds panic.
+func TestReadArrowMisdeclaredLength(t *testing.T) {
+	path := "../testdata/arrowjs/lz4_21.2.0.arrows"
+	_, err := Read(path, Options{})
+	want := fmt.Sprintf(`dataset: %q: cannot read arrow: lz4-compressed buffer 4 of the message at offset 1672 declares 29 uncompressed bytes in its 8-byte prefix but decompresses to 800`, path)
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("got %v\nwant %s...", err, want)
 	}
 }

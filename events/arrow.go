@@ -45,6 +45,15 @@ type Columns struct {
 	Num []NumColumn
 	Cat []CatColumn
 
+	// Ignored names the columns that are neither a known field nor one of
+	// the decoder's Features, in schema order: they are not decoded, as
+	// unknown top-level JSON fields are skipped. Unsupported are the
+	// feature columns of a type no feature can have (timestamps, dates,
+	// lists, structs, binary): not decoded either; whoever knows the
+	// profile decides whether that is an error for the feature.
+	Ignored     []string
+	Unsupported []Skipped
+
 	// Prediction is the predicted class as text: strings as they are,
 	// booleans "true"/"false", integers in decimal, floats by strconv 'g' -1
 	// (NaN as null); "" for null. PredictionNum is the numeric prediction
@@ -90,6 +99,11 @@ type Columns struct {
 	catNull                                  [][]bool
 }
 
+// Skipped is a column the decoder did not decode, with its Arrow type.
+type Skipped struct {
+	Name, Type string
+}
+
 // NumColumn is a numeric feature column, NaN for null. Values may view the
 // message's own bytes (see ArrowDecoder): read it, never write it.
 type NumColumn struct {
@@ -110,6 +124,7 @@ func (b *Columns) reset() {
 	*b = Columns{
 		ID: b.ID[:0], Model: b.Model[:0], Version: b.Version[:0], TS: b.TS[:0],
 		Num: b.Num[:0], Cat: b.Cat[:0], Prediction: b.Prediction[:0], Label: b.Label[:0],
+		Ignored: b.Ignored[:0], Unsupported: b.Unsupported[:0],
 		predNum: b.predNum, score: b.score, latency: b.latency, labelNum: b.labelNum, value: b.value,
 		predNull: b.predNull, labelNull: b.labelNull, errs: b.errs, numOwn: b.numOwn, catNull: b.catNull,
 	}
@@ -118,8 +133,12 @@ func (b *Columns) reset() {
 // ArrowDecoder decodes Arrow IPC stream messages (one schema message, any
 // dictionary batches, one or more record batches and the end-of-stream
 // marker) into Columns. Column names are the Fields names; every other
-// column is a feature. Not safe for concurrent use: one per partition
-// worker.
+// column is a feature, or with Features set, every other column Features
+// names (the rest are skipped and listed in Columns.Ignored). A feature
+// column of a type no feature can have is listed in Columns.Unsupported,
+// not an error: one extra column (a creation time, an embedding) must not
+// reject the message's events. Not safe for concurrent use: one per
+// partition worker.
 //
 // Copies: the decoder frames the stream itself and hands arrow-go message
 // bodies that are views of msg, so Arrow arrays view msg and nothing is
@@ -141,6 +160,10 @@ func (b *Columns) reset() {
 // and panics are recovered; any of these is ReasonMalformed.
 type ArrowDecoder struct {
 	Fields Fields
+	// Features, when not nil, holds the names of the feature columns to
+	// decode (the union of the profiles' features); nil decodes every
+	// column that is not a known field.
+	Features map[string]bool
 
 	mem     limitAllocator
 	mr      sliceReader
@@ -155,9 +178,13 @@ type ArrowDecoder struct {
 	seen   map[string]bool
 	budget int // bytes of values in the message: bounds dictionary lengths
 
-	names  map[string]string // interned text
-	ints   map[int64]string  // formatted integers
-	floats map[uint64]string // formatted floats by bits
+	names map[string]string // interned text
+	types map[string]string // Arrow type names, interned
+
+	ignored     []string          // the schema's columns left out (Columns.Ignored)
+	unsupported []Skipped         // and of a type no feature can have
+	ints        map[int64]string  // formatted integers
+	floats      map[uint64]string // formatted floats by bits
 
 	tabS  []string // dictionary tables, cached per dictionary
 	tabN  []bool
@@ -178,7 +205,7 @@ func NewArrowDecoder(f Fields) *ArrowDecoder {
 	return &ArrowDecoder{
 		Fields: f,
 		mem:    limitAllocator{mem: memory.DefaultAllocator},
-		seen:   map[string]bool{}, names: map[string]string{}, ints: map[int64]string{},
+		seen:   map[string]bool{}, names: map[string]string{}, types: map[string]string{}, ints: map[int64]string{},
 		floats: map[uint64]string{}, dicts: map[dictKey]dictRef{},
 	}
 }
@@ -238,6 +265,14 @@ func (d *ArrowDecoder) Decode(msg []byte, b *Columns) (err error) {
 		if err != nil {
 			d.release()
 			b.reset()
+			// A short decompressed buffer shows up as some other error;
+			// name the cause when it is a misdeclared length.
+			if d.mr.compressed {
+				var le *BufferLengthError
+				if errors.As(CheckCompressedLengths(msg, memLimit(len(msg))), &le) {
+					err = &Error{Reason: ReasonMalformed, Offset: le.Offset, Err: fmt.Errorf("arrow: %w", le)}
+				}
+			}
 		}
 	}()
 	if err := d.read(msg); err != nil {
@@ -359,8 +394,10 @@ func kindOf(dt arrow.DataType) (k vkind, bits int) {
 		return kText, 32
 	case arrow.LARGE_STRING:
 		return kText, 64
-	case arrow.TIMESTAMP:
+	case arrow.TIMESTAMP, arrow.DATE64:
 		return kTime, 64
+	case arrow.DATE32:
+		return kTime, 32
 	}
 	return kOther, 0
 }
@@ -373,7 +410,7 @@ var accepts = [...]struct {
 	roleID:         {[]vkind{kText, kInt}, "utf8 or an integer"},
 	roleModel:      {[]vkind{kText}, "utf8"},
 	roleVersion:    {[]vkind{kText}, "utf8"},
-	roleTS:         {[]vkind{kTime, kInt, kText}, "a timestamp, epoch milliseconds or RFC 3339 text"},
+	roleTS:         {[]vkind{kTime, kInt, kText}, "a timestamp, a date, epoch milliseconds or RFC 3339 text"},
 	rolePrediction: {[]vkind{kText, kInt, kFloat, kBool}, "utf8, a number or a boolean"},
 	roleScore:      {[]vkind{kInt, kFloat}, "a number"},
 	roleLatency:    {[]vkind{kInt, kFloat}, "a number"},
@@ -402,6 +439,7 @@ func (d *ArrowDecoder) plan1(s *arrow.Schema) error {
 	clear(d.seen)
 	at := 0 // the schema message starts the stream
 	nnum, ncat := 0, 0
+	d.ignored, d.unsupported = d.ignored[:0], d.unsupported[:0]
 	for i, f := range s.Fields() {
 		if d.seen[f.Name] {
 			return &Error{Reason: ReasonMalformed, Field: f.Name, Offset: at, Err: errors.New("duplicate column")}
@@ -410,6 +448,9 @@ func (d *ArrowDecoder) plan1(s *arrow.Schema) error {
 		k, bits := kindOf(f.Type)
 		p := colPlan{role: d.roleOf(f.Name), col: i, name: f.Name, kind: k, bits: bits}
 		switch {
+		case p.role == roleSkip && d.Features != nil && !d.Features[f.Name]:
+			d.ignored = append(d.ignored, f.Name)
+			continue
 		case p.role == roleSkip && (k == kInt || k == kFloat):
 			p.role, p.slot = roleNum, nnum
 			nnum++
@@ -419,7 +460,8 @@ func (d *ArrowDecoder) plan1(s *arrow.Schema) error {
 		case p.role == roleSkip && k == kNull:
 			continue
 		case p.role == roleSkip:
-			return &Error{Reason: ReasonWrongType, Field: f.Name, Offset: at, Err: fmt.Errorf("unsupported feature type %s", f.Type)}
+			d.unsupported = append(d.unsupported, Skipped{Name: f.Name, Type: d.typeName(f.Type)})
+			continue
 		case k == kNull:
 			switch p.role {
 			case roleID:
@@ -450,6 +492,20 @@ func (d *ArrowDecoder) plan1(s *arrow.Schema) error {
 		return &Error{Reason: ReasonMissingModel, Field: d.Fields.Model, Offset: at, Err: errors.New("no such column")}
 	}
 	return nil
+}
+
+// typeName returns t's name, interned: the same schema arrives with every
+// message.
+func (d *ArrowDecoder) typeName(t arrow.DataType) string {
+	s := t.String()
+	if n, ok := d.types[s]; ok {
+		return n
+	}
+	if len(d.types) >= maxInterned {
+		clear(d.types)
+	}
+	d.types[s] = s
+	return s
 }
 
 // rowError is a bad value in one row (row < 0: in a dictionary); the
@@ -525,6 +581,8 @@ func (d *ArrowDecoder) fill(msgLen int, b *Columns) error {
 	clear(d.dicts)
 	d.tabS, d.tabN, d.tabF, d.tabT, d.tabB = d.tabS[:0], d.tabN[:0], d.tabF[:0], d.tabT[:0], d.tabB[:0]
 	b.Rows = rows
+	b.Ignored = append(b.Ignored, d.ignored...)
+	b.Unsupported = append(b.Unsupported, d.unsupported...)
 	b.Version = grow(b.Version, rows)
 	clear(b.Version)
 	for i := range d.plan {

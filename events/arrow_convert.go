@@ -623,8 +623,9 @@ func textFlags[O int32 | int64](offsets []O, data []byte, bm []byte, off int, ds
 const maxMillis = 1_000_000_000_000_000
 
 // millis converts a's first len(dst) values to Unix milliseconds: a
-// timestamp of any unit (rounded down), an integer as epoch milliseconds,
-// or RFC 3339 text.
+// timestamp of any unit (rounded down), a date (Date64 is epoch
+// milliseconds, Date32 epoch days), an integer as epoch milliseconds, or
+// RFC 3339 text.
 func millis(a arrow.Array, dst []int64, null []bool) error {
 	bm, off, err := validity(a, len(dst))
 	if err != nil {
@@ -643,6 +644,17 @@ func millis(a arrow.Array, dst []int64, null []bool) error {
 				return &rowError{i, fmt.Errorf("timestamp %d%s out of range", v, unit)}
 			}
 			dst[i] = ms
+		}
+		return nil
+	case *array.Date64: // epoch milliseconds
+		return epochMillis(a.Date64Values(), bm, off, dst, null)
+	case *array.Date32: // epoch days
+		vals := a.Date32Values()[:len(dst)]
+		for i, v := range vals {
+			if null[i] = bm != nil && !valid(bm, off+i); null[i] {
+				continue
+			}
+			dst[i] = int64(v) * 86_400_000 // within ±2^31 days: no overflow, within maxMillis
 		}
 		return nil
 	case *array.Int8:
@@ -700,7 +712,7 @@ func floorDiv(v, d int64) int64 {
 	return q
 }
 
-func epochMillis[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uint64](vals []T, bm []byte, off int, dst []int64, null []bool) error {
+func epochMillis[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uint64 | arrow.Date64](vals []T, bm []byte, off int, dst []int64, null []bool) error {
 	vals = vals[:len(dst)]
 	for i, v := range vals {
 		if null[i] = bm != nil && !valid(bm, off+i); null[i] {

@@ -110,11 +110,13 @@ type sliceReader struct {
 	msg   *ipc.Message
 	refs  atomic.Int64
 	align *alignScratch // nil: misaligned bodies are used in place
+	// compressed is set when a message of the stream uses body compression.
+	compressed bool
 }
 
 func (r *sliceReader) reset(buf []byte, align *alignScratch) {
 	r.release()
-	r.buf, r.pos, r.start, r.eos, r.align = buf, 0, 0, false, align
+	r.buf, r.pos, r.start, r.eos, r.align, r.compressed = buf, 0, 0, false, align, false
 	r.refs.Store(1)
 }
 
@@ -174,6 +176,7 @@ func (r *sliceReader) Message() (*ipc.Message, error) {
 		return nil, fmt.Errorf("message body length %d exceeds the %d bytes left", bodyLen, left)
 	}
 	body := rest[prefix+int(n) : prefix+int(n)+int(bodyLen)]
+	r.compressed = r.compressed || info.codec >= 0
 	if info.codec == codecZSTD {
 		if err := checkZstdBuffers(meta, info, body); err != nil {
 			return nil, err

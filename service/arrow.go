@@ -6,8 +6,10 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/VictoriaMetrics/metrics"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"driftwatch/events"
@@ -31,6 +33,9 @@ type arrowView struct {
 	// change (names below).
 	numCol, catCol []int
 	names          []string
+	// ignored counts the events of messages with columns the version's
+	// profile does not know, one counter per such column.
+	ignored []*metrics.Counter
 
 	nan, conf        []float64
 	missing, invalid []uint8
@@ -42,6 +47,15 @@ const (
 	colMissing = math.MinInt
 	colScore   = math.MinInt + 1 // the score column, monitored as a numeric feature
 	colPred    = math.MinInt + 2 // the prediction column, monitored as a categorical feature
+	colInvalid = math.MinInt + 3 // a column of a type no feature can have: every value invalid
+)
+
+// maxIgnoredColumns bounds the ignored-column counters of a version (their
+// column label comes from producers); past it, columns share one counter
+// labelled otherColumns.
+const (
+	maxIgnoredColumns = 32
+	otherColumns      = "_other"
 )
 
 // handleArrow decodes one Arrow message of events and adds it, run by run
@@ -90,8 +104,10 @@ func (s *Service) handleArrow(p *part, part *partState, topic string, r *kgo.Rec
 	return c.Rows, nil
 }
 
-// locate maps the version's features to the message's columns.
-func (av *arrowView) locate(c *events.Columns, score, pred string) {
+// locate maps the version's features to the message's columns, and counts
+// the columns the version's profile does not know (see ignoredColumn).
+func (s *Service) locate(av *arrowView, c *events.Columns) {
+	score, pred := s.cfg.Fields.Score, s.cfg.Fields.Prediction
 	names := av.names[:0]
 	for _, n := range c.Num {
 		names = append(names, n.Name)
@@ -100,6 +116,12 @@ func (av *arrowView) locate(c *events.Columns, score, pred string) {
 	for _, n := range c.Cat {
 		names = append(names, n.Name)
 	}
+	names = append(names, "|")
+	for _, n := range c.Unsupported {
+		names = append(names, n.Name)
+	}
+	names = append(names, "|")
+	names = append(names, c.Ignored...)
 	if c.HasScore {
 		names = append(names, "|score")
 	}
@@ -139,6 +161,36 @@ func (av *arrowView) locate(c *events.Columns, score, pred string) {
 			av.catCol[k] = colPred
 		}
 	}
+	// Columns the decoder could not read: a profile feature's values are
+	// invalid (that feature's error, not the message's); any other column
+	// is ignored.
+	av.ignored = av.ignored[:0]
+	for _, u := range c.Unsupported {
+		k, kc := slices.Index(num, u.Name), slices.Index(cat, u.Name)
+		switch {
+		case k >= 0 && av.numCol[k] == colMissing:
+			av.numCol[k] = colInvalid
+		case kc >= 0 && av.catCol[kc] == colMissing:
+			av.catCol[kc] = colInvalid
+		default:
+			av.ignored = append(av.ignored, s.ignoredColumn(av.v, u.Name))
+			continue
+		}
+		s.unreadableFeature(av.v, u)
+	}
+	for _, n := range c.Num {
+		if !slices.Contains(num, n.Name) && !slices.Contains(cat, n.Name) {
+			av.ignored = append(av.ignored, s.ignoredColumn(av.v, n.Name))
+		}
+	}
+	for _, n := range c.Cat {
+		if !slices.Contains(num, n.Name) && !slices.Contains(cat, n.Name) {
+			av.ignored = append(av.ignored, s.ignoredColumn(av.v, n.Name))
+		}
+	}
+	for _, n := range c.Ignored {
+		av.ignored = append(av.ignored, s.ignoredColumn(av.v, n))
+	}
 	av.b.Num, av.b.NumFlags = make([][]float64, len(num)), make([][]uint8, len(num))
 	av.b.Cat, av.b.CatNull, av.b.CatFlags = make([][]string, len(cat)), make([][]bool, len(cat)), make([][]uint8, len(cat))
 }
@@ -156,10 +208,58 @@ func (av *arrowView) buffers(n int) {
 	}
 }
 
+// ignoredColumn returns the counter of the version's events that came in
+// messages with a column the version's profile does not know; the first
+// time a column is seen, it is logged. Past maxIgnoredColumns names, the
+// rest share one counter and are neither kept nor logged one by one, so
+// producers cannot grow the metrics or the memory.
+func (s *Service) ignoredColumn(v *version, name string) *metrics.Counter {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if c := v.ignored[name]; c != nil {
+		return c
+	}
+	if len(v.ignored) >= maxIgnoredColumns {
+		if v.ignoredOther == nil {
+			v.ignoredOther = s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_ignored_columns_total{model=%q,version=%q,column=%q}`, v.model.name, v.name, otherColumns))
+			s.log.Warn("service: more arrow columns than the profile knows; further ones are counted together", "model", v.model.name,
+				"version", v.name, "column", name, "label", otherColumns, "limit", maxIgnoredColumns)
+		}
+		return v.ignoredOther
+	}
+	if v.ignored == nil {
+		v.ignored = map[string]*metrics.Counter{}
+	}
+	c := s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_ignored_columns_total{model=%q,version=%q,column=%q}`, v.model.name, v.name, name))
+	s.log.Info("service: arrow column is not a feature of the version's profile; ignored (counted in driftwatch_ignored_columns_total)",
+		"model", v.model.name, "version", v.name, "column", name)
+	v.ignored[strings.Clone(name)] = c // kept: must not hold the message's memory
+	return c
+}
+
+// unreadableFeature logs, once per version and column, a profile feature
+// sent as a column of a type no feature can have.
+func (s *Service) unreadableFeature(v *version, u events.Skipped) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.unreadable[u.Name] {
+		return
+	}
+	if v.unreadable == nil {
+		v.unreadable = map[string]bool{}
+	}
+	v.unreadable[strings.Clone(u.Name)] = true
+	s.log.Warn("service: arrow column of a profile feature has a type no feature can have; its values count as invalid",
+		"model", v.model.name, "version", v.name, "column", u.Name, "type", u.Type)
+}
+
 func (s *Service) addArrowRun(p *part, av *arrowView, c *events.Columns, ts []int64, i, j int, now time.Time) {
-	av.locate(c, s.cfg.Fields.Score, s.cfg.Fields.Prediction)
+	s.locate(av, c)
 	n := j - i
 	av.buffers(n)
+	for _, ctr := range av.ignored {
+		ctr.Add(n)
+	}
 	b := &av.b
 	b.TS = ts[i:j]
 	for k, col := range av.numCol {
@@ -170,6 +270,8 @@ func (s *Service) addArrowRun(p *part, av *arrowView, c *events.Columns, ts []in
 			b.Num[k], b.NumFlags[k] = c.Score[i:j], nil
 		case col == colMissing:
 			b.Num[k], b.NumFlags[k] = av.nan[:n], av.missing[:n]
+		case col == colInvalid:
+			b.Num[k], b.NumFlags[k] = av.nan[:n], av.invalid[:n]
 		default: // a text column for a numeric feature
 			b.Num[k], b.NumFlags[k] = av.nan[:n], av.invalid[:n]
 		}
@@ -190,6 +292,8 @@ func (s *Service) addArrowRun(p *part, av *arrowView, c *events.Columns, ts []in
 			}
 		case col == colMissing:
 			b.Cat[k], b.CatNull[k], b.CatFlags[k] = av.empty[:n], av.allNull[:n], av.missing[:n]
+		case col == colInvalid:
+			b.Cat[k], b.CatNull[k], b.CatFlags[k] = av.empty[:n], av.allNull[:n], av.invalid[:n]
 		default: // numbers for a categorical feature: their text, as JSON does
 			vals := c.Num[-1-col].Values[i:j]
 			av.strs = slices.Grow(av.strs[:0], n)[:n]

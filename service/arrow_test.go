@@ -1,11 +1,16 @@
 package service
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"driftwatch/detectors"
@@ -103,5 +108,138 @@ models:
 		if !strings.Contains(text, want) {
 			t.Fatalf("/metrics lacks %q", want)
 		}
+	}
+}
+
+// Columns a version's profile does not know (a timestamp, a list, an extra
+// number) are ignored and counted, not dead-lettered; a profile feature
+// sent in a type no feature can have counts as invalid for that feature
+// only; ts may be an Arrow Date64.
+func TestArrowUnknownColumns(t *testing.T) {
+	s, pr, ctx := startWith(t, `
+kafka: {embedded_addr: "127.0.0.1:0"}
+format: arrow
+defaults: {min_samples: 10}
+models:
+  - {name: credit, task: classification, versions: [{name: v1, reference: p.dwprof}], evaluate_every: 1h}
+`, nil)
+	const n = 300
+	cur := credit(n, 0, 11)
+	t0 := time.Now().Add(-5 * time.Minute).UnixMilli()
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.BinaryTypes.String}, {Name: "model", Type: arrow.BinaryTypes.String},
+		{Name: "version", Type: arrow.BinaryTypes.String}, {Name: "ts", Type: arrow.FixedWidthTypes.Date64},
+		{Name: "income", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "home", Type: arrow.FixedWidthTypes.Timestamp_ms, Nullable: true}, // a profile feature, wrongly typed
+		{Name: "created_at", Type: arrow.FixedWidthTypes.Timestamp_ms, Nullable: true},
+		{Name: "embedding", Type: arrow.ListOf(arrow.PrimitiveTypes.Float32), Nullable: true},
+		{Name: "extra", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	for i := range n {
+		b.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("p%d", i))
+		b.Field(1).(*array.StringBuilder).Append("credit")
+		b.Field(2).(*array.StringBuilder).Append("v1")
+		b.Field(3).(*array.Date64Builder).Append(arrow.Date64(t0 + int64(i)))
+		b.Field(4).(*array.Float64Builder).Append(cur.Columns[0].Num[i])
+		b.Field(5).(*array.TimestampBuilder).Append(arrow.Timestamp(t0))
+		b.Field(6).(*array.TimestampBuilder).Append(arrow.Timestamp(t0))
+		lb := b.Field(7).(*array.ListBuilder)
+		lb.Append(true)
+		lb.ValueBuilder().(*array.Float32Builder).AppendValues([]float32{1, 2, 3}, nil)
+		b.Field(8).(*array.Float64Builder).Append(float64(i))
+	}
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	var buf bytes.Buffer
+	w := ipc.NewWriter(&buf, ipc.WithSchema(schema))
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := pr.ProduceSync(ctx, &kgo.Record{Topic: "predictions", Value: buf.Bytes()}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	waitProcessed(t, ctx, s, n)
+	s.Evaluate()
+	v1, _ := s.Latest("credit", "v1")
+	if v1.Events != n {
+		t.Fatalf("%v events in the window, want %d (none late, none dead-lettered)", v1.Events, n)
+	}
+	income, home := v1.Features[0], v1.Features[1]
+	if income.Name != "income" || income.NullRate != 0 || home.Name != "home" || home.InvalidRate != 1 || home.MissingRate != 0 {
+		t.Fatalf("income null rate %v; home invalid %v missing %v", income.NullRate, home.InvalidRate, home.MissingRate)
+	}
+	prof, err := profile.Build(credit(2000, 0, 7), profile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := detectors.Compare(prof, cur, detectors.DefaultConfig())
+	if income.PSI != float64(rep.Features[0].Statistics.PSI.Value) {
+		t.Fatalf("income: streaming PSI %v, check %v", income.PSI, rep.Features[0].Statistics.PSI.Value)
+	}
+	text := getText(t, "http://"+s.HTTPAddr()+"/metrics")
+	for _, want := range []string{
+		`driftwatch_ignored_columns_total{model="credit",version="v1",column="created_at"} 300`,
+		`driftwatch_ignored_columns_total{model="credit",version="v1",column="embedding"} 300`,
+		`driftwatch_ignored_columns_total{model="credit",version="v1",column="extra"} 300`,
+		`driftwatch_dead_letters_total{reason="wrong_type"} 0`,
+		`driftwatch_dead_letters_total{reason="bad_timestamp"} 0`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(text, `column="home"`) || strings.Contains(text, `column="income"`) {
+		t.Fatal("a profile feature counted as an ignored column")
+	}
+
+	// Columns past the limit per version share one counter.
+	fields := []arrow.Field{{Name: "id", Type: arrow.BinaryTypes.String}, {Name: "model", Type: arrow.BinaryTypes.String},
+		{Name: "version", Type: arrow.BinaryTypes.String}, {Name: "income", Type: arrow.PrimitiveTypes.Float64}}
+	for k := range 40 {
+		fields = append(fields, arrow.Field{Name: fmt.Sprintf("x%02d", k), Type: arrow.PrimitiveTypes.Float64})
+	}
+	wide := arrow.NewSchema(fields, nil)
+	wb := array.NewRecordBuilder(memory.DefaultAllocator, wide)
+	defer wb.Release()
+	for i := range 10 {
+		wb.Field(0).(*array.StringBuilder).Append(fmt.Sprintf("w%d", i))
+		wb.Field(1).(*array.StringBuilder).Append("credit")
+		wb.Field(2).(*array.StringBuilder).Append("v1")
+		for k := 3; k < len(fields); k++ {
+			wb.Field(k).(*array.Float64Builder).Append(50)
+		}
+	}
+	wrec := wb.NewRecordBatch()
+	defer wrec.Release()
+	buf.Reset()
+	w = ipc.NewWriter(&buf, ipc.WithSchema(wide))
+	if err := w.Write(wrec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := pr.ProduceSync(ctx, &kgo.Record{Topic: "predictions", Value: buf.Bytes()}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	waitProcessed(t, ctx, s, n+10)
+	text = getText(t, "http://"+s.HTTPAddr()+"/metrics")
+	// created_at, embedding and extra took 3 of the 32 names: x00..x28 get
+	// theirs, the other 11 columns count together.
+	for _, want := range []string{
+		`driftwatch_ignored_columns_total{model="credit",version="v1",column="x28"} 10`,
+		`driftwatch_ignored_columns_total{model="credit",version="v1",column="_other"} 110`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(text, `column="x29"`) {
+		t.Fatal("a column past the limit has its own counter")
 	}
 }

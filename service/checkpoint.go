@@ -414,7 +414,6 @@ func newKafkaStore(ctx context.Context, brokers []string, topic, group string, e
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}),
 		kgo.ProducerBatchMaxBytes(maxCheckpointBytes), kgo.FetchMaxBytes(maxCheckpointBytes), kgo.BrokerMaxReadBytes(2 * maxCheckpointBytes),
 		kgo.FetchMaxPartitionBytes(maxCheckpointBytes), kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		kgo.ProducerBatchCompression(kgo.Lz4Compression(), kgo.NoCompression()),
 		kgo.RecordDeliveryTimeout(time.Minute),
 	}, extra...)
 	cl, err := kgo.NewClient(opts...)

@@ -23,9 +23,10 @@ import (
 // The SASL password comes from the environment variable password_env
 // names, so it never sits in the file; an unset variable is an error.
 // groupOpts are the consumer group's settings, for any broker (the
-// instance id goes to the consumer, which leaves with it on Close).
+// instance id goes to the consumer, which leaves with it on Close), and
+// its dead-letter producer's compression.
 func groupOpts(k config.Kafka) []kgo.Opt {
-	return []kgo.Opt{kgo.SessionTimeout(k.SessionTimeout)}
+	return []kgo.Opt{kgo.SessionTimeout(k.SessionTimeout), compression(k.Compression)}
 }
 
 func kafkaOpts(k config.Kafka) ([]kgo.Opt, error) {
@@ -116,4 +117,14 @@ func checkKafka(ctx context.Context, k config.Kafka, brokers []string, opts []kg
 		return fmt.Errorf("service: kafka authentication failed: the brokers closed the connection (they may require TLS or SASL: kafka.tls, kafka.sasl): %w", err)
 	}
 	return fmt.Errorf("service: no kafka broker of %v answered within %s: %w", brokers, kafkaCheckTimeout, err)
+}
+
+// compression is the producer option for a configured codec.
+func compression(c config.Compression) kgo.Opt {
+	codec := map[config.Compression]kgo.CompressionCodec{
+		config.CompressionNone: kgo.NoCompression(), config.CompressionGzip: kgo.GzipCompression(),
+		config.CompressionSnappy: kgo.SnappyCompression(), config.CompressionLZ4: kgo.Lz4Compression(),
+		config.CompressionZstd: kgo.ZstdCompression(),
+	}[c]
+	return kgo.ProducerBatchCompression(codec)
 }

@@ -24,6 +24,7 @@ var metricHelp = map[string][2]string{
 	"driftwatch_dead_letters_total":                 {"counter", "Messages sent to the dead-letter topic, by reason."},
 	"driftwatch_dead_letters_refused_total":         {"counter", "Dead letters the broker refused for good even cut short; skipped so the partition moves on."},
 	"driftwatch_late_events_total":                  {"counter", "Events older than their model's window, dropped."},
+	"driftwatch_ignored_columns_total":              {"counter", "Events of the model version that came in Arrow messages with a column its profile does not know (ignored), by column."},
 	"driftwatch_checkpoint_duration_seconds":        {"histogram", "Time to save one partition's checkpoint to its store."},
 	"driftwatch_checkpoint_encode_seconds":          {"histogram", "Time to encode one partition's checkpoint (the partition's workers wait meanwhile)."},
 	"driftwatch_checkpoint_restore_seconds":         {"histogram", "Time to load and decode one partition's checkpoint on assignment."},

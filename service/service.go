@@ -63,6 +63,9 @@ type Service struct {
 	httpLn   net.Listener
 	metrics  *metrics.Set
 	models   map[string]*model
+	// features holds every profile's feature names: the Arrow columns
+	// worth decoding (read-only after Start).
+	features map[string]bool
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	ready    chan struct{}
@@ -130,6 +133,13 @@ type version struct {
 	lastEvent time.Time
 	events    *metrics.Counter
 	history   []Point
+	// ignored counts events by Arrow column the profile does not know,
+	// unreadable marks profile features already logged as sent in a type
+	// no feature can have (mu; both touched only when a message's columns
+	// change).
+	ignored      map[string]*metrics.Counter
+	ignoredOther *metrics.Counter // past maxIgnoredColumns
+	unreadable   map[string]bool
 	// lastSamples are the alert samples of the last evaluation (evalMu).
 	lastSamples []alerting.Sample
 	// auto holds the profile's calibrated thresholds for rules with
@@ -159,7 +169,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 		opt.Now = time.Now
 	}
 	cfg := opt.Config
-	s := &Service{opt: opt, cfg: cfg, log: opt.Logger, metrics: metrics.NewSet(), models: map[string]*model{},
+	s := &Service{opt: opt, cfg: cfg, log: opt.Logger, metrics: metrics.NewSet(), models: map[string]*model{}, features: map[string]bool{},
 		ready: make(chan struct{}), partitions: map[string]*partState{}, parts: map[int32]*part{}, consumerDone: make(chan struct{}), remote: map[int32]*remotePart{}}
 	initMetrics(s.metrics)
 	s.ckptDuration = s.metrics.GetOrCreatePrometheusHistogramExt("driftwatch_checkpoint_duration_seconds", ckptBuckets)
@@ -199,6 +209,9 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 				s.log.Warn("service: "+w, "model", m.Name, "version", v.Name)
 			}
 			md.versions[v.Name] = ver
+			for _, n := range slices.Concat(ver.eval.Numeric(), ver.eval.Categorical()) {
+				s.features[n] = true
+			}
 			if auto != nil {
 				ver.auto = auto
 			}
@@ -257,7 +270,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 		}
 	case cfg.Checkpoint.Topic != "":
 		var k *kafkaStore
-		k, err = newKafkaStore(ctx, brokers, cfg.Checkpoint.Topic, cfg.Kafka.Group, extra)
+		k, err = newKafkaStore(ctx, brokers, cfg.Checkpoint.Topic, cfg.Kafka.Group, append(slices.Clip(extra), compression(cfg.Checkpoint.Compression)))
 		if err == nil {
 			s.ckpt = k
 		}
@@ -398,6 +411,7 @@ func (s *Service) handleRecords(p *part, topic string, partition int32, recs []*
 			Prediction: f.Prediction, Score: f.Score, Scores: f.Scores, LatencyMS: f.LatencyMS, Error: f.Error, Label: f.Label, Value: f.Value}
 		part = &partState{rows: map[*version]*rows{}, dec: events.NewJSONDecoder(ef),
 			arrowDec: events.NewArrowDecoder(ef), views: map[*version]*arrowView{}}
+		part.arrowDec.Features = s.features
 		s.partitions[key] = part
 	}
 	s.partMu.Unlock()
