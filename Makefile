@@ -47,6 +47,7 @@ examples:
 	$(GO) run examples/gen.go
 
 # Grafana dashboards (dashboards/grafana/*.json) and Prometheus rules
-# (dashboards/prometheus/driftwatch-rules.yml) from dashboards/*.go; commit them.
+# (dashboards/prometheus/driftwatch-rules.yml), the example Alertmanager
+# inhibit rules (dashboards/alertmanager/) from dashboards/*.go; commit them.
 dashboards:
 	$(GO) generate ./dashboards/

@@ -52,6 +52,17 @@ func (c *AlertmanagerConfig) Validate() error {
 	return nil
 }
 
+// SourceLabel is the label that says which system raised an alert sent to
+// Alertmanager: SourceDriftwatch on the service's own alerts, and
+// "prometheus" on the shipped Prometheus rules' (dashboards), so that one
+// Alertmanager inhibit rule mutes the Prometheus duplicate of an alert the
+// service raises (README "Grafana dashboards and Prometheus rules").
+const SourceLabel = "source"
+
+// SourceDriftwatch is SourceLabel's value on the alerts the service sends,
+// unless the rule sets the label itself.
+const SourceDriftwatch = "driftwatch"
+
 // Alertmanager posts alerts to /api/v2/alerts of one or more Alertmanagers.
 type Alertmanager struct {
 	name   string
@@ -103,19 +114,20 @@ type amAlert struct {
 
 // payload converts alerts the way Prometheus does: a firing alert ends
 // 4 resend intervals from now unless sent again, a resolved one at its
-// EndsAt.
+// EndsAt. Each carries SourceLabel (SourceDriftwatch unless the rule's
+// labels say otherwise).
 func (am *Alertmanager) payload(alerts []Alert) ([]byte, error) {
 	now := am.now()
 	out := make([]amAlert, 0, len(alerts))
 	for _, a := range alerts {
-		labels := make(map[string]string, len(a.Labels)+6)
+		labels := make(map[string]string, len(a.Labels)+7)
 		for k, v := range a.Labels {
 			if v != "" { // an empty label is no label, as in Prometheus
 				labels[k] = v
 			}
 		}
 		for k, v := range map[string]string{"alertname": a.Rule, "model": a.Model, "version": a.Version,
-			"feature": a.Feature, "statistic": a.Statistic, "severity": a.Severity} {
+			"feature": a.Feature, "statistic": a.Statistic, "severity": a.Severity, SourceLabel: SourceDriftwatch} {
 			if _, ok := labels[k]; !ok && v != "" {
 				labels[k] = v
 			}

@@ -30,7 +30,9 @@ func TestAlertmanagerPayload(t *testing.T) {
 	am.now = func() time.Time { return now }
 	a := fixtureAlert("income")
 	a.Labels["empty"] = ""
-	if _, err := am.Notify(notifyContext(t), []Alert{a, fixtureResolved(fixtureAlert("age"), now)}); err != nil {
+	age := fixtureAlert("age")
+	age.Labels[SourceLabel] = "nightly" // a rule's own source label stands
+	if _, err := am.Notify(notifyContext(t), []Alert{a, fixtureResolved(age, now)}); err != nil {
 		t.Fatal(err)
 	}
 	reqs := rc.requests()
@@ -46,7 +48,7 @@ func TestAlertmanagerPayload(t *testing.T) {
 	}
 	firing, res := got[0], got[1]
 	wantLabels := map[string]string{"alertname": "psi_drift", "model": "credit", "version": "v3", "feature": "income",
-		"statistic": "psi", "severity": "critical", "team": "risk"}
+		"statistic": "psi", "severity": "critical", "team": "risk", "source": "driftwatch"}
 	if fmt.Sprint(firing.Labels) != fmt.Sprint(wantLabels) {
 		t.Errorf("labels %v, want %v (empty values dropped)", firing.Labels, wantLabels)
 	}
@@ -60,8 +62,8 @@ func TestAlertmanagerPayload(t *testing.T) {
 	if firing.StartsAt != "2025-03-01T12:00:00Z" || firing.EndsAt != "2025-03-01T12:07:00Z" || firing.GeneratorURL != a.GeneratorURL {
 		t.Errorf("firing: startsAt %s endsAt %s (want now + 4 x 30s) generatorURL %s", firing.StartsAt, firing.EndsAt, firing.GeneratorURL)
 	}
-	if res.Labels["feature"] != "age" || res.EndsAt != "2025-03-01T12:05:00Z" {
-		t.Errorf("resolved: %+v, want endsAt = its EndsAt", res)
+	if res.Labels["feature"] != "age" || res.EndsAt != "2025-03-01T12:05:00Z" || res.Labels[SourceLabel] != "nightly" {
+		t.Errorf("resolved: %+v, want endsAt = its EndsAt and the rule's source label", res)
 	}
 }
 

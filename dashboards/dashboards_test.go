@@ -52,6 +52,9 @@ func generated(t *testing.T) map[string][]byte {
 	if files[RulesFile], err = Rules(); err != nil {
 		t.Fatal(err)
 	}
+	if files[InhibitFile], err = Inhibit(); err != nil {
+		t.Fatal(err)
+	}
 	return files
 }
 
@@ -293,6 +296,9 @@ func TestRulesMirrorDefaultAlerts(t *testing.T) {
 			}
 			if want := " " + r.Op + " " + num(*at); !strings.Contains(a.Expr, want) {
 				t.Errorf("%s %s: expr %q lacks %q", r.Name, sev, a.Expr, want)
+			}
+			if a.Labels[alerting.SourceLabel] != SourcePrometheus {
+				t.Errorf("%s %s: labels %v, want %s=%q (Alertmanager tells it from the service's own alert by it)", r.Name, sev, a.Labels, alerting.SourceLabel, SourcePrometheus)
 			}
 			if a.For != duration(r.For) || a.KeepFiringFor != duration(r.KeepFiringFor) {
 				t.Errorf("%s %s: for %q keep_firing_for %q, want %q %q", r.Name, sev, a.For, a.KeepFiringFor, duration(r.For), duration(r.KeepFiringFor))

@@ -34,6 +34,9 @@ func run() error {
 	if files[dashboards.RulesFile], err = dashboards.Rules(); err != nil {
 		return err
 	}
+	if files[dashboards.InhibitFile], err = dashboards.Inhibit(); err != nil {
+		return err
+	}
 	for name, data := range files {
 		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 			return err

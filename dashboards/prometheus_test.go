@@ -2,12 +2,9 @@ package dashboards
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,29 +16,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
-	"driftwatch/config"
-	"driftwatch/dataset"
 	"driftwatch/internal/testutil/daemon"
 	"driftwatch/internal/testutil/demotest"
-	"driftwatch/profile"
-	"driftwatch/service"
 )
 
 // binding is what the test substitutes for the dashboards' variables.
 type binding map[string]string
 
 // TestPanelsOnPrometheus runs Debian's prometheus on a loopback port,
-// scraping a running demo (a classification model) and a small service fed
-// regression events, with the rules file loaded. Once it has scraped
+// scraping a running demo, with the rules file loaded. Once it has scraped
 // enough, every panel query of every committed dashboard, with its
-// variables substituted, returns at least one series: the demo's model for
-// every row but those whose title ends in RegressionSuffix, which get the
-// regression model, or in RolloutSuffix, which get one of the demo's
-// rollouts. Every variable query finds the model it is bound to,
-// every rule evaluates without error, every recording rule gives a series,
-// and promtool accepts both services' /metrics.
+// variables substituted, returns at least one series: the demo's
+// classification model for every row but those whose title ends in
+// RegressionSuffix, which get the demo's regression model (MAE, RMSE), or
+// in RolloutSuffix, which get one of the demo's rollouts. Every variable
+// query finds the model it is bound to (the regression model too), every
+// rule evaluates without error, every recording rule gives a series, and
+// promtool accepts the demo's /metrics.
 func TestPanelsOnPrometheus(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo and Prometheus for about 15 s")
@@ -51,11 +42,10 @@ func TestPanelsOnPrometheus(t *testing.T) {
 	began := time.Now()
 
 	demoAddr := demotest.Start(t)
-	regAddr := startRegression(t)
-	base := startPrometheus(t, prom, demoAddr, regAddr)
+	base := startPrometheus(t, prom, demoAddr)
 
 	classification := binding{"model": "credit-scoring", "version": "v1", "feature": ".*", "instance": ".*", "__rate_interval": "1m"}
-	regression := binding{"model": "demand", "version": "v1", "feature": ".*", "instance": ".*", "__rate_interval": "1m"}
+	regression := binding{"model": "credit-line", "version": "v1", "feature": ".*", "instance": ".*", "__rate_interval": "1m"}
 	rollout := binding{"model": "credit-limit", "version": "v2", "feature": ".*", "instance": ".*", "__rate_interval": "1m"}
 
 	type check struct {
@@ -92,6 +82,9 @@ func TestPanelsOnPrometheus(t *testing.T) {
 		for _, v := range d.Templating.List {
 			if v.Type == "query" {
 				checkVariable(t, base, file, v.Name, v.Query, classification)
+				if v.Name == "model" {
+					checkVariable(t, base, file, v.Name, v.Query, regression)
+				}
 			}
 		}
 	}
@@ -132,16 +125,14 @@ func TestPanelsOnPrometheus(t *testing.T) {
 	}
 	t.Logf("%d panel queries and rules hold against Prometheus, %s after the start", len(checks), time.Since(began).Round(100*time.Millisecond))
 
-	for _, addr := range []string{demoAddr, regAddr} {
-		body, err := get("http://" + addr + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command(promtool, "check", "metrics")
-		cmd.Stdin = bytes.NewReader(body)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Errorf("promtool check metrics on %s/metrics: %v\n%s", addr, err, out)
-		}
+	body, err := get("http://" + demoAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(body)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics on %s/metrics: %v\n%s", demoAddr, err, out)
 	}
 }
 
@@ -267,75 +258,17 @@ func get(u string) ([]byte, error) {
 	return body, err
 }
 
-// startRegression starts a service with one regression model, demand/v1,
-// and feeds it predictions with their outcomes, so the regression panels
-// (MAE, RMSE) have data; it returns the HTTP address.
-func startRegression(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	r := rand.New(rand.NewPCG(3, 3))
-	x := make([]float64, 2000)
-	for i := range x {
-		x[i] = 10 + 3*r.NormFloat64()
-	}
-	prof, err := profile.Build(&dataset.Table{Path: "demand training sample", Rows: len(x),
-		Columns: []*dataset.Column{{Name: "temperature", Kind: dataset.KindNumeric, Num: x}}}, profile.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := prof.WriteFile(filepath.Join(dir, "demand.dwprof")); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Parse([]byte(`
-kafka: {embedded_addr: "127.0.0.1:0"}
-defaults: {evaluate_every: 1s, min_samples: 100}
-models:
-  - {name: demand, task: regression, versions: [{name: v1, reference: demand.dwprof}]}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Dir = dir
-	svc, err := service.Start(context.Background(), service.Options{Config: cfg, HTTPAddr: "127.0.0.1:0", Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { svc.Close(context.Background()) })
-	pr, err := kgo.NewClient(kgo.SeedBrokers(svc.Brokers()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pr.Close()
-	var recs []*kgo.Record
-	for i := range 500 {
-		temp := 10 + 3*r.NormFloat64()
-		pred := 100 + 5*temp
-		id := fmt.Sprintf("d%d", i)
-		recs = append(recs,
-			&kgo.Record{Topic: cfg.Topics.Predictions, Key: []byte(id), Value: fmt.Appendf(nil,
-				`{"id":%q,"model":"demand","version":"v1","features":{"temperature":%.2f},"prediction":%.2f}`, id, temp, pred)},
-			&kgo.Record{Topic: cfg.Topics.Outcomes, Key: []byte(id), Value: fmt.Appendf(nil,
-				`{"id":%q,"model":"demand","value":%.2f}`, id, pred+4*r.NormFloat64())})
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := pr.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	return svc.HTTPAddr()
-}
-
 const promConfig = `global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}
 rule_files: [%q]
 scrape_configs:
   - job_name: driftwatch
-    static_configs: [{targets: [%q, %q]}]
+    static_configs: [{targets: [%q]}]
 `
 
 // startPrometheus starts Prometheus on a free loopback port scraping the
-// targets every second with the rules file loaded, and returns its base
+// target every second with the rules file loaded, and returns its base
 // URL once it is ready; t.Cleanup kills it.
-func startPrometheus(t *testing.T, bin string, targets ...string) string {
+func startPrometheus(t *testing.T, bin, target string) string {
 	t.Helper()
 	dir := t.TempDir()
 	rules, err := filepath.Abs(RulesFile)
@@ -343,7 +276,7 @@ func startPrometheus(t *testing.T, bin string, targets ...string) string {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, promConfig, rules, targets[0], targets[1]), 0o600); err != nil {
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, promConfig, rules, target), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return daemon.Start(t, "prometheus", bin, func(attempt int, addr string) []string {

@@ -1,7 +1,8 @@
 // Package demo runs driftwatch end to end on one machine: the embedded
 // broker, the service, and a synthetic producer for a credit-scoring model
-// whose inputs drift at a known moment, and for two models in a canary
-// rollout (a worse canary, to be rolled back, and an equal one, to be
+// whose inputs drift at a known moment, for a credit-line regressor whose
+// inputs and outcomes drift at the same moment, and for two models in a
+// canary rollout (a worse canary, to be rolled back, and an equal one, to be
 // promoted). It prints a live view; the service's alert rules send drift
 // alerts and rollout decisions through real notifiers (signed webhooks and
 // Slack's incoming-webhook format) to local receivers the demo starts and
@@ -91,6 +92,39 @@ type Summary struct {
 	// Rollouts are the rollback and promote calls the deploy webhooks got.
 	RolloutsStarted time.Time         `json:"rollouts_started"`
 	Rollouts        []RolloutDecision `json:"rollouts"`
+	// Regression is the credit-line regressor's error before and after the
+	// injection.
+	Regression RegressionSummary `json:"regression"`
+}
+
+// RegressionSummary is the regressor's quality over its window's joined
+// outcomes: the last evaluation before the injection and the last one of
+// the run (NaN, written as null, when there was none).
+type RegressionSummary struct {
+	Model           string    `json:"model"`
+	MAEBeforeDrift  jsonFloat `json:"mae_before_drift"`
+	RMSEBeforeDrift jsonFloat `json:"rmse_before_drift"`
+	MAEAtEnd        jsonFloat `json:"mae_at_end"`
+	RMSEAtEnd       jsonFloat `json:"rmse_at_end"`
+}
+
+// jsonFloat is a float64 that marshals NaN as null (encoding/json refuses
+// NaN).
+type jsonFloat float64
+
+func (f jsonFloat) MarshalJSON() ([]byte, error) {
+	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(f))
+}
+
+func (f *jsonFloat) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*f = jsonFloat(math.NaN())
+		return nil
+	}
+	return json.Unmarshal(b, (*float64)(f))
 }
 
 // RolloutDecision is one call of a deploy webhook.
@@ -109,6 +143,14 @@ type RolloutDecision struct {
 const (
 	worseModel, equalModel = "credit-limit", "fraud-screen"
 	rolloutMinPeriod       = 20 * time.Second
+)
+
+// The regressor: credit-line predicts the credit line granted to an
+// applicant, in dollars, and its outcome is the line the underwriters
+// granted, known outcomeDelay later. It gets a fifth of Rate (at least one
+// event a tick): enough for its MAE and RMSE, little CPU.
+const (
+	lineModel, lineShare = "credit-line", 5
 )
 
 // Alert rule: PSI at or above psiThreshold on at least minSamples events
@@ -161,6 +203,33 @@ func event(r *rand.Rand, drift bool) (num map[string]float64, cat map[string]str
 	return num, cat, score, truth
 }
 
+// lineEvent draws one applicant of the credit-line regressor: its features,
+// the line the model predicts and the line granted. Drift lowers incomes
+// and raises debt ratios (input drift), and tightens the underwriters'
+// policy: they grant 30% less than the model, trained before, predicts, so
+// its MAE and RMSE rise.
+func lineEvent(r *rand.Rand, drift bool) (num map[string]float64, cat map[string]string, pred, granted float64) {
+	income := math.Exp(10.8 + 0.5*r.NormFloat64())
+	debt := math.Max(0, 0.3+0.15*r.NormFloat64())
+	if drift {
+		income *= 0.75
+		debt += 0.1
+	}
+	num = map[string]float64{
+		"income":          math.Round(income*100) / 100,
+		"debt_ratio":      math.Round(debt*100) / 100,
+		"months_employed": math.Round(math.Max(0, 60+40*r.NormFloat64())),
+		"credit_lines":    float64(r.IntN(15) + 1),
+	}
+	cat = map[string]string{"home_ownership": homes[r.IntN(3)]}
+	pred = math.Max(500, 0.2*num["income"]*math.Max(0, 1-num["debt_ratio"])+40*num["months_employed"])
+	granted = pred + 1500*r.NormFloat64()
+	if drift {
+		granted *= 0.7
+	}
+	return num, cat, math.Round(pred), math.Round(math.Max(0, granted))
+}
+
 // features is an event's "features" object.
 func features(num map[string]float64, cat map[string]string) map[string]any {
 	feats := make(map[string]any, len(num)+len(cat))
@@ -200,9 +269,33 @@ func canaryEvent(r *rand.Rand, model string, canary bool, id int, now time.Time)
 	return msg, out, pid
 }
 
-// reference builds the training profile from the same generator.
+// reference builds the classifier's training profile from the same
+// generator.
 func reference(n int) (*profile.Profile, error) {
 	r := rand.New(rand.NewPCG(1, 1))
+	return build("synthetic training sample", n, func() (map[string]float64, map[string]string) {
+		num, cat, score, _ := event(r, false)
+		// The model's outputs are monitored like inputs (output drift).
+		num["score"] = score
+		cat["prediction"] = "0"
+		if score >= 0.5 {
+			cat["prediction"] = "1"
+		}
+		return num, cat
+	})
+}
+
+// lineReference builds the regressor's training profile from its generator.
+func lineReference(n int) (*profile.Profile, error) {
+	r := rand.New(rand.NewPCG(4, 4))
+	return build("synthetic credit-line training sample", n, func() (map[string]float64, map[string]string) {
+		num, cat, _, _ := lineEvent(r, false)
+		return num, cat
+	})
+}
+
+// build profiles n rows drawn by draw.
+func build(path string, n int, draw func() (map[string]float64, map[string]string)) (*profile.Profile, error) {
 	cols := map[string]*dataset.Column{}
 	var order []*dataset.Column
 	col := func(name string, kind dataset.Kind) *dataset.Column {
@@ -215,13 +308,7 @@ func reference(n int) (*profile.Profile, error) {
 		return c
 	}
 	for range n {
-		num, cat, score, _ := event(r, false)
-		// The model's outputs are monitored like inputs (output drift).
-		num["score"] = score
-		cat["prediction"] = "0"
-		if score >= 0.5 {
-			cat["prediction"] = "1"
-		}
+		num, cat := draw()
 		for _, k := range sortedKeys(num) {
 			c := col(k, dataset.KindNumeric)
 			c.Num = append(c.Num, num[k])
@@ -231,7 +318,7 @@ func reference(n int) (*profile.Profile, error) {
 			c.Str = append(c.Str, cat[k])
 		}
 	}
-	return profile.Build(&dataset.Table{Path: "synthetic training sample", Rows: n, Columns: order}, profile.Options{})
+	return profile.Build(&dataset.Table{Path: path, Rows: n, Columns: order}, profile.Options{})
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -264,6 +351,12 @@ func Run(ctx context.Context, opt Options) (*Summary, error) {
 	if err := prof.WriteFile(filepath.Join(dir, "credit.dwprof")); err != nil {
 		return nil, err
 	}
+	if prof, err = lineReference(20000); err != nil {
+		return nil, err
+	}
+	if err := prof.WriteFile(filepath.Join(dir, "credit-line.dwprof")); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	secret := []byte("demo-secret")
 	recv, err := startReceivers(out, secret, start)
@@ -276,6 +369,7 @@ kafka: {embedded_addr: "127.0.0.1:0"}
 defaults: {window: {length: 2m, pane: 5s, lateness: 1m}, evaluate_every: %s, min_samples: %d}
 models:
   - {name: %[3]s, task: classification, versions: [{name: %[4]s, reference: credit.dwprof}]}
+  - {name: %[14]s, task: regression, versions: [{name: v1, reference: credit-line.dwprof}]}
   - name: %[9]s
     task: classification
     versions: [{name: v1, reference: credit.dwprof}, {name: v2, reference: credit.dwprof}]
@@ -301,7 +395,7 @@ alerting:
     - {name: CanaryRollback, statistic: rollout_rollback, critical: 1, actions: [rollback, slack, log]}
     - {name: CanaryPromote, statistic: rollout_promote, warning: 1, actions: [promote, slack, log]}
 `, evaluateEvery, minSamples, model, version, recv.url("/retrain"), secret, recv.url("/slack"), psiThreshold,
-		worseModel, equalModel, rolloutMinPeriod, recv.url("/deploy/rollback"), recv.url("/deploy/promote"))))
+		worseModel, equalModel, rolloutMinPeriod, recv.url("/deploy/rollback"), recv.url("/deploy/promote"), lineModel)))
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +424,8 @@ alerting:
 	}
 	defer pr.Close()
 
-	sum := &Summary{DriftInjectedAt: start.Add(opt.DriftAt).UTC(), RolloutsStarted: start.UTC(), Alerts: []Alert{}}
+	sum := &Summary{DriftInjectedAt: start.Add(opt.DriftAt).UTC(), RolloutsStarted: start.UTC(), Alerts: []Alert{},
+		Regression: RegressionSummary{Model: lineModel, MAEBeforeDrift: jsonFloat(math.NaN()), RMSEBeforeDrift: jsonFloat(math.NaN())}}
 	produced := make(chan [2]int64, 1)
 	go func() { produced <- produce(ctx, pr, opt, start, cfg.Topics.Outcomes) }()
 
@@ -356,8 +451,12 @@ loop:
 			d, _, _ := svc.Rollout(m)
 			ro = append(ro, fmt.Sprintf("%s v2 %s", m, d))
 		}
-		fmt.Fprintf(out, "+%-4s processed %7d  window %6.0f events  accuracy %s  PSI≥0.05: %-40s  canaries: %s\n", time.Since(start).Round(time.Second),
-			svc.Processed(), ev.Events, pct(ev.Joined, ev.Accuracy), strings.Join(top, " "), strings.Join(ro, ", "))
+		line, _ := svc.Latest(lineModel, "v1")
+		if time.Now().Before(sum.DriftInjectedAt) && line.Joined > 0 {
+			sum.Regression.MAEBeforeDrift, sum.Regression.RMSEBeforeDrift = jsonFloat(line.MAE), jsonFloat(line.RMSE)
+		}
+		fmt.Fprintf(out, "+%-4s processed %7d  window %6.0f events  accuracy %s  PSI≥0.05: %-40s  %s MAE %s  canaries: %s\n", time.Since(start).Round(time.Second),
+			svc.Processed(), ev.Events, pct(ev.Joined, ev.Accuracy), strings.Join(top, " "), lineModel, dollars(line.Joined, line.MAE), strings.Join(ro, ", "))
 	}
 	counts := <-produced
 	sum.EventsProduced, sum.OutcomesProduced = counts[0], counts[1]
@@ -371,6 +470,8 @@ loop:
 		time.Sleep(20 * time.Millisecond)
 	}
 	sum.OutcomesJoined = svc.Joined()
+	line, _ := svc.Latest(lineModel, "v1")
+	sum.Regression.MAEAtEnd, sum.Regression.RMSEAtEnd = jsonFloat(line.MAE), jsonFloat(line.RMSE)
 	svc.Close(context.Background()) // delivers the queued notifications
 	sum.Alerts, sum.Rollouts = recv.fired()
 	fmt.Fprintf(out, "produced %d events, processed %d; %d outcomes, %d joined; %d drift alerts; %d rollout decisions\n",
@@ -390,6 +491,14 @@ func pct(n, x float64) string {
 		return "  –  "
 	}
 	return fmt.Sprintf("%4.1f%%", 100*x)
+}
+
+// dollars prints an error in dollars over n outcomes, "–" before any.
+func dollars(n, x float64) string {
+	if n == 0 || math.IsNaN(x) {
+		return "    –"
+	}
+	return fmt.Sprintf("$%4.0f", x)
 }
 
 // outcomeDelay is how long after a prediction its label arrives.
@@ -439,6 +548,16 @@ func produce(ctx context.Context, pr *kgo.Client, opt Options, start time.Time, 
 					label = 1
 				}
 				out, _ := json.Marshal(map[string]any{"id": pid, "model": model, "label": fmt.Sprint(label)})
+				queue = append(queue, due{now.Add(outcomeDelay), out})
+			}
+			for range max(1, perTick/lineShare) {
+				num, cat, pred, granted := lineEvent(r, drift)
+				pid := fmt.Sprintf("p%d", id)
+				id++
+				msg, _ := json.Marshal(map[string]any{"id": pid, "model": lineModel, "version": "v1",
+					"ts": now.UnixMilli(), "features": features(num, cat), "prediction": pred})
+				send(pid, msg)
+				out, _ := json.Marshal(map[string]any{"id": pid, "model": lineModel, "value": granted})
 				queue = append(queue, due{now.Add(outcomeDelay), out})
 			}
 			for _, m := range []string{worseModel, equalModel} {

@@ -14,7 +14,9 @@ import (
 // --drift-at 30s`, 500 events/s): the first drift alert comes after the
 // injection and within 60 s of it, none before, and every event produced
 // is processed; of the canaries, the worse one is rolled back and the equal
-// one promoted.
+// one promoted; the credit-line regressor's MAE before the injection is that
+// of its noise (σ $1,500: MAE σ·√(2/π) ≈ $1,197, a little less as granted
+// lines are clipped at $0; $1,155 in one run) and rises with the drift.
 func TestDemoContract(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for 90 s")
@@ -62,9 +64,16 @@ func TestDemoContract(t *testing.T) {
 			t.Fatalf("%s decided at %v, before the minimum period from %v", d.Model, d.At, sum.RolloutsStarted)
 		}
 	}
+	reg := sum.Regression
+	if before := float64(reg.MAEBeforeDrift); reg.Model != lineModel || !(before > 1050 && before < 1350) ||
+		!(float64(reg.RMSEBeforeDrift) > 1350 && float64(reg.RMSEBeforeDrift) < 1650) || !(float64(reg.MAEAtEnd) > 1.3*before) ||
+		!(reg.RMSEAtEnd > reg.MAEAtEnd) {
+		t.Fatalf("regression %+v: want MAE ≈ 1197 and RMSE ≈ 1500 before the drift, MAE 1.3× higher at the end\n%s", reg, out.String())
+	}
 	var onDisk Summary
 	data, _ := os.ReadFile(path)
-	if err := json.Unmarshal(data, &onDisk); err != nil || onDisk.EventsProduced != sum.EventsProduced || len(onDisk.Alerts) != len(sum.Alerts) {
+	if err := json.Unmarshal(data, &onDisk); err != nil || onDisk.EventsProduced != sum.EventsProduced || len(onDisk.Alerts) != len(sum.Alerts) ||
+		onDisk.Regression != sum.Regression {
 		t.Fatalf("summary file: %v %s", err, data)
 	}
 }

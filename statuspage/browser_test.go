@@ -47,15 +47,18 @@ func TestStatusPageInBrowser(t *testing.T) {
 	}
 	rows := browser.Eval[[]row](fleet, `[...document.querySelectorAll("#fleet tbody tr")].map(r => ({
 		Model: r.dataset.model, Health: r.dataset.health, Firing: r.cells[3].textContent, Rate: r.cells[4].textContent}))`)
-	// The drifting model, and the demo's two rollouts with two versions
-	// each.
-	var drifting []row
+	// The drifting classifier, the regressor, and the demo's two rollouts
+	// with two versions each.
+	var drifting, regressor []row
 	for _, r := range rows {
-		if r.Model == "credit-scoring" {
+		switch r.Model {
+		case "credit-scoring":
 			drifting = append(drifting, r)
+		case "credit-line":
+			regressor = append(regressor, r)
 		}
 	}
-	if len(rows) != 5 || len(drifting) != 1 || drifting[0].Health != "drift" || drifting[0].Firing == "none" {
+	if len(rows) != 6 || len(drifting) != 1 || drifting[0].Health != "drift" || drifting[0].Firing == "none" || len(regressor) != 1 {
 		t.Errorf("fleet rows %+v", rows)
 	}
 	t.Logf("fleet: %+v", rows)
