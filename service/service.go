@@ -187,7 +187,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 			}
 		}
 		if m.Rollout != nil {
-			md.ro = s.newRollout(md, *m.Rollout)
+			md.ro = s.newRollout(md, m.Rollout.Config)
 		}
 		s.models[m.Name] = md
 	}
