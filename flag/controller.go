@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -72,10 +73,11 @@ type Controller struct {
 	opt  Options
 	log  *slog.Logger
 
-	wake chan struct{}
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
+	started atomic.Bool
 
 	mu         sync.Mutex
 	pending    Input
@@ -127,8 +129,12 @@ func NewController(r Ramp, p Provider, opt Options) *Controller {
 	return c
 }
 
-// Start starts the controller's goroutine.
-func (c *Controller) Start() { go c.run() }
+// Start starts the controller's goroutine (once).
+func (c *Controller) Start() {
+	if c.started.CompareAndSwap(false, true) {
+		go c.run()
+	}
+}
 
 // Observe hands the controller an evaluation; it never blocks. Only the
 // latest waits, except that a rollback crossing is kept once seen.
@@ -163,6 +169,9 @@ func (c *Controller) Status() Status {
 // Options.Timeout) or until ctx ends. Safe to call twice.
 func (c *Controller) Close(ctx context.Context) error {
 	c.once.Do(func() { close(c.stop) })
+	if c.started.CompareAndSwap(false, true) { // never started: nothing runs
+		close(c.done)
+	}
 	select {
 	case <-c.done:
 		return nil

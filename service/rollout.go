@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"driftwatch/alerting"
+	"driftwatch/flag"
 	"driftwatch/join"
 	"driftwatch/monitor"
 	"driftwatch/rollout"
@@ -38,7 +39,8 @@ type modelRollout struct {
 	grace        int64 // the span of stable's provisional counts, ms: one pane
 	mu           sync.Mutex
 	last         rolloutResult
-	decided      decision // the first promote or rollback, kept: see evaluateRollout
+	decided      decision         // the first promote or rollback, kept: see evaluateRollout
+	flag         *flag.Controller // the feature flag the rollout moves; nil: none (service/flag.go)
 }
 
 // decision is a final verdict as it is kept and checkpointed.
@@ -310,6 +312,7 @@ func (s *Service) evaluateRollout(m *model, remote []*part, now time.Time) []ale
 	ro.mu.Unlock()
 
 	_, d := ro.snapshot()
+	s.observeFlag(ro, &r, d)
 	s.rolloutMetrics(m, &r, d)
 	verdict := func(want rollout.Decision) float64 {
 		if d.Decision == want {
@@ -427,6 +430,9 @@ func (s *Service) rolloutJSON(m *model) map[string]any {
 		"min_samples": ro.cfg.MinSamples, "alpha": ro.cfg.Alpha}
 	if !d.At.IsZero() {
 		out["decided_at"] = d.At.UTC()
+	}
+	if f := ro.flagJSON(); f != nil {
+		out["flag"] = f
 	}
 	if !r.evaluated {
 		return out
