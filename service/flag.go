@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"driftwatch/config"
@@ -59,6 +60,34 @@ func (ro *modelRollout) flagJSON() map[string]any {
 		return nil
 	}
 	return map[string]any{"status": ro.flag.Status(), "history": ro.flag.History()}
+}
+
+// flagLine is the status page's line on the rollout's flag ("" without).
+func (ro *modelRollout) flagLine() string {
+	if ro.flag == nil {
+		return ""
+	}
+	st := ro.flag.Status()
+	var b strings.Builder
+	b.WriteString(st.Provider)
+	switch {
+	case !st.Known:
+		b.WriteString(": not read yet")
+	case st.Enabled:
+		fmt.Fprintf(&b, ": on at %d%%", st.Percent)
+	default:
+		fmt.Fprintf(&b, ": off (%d%%)", st.Percent)
+	}
+	if st.Plan != "" {
+		b.WriteString("; " + st.Plan)
+	}
+	if st.DryRun {
+		b.WriteString(" (dry run: nothing is changed)")
+	}
+	if st.Error != "" {
+		fmt.Fprintf(&b, "; failing (%d in a row, retrying): %s", st.Failures, st.Error)
+	}
+	return b.String()
 }
 
 // startFlags starts the flag controllers.

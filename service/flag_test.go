@@ -162,6 +162,10 @@ models:
 		v.Flag.Status.Plan != "ramp complete" && v.Flag.Status.Percent != 100 {
 		t.Errorf("equal: %+v", v)
 	}
+	page := getText(t, "http://"+s.HTTPAddr()+"/models/worse")
+	if !strings.Contains(page, `id="rollout-flag"`) || !strings.Contains(page, "on at 0%; rolled back at") {
+		t.Errorf("the status page lacks the flag's line")
+	}
 	metrics := getText(t, "http://"+s.HTTPAddr()+"/metrics")
 	for _, want := range []string{`driftwatch_flag_changes_total{model="equal"} 2`, `driftwatch_flag_changes_total{model="worse"} 2`} {
 		if !strings.Contains(metrics, want) {

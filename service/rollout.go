@@ -484,7 +484,7 @@ func (ro *modelRollout) status() *statuspage.Rollout {
 	r, d := ro.snapshot()
 	nan := math.NaN()
 	st := &statuspage.Rollout{Stable: ro.stable.name, Candidate: ro.cand.name, Mode: string(ro.cfg.Mode), MinPeriod: ro.cfg.MinPeriod,
-		Decision: string(d.Decision), Reason: d.Reason, DecidedAt: d.At, Agreement: nan, MeanAbsDiff: nan}
+		Decision: string(d.Decision), Reason: d.Reason, DecidedAt: d.At, Agreement: nan, MeanAbsDiff: nan, Flag: ro.flagLine()}
 	if !r.evaluated {
 		return st
 	}
