@@ -332,6 +332,7 @@ func (c *Controller) apply(ctx context.Context, before State, a Action, now time
 	}
 	rec.Enabled, rec.After = after.Enabled, after.Revision
 	c.mu.Lock()
+	c.status.Percent, c.status.Enabled = after.Percent, after.Enabled
 	c.history = append(c.history, rec)
 	if len(c.history) > maxHistory {
 		c.history = c.history[len(c.history)-maxHistory:]

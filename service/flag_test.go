@@ -152,6 +152,21 @@ models:
 			History []flag.Record
 		}
 	}
+	// The controllers settle (read the flag back and hold) just after
+	// their last change.
+	for _, m := range []string{"worse", "equal"} {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			get(t, "http://"+s.HTTPAddr()+"/api/v1/models/"+m+"/rollout", &v)
+			if p := v.Flag.Status.Plan; p == "ramp complete" || strings.HasPrefix(p, "rolled back") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the flag controller did not settle: %+v", m, v.Flag.Status)
+			}
+			time.Sleep(20 * time.Millisecond) // polling interval
+		}
+	}
 	get(t, "http://"+s.HTTPAddr()+"/api/v1/models/worse/rollout", &v)
 	if h := v.Flag.History; v.Decision != "rollback" || len(h) != 2 || h[0].To != 5 || h[1].Kind != flag.KindRollback || h[1].To != 0 ||
 		!strings.Contains(h[1].Why, "accuracy 0.7 < limit 0.83") {
@@ -159,7 +174,7 @@ models:
 	}
 	get(t, "http://"+s.HTTPAddr()+"/api/v1/models/equal/rollout", &v)
 	if h := v.Flag.History; v.Decision != "promote" || len(h) != 2 || h[0].To != 5 || h[1].Kind != flag.KindStep || h[1].To != 100 ||
-		v.Flag.Status.Plan != "ramp complete" && v.Flag.Status.Percent != 100 {
+		v.Flag.Status.Plan != "ramp complete" || v.Flag.Status.Percent != 100 {
 		t.Errorf("equal: %+v", v)
 	}
 	page := getText(t, "http://"+s.HTTPAddr()+"/models/worse")
