@@ -31,6 +31,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseCheck -fuzztime $(FUZZTIME) ./config/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime $(FUZZTIME) ./events/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeArrow -fuzztime $(FUZZTIME) ./events/
+	$(GO) test -run '^$$' -fuzz FuzzParseNote -fuzztime $(FUZZTIME) ./flag/
 
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"

@@ -119,6 +119,6 @@ func ParseNote(s string) (n Note, ok bool) {
 	if !ok || rollout == "" {
 		return Note{}, false
 	}
-	n.Percent, n.At, n.Rollout = p, at, rollout
+	n.Percent, n.At, n.Rollout = p, at.UTC(), rollout
 	return n, true
 }

@@ -119,3 +119,22 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseNote: whatever ParseNote accepts, String writes back to the
+// same note.
+func FuzzParseNote(f *testing.F) {
+	at := time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC)
+	f.Add(Note{Rollout: "m v1→v2", Kind: KindStep, Step: 1, Steps: 4, Percent: 25, At: at}.String())
+	f.Add(Note{Rollout: "m v1→v2", Kind: KindRollback, At: at}.String())
+	f.Add("driftwatch step 1/1 100% at 2026-12-08T10:00:00+02:00 for x y z")
+	f.Fuzz(func(t *testing.T, s string) {
+		n, ok := ParseNote(s)
+		if !ok {
+			return
+		}
+		m, ok := ParseNote(n.String())
+		if !ok || m != n {
+			t.Fatalf("ParseNote(%q) = %+v; its String %q parses to %+v, %v", s, n, n.String(), m, ok)
+		}
+	})
+}

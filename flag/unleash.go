@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -76,6 +77,9 @@ func (u *Unleash) Read(ctx context.Context) (State, error) {
 	}
 	st := State{Enabled: env.Enabled}
 	s := pickStrategy(env.Strategies, u.strategy())
+	if err := u.othersActive(env, s); err != nil {
+		return State{}, err
+	}
 	if s == nil {
 		st.Revision = "no " + u.strategy() + " strategy"
 		return st, nil
@@ -169,6 +173,23 @@ func (u *Unleash) environment(ctx context.Context) (*unleashEnvironment, error) 
 		}
 	}
 	return nil, fmt.Errorf("flag: %s: the feature has no environment %q", u, u.Environment)
+}
+
+// othersActive refuses a flag with enabled strategies beside the one
+// driftwatch moves: Unleash exposes a feature when any strategy matches,
+// so another one would expose it beyond the rollout percentage.
+func (u *Unleash) othersActive(env *unleashEnvironment, own *unleashStrategy) error {
+	var names []string
+	for i := range env.Strategies {
+		if s := &env.Strategies[i]; s != own && !s.Disabled {
+			names = append(names, fmt.Sprintf("%s %s", s.Name, s.ID))
+		}
+	}
+	if len(names) > 0 {
+		return fmt.Errorf("flag: %s: %d other enabled strategies (%s) would expose the feature beyond the rollout percentage; remove or disable them",
+			u, len(names), strings.Join(names, ", "))
+	}
+	return nil
 }
 
 // pickStrategy is the strategy driftwatch owns: the one its note marks,

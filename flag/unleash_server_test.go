@@ -313,6 +313,25 @@ func TestUnleashRollbackAtOnce(t *testing.T) {
 	}
 }
 
+// A feature with another enabled strategy is refused: Unleash would
+// expose it to everyone that strategy matches, whatever the percentage.
+func TestUnleashOtherStrategyRefused(t *testing.T) {
+	p := newFeature(t, "canary-other-strategy")
+	admin(t, http.MethodPost, "/api/admin/projects/default/features/"+p.Feature+"/environments/development/strategies",
+		`{"name":"default","parameters":{}}`, nil)
+	c := startController(t, Ramp{Steps: DefaultSteps, Observe: time.Second, OnRollback: RollbackZero}, p, Options{MinBackoff: 50 * time.Millisecond})
+	c.Observe(Input{At: time.Now(), Latched: rollout.Continue})
+	waitFor(t, "the refusal", 10*time.Second, func() bool {
+		return strings.Contains(c.Status().Error, "1 other enabled strategies (default ")
+	})
+	if h := c.History(); len(h) != 0 {
+		t.Errorf("changes made beside another strategy: %+v", h)
+	}
+	if ev := changeEvents(t, p.Feature); ev["feature-strategy-add"] != 1 || ev["feature-strategy-update"] != 0 {
+		t.Errorf("events %v: only the test's own strategy should have been added", ev)
+	}
+}
+
 // Unleash down, then up again: the controller retries with backoff,
 // reports the failures, and applies the change once.
 func TestUnleashDownThenUp(t *testing.T) {
