@@ -62,6 +62,11 @@ type Status struct {
 	Error    string    `json:"error"`    // the last failure, "" after a success
 	Failures int       `json:"failures"` // consecutive failed passes
 	DryRun   bool      `json:"dry_run"`
+	// Step is the ramp's step the flag is at, 1-based (0: none), of
+	// Steps; RolledBack: driftwatch rolled it back.
+	Step       int  `json:"step"`
+	Steps      int  `json:"steps"`
+	RolledBack bool `json:"rolled_back"`
 }
 
 // Controller moves one rollout's flag by Decide on its own goroutine:
@@ -261,9 +266,12 @@ func (c *Controller) pass(parent context.Context, in Input, rolledBack bool) err
 			c.adopted, c.adoptedAt, c.adoptedPct = true, now, st.Percent
 		}
 		a := Decide(&c.ramp, c.opt.Rollout, st, in, rolledBack, c.adoptedAt, now)
+		pos, _ := Position(&c.ramp, c.opt.Rollout, st)
 		c.mu.Lock()
 		c.status.Known, c.status.Percent, c.status.Enabled = true, st.Percent, st.Enabled
 		c.status.Plan, c.status.Next = a.Why, a.Next
+		c.status.Step, c.status.Steps = pos+1, len(c.ramp.Steps)
+		c.status.RolledBack = st.NoteOK && st.Note.Rollout == c.opt.Rollout && st.Note.Kind == KindRollback
 		c.mu.Unlock()
 		if c.percent != nil {
 			c.percent.Set(float64(st.Percent))
@@ -333,6 +341,12 @@ func (c *Controller) apply(ctx context.Context, before State, a Action, now time
 	rec.Enabled, rec.After = after.Enabled, after.Revision
 	c.mu.Lock()
 	c.status.Percent, c.status.Enabled = after.Percent, after.Enabled
+	switch a.Kind {
+	case KindStep:
+		c.status.Step = a.Step + 1
+	case KindRollback:
+		c.status.Step, c.status.RolledBack = 0, true
+	}
 	c.history = append(c.history, rec)
 	if len(c.history) > maxHistory {
 		c.history = c.history[len(c.history)-maxHistory:]

@@ -118,6 +118,28 @@ type Action struct {
 	Next time.Time
 }
 
+// Position is where the ramp is on the flag st: the step driftwatch's
+// note names (noted), else the highest step at or below the flag's
+// percentage; -1 below the first step, off, or rolled back.
+func Position(r *Ramp, id string, st State) (pos int, noted bool) {
+	ours := st.NoteOK && st.Note.Rollout == id
+	switch {
+	case ours && st.Note.Kind == KindRollback:
+		return -1, false
+	case ours && st.Note.Kind == KindStep && st.Note.Step < len(r.Steps) && st.HasRollout && st.Percent == r.Steps[st.Note.Step]:
+		return st.Note.Step, true
+	case st.Enabled && st.HasRollout:
+		pos = -1
+		for i, p := range r.Steps {
+			if p <= st.Percent {
+				pos = i
+			}
+		}
+		return pos, false
+	}
+	return -1, false
+}
+
 // Decide is the ramp: given the flag's actual state, the rollout's
 // identity and decisions, when the flag's current percentage was first
 // seen (adoptedAt: for a percentage driftwatch did not write), whether a
@@ -137,20 +159,12 @@ func Decide(r *Ramp, id string, st State, in Input, rolledBack bool, adoptedAt, 
 	if rolledBack || in.Latched == rollout.Rollback || in.Current == rollout.Rollback {
 		return Action{Kind: KindRollback, Percent: 0, Why: "rollback: " + in.Reason}
 	}
-	// Where the ramp is: the step driftwatch's note names, else the highest
-	// step at or below the flag's percentage (-1: below the first, or off).
-	pos, since := -1, adoptedAt
-	switch {
-	case ours && st.Note.Kind == KindStep && st.Note.Step <= last && st.HasRollout && st.Percent == r.Steps[st.Note.Step]:
-		pos, since = st.Note.Step, st.Note.At
+	pos, noted := Position(r, id, st)
+	since := adoptedAt
+	if noted {
+		since = st.Note.At
 		if !st.Enabled { // the percentage was written, turning the flag on was not
 			return Action{Kind: KindStep, Step: pos, Percent: r.Steps[pos], Why: "the flag is off at its step"}
-		}
-	case st.Enabled && st.HasRollout:
-		for i, p := range r.Steps {
-			if p <= st.Percent {
-				pos = i
-			}
 		}
 	}
 	if in.Latched == rollout.Inconclusive {

@@ -3,10 +3,12 @@ package service
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"time"
 
+	"driftwatch/alerting"
 	"driftwatch/config"
 	"driftwatch/flag"
 	"driftwatch/rollout"
@@ -34,6 +36,7 @@ func (s *Service) newFlag(m *model, rc *config.Rollout) (*flag.Controller, error
 	if !rc.Start.IsZero() {
 		id += " from " + rc.Start.UTC().Format(time.RFC3339)
 	}
+	m.ro.rampSteps = rc.Ramp
 	c := flag.NewController(rc.FlagRamp(), p, flag.Options{Rollout: id, Model: m.name, Now: s.opt.Now, Logger: s.log, Metrics: s.metrics})
 	return c, nil
 }
@@ -88,6 +91,36 @@ func (ro *modelRollout) flagLine() string {
 		fmt.Fprintf(&b, "; failing (%d in a row, retrying): %s", st.Failures, st.Error)
 	}
 	return b.String()
+}
+
+// flagSamples are the rollout's flag changes as alert samples, 1 each:
+// rollout_stepped per step the flag has reached (feature "step 2/4", so
+// each step is its own alert, announced once), rollout_rolled_back once
+// driftwatch has rolled it back. They come from the flag as last read,
+// so a restart announces nothing again.
+func (s *Service) flagSamples(m *model) []alerting.Sample {
+	ro := m.ro
+	if ro.flag == nil {
+		return nil
+	}
+	st := ro.flag.Status()
+	if !st.Known {
+		return nil
+	}
+	sample := func(stat, feature, reason string) alerting.Sample {
+		return alerting.Sample{Model: m.name, Version: ro.cand.name, Feature: feature, Statistic: stat, Value: 1, Samples: math.Inf(1),
+			Labels:      map[string]string{"stable": ro.stable.name, "candidate": ro.cand.name, "mode": string(ro.cfg.Mode)},
+			Annotations: map[string]string{"flag": st.Provider, "reason": reason}}
+	}
+	var out []alerting.Sample
+	if st.RolledBack {
+		return append(out, sample("rollout_rolled_back", "", fmt.Sprintf("the flag is set to 0%%%s", map[bool]string{true: " and off", false: ""}[!st.Enabled])))
+	}
+	ramp := ro.rampSteps
+	for i := 1; i <= st.Step && i <= len(ramp); i++ {
+		out = append(out, sample("rollout_stepped", fmt.Sprintf("step %d/%d", i, len(ramp)), fmt.Sprintf("the flag reached %d%% (step %d of %d)", ramp[i-1], i, len(ramp))))
+	}
+	return out
 }
 
 // startFlags starts the flag controllers.

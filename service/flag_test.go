@@ -69,6 +69,7 @@ func TestRolloutMovesUnleashFlag(t *testing.T) {
 		adminDo(http.MethodPost, "/api/admin/projects/default/features", fmt.Sprintf(`{"name":%q}`, f), nil)
 	}
 	t.Setenv("DW_TEST_UNLEASH_TOKEN", unleash.AdminToken)
+	hook, calls := signedHook(t)
 	flagOf := func(feature string) string {
 		return fmt.Sprintf(`{provider: unleash, url: %q, token_env: DW_TEST_UNLEASH_TOKEN, project: default, environment: development, feature: %s}`, srv.URL, feature)
 	}
@@ -92,7 +93,12 @@ models:
       flag: %s
       ramp: [5, 100]
       observe: 1s
-`, flagOf("worse-v2"), flagOf("equal-v2"))
+alerting:
+  notifiers: [{name: hook, webhook: {url: %q, secret: s3cret}}]
+  rules:
+    - {name: RolloutStepped, statistic: rollout_stepped, warning: 1, actions: [hook]}
+    - {name: RolloutRolledBack, statistic: rollout_rolled_back, critical: 1, actions: [hook]}
+`, flagOf("worse-v2"), flagOf("equal-v2"), hook.URL)
 	s, pr, ctx := startWith(t, cfg, nil)
 	base := time.Now().Add(-30 * time.Minute).Truncate(time.Minute)
 	waitFlag := func(feature string, enabled bool, percent int, evaluate bool) {
@@ -129,6 +135,15 @@ models:
 	s.Evaluate()
 	waitFlag("worse-v2", true, 5, false)
 	waitFlag("equal-v2", true, 5, false)
+	for _, m := range []string{"worse", "equal"} { // the controllers have recorded the change
+		var v struct{ Flag struct{ Status flag.Status } }
+		for deadline := time.Now().Add(10 * time.Second); v.Flag.Status.Step != 1; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: flag status %+v, want step 1", m, v.Flag.Status)
+			}
+			get(t, "http://"+s.HTTPAddr()+"/api/v1/models/"+m+"/rollout", &v)
+		}
+	}
 
 	// The rest: worse is rolled back, equal promoted.
 	preds, outs = nil, nil
@@ -181,6 +196,44 @@ models:
 	if !strings.Contains(page, `id="rollout-flag"`) || !strings.Contains(page, "on at 0%; rolled back at") {
 		t.Errorf("the status page lacks the flag's line")
 	}
+	// Announcements: each step reached and the rollback, once each, from
+	// the evaluation after the change.
+	s.Evaluate()
+	want := map[string]string{
+		"RolloutStepped equal step 1/2": "candidate v2 (stable v1), step 1/2: the flag reached 5% (step 1 of 2)",
+		"RolloutStepped equal step 2/2": "candidate v2 (stable v1), step 2/2: the flag reached 100% (step 2 of 2)",
+		"RolloutRolledBack worse ":      "candidate v2 (stable v1): the flag is set to 0%",
+		"RolloutStepped worse step 1/2": "candidate v2 (stable v1), step 1/2: the flag reached 5% (step 1 of 2)",
+	}
+	firing := func() map[string][]string {
+		got := map[string][]string{}
+		for _, p := range calls() {
+			if p.Status == "firing" {
+				k := p.Rule + " " + p.Model + " " + p.Feature
+				got[k] = append(got[k], p.Reason)
+			}
+		}
+		return got
+	}
+	waitForCond := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	waitForCond("the announcements", func() bool { return len(firing()) == len(want) })
+	for k, reason := range want {
+		if got := firing()[k]; len(got) != 1 || !strings.Contains(got[0], reason) {
+			t.Errorf("%s: announced %q, want once %q", k, got, reason)
+		}
+	}
+	s.Evaluate()
+	if got := firing(); len(got) != len(want) {
+		t.Errorf("announcements after another evaluation: %v", got)
+	}
+
 	metrics := getText(t, "http://"+s.HTTPAddr()+"/metrics")
 	for _, want := range []string{`driftwatch_flag_changes_total{model="equal"} 2`, `driftwatch_flag_changes_total{model="worse"} 2`} {
 		if !strings.Contains(metrics, want) {

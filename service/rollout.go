@@ -41,6 +41,7 @@ type modelRollout struct {
 	last         rolloutResult
 	decided      decision         // the first promote or rollback, kept: see evaluateRollout
 	flag         *flag.Controller // the feature flag the rollout moves; nil: none (service/flag.go)
+	rampSteps    []int            // the flag's ramp
 }
 
 // decision is a final verdict as it is kept and checkpointed.
@@ -331,8 +332,8 @@ func (s *Service) evaluateRollout(m *model, remote []*part, now time.Time) []ale
 		}
 		return smp
 	}
-	return []alerting.Sample{sample("rollout_rollback", rollout.Rollback), sample("rollout_promote", rollout.Promote),
-		sample("rollout_inconclusive", rollout.Inconclusive)}
+	return append([]alerting.Sample{sample("rollout_rollback", rollout.Rollback), sample("rollout_promote", rollout.Promote),
+		sample("rollout_inconclusive", rollout.Inconclusive)}, s.flagSamples(m)...)
 }
 
 // inputDrift compares the candidate's window with stable's per input
