@@ -235,7 +235,8 @@ alerting:
 	}
 
 	metrics := getText(t, "http://"+s.HTTPAddr()+"/metrics")
-	for _, want := range []string{`driftwatch_flag_changes_total{model="equal"} 2`, `driftwatch_flag_changes_total{model="worse"} 2`} {
+	for _, want := range []string{`driftwatch_flag_changes_total{model="equal"} 2`, `driftwatch_flag_changes_total{model="worse"} 2`,
+		`driftwatch_flag_rollout_percent{model="equal"} 100`, `driftwatch_flag_up{model="worse"} 1`, "# HELP driftwatch_flag_errors_total Failed attempts"} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
