@@ -56,4 +56,6 @@
 // the controller neither applies a step twice nor skips one. A flag whose
 // percentage driftwatch did not write is adopted: the ramp resumes from
 // the highest step at or below it, observed from when it was first seen.
+// A flag another rollout moved (its note names another candidate) starts
+// the ramp over at the first step.
 package flag

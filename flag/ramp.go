@@ -120,11 +120,13 @@ type Action struct {
 
 // Position is where the ramp is on the flag st: the step driftwatch's
 // note names (noted), else the highest step at or below the flag's
-// percentage; -1 below the first step, off, or rolled back.
+// percentage; -1 below the first step, off, rolled back, or last moved by
+// another rollout (a new candidate on the same flag starts the ramp over:
+// the previous candidate's percentage says nothing about this one).
 func Position(r *Ramp, id string, st State) (pos int, noted bool) {
 	ours := st.NoteOK && st.Note.Rollout == id
 	switch {
-	case ours && st.Note.Kind == KindRollback:
+	case ours && st.Note.Kind == KindRollback, st.NoteOK && !ours:
 		return -1, false
 	case ours && st.Note.Kind == KindStep && st.Note.Step < len(r.Steps) && st.HasRollout && st.Percent == r.Steps[st.Note.Step]:
 		return st.Note.Step, true

@@ -57,8 +57,8 @@ type Server struct {
 	stopped bool
 }
 
-// Require returns why a real Unleash cannot run here (nil: it can), after
-// skipping the test — or failing it when CI=true.
+// Require skips the test when a real Unleash cannot run here (Node,
+// PostgreSQL or the packages in dir missing), or fails it when CI=true.
 func Require(t testing.TB, dir string) {
 	t.Helper()
 	if err := Missing(dir); err != nil {
