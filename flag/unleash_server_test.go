@@ -313,6 +313,43 @@ func TestUnleashRollbackAtOnce(t *testing.T) {
 	}
 }
 
+// A dry run reads the real flag — here set by hand to 30% — records the
+// ramp it would apply from there, and changes nothing in Unleash.
+func TestUnleashDryRun(t *testing.T) {
+	p := newFeature(t, "canary-dry-run")
+	admin(t, http.MethodPost, "/api/admin/projects/default/features/"+p.Feature+"/environments/development/strategies",
+		`{"name":"flexibleRollout","parameters":{"rollout":"30","stickiness":"default","groupId":"canary-dry-run"}}`, nil)
+	admin(t, http.MethodPost, "/api/admin/projects/default/features/"+p.Feature+"/environments/development/on", "", nil)
+	before := changeEvents(t, p.Feature)
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	c := startController(t, Ramp{Steps: DefaultSteps, Observe: time.Hour, OnRollback: RollbackZero, DryRun: true}, p, Options{Now: now})
+	c.Observe(Input{At: time.Now(), Latched: rollout.Promote, Current: rollout.Promote})
+	waitFor(t, "the adopted step", 10*time.Second, func() bool { return strings.Contains(c.Status().Plan, "step 2/4 at 25%: observing") })
+	for i := 1; i <= 3; i++ { // an hour on each time: the next step is due
+		offset.Store(int64(i) * int64(time.Hour))
+		c.Observe(Input{At: time.Now(), Latched: rollout.Promote, Current: rollout.Promote})
+		waitFor(t, fmt.Sprintf("dry-run change %d", i), 10*time.Second, func() bool { return len(c.History()) >= min(i, 2) })
+	}
+	c.Observe(Input{At: time.Now(), Latched: rollout.Promote, Current: rollout.Rollback, Reason: "error rate"})
+	waitFor(t, "the dry-run rollback", 10*time.Second, func() bool { return len(c.History()) == 3 })
+	h := c.History()
+	for i, want := range []struct {
+		kind Kind
+		to   int
+	}{{KindStep, 50}, {KindStep, 100}, {KindRollback, 0}} {
+		if !h[i].DryRun || h[i].Kind != want.kind || h[i].To != want.to {
+			t.Errorf("dry-run record %d: %+v, want %s to %d%%", i, h[i], want.kind, want.to)
+		}
+	}
+	if after := changeEvents(t, p.Feature); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("a dry run changed Unleash: events %v, then %v", before, after)
+	}
+	if e, pct := clientView(t, p.Feature); !e || pct != 30 {
+		t.Errorf("client API: enabled=%v at %d%%, want the hand-set 30%%", e, pct)
+	}
+}
+
 // A feature with another enabled strategy is refused: Unleash would
 // expose it to everyone that strategy matches, whatever the percentage.
 func TestUnleashOtherStrategyRefused(t *testing.T) {
