@@ -1,6 +1,6 @@
 GO ?= go
 # Packages that start goroutines run under the race detector too.
-RACE_PKGS = ./dataset/ ./profile/ ./detectors/ ./cli/ ./stats/ ./broker/ ./consumer/ ./service/ ./alerting/ ./statuspage/ ./calibrate/
+RACE_PKGS = ./dataset/ ./profile/ ./detectors/ ./cli/ ./stats/ ./broker/ ./consumer/ ./service/ ./alerting/ ./statuspage/ ./calibrate/ ./flag/
 FUZZTIME ?= 20s
 
 .PHONY: test bench fuzz lint golden examples dashboards
@@ -31,6 +31,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseCheck -fuzztime $(FUZZTIME) ./config/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime $(FUZZTIME) ./events/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeArrow -fuzztime $(FUZZTIME) ./events/
+	$(GO) test -run '^$$' -fuzz FuzzParseNote -fuzztime $(FUZZTIME) ./flag/
 
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"

@@ -62,6 +62,10 @@ var statistics = map[string]struct {
 	// 1 once a model's rollout is decided so, else 0; Version is the
 	// candidate.
 	"rollout_rollback": {true, false}, "rollout_promote": {true, false}, "rollout_inconclusive": {true, false},
+	// 1 per ramp step a rollout's feature flag has reached (Feature "step
+	// 2/4": one alert per step), and once driftwatch has rolled the flag
+	// back (package flag).
+	"rollout_stepped": {true, false}, "rollout_rolled_back": {true, false},
 }
 
 // ThresholdAuto is the Threshold of rules whose thresholds are calibrated.

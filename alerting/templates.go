@@ -86,7 +86,22 @@ func change(a Alert) string {
 //	psi of income is 0.04, back below 0.1                 (resolved)
 //	psi of income is 0.25, now critical                   (the warning resolved, for Alertmanager)
 //	rollback of candidate v2 (stable v1) decided: <reason>
+//	candidate v2 (stable v1), step 2/4: the flag reached 25% (step 2 of 4)
 func headline(a Alert) string {
+	if a.Statistic == "rollout_stepped" || a.Statistic == "rollout_rolled_back" {
+		// A flag change: "candidate v2 (stable v1), step 2/4: the flag reached 25% (step 2 of 4)".
+		s := "candidate " + a.Version
+		if st := a.Labels["stable"]; st != "" {
+			s += " (stable " + st + ")"
+		}
+		if a.Feature != "" {
+			s += ", " + a.Feature
+		}
+		if a.Status == StatusResolved {
+			return s + ": the flag is no longer there"
+		}
+		return s + ": " + a.Annotations["reason"]
+	}
 	if isRollout(a) {
 		what := strings.TrimPrefix(a.Statistic, "rollout_")
 		if a.Status == StatusResolved {

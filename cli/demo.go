@@ -31,6 +31,7 @@ func runDemo(args []string, env Env) (int, error) {
 	fs.IntVar(&opt.Rate, "rate", 500, "events per second")
 	fs.StringVar(&httpAddr, "http", "127.0.0.1:8080", "listen address for /metrics and the API")
 	fs.StringVar(&summary, "summary", "", "write a JSON summary to this file")
+	fs.StringVar(&opt.UnleashURL, "unleash", "", "move the canaries' feature flags in this Unleash (admin token in $UNLEASH_ADMIN_TOKEN; examples/unleash)")
 	if err := parse(fs, args); err != nil {
 		return ExitUsage, err
 	}

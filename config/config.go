@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"driftwatch/alerting"
 	"driftwatch/broker"
 	"driftwatch/detectors"
+	"driftwatch/flag"
 	"driftwatch/rollout"
 )
 
@@ -233,7 +235,26 @@ type Model struct {
 	Drift          detectors.Config `yaml:"drift"`
 	// Rollout compares a candidate version with the stable one (nil: no
 	// rollout); keys it leaves out take rollout.DefaultConfig's values.
-	Rollout *rollout.Config `yaml:"rollout"`
+	Rollout *Rollout `yaml:"rollout"`
+}
+
+// Rollout is a model's rollout: the comparison and, when Flag is set, the
+// feature flag it moves through the ramp (package flag).
+type Rollout struct {
+	rollout.Config `yaml:",inline"`
+	// Flag is the flag to move (nil: none; the verdicts go to alerts and
+	// webhooks only). The other keys need it; their defaults are
+	// flag.DefaultSteps, flag.DefaultObserve and on_rollback: zero.
+	Flag       *flag.Target    `yaml:"flag"`
+	Ramp       []int           `yaml:"ramp"`
+	Observe    time.Duration   `yaml:"observe"`
+	OnRollback flag.OnRollback `yaml:"on_rollback"`
+	DryRun     bool            `yaml:"dry_run"`
+}
+
+// FlagRamp is the rollout's ramp as package flag takes it.
+func (r *Rollout) FlagRamp() flag.Ramp {
+	return flag.Ramp{Steps: r.Ramp, Observe: r.Observe, OnRollback: r.OnRollback, DryRun: r.DryRun}
 }
 
 // Version is a model version and its reference profile.
@@ -320,9 +341,23 @@ func Parse(data []byte) (*Config, error) {
 			return nil, yamlError(data, err)
 		}
 		if m.Rollout != nil {
-			r := rollout.DefaultConfig()
+			r := Rollout{Config: rollout.DefaultConfig()}
 			if err := mapValue(&doc.Models[i], "rollout").Decode(&r); err != nil {
 				return nil, yamlError(data, err)
+			}
+			if r.Flag != nil {
+				if r.Ramp == nil {
+					r.Ramp = slices.Clone(flag.DefaultSteps)
+				}
+				if r.Observe == 0 {
+					r.Observe = flag.DefaultObserve
+				}
+				if r.OnRollback == "" {
+					r.OnRollback = flag.RollbackZero
+				}
+				if r.Flag.Strategy == "" {
+					r.Flag.Strategy = flag.FlexibleRollout
+				}
 			}
 			m.Rollout = &r
 		}

@@ -3,11 +3,13 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"driftwatch/detectors"
+	"driftwatch/flag"
 	"driftwatch/rollout"
 )
 
@@ -197,6 +199,36 @@ models:
 	_, err = Parse([]byte(strings.Replace(base, "rollout: %s", "window: {count: 1000}\n    rollout: {stable: v1, candidate: v2}", 1)))
 	if err == nil || !strings.Contains(err.Error(), "needs an event-time window") {
 		t.Errorf("count window: %v", err)
+	}
+}
+
+func TestRolloutFlag(t *testing.T) {
+	const base = `
+models:
+  - name: credit
+    task: classification
+    versions: [{name: v1, reference: a.dwprof}, {name: v2, reference: a.dwprof}]
+    rollout:
+      stable: v1
+      candidate: v2
+      flag: {provider: unleash, url: "http://127.0.0.1:4242", token_env: T, project: default, environment: production, feature: f}
+%s`
+	c, err := Parse([]byte(strings.Replace(base, "%s", "", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Models[0].Rollout
+	if !slices.Equal(r.Ramp, []int{5, 25, 50, 100}) || r.Observe != 48*time.Hour || r.OnRollback != flag.RollbackZero || r.DryRun ||
+		r.Flag.Strategy != flag.FlexibleRollout || r.Flag.Feature != "f" || r.Candidate != "v2" || r.MinSamples != rollout.DefaultConfig().MinSamples {
+		t.Fatalf("defaults not filled: %+v %+v", r, r.Flag)
+	}
+	c, err = Parse([]byte(strings.Replace(base, "%s", "      ramp: [10, 100]\n      observe: 5s\n      on_rollback: disable\n      dry_run: true\n", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := flag.Ramp{Steps: []int{10, 100}, Observe: 5 * time.Second, OnRollback: flag.RollbackDisable, DryRun: true}
+	if got := c.Models[0].Rollout.FlagRamp(); !slices.Equal(got.Steps, want.Steps) || got.Observe != want.Observe || got.OnRollback != want.OnRollback || !got.DryRun {
+		t.Fatalf("ramp %+v, want %+v", got, want)
 	}
 }
 

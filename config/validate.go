@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"time"
 
 	"driftwatch/rollout"
@@ -157,6 +158,33 @@ func (m *Model) validateRollout(versions map[string]bool) error {
 	}
 	if m.Window.Count > 0 {
 		return fmt.Errorf("rollout: needs an event-time window, not window.count")
+	}
+	return r.validateFlag()
+}
+
+// validateFlag checks the flag target and its ramp; without a flag the
+// ramp's keys are errors.
+func (r *Rollout) validateFlag() error {
+	if r.Flag == nil {
+		for _, k := range []struct {
+			key string
+			set bool
+		}{{"ramp", r.Ramp != nil}, {"observe", r.Observe != 0}, {"on_rollback", r.OnRollback != ""}, {"dry_run", r.DryRun}} {
+			if k.set {
+				return fmt.Errorf("rollout.%s: needs a flag to move (rollout.flag)", k.key)
+			}
+		}
+		return nil
+	}
+	if err := r.Flag.Validate(); err != nil {
+		return fmt.Errorf("rollout.%w", err)
+	}
+	if u, err := url.Parse(r.Flag.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("rollout.flag.url: %q is not an http(s) URL", r.Flag.URL)
+	}
+	ramp := r.FlagRamp()
+	if err := ramp.Validate(); err != nil {
+		return fmt.Errorf("rollout.%w", err)
 	}
 	return nil
 }

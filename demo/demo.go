@@ -29,6 +29,7 @@ import (
 
 	"driftwatch/config"
 	"driftwatch/dataset"
+	"driftwatch/flag"
 	"driftwatch/profile"
 	"driftwatch/service"
 )
@@ -47,6 +48,10 @@ type Options struct {
 	// Tune, when set, adjusts the service configuration before the service
 	// starts (the soak benchmark sets retention or an external broker).
 	Tune func(*config.Config)
+	// UnleashURL, when set, has each rollout move its feature flag (named
+	// after the model, project default, environment development) in that
+	// Unleash, the admin token in $UNLEASH_ADMIN_TOKEN (examples/unleash).
+	UnleashURL string
 }
 
 // Start runs the demo in the background until ctx ends or Duration passes
@@ -400,6 +405,15 @@ alerting:
 		return nil, err
 	}
 	cfg.Dir = dir
+	if opt.UnleashURL != "" {
+		for i := range cfg.Models {
+			if r := cfg.Models[i].Rollout; r != nil {
+				r.Flag = &flag.Target{Provider: flag.ProviderUnleash, URL: opt.UnleashURL, TokenEnv: "UNLEASH_ADMIN_TOKEN", Project: "default",
+					Environment: "development", Feature: cfg.Models[i].Name, Strategy: flag.FlexibleRollout}
+				r.Ramp, r.Observe, r.OnRollback = flag.DefaultSteps, rolloutMinPeriod/2, flag.RollbackZero
+			}
+		}
+	}
 	if opt.Tune != nil {
 		opt.Tune(cfg)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"driftwatch/alerting"
+	"driftwatch/flag"
 	"driftwatch/join"
 	"driftwatch/monitor"
 	"driftwatch/rollout"
@@ -38,7 +39,9 @@ type modelRollout struct {
 	grace        int64 // the span of stable's provisional counts, ms: one pane
 	mu           sync.Mutex
 	last         rolloutResult
-	decided      decision // the first promote or rollback, kept: see evaluateRollout
+	decided      decision         // the first promote or rollback, kept: see evaluateRollout
+	flag         *flag.Controller // the feature flag the rollout moves; nil: none (service/flag.go)
+	rampSteps    []int            // the flag's ramp
 }
 
 // decision is a final verdict as it is kept and checkpointed.
@@ -310,6 +313,7 @@ func (s *Service) evaluateRollout(m *model, remote []*part, now time.Time) []ale
 	ro.mu.Unlock()
 
 	_, d := ro.snapshot()
+	s.observeFlag(ro, &r, d)
 	s.rolloutMetrics(m, &r, d)
 	verdict := func(want rollout.Decision) float64 {
 		if d.Decision == want {
@@ -328,8 +332,8 @@ func (s *Service) evaluateRollout(m *model, remote []*part, now time.Time) []ale
 		}
 		return smp
 	}
-	return []alerting.Sample{sample("rollout_rollback", rollout.Rollback), sample("rollout_promote", rollout.Promote),
-		sample("rollout_inconclusive", rollout.Inconclusive)}
+	return append([]alerting.Sample{sample("rollout_rollback", rollout.Rollback), sample("rollout_promote", rollout.Promote),
+		sample("rollout_inconclusive", rollout.Inconclusive)}, s.flagSamples(m)...)
 }
 
 // inputDrift compares the candidate's window with stable's per input
@@ -428,6 +432,9 @@ func (s *Service) rolloutJSON(m *model) map[string]any {
 	if !d.At.IsZero() {
 		out["decided_at"] = d.At.UTC()
 	}
+	if f := ro.flagJSON(); f != nil {
+		out["flag"] = f
+	}
 	if !r.evaluated {
 		return out
 	}
@@ -478,7 +485,7 @@ func (ro *modelRollout) status() *statuspage.Rollout {
 	r, d := ro.snapshot()
 	nan := math.NaN()
 	st := &statuspage.Rollout{Stable: ro.stable.name, Candidate: ro.cand.name, Mode: string(ro.cfg.Mode), MinPeriod: ro.cfg.MinPeriod,
-		Decision: string(d.Decision), Reason: d.Reason, DecidedAt: d.At, Agreement: nan, MeanAbsDiff: nan}
+		Decision: string(d.Decision), Reason: d.Reason, DecidedAt: d.At, Agreement: nan, MeanAbsDiff: nan, Flag: ro.flagLine()}
 	if !r.evaluated {
 		return st
 	}

@@ -217,7 +217,12 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 			}
 		}
 		if m.Rollout != nil {
-			md.ro = s.newRollout(md, *m.Rollout)
+			md.ro = s.newRollout(md, m.Rollout.Config)
+			fl, err := s.newFlag(md, m.Rollout)
+			if err != nil {
+				return nil, err
+			}
+			md.ro.flag = fl
 		}
 		s.models[m.Name] = md
 	}
@@ -344,6 +349,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	})
 	s.wg.Go(func() { s.evaluateLoop(runCtx) })
 	s.wg.Go(func() { s.checkpointLoop(runCtx) })
+	s.startFlags()
 	close(s.ready)
 	return s, nil
 }
@@ -1160,6 +1166,7 @@ func (s *Service) Close(ctx context.Context) error {
 			s.httpSrv.Shutdown(ctx)
 		}
 		s.wg.Wait()
+		s.closeFlags(ctx)
 		for _, p := range s.partitions {
 			p.arrowDec.Close()
 		}
@@ -1204,6 +1211,9 @@ func (s *Service) Kill() {
 			cancel()
 			s.alerts.Close(ctx)
 		}
+		flagCtx, cancelFlags := context.WithTimeout(context.Background(), time.Second) // a change in flight is abandoned
+		s.closeFlags(flagCtx)
+		cancelFlags()
 		if s.ckpt != nil {
 			s.ckpt.close()
 		}

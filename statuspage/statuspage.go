@@ -71,6 +71,9 @@ type Rollout struct {
 	// Shadow agreement: the share of paired predictions with the same
 	// class and the mean |score difference| (NaN without).
 	Pairs, Agreement, MeanAbsDiff float64
+	// Flag is the feature flag the rollout moves, in one line: where it
+	// is and what is next ("" without a flag).
+	Flag string
 }
 
 // RolloutCheck is one criterion of a rollout.
