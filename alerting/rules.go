@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"driftwatch/alerting/notify"
 )
 
 // Rule says when an alert fires. Model, Version and Feature are glob
@@ -240,7 +242,7 @@ func (r *Rule) crosses(v, t float64) bool {
 // judge returns the severity the sample's value deserves and the threshold
 // it crossed, or "" when it crosses none. NaN crosses nothing: no data is no
 // verdict. An auto rule takes the sample's calibrated thresholds.
-func (r *Rule) judge(s *Sample) (string, float64) {
+func (r *Rule) judge(s *Sample) (notify.Severity, float64) {
 	v, warning, critical := s.Value, r.Warning, r.Critical
 	if r.Threshold == ThresholdAuto {
 		warning, critical = nil, nil
@@ -260,9 +262,9 @@ func (r *Rule) judge(s *Sample) (string, float64) {
 	switch {
 	case math.IsNaN(v):
 	case critical != nil && r.crosses(v, *critical):
-		return SeverityCritical, *critical
+		return notify.SeverityCritical, *critical
 	case warning != nil && r.crosses(v, *warning):
-		return SeverityWarning, *warning
+		return notify.SeverityWarning, *warning
 	}
 	return "", 0
 }

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"driftwatch/alerting/notify"
 )
 
 // recorder is a notifier that remembers what it got, failing the first
@@ -24,7 +26,7 @@ import (
 type recorder struct {
 	name     string
 	mu       sync.Mutex
-	got      []Alert
+	got      []notify.Alert
 	calls    int
 	failures int
 	resend   time.Duration
@@ -32,7 +34,7 @@ type recorder struct {
 
 func (r *recorder) Name() string { return r.name }
 
-func (r *recorder) Notify(_ context.Context, alerts []Alert) (bool, error) {
+func (r *recorder) Notify(_ context.Context, alerts []notify.Alert) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls++
@@ -43,10 +45,10 @@ func (r *recorder) Notify(_ context.Context, alerts []Alert) (bool, error) {
 	return false, nil
 }
 
-func (r *recorder) alerts() []Alert {
+func (r *recorder) alerts() []notify.Alert {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Alert(nil), r.got...)
+	return append([]notify.Alert(nil), r.got...)
 }
 
 // amRecorder is a recorder that wants periodic resends, like Alertmanager.
@@ -61,9 +63,9 @@ func psiRule(actions ...string) Rule {
 		For: 2 * time.Minute, KeepFiringFor: 3 * time.Minute, Actions: actions}
 }
 
-func newEngine(t *testing.T, rules []Rule, ns ...Notifier) *Engine {
+func newEngine(t *testing.T, rules []Rule, ns ...notify.Notifier) *Engine {
 	t.Helper()
-	m := map[string]Notifier{}
+	m := map[string]notify.Notifier{}
 	var names []string
 	for _, n := range ns {
 		m[n.Name()] = n
@@ -74,7 +76,7 @@ func newEngine(t *testing.T, rules []Rule, ns ...Notifier) *Engine {
 			t.Fatal(err)
 		}
 	}
-	d := DefaultDelivery
+	d := notify.DefaultDelivery
 	d.MinBackoff, d.MaxBackoff = time.Millisecond, 10*time.Millisecond
 	e := New(Options{Rules: rules, Notifiers: m, Delivery: d, StatusURL: "http://dw:8080", Metrics: metrics.NewSet()})
 	t.Cleanup(func() { e.Close(context.Background()) })
@@ -88,13 +90,13 @@ func psi(feature string, v float64) Sample {
 // flush waits until the dispatchers have delivered everything queued.
 func flush(e *Engine) {
 	for _, d := range e.disp {
-		for d.pending.Load() > 0 {
+		for d.Pending() > 0 {
 			time.Sleep(time.Millisecond)
 		}
 	}
 }
 
-func statuses(as []Alert) string {
+func statuses(as []notify.Alert) string {
 	var b []string
 	for _, a := range as {
 		b = append(b, fmt.Sprintf("%s:%s:%s", a.Feature, a.Status, a.Severity))
@@ -225,24 +227,24 @@ func TestDeliveryOutageAndOverflow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		set := metrics.NewSet()
 		rec := &recorder{name: "hook", failures: 25}
-		d := Delivery{QueueSize: 5, Timeout: time.Second, MinBackoff: time.Second, MaxBackoff: 30 * time.Second, MaxAge: time.Hour}
-		ds := newDispatcher(rec, d, set, discard(), nil)
-		note := func(key string) *notification {
-			return &notification{Notifier: "hook", Key: key, Alert: Alert{Key: key}}
+		d := notify.Delivery{QueueSize: 5, Timeout: time.Second, MinBackoff: time.Second, MaxBackoff: 30 * time.Second, MaxAge: time.Hour}
+		ds := notify.NewDispatcher(rec, d, set, discard(), nil)
+		note := func(key string) *notify.Notification {
+			return &notify.Notification{Notifier: "hook", Key: key, Alert: notify.Alert{Key: key}}
 		}
 		for i := range 5 {
-			if !ds.enqueue(note(fmt.Sprint(i))) {
+			if !ds.Enqueue(note(fmt.Sprint(i))) {
 				t.Fatalf("notification %d refused by a queue of 5", i)
 			}
 		}
 		synctest.Wait() // the worker holds #0 and retries it
-		if !ds.enqueue(note("5")) {
+		if !ds.Enqueue(note("5")) {
 			t.Fatal("#5 refused: the queue has room again once #0 is taken")
 		}
-		if ds.enqueue(note("6")) {
+		if ds.Enqueue(note("6")) {
 			t.Fatal("a full queue must drop")
 		}
-		ds.close(context.Background())
+		ds.Close(context.Background())
 		var keys []string
 		for _, a := range rec.alerts() {
 			keys = append(keys, a.Key)

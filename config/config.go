@@ -389,7 +389,7 @@ var (
 // unknown keys named as such: `line 3: unknown key "binz"`. A value of the
 // wrong kind on a line that holds a secret-bearing key (see secretKey) is
 // not quoted: `line 6: cannot unmarshal !!str (value of "headers" not
-// shown) into map[string]alerting.Secret`.
+// shown) into map[string]notify.Secret`.
 func yamlError(data []byte, err error) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"driftwatch/alerting"
+	"driftwatch/alerting/notify"
 	"driftwatch/config"
 )
 
@@ -109,9 +110,9 @@ func Alerts() ([]Alerting, error) {
 		}
 		op := r.Op
 		for _, sev := range []struct {
-			name string
+			name notify.Severity
 			at   *float64
-		}{{alerting.SeverityWarning, r.Warning}, {alerting.SeverityCritical, r.Critical}} {
+		}{{notify.SeverityWarning, r.Warning}, {notify.SeverityCritical, r.Critical}} {
 			if sev.at == nil {
 				continue
 			}
@@ -132,7 +133,7 @@ func Alerts() ([]Alerting, error) {
 				Expr:          expr,
 				For:           duration(r.For),
 				KeepFiringFor: duration(r.KeepFiringFor),
-				Labels:        map[string]string{"severity": sev.name, "statistic": r.Statistic},
+				Labels:        map[string]string{"severity": string(sev.name), "statistic": r.Statistic},
 				Annotations: map[string]string{
 					"summary": fmt.Sprintf(`%s: %s is {{ $value | printf "%%.3g" }} (%s %s)`,
 						scope, st.subject, op, num(*sev.at)),
@@ -151,7 +152,7 @@ var ServiceAlerts = []Alerting{{
 	// adds a scrape interval or two so one slow fetch does not page.
 	Expr:   "driftwatch_partition_stalled == 1",
 	For:    duration(partitionStalledFor),
-	Labels: map[string]string{"severity": alerting.SeverityCritical},
+	Labels: map[string]string{"severity": string(notify.SeverityCritical)},
 	Annotations: map[string]string{
 		"summary": "driftwatch {{ $labels.instance }}: partition {{ $labels.topic }}/{{ $labels.partition }} has records waiting and none processed for longer than stall_timeout (see /readyz and the dead-letter logs)",
 	},

@@ -26,6 +26,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"driftwatch/alerting/notify"
 	"driftwatch/config"
 	"driftwatch/dataset"
 	"driftwatch/profile"
@@ -72,12 +73,12 @@ func Start(ctx context.Context, opt Options) (addr string, done <-chan error, er
 
 // Alert is one fired alert, as the retraining webhook received it.
 type Alert struct {
-	Name     string    `json:"name"`
-	Model    string    `json:"model"`
-	Feature  string    `json:"feature"`
-	Severity string    `json:"severity"`
-	FiredAt  time.Time `json:"fired_at"`
-	PSI      float64   `json:"psi"`
+	Name     string          `json:"name"`
+	Model    string          `json:"model"`
+	Feature  string          `json:"feature"`
+	Severity notify.Severity `json:"severity"`
+	FiredAt  time.Time       `json:"fired_at"`
+	PSI      float64         `json:"psi"`
 }
 
 // Summary is the demo's contract (README).

@@ -1052,7 +1052,7 @@ func (s *Service) firing() map[string][]string {
 			what += " " + a.Feature
 		}
 		k := a.Model + "/" + a.Version
-		out[k] = append(out[k], what+" ("+a.Severity+")")
+		out[k] = append(out[k], what+" ("+string(a.Severity)+")")
 	}
 	return out
 }

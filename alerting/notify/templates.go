@@ -1,8 +1,9 @@
-package alerting
+package notify
 
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"strings"
 	"sync"
@@ -32,7 +33,11 @@ type Templates struct {
 	summary, description *template.Template
 }
 
-// templateFuncs are available to every template of this package.
+// TemplateFuncs returns the functions every alert template can call
+// (rfc3339, finite, headline, detail), for notifiers with templates of
+// their own.
+func TemplateFuncs() template.FuncMap { return maps.Clone(templateFuncs) }
+
 var templateFuncs = template.FuncMap{
 	"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"finite":   func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) },
@@ -58,8 +63,8 @@ func subject(a Alert, long bool) string {
 	return a.Statistic + " of " + a.Feature
 }
 
-// back is the side of the threshold a resolved alert is back on.
-func back(op string) string {
+// Back is the side of the threshold a resolved alert is back on.
+func Back(op string) string {
 	if op == "<=" {
 		return "above"
 	}
@@ -72,10 +77,10 @@ func change(a Alert) string {
 		return ""
 	}
 	verb := "escalated"
-	if severityRank(a.Severity) < severityRank(a.PreviousSeverity) {
+	if SeverityRank(a.Severity) < SeverityRank(a.PreviousSeverity) {
 		verb = "de-escalated"
 	}
-	return verb + " from " + a.PreviousSeverity + " to " + a.Severity
+	return verb + " from " + string(a.PreviousSeverity) + " to " + string(a.Severity)
 }
 
 // headline is the one-line statement of the default summary:
@@ -109,7 +114,7 @@ func headline(a Alert) string {
 		if math.IsNaN(a.Value) {
 			return subject(a, false) + " is no longer evaluated"
 		}
-		return fmt.Sprintf("%s is %.3g, back %s %g", subject(a, false), a.Value, back(a.Op), a.Threshold)
+		return fmt.Sprintf("%s is %.3g, back %s %g", subject(a, false), a.Value, Back(a.Op), a.Threshold)
 	}
 	s := fmt.Sprintf("%s is %.3g (%s %g)", subject(a, false), a.Value, a.Op, a.Threshold)
 	if c := change(a); c != "" {
@@ -157,7 +162,7 @@ func detail(a Alert) string {
 		if math.IsNaN(a.Value) {
 			fmt.Fprintf(&b, "%s is no longer evaluated", subject(a, true))
 		} else {
-			fmt.Fprintf(&b, "%s is %.4g, back %s the threshold %g", subject(a, true), a.Value, back(a.Op), a.Threshold)
+			fmt.Fprintf(&b, "%s is %.4g, back %s the threshold %g", subject(a, true), a.Value, Back(a.Op), a.Threshold)
 			samples()
 		}
 		if !a.StartsAt.IsZero() && !a.EndsAt.IsZero() {
@@ -181,6 +186,14 @@ func detail(a Alert) string {
 // sampleAlert is what NewTemplates executes new templates on, so that a
 // template naming a field Alert does not have fails at construction rather
 // than at the first alert.
+// SampleAlert returns it, for notifiers that check templates of their own
+// the same way.
+func SampleAlert() Alert {
+	a := sampleAlert
+	a.Labels, a.Annotations = maps.Clone(a.Labels), map[string]string{}
+	return a
+}
+
 var sampleAlert = Alert{
 	Key: "drift/credit/v1/income", Rule: "drift", Status: StatusFiring, Severity: SeverityWarning,
 	Labels:      map[string]string{"alertname": "drift", "model": "credit", "version": "v1"},
@@ -223,7 +236,7 @@ func parseTemplate(name, text, def string) (*template.Template, error) {
 
 // Render returns the alert's summary and description. A template that fails
 // on this alert (it passed on the sample) falls back to the default one, so
-// a notification always says something.
+// a Notification always says something.
 func (t *Templates) Render(a Alert) (summary, description string) {
 	return execute(t.summary, defaultTemplates().summary, a), execute(t.description, defaultTemplates().description, a)
 }
@@ -246,9 +259,9 @@ var defaultTemplates = sync.OnceValue(func() *Templates {
 	return t
 })
 
-// summarize returns the alert's summary and description annotations, or,
+// Summarize returns the alert's summary and description annotations, or,
 // where the rule engine left them empty, the default rendering.
-func summarize(a Alert) (summary, description string) {
+func Summarize(a Alert) (summary, description string) {
 	summary, description = a.Annotations["summary"], a.Annotations["description"]
 	if summary == "" || description == "" {
 		s, d := defaultTemplates().Render(a)
