@@ -15,6 +15,7 @@ import (
 	"driftwatch/alerting/notify/pagerduty"
 	"driftwatch/alerting/notify/slack"
 	"driftwatch/alerting/notify/webhook"
+	"driftwatch/vocab"
 )
 
 // Config is the `alerting` section of the service configuration.
@@ -58,15 +59,15 @@ func DefaultConfig() Config {
 	return Config{
 		Delivery: notify.DefaultDelivery,
 		Rules: []Rule{
-			{Name: "FeatureDrift", Statistic: "psi", Warning: f(0.1), Critical: f(0.2), For: 2 * time.Minute, KeepFiringFor: 5 * time.Minute, Actions: []string{"log"}},
-			{Name: "FeatureNulls", Statistic: "null_rate", Warning: f(0.05), Critical: f(0.2), For: 5 * time.Minute, KeepFiringFor: 5 * time.Minute, Actions: []string{"log"}},
-			{Name: "UnseenCategories", Statistic: "unseen_share", Warning: f(0.05), Critical: f(0.2), For: 5 * time.Minute, KeepFiringFor: 5 * time.Minute, Actions: []string{"log"}},
+			{Name: "FeatureDrift", Statistic: vocab.PSI, Warning: f(0.1), Critical: f(0.2), For: 2 * time.Minute, KeepFiringFor: 5 * time.Minute, Actions: []string{"log"}},
+			{Name: "FeatureNulls", Statistic: vocab.NullRate, Warning: f(0.05), Critical: f(0.2), For: 5 * time.Minute, KeepFiringFor: 5 * time.Minute, Actions: []string{"log"}},
+			{Name: "UnseenCategories", Statistic: vocab.UnseenShare, Warning: f(0.05), Critical: f(0.2), For: 5 * time.Minute, KeepFiringFor: 5 * time.Minute, Actions: []string{"log"}},
 			// The bundled example model is 0.805 accurate: a warning at
 			// reference − 0.05 is ~2 standard errors below it over
 			// min_samples outcomes, so it holds while nothing changes.
-			{Name: "AccuracyDrop", Statistic: "accuracy", Warning: f(0.75), Critical: f(0.7), For: 10 * time.Minute, KeepFiringFor: 10 * time.Minute, MinSamples: 200, Actions: []string{"log"}},
-			{Name: "NoData", Statistic: "no_data", Warning: f(600), Critical: f(1800), Actions: []string{"log"}},
-			{Name: "ConsumerLag", Statistic: "consumer_lag", Warning: f(100_000), Critical: f(1_000_000), For: 5 * time.Minute, Actions: []string{"log"}},
+			{Name: "AccuracyDrop", Statistic: vocab.Accuracy, Warning: f(0.75), Critical: f(0.7), For: 10 * time.Minute, KeepFiringFor: 10 * time.Minute, MinSamples: 200, Actions: []string{"log"}},
+			{Name: "NoData", Statistic: vocab.NoData, Warning: f(600), Critical: f(1800), Actions: []string{"log"}},
+			{Name: "ConsumerLag", Statistic: vocab.ConsumerLag, Warning: f(100_000), Critical: f(1_000_000), For: 5 * time.Minute, Actions: []string{"log"}},
 		},
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"driftwatch/alerting/notify/notifytest"
 	"driftwatch/alerting/notify/pagerduty"
 	"driftwatch/alerting/notify/webhook"
+	"driftwatch/vocab"
 )
 
 // Every distinct notification of one alert instance has its own
@@ -120,7 +121,7 @@ func TestResolvedSaysValueAtResolution(t *testing.T) {
 		t.Errorf("webhook payload of a resolve without value: %s %v", b, err)
 	}
 	// An accuracy-like rule resolves back above its threshold.
-	acc := notify.Alert{Model: "m", Version: "v", Statistic: "accuracy", Op: "<=", Status: notify.StatusResolved, Value: 0.86, Threshold: 0.8}
+	acc := notify.Alert{Model: "m", Version: "v", Statistic: vocab.Accuracy, Op: "<=", Status: notify.StatusResolved, Value: 0.86, Threshold: 0.8}
 	if got, _ := notify.Summarize(acc); got != "m/v: accuracy is 0.86, back above 0.8" {
 		t.Errorf("accuracy resolved: %q", got)
 	}
@@ -279,11 +280,11 @@ func TestOutboxSurvivesAbruptStop(t *testing.T) {
 // samples.
 func TestOutboxKeepsNonFiniteNumbers(t *testing.T) {
 	down := &recorder{name: "hook", failures: math.MaxInt}
-	rules := []Rule{{Name: "Rollback", Statistic: "rollout_rollback", Critical: ptr(1), Actions: []string{"hook"}}, psiRule("hook")}
+	rules := []Rule{{Name: "Rollback", Statistic: vocab.RolloutRollback, Critical: ptr(1), Actions: []string{"hook"}}, psiRule("hook")}
 	rules[1].For, rules[1].KeepFiringFor = 0, 0
 	e := newEngine(t, rules, down)
 	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	rb := Sample{Model: "credit", Version: "v2", Statistic: "rollout_rollback", Value: 1, Samples: math.Inf(1)}
+	rb := Sample{Model: "credit", Version: "v2", Statistic: vocab.RolloutRollback, Value: 1, Samples: math.Inf(1)}
 	e.Eval(t0, []Sample{rb, psi("income", 0.3)})
 	e.Eval(t0.Add(time.Minute), []Sample{rb}) // income gone: resolved without a value
 	state, err := e.Snapshot()

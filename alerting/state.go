@@ -289,7 +289,7 @@ func (e *Engine) update(r *Rule, key string, in *instance, s *Sample, sev notify
 	a.Model, a.Version, a.Feature, a.Statistic = s.Model, s.Version, s.Feature, s.Statistic
 	a.Value, a.Threshold, a.Op, a.Samples = s.Value, thr, r.Op, s.Samples
 	a.WindowStart, a.WindowEnd = s.WindowStart, s.WindowEnd
-	a.Labels = map[string]string{"alertname": r.Name, "model": s.Model, "version": s.Version, "statistic": s.Statistic, "severity": string(sev)}
+	a.Labels = map[string]string{"alertname": r.Name, "model": s.Model, "version": s.Version, "statistic": string(s.Statistic), "severity": string(sev)}
 	if s.Feature != "" {
 		a.Labels["feature"] = s.Feature
 	}

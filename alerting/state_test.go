@@ -19,6 +19,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"driftwatch/alerting/notify"
+	"driftwatch/vocab"
 )
 
 // recorder is a notifier that remembers what it got, failing the first
@@ -59,7 +60,7 @@ func (r amRecorder) ResendInterval() time.Duration { return r.resend }
 func ptr(x float64) *float64 { return &x }
 
 func psiRule(actions ...string) Rule {
-	return Rule{Name: "FeatureDrift", Statistic: "psi", Warning: ptr(0.1), Critical: ptr(0.2),
+	return Rule{Name: "FeatureDrift", Statistic: vocab.PSI, Warning: ptr(0.1), Critical: ptr(0.2),
 		For: 2 * time.Minute, KeepFiringFor: 3 * time.Minute, Actions: actions}
 }
 
@@ -84,7 +85,7 @@ func newEngine(t *testing.T, rules []Rule, ns ...notify.Notifier) *Engine {
 }
 
 func psi(feature string, v float64) Sample {
-	return Sample{Model: "credit", Version: "v1", Feature: feature, Statistic: "psi", Value: v, Samples: 5000, MinSamples: 500}
+	return Sample{Model: "credit", Version: "v1", Feature: feature, Statistic: vocab.PSI, Value: v, Samples: 5000, MinSamples: 500}
 }
 
 // flush waits until the dispatchers have delivered everything queued.
@@ -290,7 +291,7 @@ func TestRuleValidation(t *testing.T) {
 			t.Fatalf("got %v, want %q", err, want)
 		}
 	}
-	f(Rule{Name: "x", Statistic: "psy", Warning: ptr(1)}, `rule "x": unknown statistic "psy" (one of `+strings.Join(Statistics(), ", ")+`)`)
+	f(Rule{Name: "x", Statistic: "psy", Warning: ptr(1)}, `rule "x": unknown statistic "psy" (one of `+vocab.Join(Statistics(), ", ")+`)`)
 	f(Rule{Name: "x", Statistic: "psi"}, `rule "x": needs a warning or a critical threshold`)
 	f(Rule{Name: "x", Statistic: "accuracy", Warning: ptr(0.8), Critical: ptr(0.9)}, `rule "x": critical 0.9 must be at least as bad as warning 0.8 for op <=`)
 	f(Rule{Name: "x", Statistic: "psi", Warning: ptr(1), Actions: []string{"slack"}}, `rule "x": action "slack" names no notifier (have pager)`)
@@ -345,14 +346,14 @@ func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, ni
 // rollout decisions) survive a snapshot and the API's JSON.
 func TestSnapshotWithInfiniteSamples(t *testing.T) {
 	f := func(x float64) *float64 { return &x }
-	rules := []Rule{{Name: "NoData", Statistic: "no_data", Critical: f(60)}}
+	rules := []Rule{{Name: "NoData", Statistic: vocab.NoData, Critical: f(60)}}
 	if err := rules[0].Validate(nil); err != nil {
 		t.Fatal(err)
 	}
 	e := New(Options{Rules: rules})
 	defer e.Close(context.Background())
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	e.Eval(now, []Sample{{Model: "m", Version: "v", Statistic: "no_data", Value: 120, Samples: math.Inf(1)}})
+	e.Eval(now, []Sample{{Model: "m", Version: "v", Statistic: vocab.NoData, Value: 120, Samples: math.Inf(1)}})
 	data, err := e.Snapshot()
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"driftwatch/alerting"
 	"driftwatch/alerting/notify"
 	"driftwatch/config"
+	"driftwatch/vocab"
 )
 
 // RulesFile is where the Prometheus rules are written, relative to this
@@ -67,13 +68,13 @@ type statistic struct {
 	scope string
 }
 
-var statistics = map[string]statistic{
-	"psi":          {"driftwatch_feature_psi", "driftwatch_feature_values", "model, version, feature", "psi of {{ $labels.feature }}", ""},
-	"null_rate":    {"driftwatch_feature_null_rate", "driftwatch_window_events", "model, version", "null_rate of {{ $labels.feature }}", ""},
-	"unseen_share": {"driftwatch_feature_unseen_share", "driftwatch_feature_values", "model, version, feature", "unseen_share of {{ $labels.feature }}", ""},
-	"accuracy":     {"driftwatch_model_accuracy", "driftwatch_window_outcomes", "model, version", "accuracy", ""},
-	"no_data":      {"time() - driftwatch_model_last_event_timestamp_seconds", "", "", "no_data (seconds since the last event)", ""},
-	"consumer_lag": {"driftwatch_consumer_lag_messages", "", "", "consumer_lag of topic {{ $labels.topic }}", "driftwatch"},
+var statistics = map[vocab.Statistic]statistic{
+	vocab.PSI:         {"driftwatch_feature_psi", "driftwatch_feature_values", "model, version, feature", "psi of {{ $labels.feature }}", ""},
+	vocab.NullRate:    {"driftwatch_feature_null_rate", "driftwatch_window_events", "model, version", "null_rate of {{ $labels.feature }}", ""},
+	vocab.UnseenShare: {"driftwatch_feature_unseen_share", "driftwatch_feature_values", "model, version, feature", "unseen_share of {{ $labels.feature }}", ""},
+	vocab.Accuracy:    {"driftwatch_model_accuracy", "driftwatch_window_outcomes", "model, version", string(vocab.Accuracy), ""},
+	vocab.NoData:      {"time() - driftwatch_model_last_event_timestamp_seconds", "", "", "no_data (seconds since the last event)", ""},
+	vocab.ConsumerLag: {"driftwatch_consumer_lag_messages", "", "", "consumer_lag of topic {{ $labels.topic }}", "driftwatch"},
 }
 
 // Alerting is one Prometheus alerting rule.
@@ -133,7 +134,7 @@ func Alerts() ([]Alerting, error) {
 				Expr:          expr,
 				For:           duration(r.For),
 				KeepFiringFor: duration(r.KeepFiringFor),
-				Labels:        map[string]string{"severity": string(sev.name), "statistic": r.Statistic},
+				Labels:        map[string]string{"severity": string(sev.name), "statistic": string(r.Statistic)},
 				Annotations: map[string]string{
 					"summary": fmt.Sprintf(`%s: %s is {{ $value | printf "%%.3g" }} (%s %s)`,
 						scope, st.subject, op, num(*sev.at)),

@@ -23,6 +23,18 @@ type Delivery struct {
 	MaxAge time.Duration `yaml:"max_age"`
 }
 
+// Retry timing of a dispatcher.
+const (
+	// maxDoublings caps the exponent of the backoff so the shift cannot
+	// overflow; MaxBackoff caps the delay long before.
+	maxDoublings = 20
+	// backoffJitter spreads each retry delay by ±20% so that notifiers
+	// failing together do not retry in step.
+	backoffJitter = 0.2
+	// closePoll is how often Close checks whether the queue has drained.
+	closePoll = 10 * time.Millisecond
+)
+
 // DefaultDelivery is what the service uses unless configured.
 var DefaultDelivery = Delivery{QueueSize: 1000, Timeout: 10 * time.Second, MinBackoff: 500 * time.Millisecond,
 	MaxBackoff: time.Minute, MaxAge: time.Hour}
@@ -159,8 +171,8 @@ func (ds *Dispatcher) deliver(ctx context.Context, n *Notification) (o Outcome, 
 			return OutcomeFailed, true
 		}
 		ds.retries.Inc()
-		wait := min(ds.d.MinBackoff<<min(attempt, 20), ds.d.MaxBackoff)
-		wait = time.Duration(float64(wait) * (0.8 + 0.4*rand.Float64()))
+		wait := min(ds.d.MinBackoff<<min(attempt, maxDoublings), ds.d.MaxBackoff)
+		wait = time.Duration(float64(wait) * (1 - backoffJitter + 2*backoffJitter*rand.Float64()))
 		select {
 		case <-ctx.Done():
 			return 0, false
@@ -176,7 +188,7 @@ func (ds *Dispatcher) Close(ctx context.Context) {
 		for ds.pending.Load() > 0 && ctx.Err() == nil {
 			select {
 			case <-ctx.Done():
-			case <-time.After(10 * time.Millisecond):
+			case <-time.After(closePoll):
 			}
 		}
 		ds.cancel()

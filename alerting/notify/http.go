@@ -86,8 +86,19 @@ func ShowHost(s string) string {
 	return u.Scheme + "://" + u.Host
 }
 
-var defaultClient = &http.Client{Timeout: 30 * time.Second}
+// DefaultTimeout bounds a request of the client notifiers get when given
+// none; each delivery attempt has its own, shorter, Delivery.Timeout.
+const DefaultTimeout = 30 * time.Second
 
+// Bounds of what a failed request's error keeps of the response body.
+const (
+	maxErrorBody   = 4 << 10 // read, so the connection can be reused
+	errorBodyShown = 256     // kept in the error, after redaction
+)
+
+var defaultClient = &http.Client{Timeout: DefaultTimeout}
+
+// Client is c, or a shared client with DefaultTimeout when c is nil.
 func Client(c *http.Client) *http.Client {
 	if c == nil {
 		return defaultClient
@@ -157,11 +168,11 @@ func RetryableStatus(code int) bool {
 // be nil: patterns only) before it is cut to 256 bytes, so a receiver that
 // echoes the request does not put the notifier's credentials in the log.
 func HTTPError(resp *http.Response, red *Redaction) (retryable bool, err error) {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return false, nil
 	}
-	e := &StatusError{Code: resp.StatusCode, Body: Shorten(strings.TrimSpace(red.Redact(string(b))), 256)}
+	e := &StatusError{Code: resp.StatusCode, Body: Shorten(strings.TrimSpace(red.Redact(string(b))), errorBodyShown)}
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
 		e.RetryAfter = time.Duration(s) * time.Second
 	}

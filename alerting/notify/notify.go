@@ -21,6 +21,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"driftwatch/vocab"
 )
 
 // Status is an alert's status as notifiers see it.
@@ -70,10 +72,10 @@ type Alert struct {
 	// templates, plus the rule's own annotations.
 	Annotations map[string]string `json:"annotations"`
 
-	Model     string `json:"model"`
-	Version   string `json:"version"`
-	Feature   string `json:"feature,omitempty"`
-	Statistic string `json:"statistic"`
+	Model     string          `json:"model"`
+	Version   string          `json:"version"`
+	Feature   string          `json:"feature,omitempty"`
+	Statistic vocab.Statistic `json:"statistic"`
 	// Value is the statistic at the last evaluation; Threshold the one it
 	// crossed (critical when Severity is critical, else warning). A resolved
 	// alert has the value at resolution (NaN when there is none: the

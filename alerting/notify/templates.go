@@ -9,6 +9,8 @@ import (
 	"sync"
 	"text/template"
 	"time"
+
+	"driftwatch/vocab"
 )
 
 // Default templates for an alert's summary and description. They run over
@@ -48,19 +50,19 @@ var templateFuncs = template.FuncMap{
 // isRollout reports whether the alert is a rollout decision (rollout_rollback,
 // rollout_promote): Version is the candidate, Labels["stable"] the stable
 // version, Annotations["reason"] the decision's reason.
-func isRollout(a Alert) bool { return strings.HasPrefix(a.Statistic, "rollout_") }
+func isRollout(a Alert) bool { return a.Statistic.RolloutDecision() != "" }
 
 // subject names the statistic: "psi of income", "accuracy".
 func subject(a Alert, long bool) string {
 	switch {
 	case a.Feature == "":
-		return a.Statistic
-	case a.Statistic == "consumer_lag":
-		return "consumer_lag of topic " + a.Feature
+		return string(a.Statistic)
+	case a.Statistic == vocab.ConsumerLag:
+		return string(vocab.ConsumerLag) + " of topic " + a.Feature
 	case long:
-		return a.Statistic + " of feature " + a.Feature
+		return string(a.Statistic) + " of feature " + a.Feature
 	}
-	return a.Statistic + " of " + a.Feature
+	return string(a.Statistic) + " of " + a.Feature
 }
 
 // Back is the side of the threshold a resolved alert is back on.
@@ -93,7 +95,7 @@ func change(a Alert) string {
 //	rollback of candidate v2 (stable v1) decided: <reason>
 func headline(a Alert) string {
 	if isRollout(a) {
-		what := strings.TrimPrefix(a.Statistic, "rollout_")
+		what := a.Statistic.RolloutDecision()
 		if a.Status == StatusResolved {
 			return fmt.Sprintf("the %s decision on candidate %s no longer stands", what, a.Version)
 		}
@@ -137,7 +139,7 @@ func detail(a Alert) string {
 	}
 	switch {
 	case isRollout(a):
-		what := strings.TrimPrefix(a.Statistic, "rollout_")
+		what := a.Statistic.RolloutDecision()
 		if a.Status == StatusResolved {
 			fmt.Fprintf(&b, "the %s decision on candidate %s no longer stands (a new rollout)", what, a.Version)
 			break
@@ -198,7 +200,7 @@ var sampleAlert = Alert{
 	Key: "drift/credit/v1/income", Rule: "drift", Status: StatusFiring, Severity: SeverityWarning,
 	Labels:      map[string]string{"alertname": "drift", "model": "credit", "version": "v1"},
 	Annotations: map[string]string{},
-	Model:       "credit", Version: "v1", Feature: "income", Statistic: "psi",
+	Model:       "credit", Version: "v1", Feature: "income", Statistic: vocab.PSI,
 	Value: 0.31, Threshold: 0.2, Op: ">=", Samples: 5000,
 	WindowStart: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
 	WindowEnd:   time.Date(2025, 1, 1, 1, 0, 0, 0, time.UTC),

@@ -110,6 +110,10 @@ type amAlert struct {
 	GeneratorURL string            `json:"generatorURL,omitempty"`
 }
 
+// resendsBeforeEnd is how many resend intervals a firing alert's endsAt
+// lies ahead, as in Prometheus: a few missed resends do not resolve it.
+const resendsBeforeEnd = 4
+
 // payload converts alerts the way Prometheus does: a firing alert ends
 // 4 resend intervals from now unless sent again, a resolved one at its
 // EndsAt.
@@ -124,7 +128,7 @@ func (am *Notifier) payload(alerts []notify.Alert) ([]byte, error) {
 			}
 		}
 		for k, v := range map[string]string{"alertname": a.Rule, "model": a.Model, "version": a.Version,
-			"feature": a.Feature, "statistic": a.Statistic, "severity": string(a.Severity)} {
+			"feature": a.Feature, "statistic": string(a.Statistic), "severity": string(a.Severity)} {
 			if _, ok := labels[k]; !ok && v != "" {
 				labels[k] = v
 			}
@@ -144,7 +148,7 @@ func (am *Notifier) payload(alerts []notify.Alert) ([]byte, error) {
 		}
 
 		start := a.StartsAt
-		end := now.Add(4 * am.resend)
+		end := now.Add(resendsBeforeEnd * am.resend)
 		if a.Status == notify.StatusResolved {
 			end = a.EndsAt
 			if end.IsZero() {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"driftwatch/alerting/notify"
+	"driftwatch/vocab"
 )
 
 // Alert is a firing per-feature drift alert as the rule engine would hand
@@ -23,9 +24,9 @@ func Alert(feature string) notify.Alert {
 	return notify.Alert{
 		Key: "psi_drift/credit/v3/" + feature, Rule: "psi_drift", Status: notify.StatusFiring, Severity: notify.SeverityCritical,
 		Labels: map[string]string{"alertname": "psi_drift", "model": "credit", "version": "v3", "feature": feature,
-			"statistic": "psi", "severity": string(notify.SeverityCritical), "team": "risk"},
+			"statistic": string(vocab.PSI), "severity": string(notify.SeverityCritical), "team": "risk"},
 		Annotations: map[string]string{"runbook_url": "http://127.0.0.1/runbook"},
-		Model:       "credit", Version: "v3", Feature: feature, Statistic: "psi",
+		Model:       "credit", Version: "v3", Feature: feature, Statistic: vocab.PSI,
 		Value: 0.3127, Threshold: 0.25, Op: ">=", Samples: 12000,
 		WindowStart: start.Add(-time.Hour), WindowEnd: start,
 		StartsAt:     start,

@@ -151,6 +151,9 @@ func (d *recordingDoer) Do(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// maxSummary is the Events API v2 limit on payload.summary, in bytes.
+const maxSummary = 1024
+
 // pagerDutyEvent maps an alert to an event. Resolve events carry only the
 // routing and dedup keys: PagerDuty ignores the rest.
 func pagerDutyEvent(a notify.Alert, routingKey string) *pagerduty.V2Event {
@@ -181,8 +184,8 @@ func pagerDutyEvent(a notify.Alert, routingKey string) *pagerduty.V2Event {
 		"description": description, "labels": a.Labels,
 	}
 	e.Payload = &pagerduty.V2Payload{
-		Summary: notify.Shorten(summary, 1024), Source: "driftwatch", Severity: severity,
-		Component: a.Model, Group: a.Model + "/" + a.Version, Class: a.Statistic, Details: details,
+		Summary: notify.Shorten(summary, maxSummary), Source: "driftwatch", Severity: severity,
+		Component: a.Model, Group: a.Model + "/" + a.Version, Class: string(a.Statistic), Details: details,
 	}
 	if !a.StartsAt.IsZero() {
 		e.Payload.Timestamp = a.StartsAt.UTC().Format(time.RFC3339)

@@ -171,6 +171,13 @@ func slackError(err error) (bool, error) {
 	return false, err
 }
 
+// Block Kit limits on text: a header block's and a section's or context
+// element's, in characters.
+const (
+	maxHeader  = 150
+	maxSection = 3000
+)
+
 // slackMessage is an alert's notification text (shown where blocks are
 // not: notifications, screen readers) and its blocks: a header, the
 // summary with the alert's fields, the description, and links.
@@ -198,7 +205,7 @@ func slackMessage(a notify.Alert) (string, []slack.Block) {
 	field("Model", a.Model)
 	field("Version", a.Version)
 	field("Feature", a.Feature)
-	field("Statistic", a.Statistic)
+	field("Statistic", string(a.Statistic))
 	switch {
 	case a.Status != notify.StatusResolved:
 		field("Value", formatFloat(a.Value)+" "+a.Op+" "+formatFloat(a.Threshold)+" ("+string(a.Severity)+")")
@@ -222,11 +229,11 @@ func slackMessage(a notify.Alert) (string, []slack.Block) {
 	}
 
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, notify.Shorten(head, 150), false, false)),
-		slack.NewSectionBlock(mrkdwn(escapeMrkdwn(notify.Shorten(summary, 3000))), fields, nil),
+		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, notify.Shorten(head, maxHeader), false, false)),
+		slack.NewSectionBlock(mrkdwn(escapeMrkdwn(notify.Shorten(summary, maxSection))), fields, nil),
 	}
 	if description != "" && description != summary {
-		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(escapeMrkdwn(notify.Shorten(description, 3000)))))
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(escapeMrkdwn(notify.Shorten(description, maxSection)))))
 	}
 	var links []string
 	if a.GeneratorURL != "" {

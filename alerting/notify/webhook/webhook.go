@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"driftwatch/alerting/notify"
+	"driftwatch/vocab"
 )
 
 // Headers of a signed webhook request.
@@ -278,7 +279,7 @@ type Payload struct {
 	Model     string          `json:"model"`
 	Version   string          `json:"version"`
 	Feature   string          `json:"feature"`
-	Statistic string          `json:"statistic"`
+	Statistic vocab.Statistic `json:"statistic"`
 	Value     notify.Float    `json:"value"`
 	Op        string          `json:"op"`
 	Threshold notify.Float    `json:"threshold"`
