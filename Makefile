@@ -35,6 +35,8 @@ fuzz:
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
 	$(GO) vet ./...
+	@# staticcheck is pinned as a go.mod tool (honnef.co/go/tools v0.8.2).
+	$(GO) tool staticcheck ./...
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 
 # Regenerate golden values with Debian's python3-scipy / python3-sklearn.
