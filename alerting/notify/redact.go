@@ -29,6 +29,10 @@ var (
 	authScheme = regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{4,}`)
 )
 
+// NewRedaction knows the credentials in a notifier's urls (queries, user
+// info, token-like path segments) and the secret values (header values,
+// tokens; "Bearer x" also adds x). Values shorter than 4 bytes are left
+// to the patterns: replacing them everywhere would blank out words.
 func NewRedaction(urls []string, values ...string) *Redaction {
 	r := &Redaction{}
 	add := func(s string) {

@@ -65,6 +65,7 @@ type Request struct {
 	Body         []byte
 }
 
+// ServeHTTP keeps the request and answers with the next queued status.
 func (rc *HookServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	rc.mu.Lock()
