@@ -121,7 +121,7 @@ func TestResolvedSaysValueAtResolution(t *testing.T) {
 		t.Errorf("webhook payload of a resolve without value: %s %v", b, err)
 	}
 	// An accuracy-like rule resolves back above its threshold.
-	acc := notify.Alert{Model: "m", Version: "v", Statistic: vocab.Accuracy, Op: "<=", Status: notify.StatusResolved, Value: 0.86, Threshold: 0.8}
+	acc := notify.Alert{Model: "m", Version: "v", Statistic: vocab.Accuracy, Op: notify.OpAtMost, Status: notify.StatusResolved, Value: 0.86, Threshold: 0.8}
 	if got, _ := notify.Summarize(acc); got != "m/v: accuracy is 0.86, back above 0.8" {
 		t.Errorf("accuracy resolved: %q", got)
 	}

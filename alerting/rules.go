@@ -25,7 +25,7 @@ type Rule struct {
 	Version   string          `yaml:"version"`
 	Feature   string          `yaml:"feature"`
 	Statistic vocab.Statistic `yaml:"statistic"`
-	Op        string          `yaml:"op"` // ">=" or "<="; empty: the statistic's own direction
+	Op        notify.Op       `yaml:"op"` // ">=" or "<="; empty: the statistic's own direction
 	// Warning and Critical thresholds; at least one is required, unless
 	// Threshold is "auto".
 	Warning  *float64 `yaml:"warning"`
@@ -158,11 +158,11 @@ func (r *Rule) Validate(notifiers []string) error {
 	}
 	switch r.Op {
 	case "":
-		r.Op = "<="
+		r.Op = notify.OpAtMost
 		if st.high {
-			r.Op = ">="
+			r.Op = notify.OpAtLeast
 		}
-	case ">=", "<=":
+	case notify.OpAtLeast, notify.OpAtMost:
 	default:
 		return fmt.Errorf("rule %q: op must be >= or <=, got %q", r.Name, r.Op)
 	}
@@ -206,7 +206,7 @@ func (r *Rule) validateAuto(high bool) error {
 		return fmt.Errorf("rule %q: threshold: auto takes warning and critical from the profile's calibration; remove them", r.Name)
 	case !slices.Contains(autoStatistics, r.Statistic):
 		return fmt.Errorf("rule %q: threshold: auto works for %s, not %q", r.Name, vocab.Join(autoStatistics, ", "), r.Statistic)
-	case high && r.Op != ">=" || !high && r.Op != "<=":
+	case high && r.Op != notify.OpAtLeast || !high && r.Op != notify.OpAtMost:
 		return fmt.Errorf("rule %q: threshold: auto needs the statistic's own op", r.Name)
 	}
 	if fa.Critical == nil {
@@ -221,7 +221,7 @@ func (r *Rule) validateAuto(high bool) error {
 
 // worse reports whether a is strictly worse than b under the rule's op.
 func (r *Rule) worse(a, b float64) bool {
-	if r.Op == ">=" {
+	if r.Op == notify.OpAtLeast {
 		return a > b
 	}
 	return a < b
@@ -229,7 +229,7 @@ func (r *Rule) worse(a, b float64) bool {
 
 // crosses reports whether v is on the bad side of t.
 func (r *Rule) crosses(v, t float64) bool {
-	if r.Op == ">=" {
+	if r.Op == notify.OpAtLeast {
 		return v >= t
 	}
 	return v <= t

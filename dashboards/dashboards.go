@@ -29,6 +29,8 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/stat"
 	"github.com/grafana/grafana-foundation-sdk/go/table"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+
+	"driftwatch/alerting/notify"
 )
 
 // Board is one generated dashboard and the file it is written to, relative
@@ -282,7 +284,7 @@ type scale struct {
 // up to green. A threshold the rule does not set is not drawn.
 func alertScale(name string) scale {
 	r := rule(name)
-	if r.Op == "<=" {
+	if r.Op == notify.OpAtMost {
 		sc := scale{base: "red"}
 		if r.Critical != nil {
 			sc.steps = append(sc.steps, step{*r.Critical, "orange"})

@@ -292,7 +292,7 @@ func TestRulesMirrorDefaultAlerts(t *testing.T) {
 				t.Errorf("no %s alert %s", sev, r.Name)
 				continue
 			}
-			if want := " " + r.Op + " " + num(*at); !strings.Contains(a.Expr, want) {
+			if want := " " + string(r.Op) + " " + num(*at); !strings.Contains(a.Expr, want) {
 				t.Errorf("%s %s: expr %q lacks %q", r.Name, sev, a.Expr, want)
 			}
 			if a.For != duration(r.For) || a.KeepFiringFor != duration(r.KeepFiringFor) {

@@ -55,6 +55,16 @@ func SeverityRank(s Severity) int {
 	return 0
 }
 
+// Op is how an alert's value compares with its threshold when it fires.
+type Op string
+
+// Ops: drift, error rates and lag fire at or above the threshold;
+// accuracy-like metrics and volume at or below it.
+const (
+	OpAtLeast Op = ">="
+	OpAtMost  Op = "<="
+)
+
 // Alert is one alert instance as notifiers see it: a rule applied to one
 // model version and, for per-feature statistics, one feature.
 type Alert struct {
@@ -85,7 +95,7 @@ type Alert struct {
 	Threshold float64 `json:"threshold"`
 	// Op tells how Value compares with Threshold when the alert fires: ">="
 	// (drift, error, lag) or "<=" (accuracy-like metrics, volume).
-	Op string `json:"op"`
+	Op Op `json:"op"`
 	// Samples is the number of values or outcomes behind Value.
 	Samples float64 `json:"samples"`
 	// WindowStart and WindowEnd bound the evaluated window (zero for count

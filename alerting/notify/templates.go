@@ -66,8 +66,8 @@ func subject(a Alert, long bool) string {
 }
 
 // Back is the side of the threshold a resolved alert is back on.
-func Back(op string) string {
-	if op == "<=" {
+func Back(op Op) string {
+	if op == OpAtMost {
 		return "above"
 	}
 	return "below"
@@ -172,7 +172,7 @@ func detail(a Alert) string {
 		}
 	default:
 		side := "at or above"
-		if a.Op == "<=" {
+		if a.Op == OpAtMost {
 			side = "at or below"
 		}
 		fmt.Fprintf(&b, "%s is %.4g, %s the %s threshold %g", subject(a, true), a.Value, side, a.Severity, a.Threshold)
@@ -201,7 +201,7 @@ var sampleAlert = Alert{
 	Labels:      map[string]string{"alertname": "drift", "model": "credit", "version": "v1"},
 	Annotations: map[string]string{},
 	Model:       "credit", Version: "v1", Feature: "income", Statistic: vocab.PSI,
-	Value: 0.31, Threshold: 0.2, Op: ">=", Samples: 5000,
+	Value: 0.31, Threshold: 0.2, Op: OpAtLeast, Samples: 5000,
 	WindowStart: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
 	WindowEnd:   time.Date(2025, 1, 1, 1, 0, 0, 0, time.UTC),
 	StartsAt:    time.Date(2025, 1, 1, 1, 0, 0, 0, time.UTC),

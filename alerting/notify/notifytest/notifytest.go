@@ -27,7 +27,7 @@ func Alert(feature string) notify.Alert {
 			"statistic": string(vocab.PSI), "severity": string(notify.SeverityCritical), "team": "risk"},
 		Annotations: map[string]string{"runbook_url": "http://127.0.0.1/runbook"},
 		Model:       "credit", Version: "v3", Feature: feature, Statistic: vocab.PSI,
-		Value: 0.3127, Threshold: 0.25, Op: ">=", Samples: 12000,
+		Value: 0.3127, Threshold: 0.25, Op: notify.OpAtLeast, Samples: 12000,
 		WindowStart: start.Add(-time.Hour), WindowEnd: start,
 		StartsAt:     start,
 		GeneratorURL: "http://127.0.0.1:8080/models/credit/v3",

@@ -208,7 +208,7 @@ func slackMessage(a notify.Alert) (string, []slack.Block) {
 	field("Statistic", string(a.Statistic))
 	switch {
 	case a.Status != notify.StatusResolved:
-		field("Value", formatFloat(a.Value)+" "+a.Op+" "+formatFloat(a.Threshold)+" ("+string(a.Severity)+")")
+		field("Value", formatFloat(a.Value)+" "+string(a.Op)+" "+formatFloat(a.Threshold)+" ("+string(a.Severity)+")")
 	case math.IsNaN(a.Value):
 		field("Value", "no longer evaluated")
 	default:

@@ -281,7 +281,7 @@ type Payload struct {
 	Feature   string          `json:"feature"`
 	Statistic vocab.Statistic `json:"statistic"`
 	Value     notify.Float    `json:"value"`
-	Op        string          `json:"op"`
+	Op        notify.Op       `json:"op"`
 	Threshold notify.Float    `json:"threshold"`
 	Samples   notify.Float    `json:"samples"`
 	Severity  notify.Severity `json:"severity"`
