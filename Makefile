@@ -1,6 +1,6 @@
 GO ?= go
 # Packages that start goroutines run under the race detector too.
-RACE_PKGS = ./dataset/ ./profile/ ./detectors/ ./cli/ ./stats/ ./broker/ ./consumer/ ./service/ ./alerting/ ./statuspage/ ./calibrate/ ./flag/
+RACE_PKGS = ./dataset/ ./profile/ ./detectors/ ./cli/ ./stats/ ./broker/ ./consumer/ ./service/ ./alerting/... ./statuspage/ ./calibrate/ ./flag/
 FUZZTIME ?= 20s
 
 .PHONY: test bench fuzz lint golden examples dashboards
@@ -36,6 +36,8 @@ fuzz:
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
 	$(GO) vet ./...
+	@# staticcheck is pinned as a go.mod tool (honnef.co/go/tools v0.8.2).
+	$(GO) tool staticcheck ./...
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
 
 # Regenerate golden values with Debian's python3-scipy / python3-sklearn.

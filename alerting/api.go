@@ -11,6 +11,10 @@ import (
 	"time"
 )
 
+// maxSilenceBody bounds the body of a silence request: a silence is a few
+// matchers and a comment.
+const maxSilenceBody = 1 << 20
+
 // API serves the alert and silence endpoints; the service mounts them.
 // Mutating endpoints need `Authorization: Bearer <token>`; with no token
 // configured they are refused, so an unconfigured service cannot be
@@ -38,7 +42,7 @@ func (a *API) Register(mux *http.ServeMux) {
 			CreatedBy string    `json:"created_by"`
 			Comment   string    `json:"comment"`
 		}
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxSilenceBody))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&req); err != nil {
 			writeError(w, http.StatusBadRequest, fmt.Errorf("alerting: bad silence: %w", err))

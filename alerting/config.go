@@ -1,7 +1,6 @@
 package alerting
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,14 +9,21 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"driftwatch/alerting/notify"
+	"driftwatch/alerting/notify/alertmanager"
+	"driftwatch/alerting/notify/pagerduty"
+	"driftwatch/alerting/notify/slack"
+	"driftwatch/alerting/notify/webhook"
+	"driftwatch/vocab"
 )
 
 // Config is the `alerting` section of the service configuration.
 type Config struct {
-	Rules     []Rule           `yaml:"rules"`
-	Notifiers []NotifierConfig `yaml:"notifiers"`
-	Templates TemplatesConfig  `yaml:"templates"`
-	Delivery  Delivery         `yaml:"delivery"`
+	Rules     []Rule                 `yaml:"rules"`
+	Notifiers []NotifierConfig       `yaml:"notifiers"`
+	Templates notify.TemplatesConfig `yaml:"templates"`
+	Delivery  notify.Delivery        `yaml:"delivery"`
 	// APITokenEnv names the environment variable holding the bearer token
 	// of the mutating API endpoints (silences); unset disables them.
 	APITokenEnv string `yaml:"api_token_env"`
@@ -36,13 +42,13 @@ type NotifierConfig struct {
 	Name string `yaml:"name"`
 	// Cooldown and CooldownEscalations (notify, the default, or
 	// suppress): see Cooldown.
-	Cooldown            time.Duration       `yaml:"cooldown"`
-	CooldownEscalations EscalationPolicy    `yaml:"cooldown_escalations"`
-	Log                 *struct{}           `yaml:"log"`
-	Alertmanager        *AlertmanagerConfig `yaml:"alertmanager"`
-	Slack               *SlackConfig        `yaml:"slack"`
-	PagerDuty           *PagerDutyConfig    `yaml:"pagerduty"`
-	Webhook             *WebhookConfig      `yaml:"webhook"`
+	Cooldown            time.Duration        `yaml:"cooldown"`
+	CooldownEscalations EscalationPolicy     `yaml:"cooldown_escalations"`
+	Log                 *struct{}            `yaml:"log"`
+	Alertmanager        *alertmanager.Config `yaml:"alertmanager"`
+	Slack               *slack.Config        `yaml:"slack"`
+	PagerDuty           *pagerduty.Config    `yaml:"pagerduty"`
+	Webhook             *webhook.Config      `yaml:"webhook"`
 }
 
 // DefaultConfig logs alerts of the default rules; notifiers are the user's
@@ -51,17 +57,17 @@ type NotifierConfig struct {
 func DefaultConfig() Config {
 	f := func(x float64) *float64 { return &x }
 	return Config{
-		Delivery: DefaultDelivery,
+		Delivery: notify.DefaultDelivery,
 		Rules: []Rule{
-			{Name: "FeatureDrift", Statistic: "psi", Warning: f(0.1), Critical: f(0.2), For: 2 * time.Minute, KeepFiringFor: 5 * time.Minute, Actions: []string{"log"}},
-			{Name: "FeatureNulls", Statistic: "null_rate", Warning: f(0.05), Critical: f(0.2), For: 5 * time.Minute, KeepFiringFor: 5 * time.Minute, Actions: []string{"log"}},
-			{Name: "UnseenCategories", Statistic: "unseen_share", Warning: f(0.05), Critical: f(0.2), For: 5 * time.Minute, KeepFiringFor: 5 * time.Minute, Actions: []string{"log"}},
+			{Name: "FeatureDrift", Statistic: vocab.PSI, Warning: f(0.1), Critical: f(0.2), For: 2 * time.Minute, KeepFiringFor: 5 * time.Minute, Actions: []string{"log"}},
+			{Name: "FeatureNulls", Statistic: vocab.NullRate, Warning: f(0.05), Critical: f(0.2), For: 5 * time.Minute, KeepFiringFor: 5 * time.Minute, Actions: []string{"log"}},
+			{Name: "UnseenCategories", Statistic: vocab.UnseenShare, Warning: f(0.05), Critical: f(0.2), For: 5 * time.Minute, KeepFiringFor: 5 * time.Minute, Actions: []string{"log"}},
 			// The bundled example model is 0.805 accurate: a warning at
 			// reference − 0.05 is ~2 standard errors below it over
 			// min_samples outcomes, so it holds while nothing changes.
-			{Name: "AccuracyDrop", Statistic: "accuracy", Warning: f(0.75), Critical: f(0.7), For: 10 * time.Minute, KeepFiringFor: 10 * time.Minute, MinSamples: 200, Actions: []string{"log"}},
-			{Name: "NoData", Statistic: "no_data", Warning: f(600), Critical: f(1800), Actions: []string{"log"}},
-			{Name: "ConsumerLag", Statistic: "consumer_lag", Warning: f(100_000), Critical: f(1_000_000), For: 5 * time.Minute, Actions: []string{"log"}},
+			{Name: "AccuracyDrop", Statistic: vocab.Accuracy, Warning: f(0.75), Critical: f(0.7), For: 10 * time.Minute, KeepFiringFor: 10 * time.Minute, MinSamples: 200, Actions: []string{"log"}},
+			{Name: "NoData", Statistic: vocab.NoData, Warning: f(600), Critical: f(1800), Actions: []string{"log"}},
+			{Name: "ConsumerLag", Statistic: vocab.ConsumerLag, Warning: f(100_000), Critical: f(1_000_000), For: 5 * time.Minute, Actions: []string{"log"}},
 		},
 	}
 }
@@ -130,7 +136,7 @@ func (c *Config) Validate() error {
 	if d.QueueSize <= 0 || d.Timeout <= 0 || d.MinBackoff <= 0 || d.MaxBackoff < d.MinBackoff || d.MaxAge <= 0 {
 		return fmt.Errorf("delivery: queue_size, timeout, min_backoff, max_age must be positive and max_backoff at least min_backoff")
 	}
-	if _, err := NewTemplates(c.Templates); err != nil {
+	if _, err := notify.NewTemplates(c.Templates); err != nil {
 		return fmt.Errorf("templates: %w", err)
 	}
 	return nil
@@ -140,33 +146,33 @@ func (c *Config) Validate() error {
 // when the config has none. The API token comes from the environment.
 func (c *Config) Build(statusURL string, set *metrics.Set, log *slog.Logger, client *http.Client) (*Engine, *API, error) {
 	c.addLog()
-	tpl, err := NewTemplates(c.Templates)
+	tpl, err := notify.NewTemplates(c.Templates)
 	if err != nil {
 		return nil, nil, err
 	}
-	ns := map[string]Notifier{}
+	ns := map[string]notify.Notifier{}
 	cooldown := map[string]Cooldown{}
 	for _, nc := range c.Notifiers {
-		var n Notifier
+		var n notify.Notifier
 		switch {
 		case nc.Log != nil:
-			n = &LogNotifier{name: nc.Name, log: log}
+			n = notify.NewLog(nc.Name, log)
 		case nc.Alertmanager != nil:
 			cfg := *nc.Alertmanager
 			cfg.Name = nc.Name
-			n, err = NewAlertmanager(cfg, client)
+			n, err = alertmanager.New(cfg, client)
 		case nc.Slack != nil:
 			cfg := *nc.Slack
 			cfg.Name = nc.Name
-			n, err = NewSlack(cfg, client)
+			n, err = slack.New(cfg, client)
 		case nc.PagerDuty != nil:
 			cfg := *nc.PagerDuty
 			cfg.Name = nc.Name
-			n, err = NewPagerDuty(cfg, client)
+			n, err = pagerduty.New(cfg, client)
 		case nc.Webhook != nil:
 			cfg := *nc.Webhook
 			cfg.Name = nc.Name
-			n, err = NewWebhook(cfg, client)
+			n, err = webhook.New(cfg, client)
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("alerting: notifier %q: %w", nc.Name, err)
@@ -194,21 +200,4 @@ func (c *Config) addLog() {
 		}
 	}
 	c.Notifiers = append(c.Notifiers, NotifierConfig{Name: "log", Log: &struct{}{}})
-}
-
-// LogNotifier writes alerts to the service log: the default receiver, and
-// a record of what the others were sent.
-type LogNotifier struct {
-	name string
-	log  *slog.Logger
-}
-
-func (l *LogNotifier) Name() string { return l.name }
-
-func (l *LogNotifier) Notify(_ context.Context, alerts []Alert) (bool, error) {
-	for _, a := range alerts {
-		l.log.Warn("alert "+string(a.Status), "alert", a.Rule, "severity", a.Severity, "model", a.Model, "version", a.Version,
-			"feature", a.Feature, "statistic", a.Statistic, "value", a.Value, "threshold", a.Threshold, "summary", a.Annotations["summary"])
-	}
-	return false, nil
 }

@@ -15,6 +15,12 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"driftwatch/alerting/notify"
+	"driftwatch/alerting/notify/notifytest"
+	"driftwatch/alerting/notify/pagerduty"
+	"driftwatch/alerting/notify/webhook"
+	"driftwatch/vocab"
 )
 
 // Every distinct notification of one alert instance has its own
@@ -38,7 +44,7 @@ func TestIdempotencyKeyPerNotification(t *testing.T) {
 	}
 	seen := map[string]int{}
 	for i, a := range got {
-		k := IdempotencyKey(a)
+		k := notify.IdempotencyKey(a)
 		if j, dup := seen[k]; dup {
 			t.Errorf("notification %d (%s %s) has the key of notification %d", i, a.Status, a.Severity, j)
 		}
@@ -63,7 +69,10 @@ func TestSeverityChangeWording(t *testing.T) {
 	if len(got) != 3 {
 		t.Fatalf("notifications %q", statuses(got))
 	}
-	for i, want := range []struct{ prev, summary, description string }{
+	for i, want := range []struct {
+		prev                 notify.Severity
+		summary, description string
+	}{
 		{"", "credit/v1: psi of income is 0.15 (>= 0.1)", "psi of feature income is 0.15, at or above the warning threshold 0.1 over 5000 samples."},
 		{"warning", "credit/v1: psi of income is 0.25 (>= 0.2), escalated from warning to critical", "; escalated from warning to critical."},
 		{"critical", "credit/v1: psi of income is 0.15 (>= 0.1), de-escalated from critical to warning", "; de-escalated from critical to warning."},
@@ -73,7 +82,7 @@ func TestSeverityChangeWording(t *testing.T) {
 			t.Errorf("notification %d: previous %q summary %q description %q\nwant %q %q …%q", i,
 				a.PreviousSeverity, a.Annotations["summary"], a.Annotations["description"], want.prev, want.summary, want.description)
 		}
-		p := NewWebhookPayload(a, a.Annotations["summary"], IdempotencyKey(a))
+		p := webhook.NewPayload(a, a.Annotations["summary"], notify.IdempotencyKey(a))
 		if p.PreviousSeverity != want.prev || p.Reason != want.summary {
 			t.Errorf("notification %d: webhook payload previous_severity %q reason %q", i, p.PreviousSeverity, p.Reason)
 		}
@@ -107,13 +116,13 @@ func TestResolvedSaysValueAtResolution(t *testing.T) {
 	if !math.IsNaN(age.Value) || age.Annotations["summary"] != "credit/v1: psi of age is no longer evaluated" {
 		t.Errorf("age resolved: value %v summary %q", age.Value, age.Annotations["summary"])
 	}
-	b, err := marshalJSON(NewWebhookPayload(age, age.Annotations["summary"], IdempotencyKey(age)))
+	b, err := notify.MarshalJSON(webhook.NewPayload(age, age.Annotations["summary"], notify.IdempotencyKey(age)))
 	if err != nil || !strings.Contains(string(b), `"value":null`) {
 		t.Errorf("webhook payload of a resolve without value: %s %v", b, err)
 	}
 	// An accuracy-like rule resolves back above its threshold.
-	acc := Alert{Model: "m", Version: "v", Statistic: "accuracy", Op: "<=", Status: StatusResolved, Value: 0.86, Threshold: 0.8}
-	if got := headline(acc); got != "accuracy is 0.86, back above 0.8" {
+	acc := notify.Alert{Model: "m", Version: "v", Statistic: vocab.Accuracy, Op: notify.OpAtMost, Status: notify.StatusResolved, Value: 0.86, Threshold: 0.8}
+	if got, _ := notify.Summarize(acc); got != "m/v: accuracy is 0.86, back above 0.8" {
 		t.Errorf("accuracy resolved: %q", got)
 	}
 }
@@ -148,9 +157,9 @@ func TestCooldownPolicy(t *testing.T) {
 		}
 		var b []string
 		for _, a := range hook.alerts() {
-			b = append(b, a.StartsAt.Sub(t0).String()+"/"+a.ChangedAt.Sub(t0).String()+":"+a.Feature+":"+string(a.Status)+":"+a.Severity)
+			b = append(b, a.StartsAt.Sub(t0).String()+"/"+a.ChangedAt.Sub(t0).String()+":"+a.Feature+":"+string(a.Status)+":"+string(a.Severity))
 		}
-		return strings.Join(b, " "), e.disp["retrain"].suppressed.Get()
+		return strings.Join(b, " "), e.opt.Metrics.GetOrCreateCounter(`driftwatch_notifications_total{notifier="retrain",outcome="suppressed"}`).Get()
 	}
 	got, suppressed := run(EscalationNotify)
 	want := "0s/0s:income:firing:warning 0s/2m0s:income:firing:critical 1m0s/3m0s:age:firing:critical 0s/15m0s:income:resolved:critical 1m0s/15m0s:age:resolved:critical"
@@ -229,7 +238,7 @@ func TestOutboxSurvivesAbruptStop(t *testing.T) {
 		t.Fatalf("state: %d waiting (%v)", len(saved.Outbox), err)
 	}
 	for i, n := range saved.Outbox {
-		if k := IdempotencyKey(got[i]); k != n.Key {
+		if k := notify.IdempotencyKey(got[i]); k != n.Key {
 			t.Errorf("notification %d: key %s after the restart, %s before", i, k, n.Key)
 		}
 	}
@@ -256,7 +265,7 @@ func TestOutboxSurvivesAbruptStop(t *testing.T) {
 	// A third engine restored from the snapshot taken after delivery sends
 	// nothing.
 	fresh := &recorder{name: "hook"}
-	e3 := New(Options{Rules: []Rule{r}, Notifiers: map[string]Notifier{"hook": fresh}, Metrics: metrics.NewSet()})
+	e3 := New(Options{Rules: []Rule{r}, Notifiers: map[string]notify.Notifier{"hook": fresh}, Metrics: metrics.NewSet()})
 	defer e3.Close(context.Background())
 	if err := e3.Restore(after); err != nil {
 		t.Fatal(err)
@@ -271,11 +280,11 @@ func TestOutboxSurvivesAbruptStop(t *testing.T) {
 // samples.
 func TestOutboxKeepsNonFiniteNumbers(t *testing.T) {
 	down := &recorder{name: "hook", failures: math.MaxInt}
-	rules := []Rule{{Name: "Rollback", Statistic: "rollout_rollback", Critical: ptr(1), Actions: []string{"hook"}}, psiRule("hook")}
+	rules := []Rule{{Name: "Rollback", Statistic: vocab.RolloutRollback, Critical: ptr(1), Actions: []string{"hook"}}, psiRule("hook")}
 	rules[1].For, rules[1].KeepFiringFor = 0, 0
 	e := newEngine(t, rules, down)
 	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	rb := Sample{Model: "credit", Version: "v2", Statistic: "rollout_rollback", Value: 1, Samples: math.Inf(1)}
+	rb := Sample{Model: "credit", Version: "v2", Statistic: vocab.RolloutRollback, Value: 1, Samples: math.Inf(1)}
 	e.Eval(t0, []Sample{rb, psi("income", 0.3)})
 	e.Eval(t0.Add(time.Minute), []Sample{rb}) // income gone: resolved without a value
 	state, err := e.Snapshot()
@@ -316,23 +325,23 @@ func TestErrorBodyRedacted(t *testing.T) {
 
 	var logged strings.Builder
 	log := slog.New(slog.NewTextHandler(&logged, nil))
-	w, err := NewWebhook(WebhookConfig{Name: "rollback", URL: echo.URL + "/services/T0ABC123/B0DEF456/x?token=hunter2tok",
-		Headers: map[string]Secret{"Authorization": "Bearer sk-live-1234"}, Secret: "hook-s3cret-signing"}, echo.Client())
+	w, err := webhook.New(webhook.Config{Name: "rollback", URL: echo.URL + "/services/T0ABC123/B0DEF456/x?token=hunter2tok",
+		Headers: map[string]notify.Secret{"Authorization": "Bearer sk-live-1234"}, Secret: "hook-s3cret-signing"}, echo.Client())
 	if err != nil {
 		t.Fatal(err)
 	}
-	pd, err := NewPagerDuty(PagerDutyConfig{Name: "pd", RoutingKey: "R0UTINGKEY99", URL: echo.URL + "/v2/enqueue"}, echo.Client())
+	pd, err := pagerduty.New(pagerduty.Config{Name: "pd", RoutingKey: "R0UTINGKEY99", URL: echo.URL + "/v2/enqueue"}, echo.Client())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []Notifier{w, pd} {
-		_, err := n.Notify(notifyContext(t), []Alert{fixtureAlert("income")})
+	for _, n := range []notify.Notifier{w, pd} {
+		_, err := n.Notify(notifytest.Context(t), []notify.Alert{notifytest.Alert("income")})
 		if err == nil {
 			t.Fatalf("%s: no error from a 400", n.Name())
 		}
 		msg := err.Error()
 		t.Logf("%s: %s", n.Name(), msg)
-		if !strings.Contains(msg, "http 400") || !strings.Contains(msg, redacted) {
+		if !strings.Contains(msg, "http 400") || !strings.Contains(msg, "<redacted>") {
 			t.Errorf("%s: error %q", n.Name(), msg)
 		}
 		for _, s := range leaks {
@@ -341,9 +350,9 @@ func TestErrorBodyRedacted(t *testing.T) {
 			}
 		}
 		// Through the dispatcher's log: a 400 is given up and logged.
-		ds := newDispatcher(n, DefaultDelivery, metrics.NewSet(), log, nil)
-		ds.enqueue(&notification{Notifier: n.Name(), Key: "k", Alert: fixtureAlert("income")})
-		ds.close(notifyContext(t))
+		ds := notify.NewDispatcher(n, notify.DefaultDelivery, metrics.NewSet(), log, nil)
+		ds.Enqueue(&notify.Notification{Notifier: n.Name(), Key: "k", Alert: notifytest.Alert("income")})
+		ds.Close(notifytest.Context(t))
 	}
 	out := logged.String()
 	if strings.Count(out, "notification failed") != 2 {
@@ -357,7 +366,7 @@ func TestErrorBodyRedacted(t *testing.T) {
 }
 
 func TestRedactor(t *testing.T) {
-	r := newRedactor([]string{"https://hooks.example/services/T0ABC123/B0DEF456/XyZ0aBc1dEf2gHi3?token=q1w2e3&x=ab"}, "Bearer tok-9876", "s")
+	r := notify.NewRedaction([]string{"https://hooks.example/services/T0ABC123/B0DEF456/XyZ0aBc1dEf2gHi3?token=q1w2e3&x=ab"}, "Bearer tok-9876", "s")
 	f := func(in, want string) {
 		t.Helper()
 		if got := r.Redact(in); got != want {
@@ -369,7 +378,7 @@ func TestRedactor(t *testing.T) {
 	f(`{"password": "pa55", "api_key":"k-1", "Authorization": "Basic dXNlcjpwYXNz"}`, `{"password": "<redacted>", "api_key":"<redacted>", "Authorization": "<redacted>"}`)
 	f("got tok-9876 and bearer abcdefgh", "got <redacted> and bearer <redacted>")
 	f("s is short: kept", "s is short: kept")
-	var none *redactor
+	var none *notify.Redaction
 	if got := none.Redact("token=abc secret: xyz"); got != "token=<redacted> secret: <redacted>" {
 		t.Errorf("nil redactor: %q", got)
 	}

@@ -2,27 +2,30 @@ package alerting
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"path"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"driftwatch/alerting/notify"
+	"driftwatch/vocab"
 )
 
 // Rule says when an alert fires. Model, Version and Feature are glob
 // patterns (path.Match: "*", "credit-*"); empty matches everything. A
 // statistic that is not per feature ignores Feature.
 type Rule struct {
-	Name      string `yaml:"name"`
-	Model     string `yaml:"model"`
-	Version   string `yaml:"version"`
-	Feature   string `yaml:"feature"`
-	Statistic string `yaml:"statistic"`
-	Op        string `yaml:"op"` // ">=" or "<="; empty: the statistic's own direction
+	Name      string          `yaml:"name"`
+	Model     string          `yaml:"model"`
+	Version   string          `yaml:"version"`
+	Feature   string          `yaml:"feature"`
+	Statistic vocab.Statistic `yaml:"statistic"`
+	Op        notify.Op       `yaml:"op"` // ">=" or "<="; empty: the statistic's own direction
 	// Warning and Critical thresholds; at least one is required, unless
 	// Threshold is "auto".
 	Warning  *float64 `yaml:"warning"`
@@ -49,33 +52,33 @@ type Rule struct {
 // Statistics a rule can watch, and whether a high value is the bad side.
 // Per-feature statistics come with a feature; the others describe the
 // model version (or, for consumer_lag, an input topic, named as Feature).
-var statistics = map[string]struct {
+var statistics = map[vocab.Statistic]struct {
 	high, perFeature bool
 }{
-	"psi": {true, true}, "ks": {true, true}, "wasserstein": {true, true}, "jensen_shannon": {true, true},
-	"hellinger": {true, true}, "chi_square": {true, true}, "chi_square_p": {false, true},
-	"null_rate": {true, true}, "missing_rate": {true, true}, "invalid_rate": {true, true},
-	"out_of_range_rate": {true, true}, "unseen_share": {true, true},
-	"accuracy": {false, false}, "f1": {false, false}, "auc": {false, false}, "ece": {true, false},
-	"mae": {true, false}, "rmse": {true, false}, "high_confidence_share": {true, false},
-	"volume": {false, false}, "no_data": {true, false}, "consumer_lag": {true, false},
+	vocab.PSI: {true, true}, vocab.KS: {true, true}, vocab.Wasserstein: {true, true}, vocab.JS: {true, true},
+	vocab.Hellinger: {true, true}, vocab.ChiSquare: {true, true}, vocab.ChiSquareP: {false, true},
+	vocab.NullRate: {true, true}, vocab.MissingRate: {true, true}, vocab.InvalidRate: {true, true},
+	vocab.OutOfRangeRate: {true, true}, vocab.UnseenShare: {true, true},
+	vocab.Accuracy: {false, false}, vocab.F1: {false, false}, vocab.AUC: {false, false}, vocab.ECE: {true, false},
+	vocab.MAE: {true, false}, vocab.RMSE: {true, false}, vocab.HighConfidenceShare: {true, false},
+	vocab.Volume: {false, false}, vocab.NoData: {true, false}, vocab.ConsumerLag: {true, false},
 	// 1 once a model's rollout is decided so, else 0; Version is the
 	// candidate.
-	"rollout_rollback": {true, false}, "rollout_promote": {true, false}, "rollout_inconclusive": {true, false},
+	vocab.RolloutRollback: {true, false}, vocab.RolloutPromote: {true, false}, vocab.RolloutInconclusive: {true, false},
 	// 1 per ramp step a rollout's feature flag has reached (Feature "step
 	// 2/4": one alert per step), and once driftwatch has rolled the flag
 	// back (package flag).
-	"rollout_stepped": {true, false}, "rollout_rolled_back": {true, false},
+	vocab.RolloutStepped: {true, false}, vocab.RolloutRolledBack: {true, false},
 }
 
 // ThresholdAuto is the Threshold of rules whose thresholds are calibrated.
 const ThresholdAuto = "auto"
 
 // autoStatistics can have calibrated thresholds.
-var autoStatistics = []string{"chi_square", "chi_square_p", "hellinger", "jensen_shannon", "ks", "psi"}
+var autoStatistics = []vocab.Statistic{vocab.ChiSquare, vocab.ChiSquareP, vocab.Hellinger, vocab.JS, vocab.KS, vocab.PSI}
 
 // AutoStatistics lists the statistics `threshold: auto` accepts.
-func AutoStatistics() []string { return slices.Clone(autoStatistics) }
+func AutoStatistics() []vocab.Statistic { return slices.Clone(autoStatistics) }
 
 // FalseAlarms are the budgets of an auto rule's severities: Critical
 // defaults to DefaultBudget; without Warning the rule raises no warnings.
@@ -136,21 +139,16 @@ func (b Budget) Rate() float64 { return b.Alerts / b.Per.Seconds() }
 // with `threshold: auto`; ok is false when it has none for the statistic,
 // feature and budget (no verdict).
 type AutoThresholds interface {
-	Threshold(statistic, feature string, b Budget) (t float64, ok bool)
+	Threshold(statistic vocab.Statistic, feature string, b Budget) (t float64, ok bool)
 }
 
 // Statistics lists the statistics rules accept.
-func Statistics() []string {
-	out := make([]string, 0, len(statistics))
-	for s := range statistics {
-		out = append(out, s)
-	}
-	sort.Strings(out)
-	return out
+func Statistics() []vocab.Statistic {
+	return slices.Sorted(maps.Keys(statistics))
 }
 
 // PerFeature reports whether a statistic is computed per feature.
-func PerFeature(stat string) bool { return statistics[stat].perFeature }
+func PerFeature(stat vocab.Statistic) bool { return statistics[stat].perFeature }
 
 // Validate checks the rule against the notifier names in use and fills its
 // defaults.
@@ -160,15 +158,15 @@ func (r *Rule) Validate(notifiers []string) error {
 	}
 	st, ok := statistics[r.Statistic]
 	if !ok {
-		return fmt.Errorf("rule %q: unknown statistic %q (one of %s)", r.Name, r.Statistic, strings.Join(Statistics(), ", "))
+		return fmt.Errorf("rule %q: unknown statistic %q (one of %s)", r.Name, r.Statistic, vocab.Join(Statistics(), ", "))
 	}
 	switch r.Op {
 	case "":
-		r.Op = "<="
+		r.Op = notify.OpAtMost
 		if st.high {
-			r.Op = ">="
+			r.Op = notify.OpAtLeast
 		}
-	case ">=", "<=":
+	case notify.OpAtLeast, notify.OpAtMost:
 	default:
 		return fmt.Errorf("rule %q: op must be >= or <=, got %q", r.Name, r.Op)
 	}
@@ -211,8 +209,8 @@ func (r *Rule) validateAuto(high bool) error {
 	case r.Warning != nil || r.Critical != nil:
 		return fmt.Errorf("rule %q: threshold: auto takes warning and critical from the profile's calibration; remove them", r.Name)
 	case !slices.Contains(autoStatistics, r.Statistic):
-		return fmt.Errorf("rule %q: threshold: auto works for %s, not %q", r.Name, strings.Join(autoStatistics, ", "), r.Statistic)
-	case high && r.Op != ">=" || !high && r.Op != "<=":
+		return fmt.Errorf("rule %q: threshold: auto works for %s, not %q", r.Name, vocab.Join(autoStatistics, ", "), r.Statistic)
+	case high && r.Op != notify.OpAtLeast || !high && r.Op != notify.OpAtMost:
 		return fmt.Errorf("rule %q: threshold: auto needs the statistic's own op", r.Name)
 	}
 	if fa.Critical == nil {
@@ -227,7 +225,7 @@ func (r *Rule) validateAuto(high bool) error {
 
 // worse reports whether a is strictly worse than b under the rule's op.
 func (r *Rule) worse(a, b float64) bool {
-	if r.Op == ">=" {
+	if r.Op == notify.OpAtLeast {
 		return a > b
 	}
 	return a < b
@@ -235,7 +233,7 @@ func (r *Rule) worse(a, b float64) bool {
 
 // crosses reports whether v is on the bad side of t.
 func (r *Rule) crosses(v, t float64) bool {
-	if r.Op == ">=" {
+	if r.Op == notify.OpAtLeast {
 		return v >= t
 	}
 	return v <= t
@@ -244,7 +242,7 @@ func (r *Rule) crosses(v, t float64) bool {
 // judge returns the severity the sample's value deserves and the threshold
 // it crossed, or "" when it crosses none. NaN crosses nothing: no data is no
 // verdict. An auto rule takes the sample's calibrated thresholds.
-func (r *Rule) judge(s *Sample) (string, float64) {
+func (r *Rule) judge(s *Sample) (notify.Severity, float64) {
 	v, warning, critical := s.Value, r.Warning, r.Critical
 	if r.Threshold == ThresholdAuto {
 		warning, critical = nil, nil
@@ -264,9 +262,9 @@ func (r *Rule) judge(s *Sample) (string, float64) {
 	switch {
 	case math.IsNaN(v):
 	case critical != nil && r.crosses(v, *critical):
-		return SeverityCritical, *critical
+		return notify.SeverityCritical, *critical
 	case warning != nil && r.crosses(v, *warning):
-		return SeverityWarning, *warning
+		return notify.SeverityWarning, *warning
 	}
 	return "", 0
 }
@@ -311,14 +309,15 @@ func (r *Rule) matches(s *Sample) bool {
 	if s.Statistic != r.Statistic || !match(r.Model, s.Model) || !match(r.Version, s.Version) {
 		return false
 	}
-	return !statistics[r.Statistic].perFeature && r.Statistic != "consumer_lag" || match(r.Feature, s.Feature)
+	return !statistics[r.Statistic].perFeature && r.Statistic != vocab.ConsumerLag || match(r.Feature, s.Feature)
 }
 
 // Sample is one statistic of one model version (and feature, or input topic
 // for consumer_lag) at one evaluation.
 type Sample struct {
-	Model, Version, Feature, Statistic string
-	Value                              float64 // NaN: not computable now (no verdict)
+	Model, Version, Feature string
+	Statistic               vocab.Statistic
+	Value                   float64 // NaN: not computable now (no verdict)
 	// Samples is how many values or outcomes stand behind Value (+Inf for
 	// statistics where that does not apply); MinSamples is the model's
 	// default minimum.

@@ -14,22 +14,24 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"driftwatch/alerting/notify"
 )
 
 // Options configure an Engine.
 type Options struct {
-	Rules     []Rule              // validated
-	Notifiers map[string]Notifier // by the names rules use in actions
+	Rules     []Rule                     // validated
+	Notifiers map[string]notify.Notifier // by the names rules use in actions
 	// Cooldown per notifier (see Cooldown).
 	Cooldown map[string]Cooldown
-	Delivery Delivery
+	Delivery notify.Delivery
 	// Settled, when set, is called after a notification left the outbox
 	// (acknowledged, given up or dropped), from a dispatcher's goroutine:
 	// the service saves the state file, so an acknowledged notification
 	// is not sent again after a restart.
 	Settled func()
 	// Render fills an alert's summary and description (nil: a plain line).
-	Render func(Alert) (summary, description string)
+	Render func(notify.Alert) (summary, description string)
 	// StatusURL is the status page's base URL (generator links);
 	// DashboardURL the Grafana dashboard of a model, with "{model}" replaced.
 	StatusURL, DashboardURL string
@@ -42,16 +44,16 @@ type Options struct {
 type Engine struct {
 	opt  Options
 	log  *slog.Logger
-	disp map[string]*dispatcher
+	disp map[string]*notify.Dispatcher
 
 	mu       sync.Mutex
 	inst     map[string]*instance
 	cooldown map[string]time.Time // action/rule/model/version → last firing sent
 	silences map[string]*Silence
-	held     *[]*notification // during EvalHeld
+	held     *[]*notify.Notification // during EvalHeld
 	// outbox holds the notifications queued or being delivered, by
 	// outboxKey; seq numbers them in creation order.
-	outbox map[string]*notification
+	outbox map[string]*notify.Notification
 	seq    uint64
 	// delivered are the outbox keys of the latest acknowledged
 	// notifications, oldest first (at most deliveredKeep): a restore from
@@ -99,7 +101,7 @@ const (
 
 // instance is one alert's state between evaluations.
 type instance struct {
-	Alert      Alert                // as last evaluated (Status firing while pending or firing)
+	Alert      notify.Alert         // as last evaluated (Status firing while pending or firing)
 	Firing     bool                 // false: pending
 	ActiveAt   time.Time            // when the condition started to hold
 	LastTrueAt time.Time            // last evaluation at which it held
@@ -108,25 +110,14 @@ type instance struct {
 
 // sentState is what an action was last told about an instance.
 type sentState struct {
-	Severity string    // "" when nothing was sent
-	At       time.Time // when it was sent (resends count)
+	Severity notify.Severity // "" when nothing was sent
+	At       time.Time       // when it was sent (resends count)
 	// Held is the severity the cooldown holds back ("" none): the alert's
 	// first firing when Severity is "", else an escalation.
-	Held string `json:",omitempty"`
+	Held notify.Severity `json:",omitempty"`
 	// Suppressed is the snapshot field of earlier versions, for Held with
 	// nothing sent; read on restore only.
 	Suppressed bool `json:",omitempty"`
-}
-
-// severityRank orders severities: none, warning, critical.
-func severityRank(s string) int {
-	switch s {
-	case SeverityWarning:
-		return 1
-	case SeverityCritical:
-		return 2
-	}
-	return 0
 }
 
 // New starts an engine and a dispatcher per notifier.
@@ -138,13 +129,13 @@ func New(opt Options) *Engine {
 		opt.Metrics = metrics.NewSet()
 	}
 	if opt.Delivery.QueueSize <= 0 {
-		opt.Delivery = DefaultDelivery
+		opt.Delivery = notify.DefaultDelivery
 	}
-	e := &Engine{opt: opt, log: opt.Logger, disp: map[string]*dispatcher{},
+	e := &Engine{opt: opt, log: opt.Logger, disp: map[string]*notify.Dispatcher{},
 		inst: map[string]*instance{}, cooldown: map[string]time.Time{}, silences: map[string]*Silence{},
-		outbox: map[string]*notification{}}
+		outbox: map[string]*notify.Notification{}}
 	for _, name := range slices.Sorted(maps.Keys(opt.Notifiers)) {
-		e.disp[name] = newDispatcher(opt.Notifiers[name], opt.Delivery, opt.Metrics, opt.Logger, e.settled)
+		e.disp[name] = notify.NewDispatcher(opt.Notifiers[name], opt.Delivery, opt.Metrics, opt.Logger, e.settled)
 	}
 	return e
 }
@@ -155,7 +146,7 @@ func New(opt Options) *Engine {
 func (e *Engine) Close(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, d := range e.disp {
-		wg.Go(func() { d.close(ctx) })
+		wg.Go(func() { d.Close(ctx) })
 	}
 	wg.Wait()
 }
@@ -182,7 +173,7 @@ func (e *Engine) Eval(now time.Time, samples []Sample) {
 func (e *Engine) EvalHeld(now time.Time, samples []Sample) (release func(), held int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var out []*notification
+	var out []*notify.Notification
 	e.held = &out
 	defer func() { e.held = nil }()
 	e.eval(now, samples)
@@ -194,22 +185,22 @@ func outboxKey(notifier, key string) string { return notifier + "\x00" + key }
 
 // dispatch hands notifications to their dispatchers, in order. The caller
 // does not hold e.mu: a full queue settles at once.
-func (e *Engine) dispatch(ns []*notification) {
+func (e *Engine) dispatch(ns []*notify.Notification) {
 	for _, n := range ns {
-		if d := e.disp[n.Notifier]; d != nil && !d.enqueue(n) {
+		if d := e.disp[n.Notifier]; d != nil && !d.Enqueue(n) {
 			e.log.Warn("alerting: notification queue full; dropped", "notifier", n.Notifier, "alert", n.Alert.Key)
 		}
 	}
 }
 
 // settled takes a notification out of the outbox.
-func (e *Engine) settled(n *notification, o outcome) {
+func (e *Engine) settled(n *notify.Notification, o notify.Outcome) {
 	e.mu.Lock()
 	k := outboxKey(n.Notifier, n.Key)
 	if e.outbox[k] == n {
 		delete(e.outbox, k)
 	}
-	if o == outcomeSent {
+	if o == notify.OutcomeSent {
 		e.delivered = append(e.delivered, k)
 		if len(e.delivered) > deliveredKeep {
 			e.delivered = slices.Delete(e.delivered, 0, len(e.delivered)-deliveredKeep)
@@ -244,7 +235,8 @@ func (e *Engine) eval(now time.Time, samples []Sample) {
 			if r.MinSamples == 0 {
 				min = s.MinSamples
 			}
-			sev, thr := "", 0.0
+			var sev notify.Severity
+			thr := 0.0
 			if s.Samples >= min {
 				sev, thr = r.judge(s)
 			}
@@ -288,16 +280,16 @@ func (e *Engine) rule(name string) *Rule {
 }
 
 // update refreshes the alert's value, labels and annotations.
-func (e *Engine) update(r *Rule, key string, in *instance, s *Sample, sev string, thr float64, now time.Time) {
+func (e *Engine) update(r *Rule, key string, in *instance, s *Sample, sev notify.Severity, thr float64, now time.Time) {
 	a := &in.Alert
 	if a.Severity != sev {
 		a.ChangedAt = now
 	}
-	a.Key, a.Rule, a.Status, a.Severity = key, r.Name, StatusFiring, sev
+	a.Key, a.Rule, a.Status, a.Severity = key, r.Name, notify.StatusFiring, sev
 	a.Model, a.Version, a.Feature, a.Statistic = s.Model, s.Version, s.Feature, s.Statistic
 	a.Value, a.Threshold, a.Op, a.Samples = s.Value, thr, r.Op, s.Samples
 	a.WindowStart, a.WindowEnd = s.WindowStart, s.WindowEnd
-	a.Labels = map[string]string{"alertname": r.Name, "model": s.Model, "version": s.Version, "statistic": s.Statistic, "severity": sev}
+	a.Labels = map[string]string{"alertname": r.Name, "model": s.Model, "version": s.Version, "statistic": string(s.Statistic), "severity": string(sev)}
 	if s.Feature != "" {
 		a.Labels["feature"] = s.Feature
 	}
@@ -319,13 +311,13 @@ func (e *Engine) update(r *Rule, key string, in *instance, s *Sample, sev string
 
 // render fills the summary and description annotations of a (whose
 // annotations it owns).
-func (e *Engine) render(a *Alert) {
+func (e *Engine) render(a *notify.Alert) {
 	if e.opt.Render != nil {
 		a.Annotations["summary"], a.Annotations["description"] = e.opt.Render(*a)
 	} else {
 		delete(a.Annotations, "summary")
 		delete(a.Annotations, "description")
-		a.Annotations["summary"], a.Annotations["description"] = summarize(*a)
+		a.Annotations["summary"], a.Annotations["description"] = notify.Summarize(*a)
 	}
 }
 
@@ -359,7 +351,7 @@ func (e *Engine) notHolding(r *Rule, key string, in *instance, now time.Time, s 
 	}
 	delete(e.inst, key)
 	a := in.Alert
-	a.Status, a.EndsAt, a.ChangedAt = StatusResolved, now, now
+	a.Status, a.EndsAt, a.ChangedAt = notify.StatusResolved, now, now
 	a.Value = math.NaN()
 	if s != nil {
 		a.Samples, a.WindowStart, a.WindowEnd = s.Samples, s.WindowStart, s.WindowEnd
@@ -395,7 +387,7 @@ func (e *Engine) notifyFiring(r *Rule, in *instance, now time.Time) {
 	for _, action := range r.Actions {
 		st := in.Sent[action]
 		told := st.Severity != ""
-		rose := severityRank(sev) > max(severityRank(st.Severity), severityRank(st.Held))
+		rose := notify.SeverityRank(sev) > max(notify.SeverityRank(st.Severity), notify.SeverityRank(st.Held))
 		resend := false
 		switch {
 		case !told && !rose && st.Held != "":
@@ -403,7 +395,7 @@ func (e *Engine) notifyFiring(r *Rule, in *instance, now time.Time) {
 		case told && sev == st.Severity:
 			st.Held = "" // an escalation held back is over
 			in.Sent[action] = st
-			if rs, ok := e.opt.Notifiers[action].(Resender); ok && now.Sub(st.At) >= rs.ResendInterval() {
+			if rs, ok := e.opt.Notifiers[action].(notify.Resender); ok && now.Sub(st.At) >= rs.ResendInterval() {
 				resend = true
 				break
 			}
@@ -412,12 +404,12 @@ func (e *Engine) notifyFiring(r *Rule, in *instance, now time.Time) {
 		if !resend {
 			cd := e.opt.Cooldown[action]
 			ck := action + "/" + r.Name + "/" + in.Alert.Model + "/" + in.Alert.Version
-			escalation := told && severityRank(sev) > severityRank(st.Severity) || !told && st.Held != ""
+			escalation := told && notify.SeverityRank(sev) > notify.SeverityRank(st.Severity) || !told && st.Held != ""
 			gated := !told && st.Held == "" || escalation && cd.Escalations == EscalationSuppress
 			if gated && cd.Period > 0 && now.Sub(e.cooldown[ck]) < cd.Period {
 				if st.Held != sev {
 					if d := e.disp[action]; d != nil {
-						d.suppressed.Inc()
+						d.CountSuppressed()
 					}
 				}
 				st.Held = sev
@@ -429,14 +421,14 @@ func (e *Engine) notifyFiring(r *Rule, in *instance, now time.Time) {
 		a := in.Alert
 		if told && st.Severity != sev {
 			a.PreviousSeverity = st.Severity
-			if _, ok := e.opt.Notifiers[action].(Resender); ok {
+			if _, ok := e.opt.Notifiers[action].(notify.Resender); ok {
 				// Alertmanager identifies alerts by labels, severity among
 				// them: the old one is resolved, not left to time out.
 				old := in.Alert
-				old.Severity, old.Status, old.EndsAt, old.ChangedAt = st.Severity, StatusResolved, now, now
+				old.Severity, old.Status, old.EndsAt, old.ChangedAt = st.Severity, notify.StatusResolved, now, now
 				old.SupersededBy = sev
 				old.Labels = maps.Clone(old.Labels)
-				old.Labels["severity"] = st.Severity
+				old.Labels["severity"] = string(st.Severity)
 				old.Annotations = maps.Clone(old.Annotations)
 				e.send(action, old)
 			}
@@ -450,18 +442,18 @@ func (e *Engine) notifyFiring(r *Rule, in *instance, now time.Time) {
 // send adds a notification to the outbox, rendering its text for what this
 // action was told before; one already queued for the action with the same
 // idempotency key (a resend while the receiver is down) is not queued again.
-func (e *Engine) send(action string, a Alert) {
+func (e *Engine) send(action string, a notify.Alert) {
 	if e.disp[action] == nil {
 		return
 	}
 	e.render(&a)
-	key := IdempotencyKey(a)
+	key := notify.IdempotencyKey(a)
 	k := outboxKey(action, key)
 	if e.outbox[k] != nil {
 		return
 	}
 	e.seq++
-	n := &notification{Seq: e.seq, Notifier: action, Key: key, Alert: a,
+	n := &notify.Notification{Seq: e.seq, Notifier: action, Key: key, Alert: a,
 		ValueUnknown: math.IsNaN(a.Value), SamplesInf: math.IsInf(a.Samples, 1)}
 	e.outbox[k] = n
 	*e.held = append(*e.held, n) // evaluations run in EvalHeld
@@ -478,7 +470,7 @@ func (e *Engine) muted(labels map[string]string, now time.Time) bool {
 
 // AlertState is an alert as the API shows it.
 type AlertState struct {
-	Alert
+	notify.Alert
 	State    State     `json:"state"`
 	ActiveAt time.Time `json:"active_at"`
 	Silenced bool      `json:"silenced"`
@@ -510,8 +502,8 @@ type snapshot struct {
 	Silences  []*Silence           `json:"silences"`
 	// Outbox: the notifications not yet acknowledged, in creation order;
 	// Delivered: the outbox keys of the latest acknowledged ones.
-	Outbox    []*notification `json:"outbox,omitempty"`
-	Delivered []string        `json:"delivered,omitempty"`
+	Outbox    []*notify.Notification `json:"outbox,omitempty"`
+	Delivered []string               `json:"delivered,omitempty"`
 }
 
 // Snapshot encodes the alert states, cooldowns, silences and the
@@ -527,9 +519,9 @@ func (e *Engine) Snapshot() ([]byte, error) {
 	return json.Marshal(s)
 }
 
-func (e *Engine) sortedOutbox() []*notification {
+func (e *Engine) sortedOutbox() []*notify.Notification {
 	out := slices.Collect(maps.Values(e.outbox))
-	slices.SortFunc(out, func(a, b *notification) int { return cmp.Compare(a.Seq, b.Seq) })
+	slices.SortFunc(out, func(a, b *notify.Notification) int { return cmp.Compare(a.Seq, b.Seq) })
 	return out
 }
 
@@ -557,7 +549,7 @@ func (e *Engine) Restore(data []byte) error {
 		return fmt.Errorf("alerting: unsupported state version %d", s.Version)
 	}
 	e.mu.Lock()
-	var fresh []*notification
+	var fresh []*notify.Notification
 	defer func() {
 		e.mu.Unlock()
 		e.dispatch(fresh)
@@ -590,7 +582,7 @@ func (e *Engine) Restore(data []byte) error {
 	if len(e.delivered) > deliveredKeep {
 		e.delivered = slices.Delete(e.delivered, 0, len(e.delivered)-deliveredKeep)
 	}
-	slices.SortFunc(s.Outbox, func(a, b *notification) int { return cmp.Compare(a.Seq, b.Seq) })
+	slices.SortFunc(s.Outbox, func(a, b *notify.Notification) int { return cmp.Compare(a.Seq, b.Seq) })
 	for _, n := range s.Outbox {
 		if n == nil {
 			continue

@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
+
+	"driftwatch/alerting/notify"
+	"driftwatch/vocab"
 )
 
 // recorder is a notifier that remembers what it got, failing the first
@@ -24,7 +27,7 @@ import (
 type recorder struct {
 	name     string
 	mu       sync.Mutex
-	got      []Alert
+	got      []notify.Alert
 	calls    int
 	failures int
 	resend   time.Duration
@@ -32,7 +35,7 @@ type recorder struct {
 
 func (r *recorder) Name() string { return r.name }
 
-func (r *recorder) Notify(_ context.Context, alerts []Alert) (bool, error) {
+func (r *recorder) Notify(_ context.Context, alerts []notify.Alert) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls++
@@ -43,10 +46,10 @@ func (r *recorder) Notify(_ context.Context, alerts []Alert) (bool, error) {
 	return false, nil
 }
 
-func (r *recorder) alerts() []Alert {
+func (r *recorder) alerts() []notify.Alert {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Alert(nil), r.got...)
+	return append([]notify.Alert(nil), r.got...)
 }
 
 // amRecorder is a recorder that wants periodic resends, like Alertmanager.
@@ -57,13 +60,13 @@ func (r amRecorder) ResendInterval() time.Duration { return r.resend }
 func ptr(x float64) *float64 { return &x }
 
 func psiRule(actions ...string) Rule {
-	return Rule{Name: "FeatureDrift", Statistic: "psi", Warning: ptr(0.1), Critical: ptr(0.2),
+	return Rule{Name: "FeatureDrift", Statistic: vocab.PSI, Warning: ptr(0.1), Critical: ptr(0.2),
 		For: 2 * time.Minute, KeepFiringFor: 3 * time.Minute, Actions: actions}
 }
 
-func newEngine(t *testing.T, rules []Rule, ns ...Notifier) *Engine {
+func newEngine(t *testing.T, rules []Rule, ns ...notify.Notifier) *Engine {
 	t.Helper()
-	m := map[string]Notifier{}
+	m := map[string]notify.Notifier{}
 	var names []string
 	for _, n := range ns {
 		m[n.Name()] = n
@@ -74,7 +77,7 @@ func newEngine(t *testing.T, rules []Rule, ns ...Notifier) *Engine {
 			t.Fatal(err)
 		}
 	}
-	d := DefaultDelivery
+	d := notify.DefaultDelivery
 	d.MinBackoff, d.MaxBackoff = time.Millisecond, 10*time.Millisecond
 	e := New(Options{Rules: rules, Notifiers: m, Delivery: d, StatusURL: "http://dw:8080", Metrics: metrics.NewSet()})
 	t.Cleanup(func() { e.Close(context.Background()) })
@@ -82,19 +85,19 @@ func newEngine(t *testing.T, rules []Rule, ns ...Notifier) *Engine {
 }
 
 func psi(feature string, v float64) Sample {
-	return Sample{Model: "credit", Version: "v1", Feature: feature, Statistic: "psi", Value: v, Samples: 5000, MinSamples: 500}
+	return Sample{Model: "credit", Version: "v1", Feature: feature, Statistic: vocab.PSI, Value: v, Samples: 5000, MinSamples: 500}
 }
 
 // flush waits until the dispatchers have delivered everything queued.
 func flush(e *Engine) {
 	for _, d := range e.disp {
-		for d.pending.Load() > 0 {
+		for d.Pending() > 0 {
 			time.Sleep(time.Millisecond)
 		}
 	}
 }
 
-func statuses(as []Alert) string {
+func statuses(as []notify.Alert) string {
 	var b []string
 	for _, a := range as {
 		b = append(b, fmt.Sprintf("%s:%s:%s", a.Feature, a.Status, a.Severity))
@@ -225,24 +228,24 @@ func TestDeliveryOutageAndOverflow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		set := metrics.NewSet()
 		rec := &recorder{name: "hook", failures: 25}
-		d := Delivery{QueueSize: 5, Timeout: time.Second, MinBackoff: time.Second, MaxBackoff: 30 * time.Second, MaxAge: time.Hour}
-		ds := newDispatcher(rec, d, set, discard(), nil)
-		note := func(key string) *notification {
-			return &notification{Notifier: "hook", Key: key, Alert: Alert{Key: key}}
+		d := notify.Delivery{QueueSize: 5, Timeout: time.Second, MinBackoff: time.Second, MaxBackoff: 30 * time.Second, MaxAge: time.Hour}
+		ds := notify.NewDispatcher(rec, d, set, discard(), nil)
+		note := func(key string) *notify.Notification {
+			return &notify.Notification{Notifier: "hook", Key: key, Alert: notify.Alert{Key: key}}
 		}
 		for i := range 5 {
-			if !ds.enqueue(note(fmt.Sprint(i))) {
+			if !ds.Enqueue(note(fmt.Sprint(i))) {
 				t.Fatalf("notification %d refused by a queue of 5", i)
 			}
 		}
 		synctest.Wait() // the worker holds #0 and retries it
-		if !ds.enqueue(note("5")) {
+		if !ds.Enqueue(note("5")) {
 			t.Fatal("#5 refused: the queue has room again once #0 is taken")
 		}
-		if ds.enqueue(note("6")) {
+		if ds.Enqueue(note("6")) {
 			t.Fatal("a full queue must drop")
 		}
-		ds.close(context.Background())
+		ds.Close(context.Background())
 		var keys []string
 		for _, a := range rec.alerts() {
 			keys = append(keys, a.Key)
@@ -288,7 +291,7 @@ func TestRuleValidation(t *testing.T) {
 			t.Fatalf("got %v, want %q", err, want)
 		}
 	}
-	f(Rule{Name: "x", Statistic: "psy", Warning: ptr(1)}, `rule "x": unknown statistic "psy" (one of `+strings.Join(Statistics(), ", ")+`)`)
+	f(Rule{Name: "x", Statistic: "psy", Warning: ptr(1)}, `rule "x": unknown statistic "psy" (one of `+vocab.Join(Statistics(), ", ")+`)`)
 	f(Rule{Name: "x", Statistic: "psi"}, `rule "x": needs a warning or a critical threshold`)
 	f(Rule{Name: "x", Statistic: "accuracy", Warning: ptr(0.8), Critical: ptr(0.9)}, `rule "x": critical 0.9 must be at least as bad as warning 0.8 for op <=`)
 	f(Rule{Name: "x", Statistic: "psi", Warning: ptr(1), Actions: []string{"slack"}}, `rule "x": action "slack" names no notifier (have pager)`)
@@ -343,14 +346,14 @@ func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, ni
 // rollout decisions) survive a snapshot and the API's JSON.
 func TestSnapshotWithInfiniteSamples(t *testing.T) {
 	f := func(x float64) *float64 { return &x }
-	rules := []Rule{{Name: "NoData", Statistic: "no_data", Critical: f(60)}}
+	rules := []Rule{{Name: "NoData", Statistic: vocab.NoData, Critical: f(60)}}
 	if err := rules[0].Validate(nil); err != nil {
 		t.Fatal(err)
 	}
 	e := New(Options{Rules: rules})
 	defer e.Close(context.Background())
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	e.Eval(now, []Sample{{Model: "m", Version: "v", Statistic: "no_data", Value: 120, Samples: math.Inf(1)}})
+	e.Eval(now, []Sample{{Model: "m", Version: "v", Statistic: vocab.NoData, Value: 120, Samples: math.Inf(1)}})
 	data, err := e.Snapshot()
 	if err != nil {
 		t.Fatal(err)

@@ -111,7 +111,7 @@ func startRetainer(addrs, topics []string, r Retention) (*retainer, error) {
 	set := func(name, v string) kadm.AlterConfig {
 		return kadm.AlterConfig{Op: kadm.SetConfig, Name: name, Value: &v}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 	defer cancel()
 	if len(topics) > 0 {
 		resp, err := t.adm.AlterTopicConfigs(ctx, []kadm.AlterConfig{
@@ -157,6 +157,11 @@ func (t *retainer) stop() {
 	t.cl.Close()
 }
 
+// adminTimeout bounds one round of admin requests to the broker (topic
+// configs; offsets listed and records deleted by a pass): they are
+// in-process and quick unless the broker is stuck.
+const adminTimeout = 30 * time.Second
+
 // pass deletes, per partition, what Retention allows (see its invariant).
 func (t *retainer) pass(ctx context.Context) error {
 	if len(t.topics) == 0 {
@@ -164,7 +169,7 @@ func (t *retainer) pass(ctx context.Context) error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, adminTimeout)
 	defer cancel()
 	// The committed offsets are read first: any record a later commit
 	// covers is still in the log when the start offsets are listed.

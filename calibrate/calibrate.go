@@ -37,12 +37,13 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"driftwatch/alerting"
+	"driftwatch/config"
 	"driftwatch/profile"
 	"driftwatch/stats"
+	"driftwatch/vocab"
 )
 
 // Null models: what "no drift" means.
@@ -69,7 +70,7 @@ type Options struct {
 	// Budgets to find thresholds for; default alerting.DefaultBudget.
 	Budgets []alerting.Budget
 	// Statistics calibrated together; default psi.
-	Statistics []string
+	Statistics []vocab.Statistic
 	Null       string // NullPopulation (default) or NullReference
 	// Alerts is how many false alerts the simulation should expect at the
 	// strictest budget; it sets the simulated time (Alerts / rate) and the
@@ -79,23 +80,24 @@ type Options struct {
 }
 
 func (o *Options) defaults() error {
+	d := config.Default().Defaults // the service's, so a bare calibration matches a bare config
 	if o.Window == 0 {
-		o.Window = time.Hour
+		o.Window = d.Window.Length
 	}
 	if o.Pane == 0 {
-		o.Pane = time.Minute
+		o.Pane = d.Window.Pane
 	}
 	if o.EvaluateEvery == 0 {
-		o.EvaluateEvery = 30 * time.Second
+		o.EvaluateEvery = d.EvaluateEvery
 	}
 	if o.PSIEpsilon == 0 {
-		o.PSIEpsilon = 1e-4
+		o.PSIEpsilon = d.Drift.PSIEpsilon
 	}
 	if len(o.Budgets) == 0 {
 		o.Budgets = []alerting.Budget{alerting.DefaultBudget}
 	}
 	if len(o.Statistics) == 0 {
-		o.Statistics = []string{"psi"}
+		o.Statistics = []vocab.Statistic{vocab.PSI}
 	}
 	if o.Null == "" {
 		o.Null = NullPopulation
@@ -119,7 +121,7 @@ func (o *Options) defaults() error {
 	}
 	for _, s := range o.Statistics {
 		if !slices.Contains(alerting.AutoStatistics(), s) {
-			return fmt.Errorf("calibrate: cannot calibrate %q (one of %s)", s, strings.Join(alerting.AutoStatistics(), ", "))
+			return fmt.Errorf("calibrate: cannot calibrate %q (one of %s)", s, vocab.Join(alerting.AutoStatistics(), ", "))
 		}
 	}
 	for _, b := range o.Budgets {
@@ -192,7 +194,7 @@ func Calibrate(p *profile.Profile, opt Options) (*profile.Calibration, error) {
 		}
 	}
 	if len(feats) == 0 {
-		return nil, fmt.Errorf("calibrate: no feature of the profile has any of %s", strings.Join(opt.Statistics, ", "))
+		return nil, fmt.Errorf("calibrate: no feature of the profile has any of %s", vocab.Join(opt.Statistics, ", "))
 	}
 	perRun := opt.runLength()
 	strictest := math.Inf(1)
@@ -228,7 +230,7 @@ func Calibrate(p *profile.Profile, opt Options) (*profile.Calibration, error) {
 			return nil, err
 		}
 		l := profile.Level{Alerts: b.Alerts, Per: b.Per, Alpha: alpha, SimulatedAlerts: n, StdErr: se,
-			Thresholds: map[string]map[string]float64{}}
+			Thresholds: map[vocab.Statistic]map[string]float64{}}
 		for _, m := range feats {
 			for k, st := range m.stats {
 				if l.Thresholds[st] == nil {

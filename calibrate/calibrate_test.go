@@ -15,6 +15,7 @@ import (
 	"driftwatch/monitor"
 	"driftwatch/profile"
 	"driftwatch/stats"
+	"driftwatch/vocab"
 )
 
 // reference is a small model with the shapes that matter: a smooth
@@ -115,7 +116,7 @@ func TestTransformsInvert(t *testing.T) {
 func testOptions() Options {
 	return Options{Rate: 10, Window: 10 * time.Minute, Pane: time.Minute, EvaluateEvery: 30 * time.Second,
 		MinSamples: 500, Budgets: []alerting.Budget{{Alerts: 1, Per: 50 * time.Minute}},
-		Statistics: []string{"psi", "ks", "chi_square_p"}, Null: NullReference, Alerts: 200, Seed: 1}
+		Statistics: []vocab.Statistic{vocab.PSI, vocab.KS, vocab.ChiSquareP}, Null: NullReference, Alerts: 200, Seed: 1}
 }
 
 // Under no drift, with events drawn from the reference, the thresholds give
@@ -133,7 +134,7 @@ func TestFalseAlarmRateThroughTheService(t *testing.T) {
 	budget := opt.Budgets[0]
 	var rules []alerting.Rule
 	for _, st := range opt.Statistics {
-		r := alerting.Rule{Name: "auto-" + st, Statistic: st, Threshold: alerting.ThresholdAuto,
+		r := alerting.Rule{Name: "auto-" + string(st), Statistic: st, Threshold: alerting.ThresholdAuto,
 			FalseAlarms: alerting.FalseAlarms{Critical: &budget}}
 		if err := r.Validate(nil); err != nil {
 			t.Fatal(err)
@@ -218,7 +219,7 @@ func serviceAlerts(t *testing.T, p *profile.Profile, rules []alerting.Rule, eval
 		ev := v.Evaluate(c.PSIEpsilon)
 		var samples []alerting.Sample
 		for _, f := range ev.Features {
-			for st, x := range map[string]float64{"psi": f.PSI, "ks": f.KS, "chi_square_p": f.ChiSquareP} {
+			for st, x := range map[vocab.Statistic]float64{vocab.PSI: f.PSI, vocab.KS: f.KS, vocab.ChiSquareP: f.ChiSquareP} {
 				if st == "ks" && f.Kind != profile.Numeric || st == "chi_square_p" && f.Kind != profile.Categorical {
 					continue
 				}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"driftwatch/alerting"
+	"driftwatch/vocab"
 )
 
 // BenchmarkCalibrate calibrates a model of 20 features (16 numeric, 4
@@ -19,12 +20,12 @@ func BenchmarkCalibrate(b *testing.B) {
 	}
 	for _, bc := range []struct {
 		name  string
-		stats []string
+		stats []vocab.Statistic
 		null  string
 	}{
-		{"psi/population", []string{"psi"}, NullPopulation},
-		{"psi,ks,chi_square_p/population", []string{"psi", "ks", "chi_square_p"}, NullPopulation},
-		{"psi,ks,chi_square_p/reference", []string{"psi", "ks", "chi_square_p"}, NullReference},
+		{"psi/population", []vocab.Statistic{vocab.PSI}, NullPopulation},
+		{"psi,ks,chi_square_p/population", []vocab.Statistic{vocab.PSI, vocab.KS, vocab.ChiSquareP}, NullPopulation},
+		{"psi,ks,chi_square_p/reference", []vocab.Statistic{vocab.PSI, vocab.KS, vocab.ChiSquareP}, NullReference},
 	} {
 		b.Run("20features/"+bc.name, func(b *testing.B) {
 			b.ReportAllocs()

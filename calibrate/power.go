@@ -11,6 +11,7 @@ import (
 
 	"driftwatch/profile"
 	"driftwatch/stats"
+	"driftwatch/vocab"
 )
 
 // Shift is a drift of one feature's distribution.
@@ -177,7 +178,7 @@ type Power struct {
 	// WithinWindow is, per statistic and for any of them ("any"), the share
 	// of simulations that alerted within one window length of the shift's
 	// start (by when the window holds only shifted events).
-	WithinWindow map[string]float64
+	WithinWindow map[vocab.Statistic]float64
 	// Median is the median time to the first alert of any statistic
 	// (math.MaxInt64 when fewer than half the simulations alerted within
 	// MaxWindows); Times are all of them, sorted.
@@ -259,7 +260,7 @@ func MeasurePower(p *profile.Profile, l *profile.Level, name string, shift Shift
 		}
 		first[i] = times
 	})
-	pw := &Power{Feature: name, Shift: shift, Sims: opt.Sims, WithinWindow: map[string]float64{}}
+	pw := &Power{Feature: name, Shift: shift, Sims: opt.Sims, WithinWindow: map[vocab.Statistic]float64{}}
 	window := time.Duration(windowTicks) * tick
 	for _, times := range first {
 		best := slices.Min(times)

@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"driftwatch/vocab"
 )
 
 // Every row of the README's power table (calibrate/testdata/power.json,
@@ -74,7 +76,7 @@ func TestShifts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, stats := range [][]string{{"psi"}, {"psi", "ks"}} {
+	for _, stats := range [][]vocab.Statistic{{vocab.PSI}, {vocab.PSI, vocab.KS}} {
 		x := newFeature(p.Features[0], 0, stats, 1000, NullReference)
 		// A mean shift of one σ moves the median bin by about a third of
 		// the mass; with or without the values (uniform within fine bins)
@@ -102,7 +104,7 @@ func TestShifts(t *testing.T) {
 			t.Errorf("%v: shifted share below the median %.4f (values), %.4f (bins)", stats, below(q), below(u))
 		}
 	}
-	c := newFeature(p.Features[1], 1, []string{"psi"}, 1000, NullReference)
+	c := newFeature(p.Features[1], 1, []vocab.Statistic{vocab.PSI}, 1000, NullReference)
 	q, err := c.shifted(Shift{Kind: "share", Category: "b", Size: 0.05})
 	if err != nil {
 		t.Fatal(err)

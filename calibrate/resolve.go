@@ -11,6 +11,7 @@ import (
 	"driftwatch/alerting"
 	"driftwatch/config"
 	"driftwatch/profile"
+	"driftwatch/vocab"
 )
 
 // Thresholds are a model version's calibrated thresholds, as the alerting
@@ -20,7 +21,7 @@ type Thresholds struct {
 }
 
 // Threshold returns the threshold of a statistic and feature for budget b.
-func (t *Thresholds) Threshold(statistic, feature string, b alerting.Budget) (float64, bool) {
+func (t *Thresholds) Threshold(statistic vocab.Statistic, feature string, b alerting.Budget) (float64, bool) {
 	if t == nil {
 		return 0, false
 	}
@@ -51,7 +52,7 @@ func Resolve(p *profile.Profile, file string, m *config.Model, version string, r
 		return nil, nil, nil
 	}
 	c := p.Calibration
-	var stats []string
+	var stats []vocab.Statistic
 	var budgets []alerting.Budget
 	for _, r := range auto {
 		if !slices.Contains(stats, r.Statistic) {
@@ -69,7 +70,7 @@ func Resolve(p *profile.Profile, file string, m *config.Model, version string, r
 		case c == nil:
 			missing = "has no false-alarm calibration"
 		case !slices.Contains(c.Statistics, r.Statistic):
-			missing = fmt.Sprintf("is calibrated for %s, not %s", strings.Join(c.Statistics, ", "), r.Statistic)
+			missing = fmt.Sprintf("is calibrated for %s, not %s", vocab.Join(c.Statistics, ", "), r.Statistic)
 		default:
 			for _, b := range []*alerting.Budget{r.FalseAlarms.Critical, r.FalseAlarms.Warning} {
 				if b != nil && c.Level(b.Alerts, b.Per) == nil {
@@ -136,7 +137,7 @@ func differences(c *profile.Calibration, m *config.Model, auto []*alerting.Rule)
 // command is the `driftwatch profile calibrate` command line that
 // calibrates file for model m's settings, the statistics and budgets; the
 // rate comes from an earlier calibration or is left for the user to fill.
-func command(file string, m *config.Model, stats []string, budgets []alerting.Budget, prev *profile.Calibration) string {
+func command(file string, m *config.Model, stats []vocab.Statistic, budgets []alerting.Budget, prev *profile.Calibration) string {
 	rate := "EVENTS_PER_SECOND"
 	if prev != nil {
 		rate = strconv.FormatFloat(prev.Rate, 'g', -1, 64)
@@ -153,7 +154,7 @@ func command(file string, m *config.Model, stats []string, budgets []alerting.Bu
 	for _, x := range budgets {
 		fmt.Fprintf(&b, " --budget %s", x)
 	}
-	fmt.Fprintf(&b, " --statistics %s", strings.Join(stats, ","))
+	fmt.Fprintf(&b, " --statistics %s", vocab.Join(stats, ","))
 	return b.String()
 }
 

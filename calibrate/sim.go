@@ -7,6 +7,7 @@ import (
 
 	"driftwatch/profile"
 	"driftwatch/stats"
+	"driftwatch/vocab"
 )
 
 // feature is what the simulation needs of one profile feature: the bins it
@@ -15,7 +16,7 @@ import (
 type feature struct {
 	f     *profile.Feature
 	index int
-	stats []string
+	stats []vocab.Statistic
 	tf    []transform
 	// Numeric features are simulated on the 200 fine bins when a statistic
 	// needs them (ks), else on the PSI bins (a sum of Poisson counts is a
@@ -33,13 +34,13 @@ type feature struct {
 }
 
 // applies reports whether the service computes stat for a feature kind.
-func applies(stat string, k profile.Kind) bool {
+func applies(stat vocab.Statistic, k profile.Kind) bool {
 	switch stat {
-	case "psi", "jensen_shannon":
+	case vocab.PSI, vocab.JS:
 		return true
-	case "ks", "hellinger":
+	case vocab.KS, vocab.Hellinger:
 		return k == profile.Numeric
-	case "chi_square", "chi_square_p":
+	case vocab.ChiSquare, vocab.ChiSquareP:
 		return k == profile.Categorical
 	}
 	return false
@@ -50,14 +51,14 @@ func applies(stat string, k profile.Kind) bool {
 //
 // The transforms' scale is the null's variance: 1/nRef + 1/nNom under the
 // population null, 1/nNom when events come from the reference itself.
-func newFeature(f *profile.Feature, index int, statistics []string, nNom float64, null string) *feature {
+func newFeature(f *profile.Feature, index int, statistics []vocab.Statistic, nNom float64, null string) *feature {
 	m := &feature{f: f, index: index}
 	switch f.Kind {
 	case profile.Numeric:
 		if f.Values == 0 || len(f.FineCounts) == 0 || f.Rows == 0 {
 			return nil
 		}
-		m.fine = slices.Contains(statistics, "ks")
+		m.fine = slices.Contains(statistics, vocab.KS)
 		m.ref = f.Counts
 		if m.fine {
 			m.ref = f.FineCounts
@@ -247,19 +248,19 @@ func (s *stream) evaluate(out []float64) {
 	}
 	if m.f.Kind == profile.Categorical {
 		var chi, p float64
-		if slices.Contains(m.stats, "chi_square") || slices.Contains(m.stats, "chi_square_p") {
+		if slices.Contains(m.stats, vocab.ChiSquare) || slices.Contains(m.stats, vocab.ChiSquareP) {
 			chi, _, p = stats.ChiSquareHomogeneity(m.ref, s.totals)
 		}
 		for i, st := range m.stats {
 			var v float64
 			switch st {
-			case "psi":
+			case vocab.PSI:
 				v = stats.PSI(m.ref, s.totals, s.eps)
-			case "jensen_shannon":
+			case vocab.JS:
 				v = stats.JensenShannon(m.ref, s.totals)
-			case "chi_square":
+			case vocab.ChiSquare:
 				v = chi
-			case "chi_square_p":
+			case vocab.ChiSquareP:
 				v = p
 			}
 			out[i] = badness(st, v)
@@ -280,17 +281,17 @@ func (s *stream) evaluate(out []float64) {
 	}
 	ref := m.f.Counts
 	for i, st := range m.stats {
-		if st == "ks" {
+		if st == vocab.KS {
 			out[i] = ksBinned(m.refCum, s.totals, s.values)
 			continue
 		}
 		var v float64
 		switch st {
-		case "psi":
+		case vocab.PSI:
 			v = stats.PSI(ref, coarse, s.eps)
-		case "jensen_shannon":
+		case vocab.JS:
 			v = stats.JensenShannon(ref, coarse)
-		case "hellinger":
+		case vocab.Hellinger:
 			v = stats.Hellinger(ref, coarse)
 		}
 		out[i] = badness(st, v)

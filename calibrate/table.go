@@ -8,6 +8,7 @@ import (
 
 	"driftwatch/alerting"
 	"driftwatch/profile"
+	"driftwatch/vocab"
 )
 
 // TableOptions describe the README's detection-power table: a synthetic
@@ -15,10 +16,10 @@ import (
 // each window size at one event rate, and shifts of one numeric and one
 // categorical feature.
 type TableOptions struct {
-	Rate      float64  // events per second
-	Windows   []int    // window sizes in events (at Rate)
-	Shifts    []Shift  // numeric shifts apply to x01, share shifts to c01
-	Stats     []string // calibrated together
+	Rate      float64           // events per second
+	Windows   []int             // window sizes in events (at Rate)
+	Shifts    []Shift           // numeric shifts apply to x01, share shifts to c01
+	Stats     []vocab.Statistic // calibrated together
 	Budget    alerting.Budget
 	Rows      int    // reference rows
 	Seed      uint64 // the model's and the calibrations'
@@ -32,7 +33,7 @@ func DefaultTable() TableOptions {
 	return TableOptions{Rate: 10, Windows: []int{1000, 10000, 100000},
 		Shifts: []Shift{{Kind: "mean", Size: 0.05}, {Kind: "mean", Size: 0.1}, {Kind: "mean", Size: 0.25},
 			{Kind: "variance", Size: 1.2}, {Kind: "share", Category: "b", Size: 0.05}},
-		Stats: []string{"psi", "ks", "chi_square_p"}, Budget: alerting.DefaultBudget, Rows: 200000, Seed: 1,
+		Stats: []vocab.Statistic{vocab.PSI, vocab.KS, vocab.ChiSquareP}, Budget: alerting.DefaultBudget, Rows: 200000, Seed: 1,
 		Alerts: 100, Sims: 2000, PowerSeed: 2}
 }
 
@@ -116,16 +117,16 @@ func (t *Table) Markdown(w io.Writer) {
 	fmt.Fprintf(w, "| --- | --- | ---: | ---: | ---: | ---: | --- |\n")
 	for _, tw := range t.Windows {
 		for _, r := range tw.Rows {
-			other := r.WithinWindow["ks"]
+			other := r.WithinWindow[vocab.KS]
 			if r.Shift.Kind == "share" {
-				other = r.WithinWindow["chi_square_p"]
+				other = r.WithinWindow[vocab.ChiSquareP]
 			}
 			med := "> " + dur(10*tw.Calibration.Window)
 			if m := r.Median; m <= 10*tw.Calibration.Window {
 				med = dur(m)
 			}
 			fmt.Fprintf(w, "| %s events (%s) | %s | %s | %s | %s | %s | `-windows %d -shifts %s` |\n",
-				thousands(tw.Events), dur(tw.Calibration.Window), r.Shift, pct(r.WithinWindow["psi"]), pct(other),
+				thousands(tw.Events), dur(tw.Calibration.Window), r.Shift, pct(r.WithinWindow[vocab.PSI]), pct(other),
 				pct(r.WithinWindow["any"]), med, tw.Events, r.Shift.flag())
 		}
 	}
@@ -138,7 +139,7 @@ func (t *Table) Summary(w io.Writer) {
 		l := c.Levels[0]
 		fmt.Fprintf(w, "%s events: window %s, pane and evaluation every %s; thresholds for %s: PSI %.4g (x01), %.4g (c01), KS %.4g, χ² p %.3g; no-drift check on a new seed: %.0f false alerts in %s where the budget allows %.1f\n",
 			thousands(tw.Events), dur(c.Window), dur(c.Pane), alerting.Budget{Alerts: l.Alerts, Per: l.Per},
-			l.Thresholds["psi"]["x01"], l.Thresholds["psi"]["c01"], l.Thresholds["ks"]["x01"], l.Thresholds["chi_square_p"]["c01"],
+			l.Thresholds[vocab.PSI]["x01"], l.Thresholds[vocab.PSI]["c01"], l.Thresholds[vocab.KS]["x01"], l.Thresholds[vocab.ChiSquareP]["c01"],
 			tw.FalseAlarms, dur(tw.Evaluated.Round(time.Hour)), tw.Budgeted)
 	}
 }

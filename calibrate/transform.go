@@ -4,6 +4,8 @@ import (
 	"math"
 
 	"gonum.org/v1/gonum/mathext"
+
+	"driftwatch/vocab"
 )
 
 // A transform puts one feature's statistic on a common scale: the
@@ -23,7 +25,7 @@ import (
 // dof is the number of bins with reference values, less one. A badness of
 // −Inf (no verdict) maps to 2, above every level.
 type transform struct {
-	stat  string
+	stat  vocab.Statistic
 	dof   float64
 	scale float64 // 1/nRef + 1/nNom
 	en    float64 // nRef·nNom/(nRef+nNom)
@@ -35,9 +37,9 @@ func (t *transform) p(s float64) float64 {
 		return 2
 	}
 	switch t.stat {
-	case "chi_square_p":
+	case vocab.ChiSquareP:
 		return -s
-	case "ks":
+	case vocab.KS:
 		return kolmogorovSF(s * math.Sqrt(t.en))
 	}
 	return chi2SF(t.chiSquare(s), t.dof)
@@ -46,11 +48,11 @@ func (t *transform) p(s float64) float64 {
 // chiSquare maps a divergence to its χ² scale.
 func (t *transform) chiSquare(s float64) float64 {
 	switch t.stat {
-	case "psi":
+	case vocab.PSI:
 		return s / t.scale
-	case "jensen_shannon":
+	case vocab.JS:
 		return 8 * math.Ln2 * s * s / t.scale
-	case "hellinger":
+	case vocab.Hellinger:
 		return 8 * s * s / t.scale
 	}
 	return s // chi_square
@@ -61,29 +63,29 @@ func (t *transform) chiSquare(s float64) float64 {
 // statistic is at or beyond it.
 func (t *transform) threshold(alpha float64) float64 {
 	switch t.stat {
-	case "chi_square_p":
+	case vocab.ChiSquareP:
 		return alpha
-	case "ks":
+	case vocab.KS:
 		return kolmogorovISF(alpha) / math.Sqrt(t.en)
 	}
 	x := 2 * mathext.GammaIncRegCompInv(t.dof/2, alpha)
 	switch t.stat {
-	case "psi":
+	case vocab.PSI:
 		return x * t.scale
-	case "jensen_shannon":
+	case vocab.JS:
 		return math.Sqrt(x * t.scale / (8 * math.Ln2))
-	case "hellinger":
+	case vocab.Hellinger:
 		return math.Sqrt(x * t.scale / 8)
 	}
 	return x
 }
 
 // badness is what the transform ranks: high is bad.
-func badness(stat string, v float64) float64 {
+func badness(stat vocab.Statistic, v float64) float64 {
 	if math.IsNaN(v) {
 		return math.Inf(-1)
 	}
-	if stat == "chi_square_p" {
+	if stat == vocab.ChiSquareP {
 		return -v
 	}
 	return v

@@ -15,6 +15,7 @@ import (
 	"driftwatch/calibrate"
 	"driftwatch/config"
 	"driftwatch/profile"
+	"driftwatch/vocab"
 )
 
 // runProfileCalibrate implements `profile calibrate`: it simulates the
@@ -33,17 +34,18 @@ func runProfileCalibrate(args []string, env Env) error {
 	fs.StringVar(&model, "model", "", "with --config: the model")
 	fs.StringVar(&version, "version", "", "with --config: the model version whose profile to calibrate (default: the only one)")
 	fs.StringVar(&rate, "rate", "", "expected events per second of the model version: 50, 50/s, 3000/m, 180000/h (required)")
-	fs.DurationVar(&opt.Window, "window", time.Hour, "window length (the model's window.length)")
-	fs.DurationVar(&opt.Pane, "pane", time.Minute, "pane length (window.pane)")
-	fs.DurationVar(&opt.EvaluateEvery, "evaluate-every", 30*time.Second, "evaluation interval (evaluate_every)")
-	fs.IntVar(&opt.MinSamples, "min-samples", 500, "no verdict on windows with fewer values (min_samples)")
-	fs.Float64Var(&opt.PSIEpsilon, "psi-epsilon", 1e-4, "PSI proportion floor (drift.psi_epsilon)")
+	d := config.Default().Defaults
+	fs.DurationVar(&opt.Window, "window", d.Window.Length, "window length (the model's window.length)")
+	fs.DurationVar(&opt.Pane, "pane", d.Window.Pane, "pane length (window.pane)")
+	fs.DurationVar(&opt.EvaluateEvery, "evaluate-every", d.EvaluateEvery, "evaluation interval (evaluate_every)")
+	fs.IntVar(&opt.MinSamples, "min-samples", d.MinSamples, "no verdict on windows with fewer values (min_samples)")
+	fs.Float64Var(&opt.PSIEpsilon, "psi-epsilon", d.Drift.PSIEpsilon, "PSI proportion floor (drift.psi_epsilon)")
 	fs.Func("budget", "false-alarm budget ALERTS/DURATION, repeatable (default 1/168h)", func(v string) error {
 		b, err := alerting.ParseBudget(v)
 		budgets = append(budgets, b)
 		return err
 	})
-	fs.StringVar(&statistics, "statistics", "psi", "statistics calibrated together: "+strings.Join(alerting.AutoStatistics(), ","))
+	fs.StringVar(&statistics, "statistics", string(vocab.PSI), "statistics calibrated together: "+vocab.Join(alerting.AutoStatistics(), ","))
 	fs.StringVar(&null, "null", calibrate.NullPopulation, "population: the reference is a sample of the events' population; reference: events are drawn from the reference")
 	fs.Float64Var(&opt.Alerts, "alerts", 30, "false alerts the simulation should see at the strictest budget (precision about 1/sqrt)")
 	fs.Uint64Var(&opt.Seed, "seed", 1, "random seed")
@@ -52,7 +54,7 @@ func runProfileCalibrate(args []string, env Env) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	opt.Statistics, opt.Null, opt.Budgets = listFlag(statistics), null, budgets
+	opt.Statistics, opt.Null, opt.Budgets = statisticsFlag(statistics), null, budgets
 	if cfgPath != "" {
 		var err error
 		if file, err = fromConfig(cfgPath, model, version, file, set, &opt); err != nil {
@@ -133,7 +135,7 @@ func fromConfig(cfgPath, model, version, file string, set map[string]bool, opt *
 	fill("evaluate-every", func() { opt.EvaluateEvery = m.EvaluateEvery })
 	fill("min-samples", func() { opt.MinSamples = m.MinSamples })
 	fill("psi-epsilon", func() { opt.PSIEpsilon = m.Drift.PSIEpsilon })
-	var stats []string
+	var stats []vocab.Statistic
 	var budgets []alerting.Budget
 	for _, r := range cfg.Alerting.Rules {
 		if r.Threshold != alerting.ThresholdAuto || !glob(r.Model, model) || !glob(r.Version, version) {
@@ -210,4 +212,14 @@ func printCalibration(env Env, p *profile.Profile, elapsed time.Duration) {
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
+}
+
+// statisticsFlag splits a comma-separated list of statistics; calibrate
+// says which it cannot calibrate.
+func statisticsFlag(v string) []vocab.Statistic {
+	var out []vocab.Statistic
+	for _, s := range listFlag(v) {
+		out = append(out, vocab.Statistic(s))
+	}
+	return out
 }

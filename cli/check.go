@@ -15,6 +15,7 @@ import (
 	"driftwatch/multivariate"
 	"driftwatch/profile"
 	"driftwatch/report"
+	"driftwatch/vocab"
 )
 
 // checkOptions are the flags of `driftwatch check`.
@@ -22,7 +23,8 @@ type checkOptions struct {
 	Reference, Current, Config string
 	InputFormat                string
 	Label, Prediction, Score   string
-	Task, Positive             string
+	Task                       vocab.Task
+	Positive                   string
 	Categorical                []string
 	Require                    []string
 	Format, Out                string
@@ -40,7 +42,7 @@ func runCheck(args []string, env Env) (int, error) {
 	fs.StringVar(&o.Label, "label", "", "label column of the current data (enables quality metrics)")
 	fs.StringVar(&o.Prediction, "prediction", "", "prediction column")
 	fs.StringVar(&o.Score, "score", "", "score column: probability of the positive class (binary)")
-	fs.StringVar(&o.Task, "task", "", "classification or regression (default: inferred from the label)")
+	fs.StringVar((*string)(&o.Task), "task", "", "classification or regression (default: inferred from the label)")
 	fs.StringVar(&o.Positive, "positive", "", "positive class for scores (default: the larger of two class names)")
 	fs.Func("categorical", "comma-separated columns to treat as categorical", func(v string) error {
 		o.Categorical = append(o.Categorical, listFlag(v)...)
@@ -69,7 +71,7 @@ func check(o checkOptions, env Env) (int, error) {
 		return ExitUsage, usagef("check: unknown --format %q (want json, markdown or html)", o.Format)
 	}
 	switch o.Task {
-	case detectors.TaskAuto, detectors.TaskClassification, detectors.TaskRegression:
+	case detectors.TaskAuto, vocab.TaskClassification, vocab.TaskRegression:
 	default:
 		return ExitUsage, usagef("check: unknown --task %q (want classification or regression)", o.Task)
 	}

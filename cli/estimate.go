@@ -18,6 +18,7 @@ import (
 	"driftwatch/detectors"
 	"driftwatch/profile"
 	"driftwatch/report"
+	"driftwatch/vocab"
 )
 
 // estimateOptions are the flags of `driftwatch estimate`.
@@ -567,7 +568,7 @@ func estimatedQuality(ref *profile.Profile, cur *dataset.Table, o checkOptions) 
 		return nil, err
 	}
 	c := est.estimate(cols)
-	return &detectors.Quality{Task: detectors.TaskClassification, Rows: len(cols.Preds),
+	return &detectors.Quality{Task: vocab.TaskClassification, Rows: len(cols.Preds),
 		Estimated: &detectors.EstimatedQuality{PerfMetrics: detectors.PerfOf(c.Estimated), Calibrated: est.calibrated(),
 			Rows: c.Rows, Invalid: c.Invalid, SamplingError: detectors.PerfOf(c.SamplingError)}}, nil
 }

@@ -26,8 +26,10 @@ import (
 	"driftwatch/alerting"
 	"driftwatch/broker"
 	"driftwatch/detectors"
+	"driftwatch/events"
 	"driftwatch/flag"
 	"driftwatch/rollout"
+	"driftwatch/vocab"
 )
 
 // Example is a complete, commented configuration with every default.
@@ -35,11 +37,20 @@ import (
 //go:embed example.yaml
 var Example []byte
 
+// MessageFormat is how the input topics' messages are encoded.
+type MessageFormat string
+
+// Message formats.
+const (
+	FormatJSON  MessageFormat = "json"  // one JSON object per message
+	FormatArrow MessageFormat = "arrow" // an Arrow IPC stream per message
+)
+
 // Config is the service configuration.
 type Config struct {
 	Kafka           Kafka         `yaml:"kafka"`
 	Topics          Topics        `yaml:"topics"`
-	Format          string        `yaml:"format"`
+	Format          MessageFormat `yaml:"format"`
 	Fields          Fields        `yaml:"fields"`
 	MaxMessageBytes int           `yaml:"max_message_bytes"`
 	Join            Join          `yaml:"join"`
@@ -223,8 +234,10 @@ type Defaults struct {
 
 // Model is one monitored model.
 type Model struct {
-	Name           string           `yaml:"name"`
-	Task           string           `yaml:"task"`
+	Name string     `yaml:"name"`
+	Task vocab.Task `yaml:"task"`
+	// Positive is the positive class of F1, AUC and ECE; empty is
+	// DefaultPositive (see PositiveClass).
 	Positive       string           `yaml:"positive"`
 	Versions       []Version        `yaml:"versions"`
 	Features       []Feature        `yaml:"features"`
@@ -278,6 +291,18 @@ const MaxMessageBytesLimit = 64 << 20
 // fetch takes, below the time an operator would notice by hand.
 const DefaultStallTimeout = 2 * time.Minute
 
+// DefaultPositive is a model's positive class unless configured: the class
+// events carry for a score at or above the decision threshold.
+const DefaultPositive = "1"
+
+// PositiveClass is the model's positive class: Positive, or DefaultPositive.
+func (m *Model) PositiveClass() string {
+	if m.Positive == "" {
+		return DefaultPositive
+	}
+	return m.Positive
+}
+
 // Default returns the defaults, which are also what Example shows.
 func Default() Config {
 	return Config{
@@ -285,8 +310,8 @@ func Default() Config {
 			Compression: CompressionGzip,
 			Embedded:    Embedded{Retention: Retention{Margin: 10 * time.Minute, Bytes: 64 << 20, MaxBytes: 256 << 20, Interval: 10 * time.Second}}},
 		Topics:          Topics{Predictions: "predictions", Outcomes: "outcomes", DeadLetters: "driftwatch-dead-letters"},
-		Format:          "json",
-		Fields:          Fields{ID: "id", Model: "model", Version: "version", TS: "ts", Features: "features", Prediction: "prediction", Score: "score", Scores: "scores", LatencyMS: "latency_ms", Error: "error", Label: "label", Value: "value"},
+		Format:          FormatJSON,
+		Fields:          Fields(events.DefaultFields), // the decoder's documented names, defined once there
 		MaxMessageBytes: 1 << 20,
 		Join:            Join{MaxPending: 1_000_000, TTL: 24 * time.Hour, MaxEarly: 100_000, EarlyTTL: 10 * time.Minute},
 		Checkpoint:      Checkpoint{Interval: 10 * time.Second, Topic: "driftwatch-checkpoints", Compression: CompressionLZ4},
@@ -424,7 +449,7 @@ var (
 // unknown keys named as such: `line 3: unknown key "binz"`. A value of the
 // wrong kind on a line that holds a secret-bearing key (see secretKey) is
 // not quoted: `line 6: cannot unmarshal !!str (value of "headers" not
-// shown) into map[string]alerting.Secret`.
+// shown) into map[string]notify.Secret`.
 func yamlError(data []byte, err error) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"driftwatch/rollout"
+	"driftwatch/vocab"
 )
 
 // validate checks everything that can be checked without touching files or
@@ -51,7 +52,7 @@ func (c *Config) validate() error {
 	if t.DeadLetters == t.Predictions || t.DeadLetters == t.Outcomes {
 		return fmt.Errorf("topics.dead_letters must differ from the input topics, got %q", t.DeadLetters)
 	}
-	if c.Format != "json" && c.Format != "arrow" {
+	if c.Format != FormatJSON && c.Format != FormatArrow {
 		return fmt.Errorf("format must be json or arrow, got %q", c.Format)
 	}
 	if c.MaxMessageBytes <= 0 || c.MaxMessageBytes > MaxMessageBytesLimit {
@@ -83,7 +84,7 @@ func (c *Config) validate() error {
 			return fmt.Errorf("%s.name: duplicate model %q", at, m.Name)
 		}
 		names[m.Name] = true
-		if m.Task != "classification" && m.Task != "regression" {
+		if m.Task != vocab.TaskClassification && m.Task != vocab.TaskRegression {
 			return fmt.Errorf("%s.task must be classification or regression, got %q", at, m.Task)
 		}
 		if len(m.Versions) == 0 {
@@ -152,7 +153,7 @@ func (m *Model) validateRollout(versions map[string]bool) error {
 	for i, c := range r.Criteria {
 		regression := c.Metric == rollout.MAE || c.Metric == rollout.RMSE
 		classification := c.Metric == rollout.Accuracy || c.Metric == rollout.F1 || c.Metric == rollout.AUC
-		if regression && m.Task != "regression" || classification && m.Task != "classification" {
+		if regression && m.Task != vocab.TaskRegression || classification && m.Task != vocab.TaskClassification {
 			return fmt.Errorf("rollout: criteria[%d].metric: %s does not apply to a %s model (classification: accuracy, f1, auc; regression: mae, rmse)", i, c.Metric, m.Task)
 		}
 	}

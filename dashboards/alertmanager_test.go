@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"driftwatch/alerting"
+	"driftwatch/alerting/notify"
+	"driftwatch/alerting/notify/alertmanager"
 	"driftwatch/internal/testutil/daemon"
+	"driftwatch/vocab"
 )
 
 // TestInhibitPrometheusDuplicates runs Debian's prometheus-alertmanager
@@ -52,7 +54,7 @@ func TestInhibitPrometheusDuplicates(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
 	var posted []map[string]any
 	for _, feature := range []string{"income", "age"} {
-		for _, sev := range []string{alerting.SeverityWarning, alerting.SeverityCritical} {
+		for _, sev := range []string{string(notify.SeverityWarning), string(notify.SeverityCritical)} {
 			labels := maps.Clone(promLabels[sev])
 			maps.Copy(labels, map[string]string{"alertname": "FeatureDrift", "model": "credit-scoring", "version": "v1", "feature": feature})
 			posted = append(posted, map[string]any{"labels": labels, "startsAt": now.Format(time.RFC3339),
@@ -71,24 +73,24 @@ func TestInhibitPrometheusDuplicates(t *testing.T) {
 		t.Fatalf("posting the Prometheus alerts: %s", resp.Status)
 	}
 
-	am, err := alerting.NewAlertmanager(alerting.AlertmanagerConfig{URLs: []string{base}}, nil)
+	am, err := alertmanager.New(alertmanager.Config{URLs: []string{base}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	own := alerting.Alert{Key: "FeatureDrift/credit-scoring/v1/income", Rule: "FeatureDrift", Status: alerting.StatusFiring,
-		Severity: alerting.SeverityWarning, Model: "credit-scoring", Version: "v1", Feature: "income", Statistic: "psi",
+	own := notify.Alert{Key: "FeatureDrift/credit-scoring/v1/income", Rule: "FeatureDrift", Status: notify.StatusFiring,
+		Severity: notify.SeverityWarning, Model: "credit-scoring", Version: "v1", Feature: "income", Statistic: vocab.PSI,
 		Value: 0.15, Threshold: 0.1, Op: ">=", Samples: 1000, StartsAt: now}
-	if _, err := am.Notify(ctx, []alerting.Alert{own}); err != nil {
+	if _, err := am.Notify(ctx, []notify.Alert{own}); err != nil {
 		t.Fatal(err)
 	}
 
 	type key = [3]string // source, feature, severity
 	want := map[key]string{
-		{alerting.SourceDriftwatch, "income", alerting.SeverityWarning}: "active",
-		{SourcePrometheus, "income", alerting.SeverityWarning}:          "suppressed",
-		{SourcePrometheus, "income", alerting.SeverityCritical}:         "suppressed",
-		{SourcePrometheus, "age", alerting.SeverityWarning}:             "suppressed",
-		{SourcePrometheus, "age", alerting.SeverityCritical}:            "active",
+		{alertmanager.SourceDriftwatch, "income", string(notify.SeverityWarning)}: "active",
+		{SourcePrometheus, "income", string(notify.SeverityWarning)}:              "suppressed",
+		{SourcePrometheus, "income", string(notify.SeverityCritical)}:             "suppressed",
+		{SourcePrometheus, "age", string(notify.SeverityWarning)}:                 "suppressed",
+		{SourcePrometheus, "age", string(notify.SeverityCritical)}:                "active",
 	}
 	// Alertmanager marks inhibitions when it processes the alerts' groups:
 	// poll, bounded; the last answer read is the one reported.
@@ -143,7 +145,7 @@ func alertStates(ctx context.Context, base string) (map[[3]string]string, error)
 		if st == "suppressed" && (len(a.Status.InhibitedBy) == 0 || len(a.Status.SilencedBy) > 0) {
 			st = "suppressed otherwise than by inhibition"
 		}
-		out[[3]string{a.Labels[alerting.SourceLabel], a.Labels["feature"], a.Labels["severity"]}] = st
+		out[[3]string{a.Labels[alertmanager.SourceLabel], a.Labels["feature"], a.Labels["severity"]}] = st
 	}
 	return out, nil
 }

@@ -29,12 +29,15 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/stat"
 	"github.com/grafana/grafana-foundation-sdk/go/table"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+
+	"driftwatch/alerting/notify"
 )
 
 // Board is one generated dashboard and the file it is written to, relative
 // to this package's directory.
 type Board struct {
-	File      string
+	File string
+	//lint:ignore SA1019 the classic dashboard JSON (v1) is what Grafana's dashboard import and file provisioning take; dashboardv2 emits the v2 spec for Grafana 12's app-platform API only
 	Dashboard dashboard.Dashboard
 }
 
@@ -42,7 +45,8 @@ type Board struct {
 func Boards() ([]Board, error) {
 	var out []Board
 	for _, b := range []struct {
-		file  string
+		file string
+		//lint:ignore SA1019 the classic dashboard JSON (v1) is what Grafana's dashboard import and file provisioning take; dashboardv2 emits the v2 spec for Grafana 12's app-platform API only
 		build func() (dashboard.Dashboard, error)
 	}{
 		{"grafana/fleet.json", Fleet},
@@ -61,6 +65,8 @@ func Boards() ([]Board, error) {
 // JSON is the dashboard as written to its file: indented, keys in the
 // SDK's struct order (maps sorted), ending in a newline, so generating twice
 // gives the same bytes.
+//
+//lint:ignore SA1019 the classic dashboard JSON (v1) is what Grafana's dashboard import and file provisioning take; dashboardv2 emits the v2 spec for Grafana 12's app-platform API only
 func JSON(d dashboard.Dashboard) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -89,11 +95,13 @@ var datasource = common.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.To
 // board lays panels out left to right, top to bottom, and numbers them: ids
 // are unique within a dashboard, rows included.
 type board struct {
+	//lint:ignore SA1019 the classic dashboard JSON (v1) is what Grafana's dashboard import and file provisioning take; dashboardv2 emits the v2 spec for Grafana 12's app-platform API only
 	b  *dashboard.DashboardBuilder
 	id uint32
 }
 
 func newBoard(uid, title, description, from string) *board {
+	//lint:ignore SA1019 the classic dashboard JSON (v1) is what Grafana's dashboard import and file provisioning take; dashboardv2 emits the v2 spec for Grafana 12's app-platform API only
 	b := dashboard.NewDashboardBuilder(title).
 		Uid(uid).
 		Description(description).
@@ -276,7 +284,7 @@ type scale struct {
 // up to green. A threshold the rule does not set is not drawn.
 func alertScale(name string) scale {
 	r := rule(name)
-	if r.Op == "<=" {
+	if r.Op == notify.OpAtMost {
 		sc := scale{base: "red"}
 		if r.Critical != nil {
 			sc.steps = append(sc.steps, step{*r.Critical, "orange"})

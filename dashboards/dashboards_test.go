@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"driftwatch/alerting"
+	"driftwatch/alerting/notify/alertmanager"
 )
 
 // The committed files are what the code generates, byte for byte, and
@@ -81,6 +82,7 @@ func TestDashboardsImportable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		//lint:ignore SA1019 the classic dashboard JSON (v1) is what Grafana's dashboard import and file provisioning take; dashboardv2 emits the v2 spec for Grafana 12's app-platform API only
 		var strict dashboard.Dashboard
 		// The SDK returns an empty cog.BuildErrors for success.
 		if err := strict.UnmarshalJSONStrict(data); err != nil {
@@ -294,11 +296,11 @@ func TestRulesMirrorDefaultAlerts(t *testing.T) {
 				t.Errorf("no %s alert %s", sev, r.Name)
 				continue
 			}
-			if want := " " + r.Op + " " + num(*at); !strings.Contains(a.Expr, want) {
+			if want := " " + string(r.Op) + " " + num(*at); !strings.Contains(a.Expr, want) {
 				t.Errorf("%s %s: expr %q lacks %q", r.Name, sev, a.Expr, want)
 			}
-			if a.Labels[alerting.SourceLabel] != SourcePrometheus {
-				t.Errorf("%s %s: labels %v, want %s=%q (Alertmanager tells it from the service's own alert by it)", r.Name, sev, a.Labels, alerting.SourceLabel, SourcePrometheus)
+			if a.Labels[alertmanager.SourceLabel] != SourcePrometheus {
+				t.Errorf("%s %s: labels %v, want %s=%q (Alertmanager tells it from the service's own alert by it)", r.Name, sev, a.Labels, alertmanager.SourceLabel, SourcePrometheus)
 			}
 			if a.For != duration(r.For) || a.KeepFiringFor != duration(r.KeepFiringFor) {
 				t.Errorf("%s %s: for %q keep_firing_for %q, want %q %q", r.Name, sev, a.For, a.KeepFiringFor, duration(r.For), duration(r.KeepFiringFor))

@@ -9,6 +9,8 @@ const modelLink = "/d/driftwatch-model/driftwatch-model?var-model=${__data.field
 
 // Fleet is the overview of every monitored model version: how many, their
 // traffic, drift, alerts, data quality and the input's consumer lag.
+//
+//lint:ignore SA1019 the classic dashboard JSON (v1) is what Grafana's dashboard import and file provisioning take; dashboardv2 emits the v2 spec for Grafana 12's app-platform API only
 func Fleet() (dashboard.Dashboard, error) {
 	d := newBoard("driftwatch-fleet", "driftwatch / Fleet overview",
 		"Every model version driftwatch monitors: traffic, features in drift, alerts, data quality and consumer lag.", "now-6h")

@@ -9,6 +9,8 @@ import (
 // Model is one model version in depth: per-feature drift statistics with
 // their thresholds, the score distribution, quality, the outcome join,
 // data quality, and the model's versions side by side.
+//
+//lint:ignore SA1019 the classic dashboard JSON (v1) is what Grafana's dashboard import and file provisioning take; dashboardv2 emits the v2 spec for Grafana 12's app-platform API only
 func Model() (dashboard.Dashboard, error) {
 	d := newBoard("driftwatch-model", "driftwatch / Model",
 		"One model version: drift per feature, score distribution, quality, outcome join, data quality, and its versions side by side.", "now-6h")

@@ -9,15 +9,18 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"driftwatch/alerting"
+	"driftwatch/alerting/notify"
+	"driftwatch/alerting/notify/alertmanager"
 	"driftwatch/config"
+	"driftwatch/vocab"
 )
 
 // RulesFile is where the Prometheus rules are written, relative to this
 // package's directory.
 const RulesFile = "prometheus/driftwatch-rules.yml"
 
-// SourcePrometheus is the alerting.SourceLabel value on the alerts of the
-// Prometheus rules: the service's own alerts say alerting.SourceDriftwatch,
+// SourcePrometheus is the alertmanager.SourceLabel value on the alerts of the
+// Prometheus rules: the service's own alerts say alertmanager.SourceDriftwatch,
 // so Alertmanager can tell the two apart (InhibitFile).
 const SourcePrometheus = "prometheus"
 
@@ -71,13 +74,13 @@ type statistic struct {
 	scope string
 }
 
-var statistics = map[string]statistic{
-	"psi":          {"driftwatch_feature_psi", "driftwatch_feature_values", "model, version, feature", "psi of {{ $labels.feature }}", ""},
-	"null_rate":    {"driftwatch_feature_null_rate", "driftwatch_window_events", "model, version", "null_rate of {{ $labels.feature }}", ""},
-	"unseen_share": {"driftwatch_feature_unseen_share", "driftwatch_feature_values", "model, version, feature", "unseen_share of {{ $labels.feature }}", ""},
-	"accuracy":     {"driftwatch_model_accuracy", "driftwatch_window_outcomes", "model, version", "accuracy", ""},
-	"no_data":      {"time() - driftwatch_model_last_event_timestamp_seconds", "", "", "no_data (seconds since the last event)", ""},
-	"consumer_lag": {"driftwatch_consumer_lag_messages", "", "", "consumer_lag of topic {{ $labels.topic }}", "driftwatch"},
+var statistics = map[vocab.Statistic]statistic{
+	vocab.PSI:         {"driftwatch_feature_psi", "driftwatch_feature_values", "model, version, feature", "psi of {{ $labels.feature }}", ""},
+	vocab.NullRate:    {"driftwatch_feature_null_rate", "driftwatch_window_events", "model, version", "null_rate of {{ $labels.feature }}", ""},
+	vocab.UnseenShare: {"driftwatch_feature_unseen_share", "driftwatch_feature_values", "model, version, feature", "unseen_share of {{ $labels.feature }}", ""},
+	vocab.Accuracy:    {"driftwatch_model_accuracy", "driftwatch_window_outcomes", "model, version", string(vocab.Accuracy), ""},
+	vocab.NoData:      {"time() - driftwatch_model_last_event_timestamp_seconds", "", "", "no_data (seconds since the last event)", ""},
+	vocab.ConsumerLag: {"driftwatch_consumer_lag_messages", "", "", "consumer_lag of topic {{ $labels.topic }}", "driftwatch"},
 }
 
 // Alerting is one Prometheus alerting rule.
@@ -114,9 +117,9 @@ func Alerts() ([]Alerting, error) {
 		}
 		op := r.Op
 		for _, sev := range []struct {
-			name string
+			name notify.Severity
 			at   *float64
-		}{{alerting.SeverityWarning, r.Warning}, {alerting.SeverityCritical, r.Critical}} {
+		}{{notify.SeverityWarning, r.Warning}, {notify.SeverityCritical, r.Critical}} {
 			if sev.at == nil {
 				continue
 			}
@@ -137,7 +140,7 @@ func Alerts() ([]Alerting, error) {
 				Expr:          expr,
 				For:           duration(r.For),
 				KeepFiringFor: duration(r.KeepFiringFor),
-				Labels:        map[string]string{"severity": sev.name, "statistic": r.Statistic, alerting.SourceLabel: SourcePrometheus},
+				Labels:        map[string]string{"severity": string(sev.name), "statistic": string(r.Statistic), alertmanager.SourceLabel: SourcePrometheus},
 				Annotations: map[string]string{
 					"summary": fmt.Sprintf(`%s: %s is {{ $value | printf "%%.3g" }} (%s %s)`,
 						scope, st.subject, op, num(*sev.at)),
@@ -156,7 +159,7 @@ var ServiceAlerts = []Alerting{{
 	// adds a scrape interval or two so one slow fetch does not page.
 	Expr:   "driftwatch_partition_stalled == 1",
 	For:    duration(partitionStalledFor),
-	Labels: map[string]string{"severity": alerting.SeverityCritical},
+	Labels: map[string]string{"severity": string(notify.SeverityCritical)},
 	Annotations: map[string]string{
 		"summary": "driftwatch {{ $labels.instance }}: partition {{ $labels.topic }}/{{ $labels.partition }} has records waiting and none processed for longer than stall_timeout (see /readyz and the dead-letter logs)",
 	},
@@ -263,10 +266,10 @@ func Inhibit() ([]byte, error) {
 	doc := struct {
 		Rules []rule `yaml:"inhibit_rules"`
 	}{[]rule{
-		{[]string{fmt.Sprintf("%s=%q", alerting.SourceLabel, alerting.SourceDriftwatch)},
-			[]string{fmt.Sprintf("%s=%q", alerting.SourceLabel, SourcePrometheus)}, alike},
-		{[]string{fmt.Sprintf("severity=%q", alerting.SeverityCritical)},
-			[]string{fmt.Sprintf("severity=%q", alerting.SeverityWarning)}, append(alike[:len(alike):len(alike)], alerting.SourceLabel)},
+		{[]string{fmt.Sprintf("%s=%q", alertmanager.SourceLabel, alertmanager.SourceDriftwatch)},
+			[]string{fmt.Sprintf("%s=%q", alertmanager.SourceLabel, SourcePrometheus)}, alike},
+		{[]string{fmt.Sprintf("severity=%q", notify.SeverityCritical)},
+			[]string{fmt.Sprintf("severity=%q", notify.SeverityWarning)}, append(alike[:len(alike):len(alike)], alertmanager.SourceLabel)},
 	}}
 	var buf bytes.Buffer
 	buf.WriteString(inhibitHeader)

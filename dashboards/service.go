@@ -8,6 +8,8 @@ import (
 // stalled partitions, the time
 // to handle a fetch, checkpoints, bad and late input, evaluation, alert
 // delivery, memory and GC.
+//
+//lint:ignore SA1019 the classic dashboard JSON (v1) is what Grafana's dashboard import and file provisioning take; dashboardv2 emits the v2 spec for Grafana 12's app-platform API only
 func Service() (dashboard.Dashboard, error) {
 	d := newBoard("driftwatch-service", "driftwatch / Service health",
 		"The driftwatch service itself: throughput, processing time, checkpoints, dead letters, late events, evaluation, alert delivery, memory and GC.", "now-1h")

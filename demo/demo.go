@@ -27,6 +27,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"driftwatch/alerting/notify"
 	"driftwatch/config"
 	"driftwatch/dataset"
 	"driftwatch/flag"
@@ -78,12 +79,12 @@ func Start(ctx context.Context, opt Options) (addr string, done <-chan error, er
 
 // Alert is one fired alert, as the retraining webhook received it.
 type Alert struct {
-	Name     string    `json:"name"`
-	Model    string    `json:"model"`
-	Feature  string    `json:"feature"`
-	Severity string    `json:"severity"`
-	FiredAt  time.Time `json:"fired_at"`
-	PSI      float64   `json:"psi"`
+	Name     string          `json:"name"`
+	Model    string          `json:"model"`
+	Feature  string          `json:"feature"`
+	Severity notify.Severity `json:"severity"`
+	FiredAt  time.Time       `json:"fired_at"`
+	PSI      float64         `json:"psi"`
 }
 
 // Summary is the demo's contract (README).
@@ -475,13 +476,13 @@ loop:
 	counts := <-produced
 	sum.EventsProduced, sum.OutcomesProduced = counts[0], counts[1]
 	// Every produced event is processed before the summary: bounded wait.
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(drainTimeout)
 	for svc.Processed() < sum.EventsProduced && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(drainPoll)
 	}
 	sum.EventsProcessed = svc.Processed()
 	for svc.Joined() < sum.OutcomesProduced && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(drainPoll)
 	}
 	sum.OutcomesJoined = svc.Joined()
 	line, _ := svc.Latest(lineModel, "v1")
@@ -518,6 +519,14 @@ func dollars(n, x float64) string {
 // outcomeDelay is how long after a prediction its label arrives.
 const outcomeDelay = 2 * time.Second
 
+// Pacing and bounds of the demo's producer and of its final wait.
+const (
+	ticksPerSecond = 10               // the producer sends Rate/ticksPerSecond predictions a tick
+	flushTimeout   = 10 * time.Second // producing what is buffered when the demo ends
+	drainTimeout   = 15 * time.Second // the service processing and joining everything produced
+	drainPoll      = 20 * time.Millisecond
+)
+
 // produce sends Rate predictions per second, and each one's outcome
 // outcomeDelay later, until ctx ends; it returns how many predictions and
 // outcomes the broker acknowledged.
@@ -529,9 +538,9 @@ func produce(ctx context.Context, pr *kgo.Client, opt Options, start time.Time, 
 		msg []byte
 	}
 	var queue []due
-	tick := time.NewTicker(100 * time.Millisecond)
+	tick := time.NewTicker(time.Second / ticksPerSecond)
 	defer tick.Stop()
-	perTick := max(1, opt.Rate/10)
+	perTick := max(1, opt.Rate/ticksPerSecond)
 	id := 0
 	send := func(pid string, msg []byte) {
 		pr.Produce(context.Background(), &kgo.Record{Key: []byte(pid), Value: msg}, func(_ *kgo.Record, err error) {
@@ -543,7 +552,7 @@ func produce(ctx context.Context, pr *kgo.Client, opt Options, start time.Time, 
 	for {
 		select {
 		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			fctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
 			pr.Flush(fctx)
 			cancel()
 			return [2]int64{preds.Load(), outs.Load()}

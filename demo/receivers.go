@@ -11,7 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"driftwatch/alerting"
+	"driftwatch/alerting/notify"
+	"driftwatch/alerting/notify/webhook"
 )
 
 // receivers stand in for a retraining service and Slack: local HTTP
@@ -53,7 +54,7 @@ func (r *receivers) webhook(w http.ResponseWriter, req *http.Request) {
 	}
 	fmt.Fprintf(r.out, "  retrain webhook (signature verified): %s %s %s/%s %s %s=%.3f at +%s\n", strings.ToUpper(string(p.Status)),
 		p.Rule, p.Model, p.Version, p.Feature, p.Statistic, float64(p.Value), time.Since(r.start).Round(time.Second))
-	if p.Status == alerting.StatusFiring && p.StartsAt != nil {
+	if p.Status == notify.StatusFiring && p.StartsAt != nil {
 		r.mu.Lock()
 		r.alerts = append(r.alerts, Alert{Name: p.Rule, Model: p.Model, Feature: p.Feature, Severity: p.Severity,
 			FiredAt: p.StartsAt.UTC(), PSI: float64(p.Value)})
@@ -63,10 +64,10 @@ func (r *receivers) webhook(w http.ResponseWriter, req *http.Request) {
 
 // verified reads a signed webhook's payload, rejecting a bad signature as
 // a real receiver must.
-func (r *receivers) verified(w http.ResponseWriter, req *http.Request, name string) (alerting.WebhookPayload, bool) {
-	var p alerting.WebhookPayload
+func (r *receivers) verified(w http.ResponseWriter, req *http.Request, name string) (webhook.Payload, bool) {
+	var p webhook.Payload
 	body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
-	if err := alerting.Verify(r.secret, req.Header, body, time.Now(), 5*time.Minute); err != nil {
+	if err := webhook.Verify(r.secret, req.Header, body, time.Now(), 5*time.Minute); err != nil {
 		fmt.Fprintf(r.out, "  %s webhook: rejected: %v\n", name, err)
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return p, false
@@ -83,7 +84,7 @@ func (r *receivers) verified(w http.ResponseWriter, req *http.Request, name stri
 func (r *receivers) deploy(w http.ResponseWriter, req *http.Request) {
 	action := req.PathValue("action")
 	p, ok := r.verified(w, req, action)
-	if !ok || p.Status != alerting.StatusFiring {
+	if !ok || p.Status != notify.StatusFiring {
 		return
 	}
 	fmt.Fprintf(r.out, "  %s webhook (signature verified): %s %s (stable %s) at +%s: %s\n", action, p.Model, p.Version,

@@ -11,22 +11,24 @@ import (
 	"sort"
 
 	"driftwatch/multivariate"
+	"driftwatch/vocab"
 )
 
 // Test names, as they appear in configs and in the report's "test" field.
 const (
-	TestPSI         = "psi"
-	TestKS          = "ks"
-	TestWasserstein = "wasserstein"
-	TestJS          = "jensen_shannon"
-	TestHellinger   = "hellinger"
-	TestChiSquare   = "chi_square"
-	TestZ           = "z"
-	TestMissing     = "missing" // schema drift: feature absent from current data
+	TestPSI         = vocab.PSI
+	TestKS          = vocab.KS
+	TestWasserstein = vocab.Wasserstein
+	TestJS          = vocab.JS
+	TestHellinger   = vocab.Hellinger
+	TestChiSquare   = vocab.ChiSquare
+	TestZ           = vocab.Z
+	// TestMissing is schema drift: the feature is absent from current data.
+	TestMissing vocab.Statistic = "missing"
 )
 
-var numericTests = map[string]bool{TestPSI: true, TestKS: true, TestWasserstein: true, TestJS: true, TestHellinger: true}
-var categoricalTests = map[string]bool{TestPSI: true, TestChiSquare: true, TestZ: true, TestJS: true}
+var numericTests = map[vocab.Statistic]bool{TestPSI: true, TestKS: true, TestWasserstein: true, TestJS: true, TestHellinger: true}
+var categoricalTests = map[vocab.Statistic]bool{TestPSI: true, TestChiSquare: true, TestZ: true, TestJS: true}
 
 // Thresholds per statistic. For p-value tests (ks, chi_square, z) drift is
 // p < threshold; for the others drift is value >= threshold.
@@ -40,7 +42,7 @@ type Thresholds struct {
 	Z           float64 `yaml:"z"`
 }
 
-func (t Thresholds) of(test string) float64 {
+func (t Thresholds) of(test vocab.Statistic) float64 {
 	switch test {
 	case TestPSI:
 		return t.PSI
@@ -60,7 +62,7 @@ func (t Thresholds) of(test string) float64 {
 	return 0
 }
 
-func (t *Thresholds) set(test string, v float64) {
+func (t *Thresholds) set(test vocab.Statistic, v float64) {
 	switch test {
 	case TestPSI:
 		t.PSI = v
@@ -81,10 +83,10 @@ func (t *Thresholds) set(test string, v float64) {
 
 // FeatureConfig overrides the defaults for one feature.
 type FeatureConfig struct {
-	Kind       string             `yaml:"kind"`       // numeric | categorical; inferred when empty
-	Test       string             `yaml:"test"`       // deciding test; default rule when empty
-	Thresholds map[string]float64 `yaml:"thresholds"` // per-test threshold overrides
-	Ignore     bool               `yaml:"ignore"`     // not a feature: no drift tests
+	Kind       string                      `yaml:"kind"`       // numeric | categorical; inferred when empty
+	Test       vocab.Statistic             `yaml:"test"`       // deciding test; default rule when empty
+	Thresholds map[vocab.Statistic]float64 `yaml:"thresholds"` // per-test threshold overrides
+	Ignore     bool                        `yaml:"ignore"`     // not a feature: no drift tests
 }
 
 // Config is the drift-check configuration (the `check --config` file, and the
@@ -147,12 +149,12 @@ func (c *Config) Validate() error {
 	if !(c.DriftShare >= 0 && c.DriftShare <= 1) {
 		return fmt.Errorf("drift_share must be in [0, 1], got %g", c.DriftShare)
 	}
-	for _, test := range []string{TestKS, TestChiSquare, TestZ} {
+	for _, test := range []vocab.Statistic{TestKS, TestChiSquare, TestZ} {
 		if v := c.Thresholds.of(test); !(v > 0 && v < 1) {
 			return fmt.Errorf("thresholds.%s is a p-value level and must be in (0, 1), got %g", test, v)
 		}
 	}
-	for _, test := range []string{TestPSI, TestWasserstein, TestJS, TestHellinger} {
+	for _, test := range []vocab.Statistic{TestPSI, TestWasserstein, TestJS, TestHellinger} {
 		if v := c.Thresholds.of(test); !(v > 0) {
 			return fmt.Errorf("thresholds.%s must be positive, got %g", test, v)
 		}

@@ -7,6 +7,7 @@ import (
 
 	"driftwatch/dataset"
 	"driftwatch/profile"
+	"driftwatch/vocab"
 )
 
 func numCol(name string, xs []float64) *dataset.Column {
@@ -37,7 +38,7 @@ func mustProfile(t *testing.T, cols ...*dataset.Column) *profile.Profile {
 
 func TestDefaultDecisionRule(t *testing.T) {
 	cfg := DefaultConfig()
-	f := func(refN int, shift float64, wantTest string, wantDrift bool) {
+	f := func(refN int, shift float64, wantTest vocab.Statistic, wantDrift bool) {
 		t.Helper()
 		ref := mustProfile(t, numCol("x", normal(refN, 0, 1, 1)))
 		cur := &dataset.Table{Rows: 2000, Columns: []*dataset.Column{numCol("x", normal(2000, shift, 1, 2))}}
@@ -55,7 +56,7 @@ func TestDefaultDecisionRule(t *testing.T) {
 
 func TestOverrideTestAndThreshold(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.Features = map[string]FeatureConfig{"x": {Test: TestPSI, Thresholds: map[string]float64{TestPSI: 1e-9}}}
+	cfg.Features = map[string]FeatureConfig{"x": {Test: TestPSI, Thresholds: map[vocab.Statistic]float64{TestPSI: 1e-9}}}
 	ref := mustProfile(t, numCol("x", normal(5000, 0, 1, 1)))
 	cur := &dataset.Table{Rows: 5000, Columns: []*dataset.Column{numCol("x", normal(5000, 0, 1, 2))}}
 	r := Compare(ref, cur, cfg)
@@ -103,21 +104,21 @@ func TestAllNullCurrentIsDrift(t *testing.T) {
 }
 
 func TestInferTask(t *testing.T) {
-	f := func(c *dataset.Column, score bool, want string) {
+	f := func(c *dataset.Column, score bool, want vocab.Task) {
 		t.Helper()
 		if got := InferTask(c, score); got != want {
 			t.Fatalf("%s: got %s want %s", c.Name, got, want)
 		}
 	}
-	f(numCol("binary", []float64{0, 1, 1, 0, math.NaN()}), false, TaskClassification)
-	f(numCol("real", []float64{0.5, 1, 2}), false, TaskRegression)
+	f(numCol("binary", []float64{0, 1, 1, 0, math.NaN()}), false, vocab.TaskClassification)
+	f(numCol("real", []float64{0.5, 1, 2}), false, vocab.TaskRegression)
 	many := make([]float64, 30)
 	for i := range many {
 		many[i] = float64(i)
 	}
-	f(numCol("counts", many), false, TaskRegression)
-	f(numCol("counts", many), true, TaskClassification)
-	f(&dataset.Column{Name: "cat", Kind: dataset.KindCategorical, Str: []string{"a"}}, false, TaskClassification)
+	f(numCol("counts", many), false, vocab.TaskRegression)
+	f(numCol("counts", many), true, vocab.TaskClassification)
+	f(&dataset.Column{Name: "cat", Kind: dataset.KindCategorical, Str: []string{"a"}}, false, vocab.TaskClassification)
 }
 
 func TestParseGate(t *testing.T) {

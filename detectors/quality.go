@@ -10,20 +10,17 @@ import (
 	"driftwatch/cbpe"
 	"driftwatch/dataset"
 	"driftwatch/stats"
+	"driftwatch/vocab"
 )
 
-// Task kinds for quality metrics.
-const (
-	TaskAuto           = ""
-	TaskClassification = "classification"
-	TaskRegression     = "regression"
-)
+// TaskAuto infers the task from the label (see InferTask).
+const TaskAuto vocab.Task = ""
 
 // QualityColumns names the current data's columns that carry outcomes.
 type QualityColumns struct {
 	Label, Prediction, Score string
-	Task                     string // TaskAuto infers it (see InferTask)
-	Positive                 string // positive class; the larger of two class names when empty
+	Task                     vocab.Task // TaskAuto infers it (see InferTask)
+	Positive                 string     // positive class; the larger of two class names when empty
 }
 
 // maxClassesAuto is how many distinct integer label values a numeric label
@@ -33,9 +30,9 @@ const maxClassesAuto = 20
 // InferTask decides classification vs regression: a categorical label, or a
 // score column, means classification; a numeric label with few distinct
 // integer values too; anything else is regression.
-func InferTask(label *dataset.Column, hasScore bool) string {
+func InferTask(label *dataset.Column, hasScore bool) vocab.Task {
 	if label.Kind == dataset.KindCategorical || hasScore {
-		return TaskClassification
+		return vocab.TaskClassification
 	}
 	distinct := map[float64]bool{}
 	for _, v := range label.Num {
@@ -43,14 +40,14 @@ func InferTask(label *dataset.Column, hasScore bool) string {
 			continue
 		}
 		if v != math.Trunc(v) {
-			return TaskRegression
+			return vocab.TaskRegression
 		}
 		distinct[v] = true
 		if len(distinct) > maxClassesAuto {
-			return TaskRegression
+			return vocab.TaskRegression
 		}
 	}
-	return TaskClassification
+	return vocab.TaskClassification
 }
 
 // ComputeQuality computes model quality on t.
@@ -80,7 +77,7 @@ func ComputeQuality(t *dataset.Table, qc QualityColumns) (*Quality, error) {
 	if task == TaskAuto {
 		task = InferTask(label, score != nil)
 	}
-	if task == TaskRegression {
+	if task == vocab.TaskRegression {
 		if pred == nil || pred.Kind != dataset.KindNumeric || label.Kind != dataset.KindNumeric {
 			return nil, fmt.Errorf("detectors: regression needs numeric label and prediction columns")
 		}

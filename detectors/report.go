@@ -3,6 +3,8 @@ package detectors
 import (
 	"math"
 	"strconv"
+
+	"driftwatch/vocab"
 )
 
 // Float is a float64 that encodes NaN and ±Inf as JSON null, so a statistic
@@ -39,12 +41,12 @@ type Report struct {
 
 // FeatureResult is the verdict for one feature.
 type FeatureResult struct {
-	Name        string      `json:"name"`
-	Kind        string      `json:"kind"`
-	Drift       bool        `json:"drift"`
-	Test        string      `json:"test"` // the deciding test
-	Statistics  Statistics  `json:"statistics"`
-	DataQuality DataQuality `json:"data_quality"`
+	Name        string          `json:"name"`
+	Kind        string          `json:"kind"`
+	Drift       bool            `json:"drift"`
+	Test        vocab.Statistic `json:"test"` // the deciding test
+	Statistics  Statistics      `json:"statistics"`
+	DataQuality DataQuality     `json:"data_quality"`
 
 	// Histograms for renderers (not part of the JSON contract): reference and
 	// current counts over Edges (numeric) or Categories (+ unseen last).
@@ -109,8 +111,8 @@ type DataQuality struct {
 // Quality holds model quality on the current data: classification fields or
 // regression fields, never both (absent ones are omitted).
 type Quality struct {
-	Task string `json:"task"` // classification | regression
-	Rows int    `json:"rows"`
+	Task vocab.Task `json:"task"` // classification | regression
+	Rows int        `json:"rows"`
 
 	Accuracy       *Float         `json:"accuracy,omitempty"`
 	PrecisionMacro *Float         `json:"precision_macro,omitempty"`

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"driftwatch/vocab"
 )
 
 // Calibration caches what `driftwatch profile calibrate` found for this
@@ -28,7 +30,7 @@ type Calibration struct {
 	Null          string        `json:"null"`
 	// Statistics were calibrated together: a budget covers alerts on all of
 	// them and on every feature.
-	Statistics []string `json:"statistics"`
+	Statistics []vocab.Statistic `json:"statistics"`
 	// Simulated is the evaluated stream time simulated per feature; Seed
 	// makes the run repeatable.
 	Simulated time.Duration `json:"simulated"`
@@ -50,7 +52,7 @@ type Level struct {
 	SimulatedAlerts float64 `json:"simulated_alerts"`
 	StdErr          float64 `json:"std_err"`
 	// Thresholds by statistic, then feature.
-	Thresholds map[string]map[string]float64 `json:"thresholds"`
+	Thresholds map[vocab.Statistic]map[string]float64 `json:"thresholds"`
 }
 
 // Rate is the level's budget in false alerts per second.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"driftwatch/vocab"
 )
 
 // A calibration round-trips through the file; a profile without one encodes
@@ -25,9 +27,9 @@ func TestCalibrationRoundTrip(t *testing.T) {
 		t.Fatal("an uncalibrated profile writes a calibration key")
 	}
 	p.Calibration = &Calibration{Rate: 50, Window: time.Hour, Pane: time.Minute, EvaluateEvery: 30 * time.Second,
-		MinSamples: 500, PSIEpsilon: 1e-4, Null: "population", Statistics: []string{"psi", "ks"}, Simulated: 5040 * time.Hour, Seed: 1,
+		MinSamples: 500, PSIEpsilon: 1e-4, Null: "population", Statistics: []vocab.Statistic{vocab.PSI, vocab.KS}, Simulated: 5040 * time.Hour, Seed: 1,
 		Levels: []Level{{Alerts: 1, Per: 168 * time.Hour, Alpha: 1.5e-5, SimulatedAlerts: 30, StdErr: 0.3,
-			Thresholds: map[string]map[string]float64{"psi": {"x": 0.00041186, "c": 0.0003}, "ks": {"x": 0.0084}}}}}
+			Thresholds: map[vocab.Statistic]map[string]float64{vocab.PSI: {"x": 0.00041186, "c": 0.0003}, vocab.KS: {"x": 0.0084}}}}}
 	path := filepath.Join(t.TempDir(), "p.dwprof")
 	if err := p.WriteFile(path); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"driftwatch/charts"
 	"driftwatch/detectors"
+	"driftwatch/vocab"
 )
 
 //go:embed html.tmpl
@@ -143,7 +144,7 @@ func htmlFeatureOf(f *detectors.FeatureResult, i int) htmlFeature {
 		h.PSI = float64(s.PSI.Value)
 	}
 	h.DecidingStatistic = decidingName(f.Test)
-	add := func(test, name, value, detail string, threshold detectors.Float, rule string, drift bool) {
+	add := func(test vocab.Statistic, name, value, detail string, threshold detectors.Float, rule string, drift bool) {
 		h.Stats = append(h.Stats, statRow{Name: name, Value: value, Detail: detail, Threshold: rule + " " + charts.Num(float64(threshold)),
 			Drift: drift, Deciding: test == f.Test, Computed: value != "–"})
 	}
@@ -187,7 +188,7 @@ func htmlFeatureOf(f *detectors.FeatureResult, i int) htmlFeature {
 	return h
 }
 
-func decidingName(test string) string {
+func decidingName(test vocab.Statistic) string {
 	switch test {
 	case detectors.TestPSI:
 		return "PSI"
@@ -206,5 +207,5 @@ func decidingName(test string) string {
 	case detectors.TestMissing:
 		return "missing column"
 	}
-	return strings.ReplaceAll(test, "_", " ")
+	return strings.ReplaceAll(string(test), "_", " ")
 }

@@ -17,20 +17,21 @@ import (
 	"time"
 
 	"driftwatch/alerting"
+	"driftwatch/alerting/notify/webhook"
 	"driftwatch/profile"
 )
 
 // signedHook is a webhook receiver that checks every request's signature
 // (secret "s3cret") and keeps the payloads; calls returns them so far.
-func signedHook(t *testing.T) (hook *httptest.Server, calls func() []alerting.WebhookPayload) {
+func signedHook(t *testing.T) (hook *httptest.Server, calls func() []webhook.Payload) {
 	var mu sync.Mutex
-	var got []alerting.WebhookPayload
+	var got []webhook.Payload
 	hook = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if err := alerting.Verify([]byte("s3cret"), r.Header, body, time.Now(), time.Minute); err != nil {
+		if err := webhook.Verify([]byte("s3cret"), r.Header, body, time.Now(), time.Minute); err != nil {
 			t.Errorf("webhook signature: %v", err)
 		}
-		var p alerting.WebhookPayload
+		var p webhook.Payload
 		if err := json.Unmarshal(body, &p); err != nil {
 			t.Errorf("webhook payload: %v", err)
 		}
@@ -39,10 +40,10 @@ func signedHook(t *testing.T) (hook *httptest.Server, calls func() []alerting.We
 		mu.Unlock()
 	}))
 	t.Cleanup(hook.Close)
-	return hook, func() []alerting.WebhookPayload {
+	return hook, func() []webhook.Payload {
 		mu.Lock()
 		defer mu.Unlock()
-		return append([]alerting.WebhookPayload(nil), got...)
+		return append([]webhook.Payload(nil), got...)
 	}
 }
 
@@ -51,7 +52,7 @@ func signedHook(t *testing.T) (hook *httptest.Server, calls func() []alerting.We
 // not page again and sends the resolve once the drift is gone.
 func TestAlertsFireAndSurviveRestart(t *testing.T) {
 	hook, calls := signedHook(t)
-	received := func(n int) []alerting.WebhookPayload {
+	received := func(n int) []webhook.Payload {
 		t.Helper()
 		for range 500 {
 			if g := calls(); len(g) >= n {
@@ -123,11 +124,11 @@ func TestAlertDeliveredAfterKillWhileReceiverDown(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if !up {
-			refused = append(refused, r.Header.Get(alerting.IdempotencyHeader))
+			refused = append(refused, r.Header.Get(webhook.IdempotencyHeader))
 			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
 			return
 		}
-		accepted = append(accepted, r.Header.Get(alerting.IdempotencyHeader))
+		accepted = append(accepted, r.Header.Get(webhook.IdempotencyHeader))
 	}))
 	t.Cleanup(hook.Close)
 	calls := func() (refusedKeys, acceptedKeys []string) {
@@ -221,11 +222,11 @@ func TestKill9AlertDeliveredAfterRestart(t *testing.T) {
 		mu.Lock()
 		defer mu.Unlock()
 		if !up {
-			refused = append(refused, r.Header.Get(alerting.IdempotencyHeader))
+			refused = append(refused, r.Header.Get(webhook.IdempotencyHeader))
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
-		accepted = append(accepted, r.Header.Get(alerting.IdempotencyHeader))
+		accepted = append(accepted, r.Header.Get(webhook.IdempotencyHeader))
 	}))
 	t.Cleanup(hook.Close)
 	calls := func() (r, a []string) {

@@ -19,7 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"driftwatch/alerting"
+	"driftwatch/alerting/notify/webhook"
 	"driftwatch/broker"
 	"driftwatch/config"
 	"driftwatch/profile"
@@ -80,7 +80,7 @@ func newFixture(t *testing.T, n int) *fixture {
 	}
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		var p alerting.WebhookPayload
+		var p webhook.Payload
 		json.Unmarshal(body, &p)
 		if p.Status == "firing" {
 			f.mu.Lock()

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"driftwatch/vocab"
 	"fmt"
 	"math"
 	"os"
@@ -107,18 +108,18 @@ func (s *Service) flagSamples(m *model) []alerting.Sample {
 	if !st.Known {
 		return nil
 	}
-	sample := func(stat, feature, reason string) alerting.Sample {
+	sample := func(stat vocab.Statistic, feature, reason string) alerting.Sample {
 		return alerting.Sample{Model: m.name, Version: ro.cand.name, Feature: feature, Statistic: stat, Value: 1, Samples: math.Inf(1),
 			Labels:      map[string]string{"stable": ro.stable.name, "candidate": ro.cand.name, "mode": string(ro.cfg.Mode)},
 			Annotations: map[string]string{"flag": st.Provider, "reason": reason}}
 	}
 	var out []alerting.Sample
 	if st.RolledBack {
-		return append(out, sample("rollout_rolled_back", "", fmt.Sprintf("the flag is set to 0%%%s", map[bool]string{true: " and off", false: ""}[!st.Enabled])))
+		return append(out, sample(vocab.RolloutRolledBack, "", fmt.Sprintf("the flag is set to 0%%%s", map[bool]string{true: " and off", false: ""}[!st.Enabled])))
 	}
 	ramp := ro.rampSteps
 	for i := 1; i <= st.Step && i <= len(ramp); i++ {
-		out = append(out, sample("rollout_stepped", fmt.Sprintf("step %d/%d", i, len(ramp)), fmt.Sprintf("the flag reached %d%% (step %d of %d)", ramp[i-1], i, len(ramp))))
+		out = append(out, sample(vocab.RolloutStepped, fmt.Sprintf("step %d/%d", i, len(ramp)), fmt.Sprintf("the flag reached %d%% (step %d of %d)", ramp[i-1], i, len(ramp))))
 	}
 	return out
 }

@@ -14,6 +14,7 @@ import (
 	"driftwatch/monitor"
 	"driftwatch/rollout"
 	"driftwatch/statuspage"
+	"driftwatch/vocab"
 	"driftwatch/wire"
 )
 
@@ -321,7 +322,7 @@ func (s *Service) evaluateRollout(m *model, remote []*part, now time.Time) []ale
 		}
 		return 0
 	}
-	sample := func(stat string, want rollout.Decision) alerting.Sample {
+	sample := func(stat vocab.Statistic, want rollout.Decision) alerting.Sample {
 		smp := alerting.Sample{Model: m.name, Version: ro.cand.name, Statistic: stat, Value: verdict(want), Samples: math.Inf(1),
 			Labels: map[string]string{"stable": ro.stable.name, "candidate": ro.cand.name, "mode": string(ro.cfg.Mode)}}
 		if r.active { // the events the arms compared, by event time
@@ -332,8 +333,8 @@ func (s *Service) evaluateRollout(m *model, remote []*part, now time.Time) []ale
 		}
 		return smp
 	}
-	return append([]alerting.Sample{sample("rollout_rollback", rollout.Rollback), sample("rollout_promote", rollout.Promote),
-		sample("rollout_inconclusive", rollout.Inconclusive)}, s.flagSamples(m)...)
+	return append([]alerting.Sample{sample(vocab.RolloutRollback, rollout.Rollback), sample(vocab.RolloutPromote, rollout.Promote),
+		sample(vocab.RolloutInconclusive, rollout.Inconclusive)}, s.flagSamples(m)...)
 }
 
 // inputDrift compares the candidate's window with stable's per input

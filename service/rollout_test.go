@@ -11,7 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"driftwatch/alerting"
+	"driftwatch/alerting/notify/webhook"
 	"driftwatch/events"
 )
 
@@ -182,7 +182,7 @@ alerting:
 	if len(c) != 2 {
 		t.Fatalf("%d webhook calls, want one rollback and one promote: %+v", len(c), c)
 	}
-	byRule := map[string]alerting.WebhookPayload{}
+	byRule := map[string]webhook.Payload{}
 	for _, p := range c {
 		byRule[p.Rule] = p
 	}
@@ -196,7 +196,7 @@ alerting:
 	}
 	// Real text and the compared events' times, not "threshold 1 over
 	// +Inf samples" and year 1.
-	for _, p := range []alerting.WebhookPayload{rb, pm} {
+	for _, p := range []webhook.Payload{rb, pm} {
 		text := p.Reason + " " + p.Annotations["description"]
 		if !strings.Contains(p.Reason, " of candidate v2 (stable v1) decided: ") || strings.Contains(text, "Inf") || strings.Contains(text, "threshold") {
 			t.Errorf("%s: reason %q description %q", p.Rule, p.Reason, p.Annotations["description"])

@@ -36,6 +36,7 @@ import (
 	"driftwatch/monitor"
 	"driftwatch/profile"
 	"driftwatch/statuspage"
+	"driftwatch/vocab"
 )
 
 // Options are process settings; behaviour is in the config.
@@ -176,11 +177,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	s.ckptEncode = s.metrics.GetOrCreatePrometheusHistogramExt("driftwatch_checkpoint_encode_seconds", ckptBuckets)
 	s.restoreDuration = s.metrics.GetOrCreatePrometheusHistogramExt("driftwatch_checkpoint_restore_seconds", ckptBuckets)
 	for i, m := range cfg.Models {
-		positive := m.Positive
-		if positive == "" {
-			positive = "1"
-		}
-		md := &model{name: m.Name, regression: m.Task == "regression", positive: positive,
+		md := &model{name: m.Name, regression: m.Task == vocab.TaskRegression, positive: m.PositiveClass(),
 			joinDelay: s.metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`driftwatch_join_delay_seconds{model=%q}`, m.Name), joinBuckets), versions: map[string]*version{}}
 		for _, v := range m.Versions {
 			path := v.Reference
@@ -430,7 +427,7 @@ func (s *Service) handleRecords(p *part, topic string, partition int32, recs []*
 		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_dead_letters_total{reason=%q}`, reason)).Inc()
 		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result=%q}`, topic, reason)).Inc()
 	}
-	if s.cfg.Format == "arrow" {
+	if s.cfg.Format == config.FormatArrow {
 		s.handleArrowRecords(p, part, topic, recs, reject)
 		return rejected
 	}
@@ -665,42 +662,42 @@ func (v *version) newState() *monitor.Version {
 // samples appends what the alert rules can watch of one evaluation.
 func (v *version) samples(dst []alerting.Sample, ev *monitor.Evaluation, lastEvent, started, now time.Time) []alerting.Sample {
 	inf, min := math.Inf(1), float64(v.cfg.MinSamples)
-	add := func(feature, stat string, x, n float64) {
+	add := func(feature string, stat vocab.Statistic, x, n float64) {
 		dst = append(dst, alerting.Sample{Model: v.model.name, Version: v.name, Feature: feature, Statistic: stat,
 			Value: x, Samples: n, MinSamples: min, WindowStart: ev.Start, WindowEnd: ev.End, Auto: v.auto})
 	}
 	for _, f := range ev.Features {
-		add(f.Name, "psi", f.PSI, f.Values)
-		add(f.Name, "jensen_shannon", f.JS, f.Values)
+		add(f.Name, vocab.PSI, f.PSI, f.Values)
+		add(f.Name, vocab.JS, f.JS, f.Values)
 		if f.Kind == profile.Numeric {
-			add(f.Name, "hellinger", f.Hellinger, f.Values)
-			add(f.Name, "ks", f.KS, f.Values)
-			add(f.Name, "wasserstein", f.Wasserstein, f.Values)
-			add(f.Name, "out_of_range_rate", f.OutOfRangeRate, f.Values)
+			add(f.Name, vocab.Hellinger, f.Hellinger, f.Values)
+			add(f.Name, vocab.KS, f.KS, f.Values)
+			add(f.Name, vocab.Wasserstein, f.Wasserstein, f.Values)
+			add(f.Name, vocab.OutOfRangeRate, f.OutOfRangeRate, f.Values)
 		} else {
-			add(f.Name, "chi_square", f.ChiSquare, f.Values)
-			add(f.Name, "chi_square_p", f.ChiSquareP, f.Values)
-			add(f.Name, "unseen_share", f.UnseenShare, f.Values)
+			add(f.Name, vocab.ChiSquare, f.ChiSquare, f.Values)
+			add(f.Name, vocab.ChiSquareP, f.ChiSquareP, f.Values)
+			add(f.Name, vocab.UnseenShare, f.UnseenShare, f.Values)
 		}
-		add(f.Name, "null_rate", f.NullRate, ev.Events)
-		add(f.Name, "missing_rate", f.MissingRate, ev.Events)
-		add(f.Name, "invalid_rate", f.InvalidRate, ev.Events)
+		add(f.Name, vocab.NullRate, f.NullRate, ev.Events)
+		add(f.Name, vocab.MissingRate, f.MissingRate, ev.Events)
+		add(f.Name, vocab.InvalidRate, f.InvalidRate, ev.Events)
 	}
 	if v.model.regression {
-		add("", "mae", ev.MAE, ev.Joined)
-		add("", "rmse", ev.RMSE, ev.Joined)
+		add("", vocab.MAE, ev.MAE, ev.Joined)
+		add("", vocab.RMSE, ev.RMSE, ev.Joined)
 	} else {
-		add("", "accuracy", ev.Accuracy, ev.Joined)
-		add("", "f1", ev.F1, ev.Joined)
-		add("", "auc", ev.AUC, ev.Joined)
-		add("", "ece", ev.ECE, ev.Joined)
+		add("", vocab.Accuracy, ev.Accuracy, ev.Joined)
+		add("", vocab.F1, ev.F1, ev.Joined)
+		add("", vocab.AUC, ev.AUC, ev.Joined)
+		add("", vocab.ECE, ev.ECE, ev.Joined)
 	}
-	add("", "high_confidence_share", ev.HighConfidenceShare, ev.Scored)
-	add("", "volume", ev.Events, inf)
+	add("", vocab.HighConfidenceShare, ev.HighConfidenceShare, ev.Scored)
+	add("", vocab.Volume, ev.Events, inf)
 	if lastEvent.IsZero() {
 		lastEvent = started
 	}
-	add("", "no_data", now.Sub(lastEvent).Seconds(), inf)
+	add("", vocab.NoData, now.Sub(lastEvent).Seconds(), inf)
 	return dst
 }
 
@@ -741,7 +738,7 @@ func (v *version) drifted(f monitor.FeatureStats) bool {
 // psiThreshold is the feature's PSI threshold: its override, else the
 // model's.
 func (v *version) psiThreshold(feature string) float64 {
-	if x, ok := v.cfg.Drift.Features[feature].Thresholds["psi"]; ok {
+	if x, ok := v.cfg.Drift.Features[feature].Thresholds[vocab.PSI]; ok {
 		return x
 	}
 	return v.cfg.Drift.Thresholds.PSI
@@ -937,7 +934,7 @@ func (s *Service) evaluate(due map[string]bool) {
 		cancel()
 	}
 	for _, topic := range sortedKeys(lag) {
-		samples = append(samples, alerting.Sample{Feature: topic, Statistic: "consumer_lag", Value: float64(lag[topic]), Samples: math.Inf(1)})
+		samples = append(samples, alerting.Sample{Feature: topic, Statistic: vocab.ConsumerLag, Value: float64(lag[topic]), Samples: math.Inf(1)})
 	}
 	if s.alerts != nil && s.leader() {
 		release, held := s.alerts.EvalHeld(start, samples)
@@ -1050,7 +1047,7 @@ func (s *Service) firing() map[string][]string {
 		return out
 	}
 	for _, a := range s.alerts.Alerts(s.opt.Now()) {
-		if a.State != "firing" {
+		if a.State != alerting.StateFiring {
 			continue
 		}
 		what := a.Rule
@@ -1058,7 +1055,7 @@ func (s *Service) firing() map[string][]string {
 			what += " " + a.Feature
 		}
 		k := a.Model + "/" + a.Version
-		out[k] = append(out[k], what+" ("+a.Severity+")")
+		out[k] = append(out[k], what+" ("+string(a.Severity)+")")
 	}
 	return out
 }

@@ -28,13 +28,14 @@ import (
 	"driftwatch/charts"
 	"driftwatch/monitor"
 	"driftwatch/profile"
+	"driftwatch/vocab"
 )
 
 // Version is one model version's snapshot, field for field the service's
 // VersionStatus.
 type Version struct {
 	Model, Version string
-	Task           string // classification or regression
+	Task           vocab.Task
 	Role           string // in a rollout: "stable", "canary" or "shadow"; "" otherwise
 	Latest         monitor.Evaluation
 	LastEvent      time.Time // zero before the first event
@@ -184,11 +185,11 @@ type row struct {
 }
 
 func (p *Page) row(v *Version, now time.Time) row {
-	r := row{Model: v.Model, ModelHref: "/models/" + url.PathEscape(v.Model), Version: v.Version, Task: v.Task, Role: v.Role,
+	r := row{Model: v.Model, ModelHref: "/models/" + url.PathEscape(v.Model), Version: v.Version, Task: string(v.Task), Role: v.Role,
 		EventsPerSec: p.rates.observe(v.Model+"\x00"+v.Version, now, v.EventsTotal),
 		WindowEvents: v.Latest.Events, Joined: v.Latest.Joined, LastEvent: v.LastEvent, Features: len(v.Latest.Features), Firing: v.Firing}
 	r.QualityName, r.Quality, r.Percent = "accuracy", v.Latest.Accuracy, true
-	if v.Task == "regression" {
+	if v.Task == vocab.TaskRegression {
 		r.QualityName, r.Quality, r.Percent = "MAE", v.Latest.MAE, false
 	}
 	warming := len(v.State) > 0

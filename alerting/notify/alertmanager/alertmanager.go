@@ -1,4 +1,11 @@
-package alerting
+// Package alertmanager posts alerts to Prometheus Alertmanager's API v2
+// (plain JSON on /api/v2/alerts), to every instance of an HA group, the way
+// Prometheus does: firing alerts carry an endsAt a few resend intervals
+// ahead and are re-sent every interval.
+//
+// Queueing, retries and the resend schedule are left to packages notify and
+// alerting; grouping, routing and inhibition to Alertmanager.
+package alertmanager
 
 import (
 	"context"
@@ -11,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"driftwatch/alerting/notify"
 )
 
 // DefaultResendInterval is how often firing alerts are re-sent to
@@ -19,7 +28,7 @@ const DefaultResendInterval = time.Minute
 
 // AlertmanagerConfig sends alerts to Alertmanager's API v2, like Prometheus
 // does: to every URL of an HA pair, each of which deduplicates.
-type AlertmanagerConfig struct {
+type Config struct {
 	// Name is set by the caller: the notifier's name in the service config.
 	Name string   `yaml:"-" json:"-"`
 	URLs []string `yaml:"urls" json:"urls"` // base URLs: http://am:9093
@@ -30,13 +39,13 @@ type AlertmanagerConfig struct {
 }
 
 // Validate checks the config and fills its defaults.
-func (c *AlertmanagerConfig) Validate() error {
+func (c *Config) Validate() error {
 	if len(c.URLs) == 0 {
 		return errors.New("alerting: alertmanager: urls is required")
 	}
 	for i, s := range c.URLs {
 		field := "urls[" + strconv.Itoa(i) + "]"
-		if err := checkURL("alertmanager", field, s); err != nil {
+		if err := notify.CheckURL("alertmanager", field, s); err != nil {
 			return err
 		}
 		if u, _ := url.Parse(s); u.User != nil {
@@ -64,26 +73,26 @@ const SourceLabel = "source"
 const SourceDriftwatch = "driftwatch"
 
 // Alertmanager posts alerts to /api/v2/alerts of one or more Alertmanagers.
-type Alertmanager struct {
+type Notifier struct {
 	name   string
 	urls   []string // .../api/v2/alerts
 	shown  []string // base URLs, for errors
 	resend time.Duration
 	client *http.Client
 	now    func() time.Time
-	red    *redactor
+	red    *notify.Redaction
 }
 
 // Redact removes the Alertmanager URLs' queries from s.
-func (am *Alertmanager) Redact(s string) string { return am.red.Redact(s) }
+func (am *Notifier) Redact(s string) string { return am.red.Redact(s) }
 
 // NewAlertmanager builds an Alertmanager notifier; a nil client takes a
 // default one with a 30 s timeout.
-func NewAlertmanager(cfg AlertmanagerConfig, client *http.Client) (*Alertmanager, error) {
+func New(cfg Config, client *http.Client) (*Notifier, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	am := &Alertmanager{name: cfg.Name, resend: cfg.ResendInterval, client: orDefault(client), now: time.Now}
+	am := &Notifier{name: cfg.Name, resend: cfg.ResendInterval, client: notify.Client(client), now: time.Now}
 	if am.name == "" {
 		am.name = "alertmanager"
 	}
@@ -92,16 +101,16 @@ func NewAlertmanager(cfg AlertmanagerConfig, client *http.Client) (*Alertmanager
 		am.urls = append(am.urls, base+"/api/v2/alerts")
 		am.shown = append(am.shown, base)
 	}
-	am.red = newRedactor(cfg.URLs)
+	am.red = notify.NewRedaction(cfg.URLs)
 	return am, nil
 }
 
 // Name is the notifier's configured name ("alertmanager" by default).
-func (am *Alertmanager) Name() string { return am.name }
+func (am *Notifier) Name() string { return am.name }
 
 // ResendInterval is how often the engine must re-send firing alerts:
 // Alertmanager resolves a firing alert by itself at its endsAt.
-func (am *Alertmanager) ResendInterval() time.Duration { return am.resend }
+func (am *Notifier) ResendInterval() time.Duration { return am.resend }
 
 // amAlert is an alert of Alertmanager's API v2 (postableAlert).
 type amAlert struct {
@@ -112,11 +121,15 @@ type amAlert struct {
 	GeneratorURL string            `json:"generatorURL,omitempty"`
 }
 
+// resendsBeforeEnd is how many resend intervals a firing alert's endsAt
+// lies ahead, as in Prometheus: a few missed resends do not resolve it.
+const resendsBeforeEnd = 4
+
 // payload converts alerts the way Prometheus does: a firing alert ends
 // 4 resend intervals from now unless sent again, a resolved one at its
 // EndsAt. Each carries SourceLabel (SourceDriftwatch unless the rule's
 // labels say otherwise).
-func (am *Alertmanager) payload(alerts []Alert) ([]byte, error) {
+func (am *Notifier) payload(alerts []notify.Alert) ([]byte, error) {
 	now := am.now()
 	out := make([]amAlert, 0, len(alerts))
 	for _, a := range alerts {
@@ -127,7 +140,7 @@ func (am *Alertmanager) payload(alerts []Alert) ([]byte, error) {
 			}
 		}
 		for k, v := range map[string]string{"alertname": a.Rule, "model": a.Model, "version": a.Version,
-			"feature": a.Feature, "statistic": a.Statistic, "severity": a.Severity, SourceLabel: SourceDriftwatch} {
+			"feature": a.Feature, "statistic": string(a.Statistic), "severity": string(a.Severity), SourceLabel: SourceDriftwatch} {
 			if _, ok := labels[k]; !ok && v != "" {
 				labels[k] = v
 			}
@@ -139,7 +152,7 @@ func (am *Alertmanager) payload(alerts []Alert) ([]byte, error) {
 		if annotations == nil {
 			annotations = make(map[string]string, 5)
 		}
-		annotations["summary"], annotations["description"] = summarize(a)
+		annotations["summary"], annotations["description"] = notify.Summarize(a)
 		setDefault(annotations, "value", strconv.FormatFloat(a.Value, 'g', 6, 64))
 		setDefault(annotations, "threshold", strconv.FormatFloat(a.Threshold, 'g', -1, 64))
 		if a.DashboardURL != "" {
@@ -147,15 +160,15 @@ func (am *Alertmanager) payload(alerts []Alert) ([]byte, error) {
 		}
 
 		start := a.StartsAt
-		end := now.Add(4 * am.resend)
-		if a.Status == StatusResolved {
+		end := now.Add(resendsBeforeEnd * am.resend)
+		if a.Status == notify.StatusResolved {
 			end = a.EndsAt
 			if end.IsZero() {
 				end = now
 			}
 		}
 		if !start.IsZero() && end.Before(start) {
-			end = start // Alertmanager rejects an alert that ends before it starts
+			end = start // Notifier rejects an alert that ends before it starts
 		}
 		out = append(out, amAlert{Labels: labels, Annotations: annotations, StartsAt: rfc3339(start),
 			EndsAt: rfc3339(end), GeneratorURL: a.GeneratorURL})
@@ -183,7 +196,7 @@ func rfc3339(t time.Time) string {
 // others. It succeeds if at least one accepted them (the others get them at
 // the next resend); a failure is retryable only if every Alertmanager failed
 // retryably.
-func (am *Alertmanager) Notify(ctx context.Context, alerts []Alert) (bool, error) {
+func (am *Notifier) Notify(ctx context.Context, alerts []notify.Alert) (bool, error) {
 	if len(alerts) == 0 {
 		return false, nil
 	}
@@ -196,7 +209,7 @@ func (am *Alertmanager) Notify(ctx context.Context, alerts []Alert) (bool, error
 	accepted, retry := false, true
 	for i, u := range am.urls {
 		actx, cancel := shareDeadline(ctx, len(am.urls)-i)
-		r, err := do(actx, am.client, http.MethodPost, u, am.shown[i], h.Clone(), body, am.red)
+		r, err := notify.Do(actx, am.client, http.MethodPost, u, am.shown[i], h.Clone(), body, am.red)
 		cancel()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("alerting: alertmanager: %w", err))

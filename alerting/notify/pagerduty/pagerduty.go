@@ -1,4 +1,9 @@
-package alerting
+// Package pagerduty triggers and resolves PagerDuty incidents through the
+// Events API v2, deduplicated by the alert's key.
+//
+// Queueing and retries are left to package notify's dispatcher, deciding
+// what to send to package alerting.
+package pagerduty
 
 import (
 	"context"
@@ -11,20 +16,22 @@ import (
 	"time"
 
 	"github.com/PagerDuty/go-pagerduty"
+
+	"driftwatch/alerting/notify"
 )
 
 // DefaultPagerDutyURL is PagerDuty's Events API v2 endpoint.
-const DefaultPagerDutyURL = "https://events.pagerduty.com/v2/enqueue"
+const DefaultURL = "https://events.pagerduty.com/v2/enqueue"
 
 // PagerDutyConfig sends Events API v2 events: trigger on firing, resolve on
 // resolved, deduplicated by the alert's key.
-type PagerDutyConfig struct {
+type Config struct {
 	// Name is set by the caller: the notifier's name in the service config.
 	Name string `yaml:"-" json:"-"`
 	// RoutingKey is the integration key of an Events API v2 integration,
 	// inline or from the environment variable RoutingKeyEnv names.
-	RoutingKey    Secret `yaml:"routing_key" json:"routing_key,omitempty"`
-	RoutingKeyEnv string `yaml:"routing_key_env" json:"routing_key_env,omitempty"`
+	RoutingKey    notify.Secret `yaml:"routing_key" json:"routing_key,omitempty"`
+	RoutingKeyEnv string        `yaml:"routing_key_env" json:"routing_key_env,omitempty"`
 	// URL is the events endpoint, ending in /v2/enqueue (default
 	// https://events.pagerduty.com/v2/enqueue; events.eu.pagerduty.com for
 	// EU accounts).
@@ -34,14 +41,14 @@ type PagerDutyConfig struct {
 const pagerDutyPath = "/v2/enqueue" // go-pagerduty appends it to the endpoint
 
 // Validate checks the config and fills its defaults.
-func (c *PagerDutyConfig) Validate() error {
-	if err := checkSecret("pagerduty", "routing_key", c.RoutingKey, c.RoutingKeyEnv, true); err != nil {
+func (c *Config) Validate() error {
+	if err := notify.CheckSecret("pagerduty", "routing_key", c.RoutingKey, c.RoutingKeyEnv, true); err != nil {
 		return err
 	}
 	if c.URL == "" {
-		c.URL = DefaultPagerDutyURL
+		c.URL = DefaultURL
 	}
-	if err := checkURL("pagerduty", "url", c.URL); err != nil {
+	if err := notify.CheckURL("pagerduty", "url", c.URL); err != nil {
 		return err
 	}
 	if !strings.HasSuffix(c.URL, pagerDutyPath) {
@@ -52,42 +59,42 @@ func (c *PagerDutyConfig) Validate() error {
 }
 
 // PagerDuty sends one event per alert to the Events API v2.
-type PagerDuty struct {
+type Notifier struct {
 	name       string
 	routingKey string
 	endpoint   string // url without /v2/enqueue, as go-pagerduty wants it
 	client     *http.Client
-	red        *redactor
+	red        *notify.Redaction
 }
 
 // Redact removes the routing key and the URL's query from s.
-func (p *PagerDuty) Redact(s string) string { return p.red.Redact(s) }
+func (p *Notifier) Redact(s string) string { return p.red.Redact(s) }
 
 // NewPagerDuty builds a PagerDuty notifier; a nil client takes a default
 // one with a 30 s timeout.
-func NewPagerDuty(cfg PagerDutyConfig, client *http.Client) (*PagerDuty, error) {
+func New(cfg Config, client *http.Client) (*Notifier, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	key, err := secretValue("pagerduty", "routing_key_env", cfg.RoutingKey, cfg.RoutingKeyEnv)
+	key, err := notify.SecretValue("pagerduty", "routing_key_env", cfg.RoutingKey, cfg.RoutingKeyEnv)
 	if err != nil {
 		return nil, err
 	}
-	p := &PagerDuty{name: cfg.Name, routingKey: key, endpoint: strings.TrimSuffix(cfg.URL, pagerDutyPath), client: orDefault(client)}
+	p := &Notifier{name: cfg.Name, routingKey: key, endpoint: strings.TrimSuffix(cfg.URL, pagerDutyPath), client: notify.Client(client)}
 	if p.name == "" {
 		p.name = "pagerduty"
 	}
-	p.red = newRedactor([]string{cfg.URL}, key)
+	p.red = notify.NewRedaction([]string{cfg.URL}, key)
 	return p, nil
 }
 
 // Name is the notifier's configured name ("pagerduty" by default).
-func (p *PagerDuty) Name() string { return p.name }
+func (p *Notifier) Name() string { return p.name }
 
 // Notify sends one event per alert; it tries them all, and a failure is
 // retryable if any event failed retryably (PagerDuty deduplicates the
 // re-sent ones by dedup_key).
-func (p *PagerDuty) Notify(ctx context.Context, alerts []Alert) (bool, error) {
+func (p *Notifier) Notify(ctx context.Context, alerts []notify.Alert) (bool, error) {
 	var errs []error
 	retry := false
 	for _, a := range alerts {
@@ -99,7 +106,7 @@ func (p *PagerDuty) Notify(ctx context.Context, alerts []Alert) (bool, error) {
 	return retry, errors.Join(errs...)
 }
 
-func (p *PagerDuty) send(ctx context.Context, a Alert) (bool, error) {
+func (p *Notifier) send(ctx context.Context, a notify.Alert) (bool, error) {
 	// go-pagerduty flattens transport errors into text and reads Events API
 	// errors as REST API ones (losing PagerDuty's message); the recorder
 	// keeps both for the shared classification. A client per call keeps
@@ -110,9 +117,9 @@ func (p *PagerDuty) send(ctx context.Context, a Alert) (bool, error) {
 	_, err := c.ManageEventWithContext(ctx, pagerDutyEvent(a, p.routingKey))
 	switch {
 	case rec.err != nil:
-		return true, transportError(rec.err, showHost(p.endpoint))
+		return true, notify.TransportError(rec.err, notify.ShowHost(p.endpoint))
 	case rec.status != nil:
-		return rec.retry, fmt.Errorf("%s: %w", showHost(p.endpoint), rec.status)
+		return rec.retry, fmt.Errorf("%s: %w", notify.ShowHost(p.endpoint), rec.status)
 	case err != nil && !rec.done:
 		return false, err // the request was never sent
 	}
@@ -122,10 +129,10 @@ func (p *PagerDuty) send(ctx context.Context, a Alert) (bool, error) {
 // recordingDoer is the pagerduty.HTTPClient of one call.
 type recordingDoer struct {
 	c      *http.Client
-	red    *redactor
+	red    *notify.Redaction
 	done   bool  // a response arrived
 	err    error // from http.Client.Do
-	status error // from httpError, for a response other than 2xx
+	status error // from notify.HTTPError, for a response other than 2xx
 	retry  bool
 }
 
@@ -137,19 +144,22 @@ func (d *recordingDoer) Do(req *http.Request) (*http.Response, error) {
 	d.done = true
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// httpError reads the body; go-pagerduty gets an empty one.
-		d.retry, d.status = httpError(resp, d.red)
+		d.retry, d.status = notify.HTTPError(resp, d.red)
 		resp.Body.Close()
 		resp.Body = http.NoBody
 	}
 	return resp, nil
 }
 
+// maxSummary is the Events API v2 limit on payload.summary, in bytes.
+const maxSummary = 1024
+
 // pagerDutyEvent maps an alert to an event. Resolve events carry only the
 // routing and dedup keys: PagerDuty ignores the rest.
-func pagerDutyEvent(a Alert, routingKey string) *pagerduty.V2Event {
+func pagerDutyEvent(a notify.Alert, routingKey string) *pagerduty.V2Event {
 	e := &pagerduty.V2Event{RoutingKey: routingKey, Action: "trigger", DedupKey: dedupKey(a.Key),
 		Client: "driftwatch", ClientURL: a.GeneratorURL}
-	if a.Status == StatusResolved {
+	if a.Status == notify.StatusResolved {
 		e.Action = "resolve"
 		return e
 	}
@@ -159,23 +169,23 @@ func pagerDutyEvent(a Alert, routingKey string) *pagerduty.V2Event {
 	if a.DashboardURL != "" {
 		e.Links = append(e.Links, map[string]string{"href": a.DashboardURL, "text": "Dashboard"})
 	}
-	summary, description := summarize(a)
+	summary, description := notify.Summarize(a)
 	severity := "error"
 	switch a.Severity {
-	case SeverityCritical:
+	case notify.SeverityCritical:
 		severity = "critical"
-	case SeverityWarning:
+	case notify.SeverityWarning:
 		severity = "warning"
 	}
 	details := map[string]any{
 		"model": a.Model, "version": a.Version, "feature": a.Feature, "statistic": a.Statistic,
-		"value": Float(a.Value), "op": a.Op, "threshold": Float(a.Threshold), "samples": Float(a.Samples),
-		"window":      PayloadWindow{Start: utcOrNil(a.WindowStart), End: utcOrNil(a.WindowEnd)},
+		"value": notify.Float(a.Value), "op": a.Op, "threshold": notify.Float(a.Threshold), "samples": notify.Float(a.Samples),
+		"window":      notify.WindowOf(a),
 		"description": description, "labels": a.Labels,
 	}
 	e.Payload = &pagerduty.V2Payload{
-		Summary: shorten(summary, 1024), Source: "driftwatch", Severity: severity,
-		Component: a.Model, Group: a.Model + "/" + a.Version, Class: a.Statistic, Details: details,
+		Summary: notify.Shorten(summary, maxSummary), Source: "driftwatch", Severity: severity,
+		Component: a.Model, Group: a.Model + "/" + a.Version, Class: string(a.Statistic), Details: details,
 	}
 	if !a.StartsAt.IsZero() {
 		e.Payload.Timestamp = a.StartsAt.UTC().Format(time.RFC3339)

@@ -1,4 +1,4 @@
-package alerting
+package pagerduty
 
 import (
 	"encoding/json"
@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"driftwatch/alerting/notify"
+	"driftwatch/alerting/notify/notifytest"
 )
 
 // pdServer fakes the Events API v2: it keeps each event and answers 202,
@@ -64,16 +67,16 @@ func newPDServer(t *testing.T, answers ...pdAnswer) (*pdServer, *httptest.Server
 func TestPagerDutyTriggerResolve(t *testing.T) {
 	s, srv := newPDServer(t)
 	t.Setenv("DRIFTWATCH_TEST_PD_KEY", "R0UTINGKEY0000000000000000000000")
-	p, err := NewPagerDuty(PagerDutyConfig{RoutingKeyEnv: "DRIFTWATCH_TEST_PD_KEY", URL: srv.URL + "/v2/enqueue"}, srv.Client())
+	p, err := New(Config{RoutingKeyEnv: "DRIFTWATCH_TEST_PD_KEY", URL: srv.URL + "/v2/enqueue"}, srv.Client())
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := fixtureAlert("income")
-	ctx := notifyContext(t)
-	if _, err := p.Notify(ctx, []Alert{a}); err != nil {
+	a := notifytest.Alert("income")
+	ctx := notifytest.Context(t)
+	if _, err := p.Notify(ctx, []notify.Alert{a}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Notify(ctx, []Alert{fixtureResolved(a, a.StartsAt.Add(time.Hour))}); err != nil {
+	if _, err := p.Notify(ctx, []notify.Alert{notifytest.Resolved(a, a.StartsAt.Add(time.Hour))}); err != nil {
 		t.Fatal(err)
 	}
 	ev := s.seen()
@@ -112,8 +115,8 @@ func TestPagerDutyTriggerResolve(t *testing.T) {
 }
 
 func TestPagerDutyMapping(t *testing.T) {
-	for sev, want := range map[string]string{SeverityCritical: "critical", SeverityWarning: "warning", "": "error"} {
-		a := fixtureAlert("income")
+	for sev, want := range map[notify.Severity]string{notify.SeverityCritical: "critical", notify.SeverityWarning: "warning", "": "error"} {
+		a := notifytest.Alert("income")
 		a.Severity = sev
 		if got := pagerDutyEvent(a, "k").Payload.Severity; got != want {
 			t.Errorf("severity %q -> %q, want %q", sev, got, want)
@@ -138,11 +141,11 @@ func TestPagerDutyErrors(t *testing.T) {
 		{pdAnswer{202, "not json"}, false, ""}, // accepted: the answer does not matter
 	} {
 		_, srv := newPDServer(t, tc.ans)
-		p, err := NewPagerDuty(PagerDutyConfig{RoutingKey: "R0UTINGKEY-SECRET", URL: srv.URL + "/v2/enqueue"}, srv.Client())
+		p, err := New(Config{RoutingKey: "R0UTINGKEY-SECRET", URL: srv.URL + "/v2/enqueue"}, srv.Client())
 		if err != nil {
 			t.Fatal(err)
 		}
-		retry, err := p.Notify(notifyContext(t), []Alert{fixtureAlert("income")})
+		retry, err := p.Notify(notifytest.Context(t), []notify.Alert{notifytest.Alert("income")})
 		if tc.contains == "" {
 			if err != nil {
 				t.Errorf("%d: %v", tc.ans.status, err)
@@ -156,11 +159,11 @@ func TestPagerDutyErrors(t *testing.T) {
 
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close()
-	p, err := NewPagerDuty(PagerDutyConfig{RoutingKey: "R0UTINGKEY-SECRET", URL: srv.URL + "/v2/enqueue"}, nil)
+	p, err := New(Config{RoutingKey: "R0UTINGKEY-SECRET", URL: srv.URL + "/v2/enqueue"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if retry, err := p.Notify(notifyContext(t), []Alert{fixtureAlert("income")}); err == nil || !retry || strings.Contains(err.Error(), "SECRET") {
+	if retry, err := p.Notify(notifytest.Context(t), []notify.Alert{notifytest.Alert("income")}); err == nil || !retry || strings.Contains(err.Error(), "SECRET") {
 		t.Errorf("network error: retry=%v err=%v, want retryable", retry, err)
 	}
 }

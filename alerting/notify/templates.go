@@ -1,13 +1,16 @@
-package alerting
+package notify
 
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"strings"
 	"sync"
 	"text/template"
 	"time"
+
+	"driftwatch/vocab"
 )
 
 // Default templates for an alert's summary and description. They run over
@@ -32,7 +35,11 @@ type Templates struct {
 	summary, description *template.Template
 }
 
-// templateFuncs are available to every template of this package.
+// TemplateFuncs returns the functions every alert template can call
+// (rfc3339, finite, headline, detail), for notifiers with templates of
+// their own.
+func TemplateFuncs() template.FuncMap { return maps.Clone(templateFuncs) }
+
 var templateFuncs = template.FuncMap{
 	"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"finite":   func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) },
@@ -43,24 +50,24 @@ var templateFuncs = template.FuncMap{
 // isRollout reports whether the alert is a rollout decision (rollout_rollback,
 // rollout_promote): Version is the candidate, Labels["stable"] the stable
 // version, Annotations["reason"] the decision's reason.
-func isRollout(a Alert) bool { return strings.HasPrefix(a.Statistic, "rollout_") }
+func isRollout(a Alert) bool { return a.Statistic.RolloutDecision() != "" }
 
 // subject names the statistic: "psi of income", "accuracy".
 func subject(a Alert, long bool) string {
 	switch {
 	case a.Feature == "":
-		return a.Statistic
-	case a.Statistic == "consumer_lag":
-		return "consumer_lag of topic " + a.Feature
+		return string(a.Statistic)
+	case a.Statistic == vocab.ConsumerLag:
+		return string(vocab.ConsumerLag) + " of topic " + a.Feature
 	case long:
-		return a.Statistic + " of feature " + a.Feature
+		return string(a.Statistic) + " of feature " + a.Feature
 	}
-	return a.Statistic + " of " + a.Feature
+	return string(a.Statistic) + " of " + a.Feature
 }
 
-// back is the side of the threshold a resolved alert is back on.
-func back(op string) string {
-	if op == "<=" {
+// Back is the side of the threshold a resolved alert is back on.
+func Back(op Op) string {
+	if op == OpAtMost {
 		return "above"
 	}
 	return "below"
@@ -72,10 +79,10 @@ func change(a Alert) string {
 		return ""
 	}
 	verb := "escalated"
-	if severityRank(a.Severity) < severityRank(a.PreviousSeverity) {
+	if SeverityRank(a.Severity) < SeverityRank(a.PreviousSeverity) {
 		verb = "de-escalated"
 	}
-	return verb + " from " + a.PreviousSeverity + " to " + a.Severity
+	return verb + " from " + string(a.PreviousSeverity) + " to " + string(a.Severity)
 }
 
 // headline is the one-line statement of the default summary:
@@ -88,7 +95,7 @@ func change(a Alert) string {
 //	rollback of candidate v2 (stable v1) decided: <reason>
 //	candidate v2 (stable v1), step 2/4: the flag reached 25% (step 2 of 4)
 func headline(a Alert) string {
-	if a.Statistic == "rollout_stepped" || a.Statistic == "rollout_rolled_back" {
+	if a.Statistic == vocab.RolloutStepped || a.Statistic == vocab.RolloutRolledBack {
 		// A flag change: "candidate v2 (stable v1), step 2/4: the flag reached 25% (step 2 of 4)".
 		s := "candidate " + a.Version
 		if st := a.Labels["stable"]; st != "" {
@@ -103,7 +110,7 @@ func headline(a Alert) string {
 		return s + ": " + a.Annotations["reason"]
 	}
 	if isRollout(a) {
-		what := strings.TrimPrefix(a.Statistic, "rollout_")
+		what := a.Statistic.RolloutDecision()
 		if a.Status == StatusResolved {
 			return fmt.Sprintf("the %s decision on candidate %s no longer stands", what, a.Version)
 		}
@@ -124,7 +131,7 @@ func headline(a Alert) string {
 		if math.IsNaN(a.Value) {
 			return subject(a, false) + " is no longer evaluated"
 		}
-		return fmt.Sprintf("%s is %.3g, back %s %g", subject(a, false), a.Value, back(a.Op), a.Threshold)
+		return fmt.Sprintf("%s is %.3g, back %s %g", subject(a, false), a.Value, Back(a.Op), a.Threshold)
 	}
 	s := fmt.Sprintf("%s is %.3g (%s %g)", subject(a, false), a.Value, a.Op, a.Threshold)
 	if c := change(a); c != "" {
@@ -147,7 +154,7 @@ func detail(a Alert) string {
 	}
 	switch {
 	case isRollout(a):
-		what := strings.TrimPrefix(a.Statistic, "rollout_")
+		what := a.Statistic.RolloutDecision()
 		if a.Status == StatusResolved {
 			fmt.Fprintf(&b, "the %s decision on candidate %s no longer stands (a new rollout)", what, a.Version)
 			break
@@ -172,7 +179,7 @@ func detail(a Alert) string {
 		if math.IsNaN(a.Value) {
 			fmt.Fprintf(&b, "%s is no longer evaluated", subject(a, true))
 		} else {
-			fmt.Fprintf(&b, "%s is %.4g, back %s the threshold %g", subject(a, true), a.Value, back(a.Op), a.Threshold)
+			fmt.Fprintf(&b, "%s is %.4g, back %s the threshold %g", subject(a, true), a.Value, Back(a.Op), a.Threshold)
 			samples()
 		}
 		if !a.StartsAt.IsZero() && !a.EndsAt.IsZero() {
@@ -180,7 +187,7 @@ func detail(a Alert) string {
 		}
 	default:
 		side := "at or above"
-		if a.Op == "<=" {
+		if a.Op == OpAtMost {
 			side = "at or below"
 		}
 		fmt.Fprintf(&b, "%s is %.4g, %s the %s threshold %g", subject(a, true), a.Value, side, a.Severity, a.Threshold)
@@ -196,12 +203,20 @@ func detail(a Alert) string {
 // sampleAlert is what NewTemplates executes new templates on, so that a
 // template naming a field Alert does not have fails at construction rather
 // than at the first alert.
+// SampleAlert returns it, for notifiers that check templates of their own
+// the same way.
+func SampleAlert() Alert {
+	a := sampleAlert
+	a.Labels, a.Annotations = maps.Clone(a.Labels), map[string]string{}
+	return a
+}
+
 var sampleAlert = Alert{
 	Key: "drift/credit/v1/income", Rule: "drift", Status: StatusFiring, Severity: SeverityWarning,
 	Labels:      map[string]string{"alertname": "drift", "model": "credit", "version": "v1"},
 	Annotations: map[string]string{},
-	Model:       "credit", Version: "v1", Feature: "income", Statistic: "psi",
-	Value: 0.31, Threshold: 0.2, Op: ">=", Samples: 5000,
+	Model:       "credit", Version: "v1", Feature: "income", Statistic: vocab.PSI,
+	Value: 0.31, Threshold: 0.2, Op: OpAtLeast, Samples: 5000,
 	WindowStart: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
 	WindowEnd:   time.Date(2025, 1, 1, 1, 0, 0, 0, time.UTC),
 	StartsAt:    time.Date(2025, 1, 1, 1, 0, 0, 0, time.UTC),
@@ -238,7 +253,7 @@ func parseTemplate(name, text, def string) (*template.Template, error) {
 
 // Render returns the alert's summary and description. A template that fails
 // on this alert (it passed on the sample) falls back to the default one, so
-// a notification always says something.
+// a Notification always says something.
 func (t *Templates) Render(a Alert) (summary, description string) {
 	return execute(t.summary, defaultTemplates().summary, a), execute(t.description, defaultTemplates().description, a)
 }
@@ -261,9 +276,9 @@ var defaultTemplates = sync.OnceValue(func() *Templates {
 	return t
 })
 
-// summarize returns the alert's summary and description annotations, or,
+// Summarize returns the alert's summary and description annotations, or,
 // where the rule engine left them empty, the default rendering.
-func summarize(a Alert) (summary, description string) {
+func Summarize(a Alert) (summary, description string) {
 	summary, description = a.Annotations["summary"], a.Annotations["description"]
 	if summary == "" || description == "" {
 		s, d := defaultTemplates().Render(a)

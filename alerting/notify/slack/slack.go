@@ -1,4 +1,9 @@
-package alerting
+// Package slack posts alerts as Block Kit messages through a Slack incoming
+// webhook or the Web API (chat.postMessage).
+//
+// Queueing and retries are left to package notify's dispatcher, deciding
+// what to send to package alerting.
+package slack
 
 import (
 	"context"
@@ -12,30 +17,32 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"driftwatch/alerting/notify"
 )
 
 // DefaultSlackAPIURL is Slack's Web API base URL.
-const DefaultSlackAPIURL = "https://slack.com/api/"
+const DefaultAPIURL = "https://slack.com/api/"
 
 // SlackConfig posts Block Kit messages through an incoming webhook, or
 // through chat.postMessage with a bot token and a channel.
-type SlackConfig struct {
+type Config struct {
 	// Name is set by the caller: the notifier's name in the service config.
 	Name string `yaml:"-" json:"-"`
 	// WebhookURL is an incoming webhook; the URL is itself a credential, so
 	// it may come from the environment variable WebhookURLEnv names.
-	WebhookURL    Secret `yaml:"webhook_url" json:"webhook_url,omitempty"`
-	WebhookURLEnv string `yaml:"webhook_url_env" json:"webhook_url_env,omitempty"`
+	WebhookURL    notify.Secret `yaml:"webhook_url" json:"webhook_url,omitempty"`
+	WebhookURLEnv string        `yaml:"webhook_url_env" json:"webhook_url_env,omitempty"`
 	// Token (a bot token, xoxb-…) and Channel select chat.postMessage.
-	Token    Secret `yaml:"token" json:"token,omitempty"`
-	TokenEnv string `yaml:"token_env" json:"token_env,omitempty"`
-	Channel  string `yaml:"channel" json:"channel,omitempty"`
+	Token    notify.Secret `yaml:"token" json:"token,omitempty"`
+	TokenEnv string        `yaml:"token_env" json:"token_env,omitempty"`
+	Channel  string        `yaml:"channel" json:"channel,omitempty"`
 	// APIURL is the Web API's base URL (default https://slack.com/api/).
 	APIURL string `yaml:"api_url" json:"api_url,omitempty"`
 }
 
 // Validate checks the config and fills its defaults.
-func (c *SlackConfig) Validate() error {
+func (c *Config) Validate() error {
 	webhook := c.WebhookURL != "" || c.WebhookURLEnv != ""
 	token := c.Token != "" || c.TokenEnv != ""
 	switch {
@@ -44,14 +51,14 @@ func (c *SlackConfig) Validate() error {
 	case webhook && token:
 		return errors.New("alerting: slack: webhook_url and token are exclusive")
 	}
-	if err := checkSecret("slack", "webhook_url", c.WebhookURL, c.WebhookURLEnv, false); err != nil {
+	if err := notify.CheckSecret("slack", "webhook_url", c.WebhookURL, c.WebhookURLEnv, false); err != nil {
 		return err
 	}
-	if err := checkSecret("slack", "token", c.Token, c.TokenEnv, false); err != nil {
+	if err := notify.CheckSecret("slack", "token", c.Token, c.TokenEnv, false); err != nil {
 		return err
 	}
 	if c.WebhookURL != "" {
-		if err := checkURL("slack", "webhook_url", string(c.WebhookURL)); err != nil {
+		if err := notify.CheckURL("slack", "webhook_url", string(c.WebhookURL)); err != nil {
 			return err
 		}
 	}
@@ -59,9 +66,9 @@ func (c *SlackConfig) Validate() error {
 		return errors.New("alerting: slack: channel is required with token")
 	}
 	if c.APIURL == "" {
-		c.APIURL = DefaultSlackAPIURL
+		c.APIURL = DefaultAPIURL
 	}
-	if err := checkURL("slack", "api_url", c.APIURL); err != nil {
+	if err := notify.CheckURL("slack", "api_url", c.APIURL); err != nil {
 		return err
 	}
 	if !strings.HasSuffix(c.APIURL, "/") {
@@ -71,56 +78,56 @@ func (c *SlackConfig) Validate() error {
 }
 
 // Slack sends one Block Kit message per alert, firing or resolved.
-type Slack struct {
+type Notifier struct {
 	name    string
 	webhook string        // incoming webhook URL, or ""
 	api     *slack.Client // chat.postMessage when webhook is ""
 	channel string
 	client  *http.Client
-	red     *redactor
+	red     *notify.Redaction
 }
 
 // Redact removes the incoming webhook URL's secret path and the token
 // from s.
-func (s *Slack) Redact(text string) string { return s.red.Redact(text) }
+func (s *Notifier) Redact(text string) string { return s.red.Redact(text) }
 
 // NewSlack builds a Slack notifier; a nil client takes a default one with a
 // 30 s timeout.
-func NewSlack(cfg SlackConfig, client *http.Client) (*Slack, error) {
+func New(cfg Config, client *http.Client) (*Notifier, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Slack{name: cfg.Name, channel: cfg.Channel, client: orDefault(client)}
+	s := &Notifier{name: cfg.Name, channel: cfg.Channel, client: notify.Client(client)}
 	if s.name == "" {
 		s.name = "slack"
 	}
 	if cfg.WebhookURL != "" || cfg.WebhookURLEnv != "" {
-		u, err := secretValue("slack", "webhook_url_env", cfg.WebhookURL, cfg.WebhookURLEnv)
+		u, err := notify.SecretValue("slack", "webhook_url_env", cfg.WebhookURL, cfg.WebhookURLEnv)
 		if err != nil {
 			return nil, err
 		}
-		if err := checkURL("slack", "webhook_url_env", u); err != nil {
+		if err := notify.CheckURL("slack", "webhook_url_env", u); err != nil {
 			return nil, err
 		}
 		s.webhook = u
-		s.red = newRedactor([]string{u})
+		s.red = notify.NewRedaction([]string{u})
 		return s, nil
 	}
-	token, err := secretValue("slack", "token_env", cfg.Token, cfg.TokenEnv)
+	token, err := notify.SecretValue("slack", "token_env", cfg.Token, cfg.TokenEnv)
 	if err != nil {
 		return nil, err
 	}
 	s.api = slack.New(token, slack.OptionHTTPClient(s.client), slack.OptionAPIURL(cfg.APIURL))
-	s.red = newRedactor([]string{cfg.APIURL}, token)
+	s.red = notify.NewRedaction([]string{cfg.APIURL}, token)
 	return s, nil
 }
 
 // Name is the notifier's configured name ("slack" by default).
-func (s *Slack) Name() string { return s.name }
+func (s *Notifier) Name() string { return s.name }
 
 // Notify posts one message per alert; it tries them all, and a failure is
 // retryable if any message failed retryably.
-func (s *Slack) Notify(ctx context.Context, alerts []Alert) (bool, error) {
+func (s *Notifier) Notify(ctx context.Context, alerts []notify.Alert) (bool, error) {
 	var errs []error
 	retry := false
 	for _, a := range alerts {
@@ -146,13 +153,13 @@ func (s *Slack) Notify(ctx context.Context, alerts []Alert) (bool, error) {
 // credential.
 func slackError(err error) (bool, error) {
 	if ue, ok := errors.AsType[*url.Error](err); ok {
-		return true, transportError(ue, "slack")
+		return true, notify.TransportError(ue, "slack")
 	}
 	if _, ok := errors.AsType[*slack.RateLimitedError](err); ok {
 		return true, err
 	}
 	if e, ok := errors.AsType[slack.StatusCodeError](err); ok {
-		return retryableStatus(e.Code), err
+		return notify.RetryableStatus(e.Code), err
 	}
 	if e, ok := errors.AsType[slack.SlackErrorResponse](err); ok {
 		// Slack answers 200 with ok=false; these codes are transient.
@@ -164,18 +171,25 @@ func slackError(err error) (bool, error) {
 	return false, err
 }
 
+// Block Kit limits on text: a header block's and a section's or context
+// element's, in characters.
+const (
+	maxHeader  = 150
+	maxSection = 3000
+)
+
 // slackMessage is an alert's notification text (shown where blocks are
 // not: notifications, screen readers) and its blocks: a header, the
 // summary with the alert's fields, the description, and links.
-func slackMessage(a Alert) (string, []slack.Block) {
-	summary, description := summarize(a)
+func slackMessage(a notify.Alert) (string, []slack.Block) {
+	summary, description := notify.Summarize(a)
 	status := "Firing"
-	if a.Status == StatusResolved {
+	if a.Status == notify.StatusResolved {
 		status = "Resolved"
 	}
 	head := status
-	if a.Severity != "" && a.Status != StatusResolved {
-		head += " (" + a.Severity + ")"
+	if a.Severity != "" && a.Status != notify.StatusResolved {
+		head += " (" + string(a.Severity) + ")"
 	}
 	head += ": " + a.Rule
 	if a.Model != "" {
@@ -191,14 +205,14 @@ func slackMessage(a Alert) (string, []slack.Block) {
 	field("Model", a.Model)
 	field("Version", a.Version)
 	field("Feature", a.Feature)
-	field("Statistic", a.Statistic)
+	field("Statistic", string(a.Statistic))
 	switch {
-	case a.Status != StatusResolved:
-		field("Value", formatFloat(a.Value)+" "+a.Op+" "+formatFloat(a.Threshold)+" ("+a.Severity+")")
+	case a.Status != notify.StatusResolved:
+		field("Value", formatFloat(a.Value)+" "+string(a.Op)+" "+formatFloat(a.Threshold)+" ("+string(a.Severity)+")")
 	case math.IsNaN(a.Value):
 		field("Value", "no longer evaluated")
 	default:
-		field("Value", formatFloat(a.Value)+", back "+back(a.Op)+" "+formatFloat(a.Threshold))
+		field("Value", formatFloat(a.Value)+", back "+notify.Back(a.Op)+" "+formatFloat(a.Threshold))
 	}
 	if a.WindowEnd.IsZero() {
 		field("Window", "count window")
@@ -208,18 +222,18 @@ func slackMessage(a Alert) (string, []slack.Block) {
 	if a.Samples > 0 && !math.IsInf(a.Samples, 0) {
 		field("Samples", strconv.FormatFloat(a.Samples, 'f', -1, 64))
 	}
-	if a.Status == StatusResolved && !a.EndsAt.IsZero() {
+	if a.Status == notify.StatusResolved && !a.EndsAt.IsZero() {
 		field("Resolved at", a.EndsAt.UTC().Format(time.RFC3339))
 	} else if !a.StartsAt.IsZero() {
 		field("Since", a.StartsAt.UTC().Format(time.RFC3339))
 	}
 
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, shorten(head, 150), false, false)),
-		slack.NewSectionBlock(mrkdwn(escapeMrkdwn(shorten(summary, 3000))), fields, nil),
+		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, notify.Shorten(head, maxHeader), false, false)),
+		slack.NewSectionBlock(mrkdwn(escapeMrkdwn(notify.Shorten(summary, maxSection))), fields, nil),
 	}
 	if description != "" && description != summary {
-		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(escapeMrkdwn(shorten(description, 3000)))))
+		blocks = append(blocks, slack.NewContextBlock("", mrkdwn(escapeMrkdwn(notify.Shorten(description, maxSection)))))
 	}
 	var links []string
 	if a.GeneratorURL != "" {

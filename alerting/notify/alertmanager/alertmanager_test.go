@@ -1,4 +1,4 @@
-package alerting
+package alertmanager
 
 import (
 	"context"
@@ -14,12 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"driftwatch/alerting/notify"
+	"driftwatch/alerting/notify/notifytest"
 	"driftwatch/internal/testutil/daemon"
 )
 
 func TestAlertmanagerPayload(t *testing.T) {
-	rc, srv := newHookServer(t)
-	am, err := NewAlertmanager(AlertmanagerConfig{URLs: []string{srv.URL + "/prefix/"}, ResendInterval: 30 * time.Second}, srv.Client())
+	rc, srv := notifytest.NewHookServer(t)
+	am, err := New(Config{URLs: []string{srv.URL + "/prefix/"}, ResendInterval: 30 * time.Second}, srv.Client())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,19 +30,19 @@ func TestAlertmanagerPayload(t *testing.T) {
 	}
 	now := time.Date(2025, 3, 1, 12, 5, 0, 0, time.UTC)
 	am.now = func() time.Time { return now }
-	a := fixtureAlert("income")
+	a := notifytest.Alert("income")
 	a.Labels["empty"] = ""
-	age := fixtureAlert("age")
+	age := notifytest.Alert("age")
 	age.Labels[SourceLabel] = "nightly" // a rule's own source label stands
-	if _, err := am.Notify(notifyContext(t), []Alert{a, fixtureResolved(age, now)}); err != nil {
+	if _, err := am.Notify(notifytest.Context(t), []notify.Alert{a, notifytest.Resolved(age, now)}); err != nil {
 		t.Fatal(err)
 	}
-	reqs := rc.requests()
-	if len(reqs) != 1 || reqs[0].path != "/prefix/api/v2/alerts" || reqs[0].header.Get("Content-Type") != "application/json" {
+	reqs := rc.Requests()
+	if len(reqs) != 1 || reqs[0].Path != "/prefix/api/v2/alerts" || reqs[0].Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("requests %+v, want one POST to /prefix/api/v2/alerts", reqs)
 	}
 	var got []amAlert
-	if err := json.Unmarshal(reqs[0].body, &got); err != nil {
+	if err := json.Unmarshal(reqs[0].Body, &got); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 {
@@ -72,7 +74,7 @@ func TestAlertmanagerHA(t *testing.T) {
 	down.Close()
 	for _, tc := range []struct {
 		name     string
-		statuses []int // per Alertmanager; 0: unreachable
+		statuses []int // per Notifier; 0: unreachable
 		ok       bool
 		retry    bool
 	}{
@@ -85,27 +87,27 @@ func TestAlertmanagerHA(t *testing.T) {
 		{"both 400", []int{400, 400}, false, false},
 	} {
 		var urls []string
-		var servers []*hookServer
+		var servers []*notifytest.HookServer
 		for _, st := range tc.statuses {
 			if st == 0 {
 				urls = append(urls, down.URL)
 				continue
 			}
-			rc, srv := newHookServer(t, st)
+			rc, srv := notifytest.NewHookServer(t, st)
 			urls = append(urls, srv.URL)
 			servers = append(servers, rc)
 		}
-		am, err := NewAlertmanager(AlertmanagerConfig{URLs: urls}, nil)
+		am, err := New(Config{URLs: urls}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		retry, err := am.Notify(notifyContext(t), []Alert{fixtureAlert("income")})
+		retry, err := am.Notify(notifytest.Context(t), []notify.Alert{notifytest.Alert("income")})
 		if (err == nil) != tc.ok || retry != tc.retry {
 			t.Errorf("%s: retry=%v err=%v, want ok=%v retry=%v", tc.name, retry, err, tc.ok, tc.retry)
 		}
 		for i, rc := range servers {
-			if n := len(rc.requests()); n != 1 {
-				t.Errorf("%s: Alertmanager %d got %d requests, want 1 (send to every one)", tc.name, i, n)
+			if n := len(rc.Requests()); n != 1 {
+				t.Errorf("%s: Notifier %d got %d requests, want 1 (send to every one)", tc.name, i, n)
 			}
 		}
 	}
@@ -122,9 +124,9 @@ func TestAlertmanagerReal(t *testing.T) {
 	bin, err := exec.LookPath(bin)
 	if err != nil {
 		if os.Getenv("CI") != "true" {
-			t.Skipf("no Alertmanager binary (apt-get install prometheus-alertmanager): %v", err)
+			t.Skipf("no Notifier binary (apt-get install prometheus-alertmanager): %v", err)
 		}
-		t.Fatalf("CI needs the Alertmanager binary: %v", err)
+		t.Fatalf("CI needs the Notifier binary: %v", err)
 	}
 
 	notes := make(chan amNotification, 16)
@@ -142,7 +144,7 @@ func TestAlertmanagerReal(t *testing.T) {
 	defer hook.Close()
 
 	base := startAlertmanager(t, bin, hook.URL)
-	am, err := NewAlertmanager(AlertmanagerConfig{URLs: []string{base}}, nil)
+	am, err := New(Config{URLs: []string{base}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,9 +152,9 @@ func TestAlertmanagerReal(t *testing.T) {
 	defer cancel()
 
 	now := time.Now().Truncate(time.Second)
-	income, age := fixtureAlert("income"), fixtureAlert("age")
+	income, age := notifytest.Alert("income"), notifytest.Alert("age")
 	income.StartsAt, age.StartsAt = now, now
-	if _, err := am.Notify(ctx, []Alert{income, age}); err != nil {
+	if _, err := am.Notify(ctx, []notify.Alert{income, age}); err != nil {
 		t.Fatal(err)
 	}
 	n := waitNotification(t, ctx, notes, "firing")
@@ -164,7 +166,7 @@ func TestAlertmanagerReal(t *testing.T) {
 	}
 
 	end := time.Now()
-	if _, err := am.Notify(ctx, []Alert{fixtureResolved(income, end), fixtureResolved(age, end)}); err != nil {
+	if _, err := am.Notify(ctx, []notify.Alert{notifytest.Resolved(income, end), notifytest.Resolved(age, end)}); err != nil {
 		t.Fatal(err)
 	}
 	n = waitNotification(t, ctx, notes, "resolved")
@@ -178,7 +180,7 @@ func TestAlertmanagerReal(t *testing.T) {
 	}
 }
 
-// amNotification is Alertmanager's webhook payload (the parts we check).
+// amNotification is Notifier's webhook payload (the parts we check).
 type amNotification struct {
 	Status      string            `json:"status"`
 	GroupLabels map[string]string `json:"groupLabels"`
@@ -229,7 +231,7 @@ receivers:
         send_resolved: true
 `
 
-// startAlertmanager starts Alertmanager on a free loopback port with
+// startAlertmanager starts Notifier on a free loopback port with
 // clustering off and returns its base URL once it is ready; t.Cleanup
 // kills it.
 func startAlertmanager(t *testing.T, bin, hookURL string) string {

@@ -1,4 +1,4 @@
-package alerting
+package notify
 
 import (
 	"cmp"
@@ -8,18 +8,12 @@ import (
 	"strings"
 )
 
-// Redactor is implemented by notifiers that know their credentials: the
-// dispatcher logs a failed delivery's error through Redact.
-type Redactor interface {
-	Redact(s string) string
-}
-
-// redactor removes a notifier's credentials from text a receiver sent back
+// Redaction removes a notifier's credentials from text a receiver sent back
 // (an error body that echoes the request) before it reaches an error or
 // the log: its URLs' queries, query values, user info and token-like path
 // segments, its header values and secrets, and anything that reads as a
 // credential assignment ("token=…", `"secret": "…"`, "Bearer …").
-type redactor struct {
+type Redaction struct {
 	secrets []string // longest first
 }
 
@@ -35,8 +29,12 @@ var (
 	authScheme = regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{4,}`)
 )
 
-func newRedactor(urls []string, values ...string) *redactor {
-	r := &redactor{}
+// NewRedaction knows the credentials in a notifier's urls (queries, user
+// info, token-like path segments) and the secret values (header values,
+// tokens; "Bearer x" also adds x). Values shorter than 4 bytes are left
+// to the patterns: replacing them everywhere would blank out words.
+func NewRedaction(urls []string, values ...string) *Redaction {
+	r := &Redaction{}
 	add := func(s string) {
 		if len(s) >= minSecret && !slices.Contains(r.secrets, s) {
 			r.secrets = append(r.secrets, s)
@@ -111,8 +109,8 @@ func tokenPath(p string) bool {
 }
 
 // Redact returns s without the credentials r knows and without anything
-// that reads as one. A nil redactor applies the patterns only.
-func (r *redactor) Redact(s string) string {
+// that reads as one. A nil Redaction applies the patterns only.
+func (r *Redaction) Redact(s string) string {
 	if r != nil {
 		for _, v := range r.secrets {
 			s = strings.ReplaceAll(s, v, redacted)

@@ -1,4 +1,4 @@
-package alerting
+package slack
 
 import (
 	"encoding/json"
@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"driftwatch/alerting/notify"
+	"driftwatch/alerting/notify/notifytest"
 )
 
 // slackServer fakes an incoming webhook (/hook) and chat.postMessage
@@ -83,18 +86,18 @@ func newSlackServer(t *testing.T) (*slackServer, *httptest.Server) {
 func TestSlackMessages(t *testing.T) {
 	s, srv := newSlackServer(t)
 	t.Setenv("DRIFTWATCH_TEST_SLACK_TOKEN", "xoxb-test-token")
-	webhook, err := NewSlack(SlackConfig{WebhookURL: Secret(srv.URL + "/hook")}, srv.Client())
+	webhook, err := New(Config{WebhookURL: notify.Secret(srv.URL + "/hook")}, srv.Client())
 	if err != nil {
 		t.Fatal(err)
 	}
-	bot, err := NewSlack(SlackConfig{TokenEnv: "DRIFTWATCH_TEST_SLACK_TOKEN", Channel: "#ml-alerts", APIURL: srv.URL + "/api"}, srv.Client())
+	bot, err := New(Config{TokenEnv: "DRIFTWATCH_TEST_SLACK_TOKEN", Channel: "#ml-alerts", APIURL: srv.URL + "/api"}, srv.Client())
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := fixtureAlert("income")
+	a := notifytest.Alert("income")
 	end := a.StartsAt.Add(90 * time.Minute)
-	for _, n := range []*Slack{webhook, bot} {
-		if retry, err := n.Notify(notifyContext(t), []Alert{a, fixtureResolved(a, end)}); err != nil {
+	for _, n := range []*Notifier{webhook, bot} {
+		if retry, err := n.Notify(notifytest.Context(t), []notify.Alert{a, notifytest.Resolved(a, end)}); err != nil {
 			t.Fatalf("retry=%v: %v", retry, err)
 		}
 	}
@@ -187,15 +190,15 @@ func TestSlackErrors(t *testing.T) {
 			_, _ = io.WriteString(w, tc.body)
 			return true
 		}
-		cfg := SlackConfig{WebhookURL: Secret(srv.URL + "/hook")}
+		cfg := Config{WebhookURL: notify.Secret(srv.URL + "/hook")}
 		if tc.bot {
-			cfg = SlackConfig{Token: "xoxb-secret", Channel: "C1", APIURL: srv.URL + "/api/"}
+			cfg = Config{Token: "xoxb-secret", Channel: "C1", APIURL: srv.URL + "/api/"}
 		}
-		n, err := NewSlack(cfg, srv.Client())
+		n, err := New(cfg, srv.Client())
 		if err != nil {
 			t.Fatal(err)
 		}
-		retry, err := n.Notify(notifyContext(t), []Alert{fixtureAlert("income")})
+		retry, err := n.Notify(notifytest.Context(t), []notify.Alert{notifytest.Alert("income")})
 		if err == nil || retry != tc.retry || !strings.Contains(err.Error(), tc.contains) {
 			t.Errorf("%s: retry=%v err=%v, want retry=%v and an error with %q", tc.name, retry, err, tc.retry, tc.contains)
 		}
@@ -205,11 +208,11 @@ func TestSlackErrors(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	hook := srv.URL + "/services/T000/B000/XXXXSECRET"
 	srv.Close()
-	n, err := NewSlack(SlackConfig{WebhookURL: Secret(hook)}, nil)
+	n, err := New(Config{WebhookURL: notify.Secret(hook)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	retry, err := n.Notify(notifyContext(t), []Alert{fixtureAlert("income")})
+	retry, err := n.Notify(notifytest.Context(t), []notify.Alert{notifytest.Alert("income")})
 	if err == nil || !retry || strings.Contains(err.Error(), "SECRET") || strings.Contains(err.Error(), "/services") {
 		t.Errorf("network error: retry=%v err=%v, want retryable without the webhook URL", retry, err)
 	}

@@ -1,4 +1,4 @@
-package alerting
+package webhook
 
 import (
 	"bytes"
@@ -11,15 +11,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"driftwatch/alerting/notify"
+	"driftwatch/alerting/notify/notifytest"
 )
 
 func TestSignVerify(t *testing.T) {
@@ -67,130 +65,85 @@ func TestSignVerify(t *testing.T) {
 }
 
 func TestIdempotencyKey(t *testing.T) {
-	a := fixtureAlert("income")
-	k := IdempotencyKey(a)
+	a := notifytest.Alert("income")
+	k := notify.IdempotencyKey(a)
 	a.Value = 0.5 // a re-sent firing alert with a newer value is the same notification
-	if IdempotencyKey(a) != k {
+	if notify.IdempotencyKey(a) != k {
 		t.Error("key changed with the value")
 	}
-	if IdempotencyKey(fixtureResolved(a, a.StartsAt.Add(time.Hour))) == k {
+	if notify.IdempotencyKey(notifytest.Resolved(a, a.StartsAt.Add(time.Hour))) == k {
 		t.Error("resolved has the firing key")
 	}
 	b := a
 	b.StartsAt = b.StartsAt.Add(time.Hour)
-	if IdempotencyKey(b) == k {
+	if notify.IdempotencyKey(b) == k {
 		t.Error("a new firing (new StartsAt) has the old key")
 	}
-	if IdempotencyKey(fixtureAlert("age")) == k {
+	if notify.IdempotencyKey(notifytest.Alert("age")) == k {
 		t.Error("another feature has the same key")
 	}
 }
 
-// hookServer is a test receiver: it answers with the queued statuses (200
-// when none is left) and keeps every request.
-type hookServer struct {
-	mu       sync.Mutex
-	statuses []int
-	reqs     []hookRequest
-}
-
-type hookRequest struct {
-	method, path string
-	header       http.Header
-	body         []byte
-}
-
-func (rc *hookServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	rc.mu.Lock()
-	rc.reqs = append(rc.reqs, hookRequest{r.Method, r.URL.Path, r.Header.Clone(), body})
-	code := http.StatusOK
-	if len(rc.statuses) > 0 {
-		code, rc.statuses = rc.statuses[0], rc.statuses[1:]
-	}
-	rc.mu.Unlock()
-	w.WriteHeader(code)
-}
-
-func (rc *hookServer) requests() []hookRequest {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]hookRequest(nil), rc.reqs...)
-}
-
-func newHookServer(t *testing.T, statuses ...int) (*hookServer, *httptest.Server) {
-	rc := &hookServer{statuses: statuses}
-	srv := httptest.NewServer(rc)
-	t.Cleanup(srv.Close)
-	return rc, srv
-}
-
-func notifyContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 func TestWebhookSignedDelivery(t *testing.T) {
-	rc, srv := newHookServer(t, http.StatusServiceUnavailable) // the first attempt fails
+	rc, srv := notifytest.NewHookServer(t, http.StatusServiceUnavailable) // the first attempt fails
 	t.Setenv("DRIFTWATCH_TEST_HOOK_SECRET", "hook-secret")
 	t.Setenv("DRIFTWATCH_TEST_HOOK_TOKEN", "Bearer tok")
-	w, err := NewWebhook(WebhookConfig{URL: srv.URL + "/retrain", SecretEnv: "DRIFTWATCH_TEST_HOOK_SECRET",
-		Headers: map[string]Secret{"X-Team": "risk"}, HeadersEnv: map[string]string{"Authorization": "DRIFTWATCH_TEST_HOOK_TOKEN"}}, srv.Client())
+	w, err := New(Config{URL: srv.URL + "/retrain", SecretEnv: "DRIFTWATCH_TEST_HOOK_SECRET",
+		Headers: map[string]notify.Secret{"X-Team": "risk"}, HeadersEnv: map[string]string{"Authorization": "DRIFTWATCH_TEST_HOOK_TOKEN"}}, srv.Client())
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Unix(1_750_000_000, 0)
 	w.now = func() time.Time { return now }
-	ctx := notifyContext(t)
-	a := fixtureAlert("income")
+	ctx := notifytest.Context(t)
+	a := notifytest.Alert("income")
 
-	retry, err := w.Notify(ctx, []Alert{a})
+	retry, err := w.Notify(ctx, []notify.Alert{a})
 	if err == nil || !retry {
 		t.Fatalf("503: got retry=%v err=%v, want a retryable error", retry, err)
 	}
 	now = now.Add(30 * time.Second) // the dispatcher retries later
-	if retry, err := w.Notify(ctx, []Alert{a}); err != nil {
+	if retry, err := w.Notify(ctx, []notify.Alert{a}); err != nil {
 		t.Fatalf("retry: %v (retryable %v)", err, retry)
 	}
-	if _, err := w.Notify(ctx, []Alert{fixtureResolved(a, a.StartsAt.Add(time.Hour))}); err != nil {
+	if _, err := w.Notify(ctx, []notify.Alert{notifytest.Resolved(a, a.StartsAt.Add(time.Hour))}); err != nil {
 		t.Fatal(err)
 	}
 
-	reqs := rc.requests()
+	reqs := rc.Requests()
 	if len(reqs) != 3 {
 		t.Fatalf("%d requests, want 3", len(reqs))
 	}
 	for i, r := range reqs {
-		if r.method != http.MethodPost || r.path != "/retrain" {
-			t.Errorf("request %d: %s %s", i, r.method, r.path)
+		if r.Method != http.MethodPost || r.Path != "/retrain" {
+			t.Errorf("request %d: %s %s", i, r.Method, r.Path)
 		}
-		if err := Verify([]byte("hook-secret"), r.header, r.body, now, time.Minute); err != nil {
+		if err := Verify([]byte("hook-secret"), r.Header, r.Body, now, time.Minute); err != nil {
 			t.Errorf("request %d: %v", i, err)
 		}
 		for k, want := range map[string]string{"Content-Type": "application/json", "X-Team": "risk", "Authorization": "Bearer tok"} {
-			if got := r.header.Get(k); got != want {
+			if got := r.Header.Get(k); got != want {
 				t.Errorf("request %d: %s = %q, want %q", i, k, got, want)
 			}
 		}
 		var p map[string]any
-		if err := json.Unmarshal(r.body, &p); err != nil {
+		if err := json.Unmarshal(r.Body, &p); err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
-		if p["idempotency_key"] != r.header.Get(IdempotencyHeader) {
-			t.Errorf("request %d: payload key %v, header %q", i, p["idempotency_key"], r.header.Get(IdempotencyHeader))
+		if p["idempotency_key"] != r.Header.Get(IdempotencyHeader) {
+			t.Errorf("request %d: payload key %v, header %q", i, p["idempotency_key"], r.Header.Get(IdempotencyHeader))
 		}
 	}
-	if k0, k1, k2 := reqs[0].header.Get(IdempotencyHeader), reqs[1].header.Get(IdempotencyHeader), reqs[2].header.Get(IdempotencyHeader); k0 != k1 || k0 != IdempotencyKey(a) || k2 == k0 {
+	if k0, k1, k2 := reqs[0].Header.Get(IdempotencyHeader), reqs[1].Header.Get(IdempotencyHeader), reqs[2].Header.Get(IdempotencyHeader); k0 != k1 || k0 != notify.IdempotencyKey(a) || k2 == k0 {
 		t.Errorf("idempotency keys: first %q, retry %q, resolve %q: want first = retry != resolve", k0, k1, k2)
 	}
-	if reqs[0].header.Get(SignatureHeader) == reqs[1].header.Get(SignatureHeader) {
+	if reqs[0].Header.Get(SignatureHeader) == reqs[1].Header.Get(SignatureHeader) {
 		t.Error("the retry reused the first attempt's timestamp and signature")
 	}
 
 	var fired, res map[string]any
-	_ = json.Unmarshal(reqs[1].body, &fired)
-	_ = json.Unmarshal(reqs[2].body, &res)
+	_ = json.Unmarshal(reqs[1].Body, &fired)
+	_ = json.Unmarshal(reqs[2].Body, &res)
 	want := map[string]any{
 		"status": "firing", "model": "credit", "version": "v3", "feature": "income", "statistic": "psi",
 		"value": 0.3127, "threshold": 0.25, "severity": "critical", "op": ">=", "rule": "psi_drift",
@@ -214,9 +167,9 @@ func TestWebhookSignedDelivery(t *testing.T) {
 // TestWebhookRollback is the README's Unleash rollback: a body template,
 // the Authorization header from the environment, no request on resolve.
 func TestWebhookRollback(t *testing.T) {
-	rc, srv := newHookServer(t)
+	rc, srv := notifytest.NewHookServer(t)
 	t.Setenv("DRIFTWATCH_TEST_UNLEASH_TOKEN", "unleash-admin-token")
-	w, err := NewWebhook(WebhookConfig{
+	w, err := New(Config{
 		URL:          srv.URL + "/api/admin/projects/default/features/credit-v3-canary/environments/production/off",
 		HeadersEnv:   map[string]string{"Authorization": "DRIFTWATCH_TEST_UNLEASH_TOKEN"},
 		BodyTemplate: `{"model": {{json .Model}}, "reason": {{json .Reason}}, "key": "{{.IdempotencyKey}}"}`,
@@ -225,25 +178,25 @@ func TestWebhookRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := fixtureAlert("income")
-	ctx := notifyContext(t)
-	if _, err := w.Notify(ctx, []Alert{a, fixtureResolved(fixtureAlert("age"), a.StartsAt)}); err != nil {
+	a := notifytest.Alert("income")
+	ctx := notifytest.Context(t)
+	if _, err := w.Notify(ctx, []notify.Alert{a, notifytest.Resolved(notifytest.Alert("age"), a.StartsAt)}); err != nil {
 		t.Fatal(err)
 	}
-	reqs := rc.requests()
+	reqs := rc.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("%d requests, want 1 (resolved alerts are not sent)", len(reqs))
 	}
 	r := reqs[0]
-	if r.path != "/api/admin/projects/default/features/credit-v3-canary/environments/production/off" || r.header.Get("Authorization") != "unleash-admin-token" {
-		t.Errorf("got %s with Authorization %q", r.path, r.header.Get("Authorization"))
+	if r.Path != "/api/admin/projects/default/features/credit-v3-canary/environments/production/off" || r.Header.Get("Authorization") != "unleash-admin-token" {
+		t.Errorf("got %s with Authorization %q", r.Path, r.Header.Get("Authorization"))
 	}
-	if r.header.Get(SignatureHeader) != "" {
+	if r.Header.Get(SignatureHeader) != "" {
 		t.Error("signed without a secret")
 	}
-	want := fmt.Sprintf(`{"model": "credit", "reason": "credit/v3: psi of income is 0.313 (>= 0.25)", "key": "%s"}`, IdempotencyKey(a))
-	if string(r.body) != want {
-		t.Errorf("body\n got %s\nwant %s", r.body, want)
+	want := fmt.Sprintf(`{"model": "credit", "reason": "credit/v3: psi of income is 0.313 (>= 0.25)", "key": "%s"}`, notify.IdempotencyKey(a))
+	if string(r.Body) != want {
+		t.Errorf("body\n got %s\nwant %s", r.Body, want)
 	}
 }
 
@@ -256,17 +209,17 @@ func TestWebhookErrors(t *testing.T) {
 		{http.StatusConflict, false}, {http.StatusRequestTimeout, true}, {http.StatusTooManyRequests, true},
 		{http.StatusInternalServerError, true}, {http.StatusBadGateway, true}, {http.StatusServiceUnavailable, true},
 	} {
-		_, srv := newHookServer(t, tc.status)
-		w, err := NewWebhook(WebhookConfig{URL: srv.URL + "/hook/path-token?token=query-token"}, srv.Client())
+		_, srv := notifytest.NewHookServer(t, tc.status)
+		w, err := New(Config{URL: srv.URL + "/hook/path-token?token=query-token"}, srv.Client())
 		if err != nil {
 			t.Fatal(err)
 		}
-		retry, err := w.Notify(notifyContext(t), []Alert{fixtureAlert("income")})
+		retry, err := w.Notify(notifytest.Context(t), []notify.Alert{notifytest.Alert("income")})
 		if err == nil || retry != tc.retry {
 			t.Errorf("%d: retry=%v err=%v, want retry=%v", tc.status, retry, err, tc.retry)
 			continue
 		}
-		var se *StatusError
+		var se *notify.StatusError
 		if !errors.As(err, &se) || se.Code != tc.status {
 			t.Errorf("%d: %v is not a *StatusError with the code", tc.status, err)
 		}
@@ -279,11 +232,11 @@ func TestWebhookErrors(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL + "/hook/path-token?token=query-token"
 	srv.Close()
-	w, err := NewWebhook(WebhookConfig{URL: url}, nil)
+	w, err := New(Config{URL: url}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	retry, err := w.Notify(notifyContext(t), []Alert{fixtureAlert("income")})
+	retry, err := w.Notify(notifytest.Context(t), []notify.Alert{notifytest.Alert("income")})
 	if err == nil || !retry || strings.Contains(err.Error(), "token") {
 		t.Errorf("receiver down: retry=%v err=%v, want a retryable error without the URL's path", retry, err)
 	}
@@ -299,150 +252,15 @@ func TestWebhookErrors(t *testing.T) {
 	}))
 	defer slow.Close()
 	defer close(release)
-	w, err = NewWebhook(WebhookConfig{URL: slow.URL}, slow.Client())
+	w, err = New(Config{URL: slow.URL}, slow.Client())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	retry, err = w.Notify(ctx, []Alert{fixtureAlert("income")})
+	retry, err = w.Notify(ctx, []notify.Alert{notifytest.Alert("income")})
 	if err == nil || !retry || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("timeout: retry=%v err=%v, want a retryable deadline error", retry, err)
-	}
-}
-
-// notifierFile is one file of testdata/notifiers: notifier configs as the
-// service config embeds them, parsed strictly.
-type notifierFile struct {
-	Alertmanager *AlertmanagerConfig `yaml:"alertmanager"`
-	Slack        *SlackConfig        `yaml:"slack"`
-	PagerDuty    *PagerDutyConfig    `yaml:"pagerduty"`
-	Webhook      *WebhookConfig      `yaml:"webhook"`
-	Templates    *TemplatesConfig    `yaml:"templates"`
-}
-
-func loadNotifierFile(t *testing.T, path string) notifierFile {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var f notifierFile
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return f
-}
-
-// build constructs every notifier the file configures.
-func (f notifierFile) build() ([]Notifier, error) {
-	var ns []Notifier
-	add := func(n Notifier, err error) error {
-		if err == nil {
-			ns = append(ns, n)
-		}
-		return err
-	}
-	var err error
-	if f.Alertmanager != nil {
-		err = errors.Join(err, add(NewAlertmanager(*f.Alertmanager, nil)))
-	}
-	if f.Slack != nil {
-		err = errors.Join(err, add(NewSlack(*f.Slack, nil)))
-	}
-	if f.PagerDuty != nil {
-		err = errors.Join(err, add(NewPagerDuty(*f.PagerDuty, nil)))
-	}
-	if f.Webhook != nil {
-		err = errors.Join(err, add(NewWebhook(*f.Webhook, nil)))
-	}
-	if f.Templates != nil {
-		_, terr := NewTemplates(*f.Templates)
-		err = errors.Join(err, terr)
-	}
-	return ns, err
-}
-
-func setTestSecrets(t *testing.T) {
-	t.Setenv("DRIFTWATCH_TEST_UNSET", "")
-	t.Setenv("DRIFTWATCH_TEST_SLACK_TOKEN", "xoxb-from-env")
-	t.Setenv("DRIFTWATCH_TEST_PD_KEY", "pd-key-from-env")
-	t.Setenv("DRIFTWATCH_TEST_UNLEASH_TOKEN", "unleash-token-from-env")
-	t.Setenv("DRIFTWATCH_TEST_HOOK_SECRET", "hook-secret-from-env")
-	t.Setenv("DRIFTWATCH_TEST_NEWLINE_TOKEN", "Bearer hunter2\nX-Forged: 1")
-}
-
-// TestNotifierConfigErrors: one file per invalid config, its first line
-// the exact error.
-func TestNotifierConfigErrors(t *testing.T) {
-	setTestSecrets(t)
-	files, err := filepath.Glob("testdata/notifiers/invalid/*.yaml")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no test files: %v", err)
-	}
-	for _, path := range files {
-		data, _ := os.ReadFile(path)
-		first, _, _ := strings.Cut(string(data), "\n")
-		want := strings.TrimPrefix(first, "# ")
-		_, err := loadNotifierFile(t, path).build()
-		if err == nil || err.Error() != want {
-			t.Errorf("%s:\n got %v\nwant %s", filepath.Base(path), err, want)
-		}
-		if err != nil && regexp.MustCompile(`hunter2|SECRET|inline|forged`).MatchString(err.Error()) {
-			t.Errorf("%s: the error shows a secret: %v", filepath.Base(path), err)
-		}
-	}
-}
-
-func TestNotifierConfigValid(t *testing.T) {
-	setTestSecrets(t)
-	f := loadNotifierFile(t, "testdata/notifiers/valid.yaml")
-	ns, err := f.build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, n := range ns {
-		names = append(names, n.Name())
-	}
-	if got := strings.Join(names, ","); got != "alertmanager,slack,pagerduty,webhook" {
-		t.Errorf("names %s", got)
-	}
-	if am := ns[0].(*Alertmanager); am.ResendInterval() != 30*time.Second || am.urls[1] != "http://127.0.0.1:9094/api/v2/alerts" {
-		t.Errorf("alertmanager: resend %s urls %v", am.ResendInterval(), am.urls)
-	}
-	if w := ns[3].(*Webhook); w.sendResolved || w.header.Get("Authorization") != "unleash-token-from-env" || string(w.secret) != "hook-secret-from-env" {
-		t.Errorf("webhook: %+v", w)
-	}
-}
-
-// TestSecretsRedacted: configs print and marshal without their secrets.
-func TestSecretsRedacted(t *testing.T) {
-	f := notifierFile{
-		Slack:     &SlackConfig{WebhookURL: "https://hooks.slack.com/services/T0/B0/SECRET1"},
-		PagerDuty: &PagerDutyConfig{RoutingKey: "SECRET2"},
-		Webhook:   &WebhookConfig{URL: "http://127.0.0.1/x", Secret: "SECRET3", Headers: map[string]Secret{"Authorization": "Bearer SECRET4"}},
-	}
-	if _, err := f.build(); err != nil {
-		t.Fatal(err)
-	}
-	j, err := json.Marshal(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, err := yaml.Marshal(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, out := range []string{string(j), string(y), fmt.Sprintf("%v %+v %#v %s", f, *f.Slack, *f.Webhook, f.PagerDuty.RoutingKey)} {
-		if strings.Contains(out, "SECRET") {
-			t.Errorf("a secret shows:\n%s", out)
-		}
-	}
-	if !strings.Contains(string(j), `"routing_key":"\u003csecret\u003e"`) {
-		t.Errorf("JSON does not mark the routing key: %s", j)
 	}
 }
 
