@@ -63,6 +63,14 @@ const (
 	gridLog                    // t(y) = 2⁵² + bits(y + off)>>11
 )
 
+// A kernelGrid cell's packing: the bins below it, and its edges (as many
+// as cellCountMax without the search).
+const (
+	cellCountShift = 24
+	cellLowMask    = 1<<cellCountShift - 1
+	cellCountMax   = 255
+)
+
 // logMagic is the bits of 2⁵²: OR-ing a 52-bit integer into its mantissa
 // gives exactly 2⁵² plus that integer.
 const logMagic = 0x4330000000000000
@@ -75,11 +83,12 @@ type kernelGrid struct {
 	off    float64 // gridLog: added to the clamped value, so that it is > 0
 	t0     float64 // t(g0)
 	scale  float64 // cells per unit of t; 0 when there is no grid (one cell)
-	// first[c] counts the edges in cells below c: a value in cell c falls
-	// in bin first[c] if it is below ext[first[c]] (the value of the cell's
-	// edges, when it has any), else in bin first[c+1]. 4 bytes a cell, the
-	// size of Binner's own table.
-	first []int32
+	// cells[c] packs the number of edges in cells below c (low 24 bits)
+	// and in c (high 8 bits): a value in cell c falls in bin lo if it is
+	// below ext[lo] (the value of the cell's edges, when it has any), else
+	// in bin lo + count. 4 bytes a cell, the size of Binner's own table,
+	// and one dependent load fewer than a table of the lows alone.
+	cells []uint32
 	// ext is edges followed by max(1, search) NaN, which no value is ≥ or
 	// ≤ to: an empty cell may compare against any edge or the padding,
 	// since its two bins are the same.
@@ -105,7 +114,7 @@ func newKernelGrid(edges []float64) kernelGrid {
 			if !ok {
 				return false
 			}
-			if best.first == nil || g.search < best.search {
+			if best.cells == nil || g.search < best.search {
 				best = g
 			}
 			if g.search == 0 {
@@ -187,21 +196,24 @@ func newKernelGridOf(edges []float64, perEdge int, mode gridMode, off float64) (
 			g.g1, g.scale, cells = g.g0, 0, 0
 		}
 	}
+	if n > cellLowMask {
+		// Not a grid of this size: one cell, searched.
+		g.g1, g.scale, cells = g.g0, 0, 0
+	}
 	// v ≤ cells·(1+2⁻⁵²) at x = g1, so truncation never passes cells.
-	g.first = make([]int32, cells+2)
+	g.cells = make([]uint32, cells+2)
 	j, most, multi := 0, 1, false // edges[:j] lie in cells before c
-	for c := range cells + 1 {
-		g.first[c] = int32(j)
+	for c := range cells + 2 {
 		start := j
-		for j < n && g.cell(edges[j]) == c {
+		for j < n && (c > cells || g.cell(edges[j]) == c) {
 			j++
 		}
 		if start < j {
-			multi = multi || edges[j-1] != edges[start]
+			multi = multi || edges[j-1] != edges[start] || j-start > cellCountMax
 			most = max(most, j-start)
 		}
+		g.cells[c] = uint32(start) | uint32(min(j-start, cellCountMax))<<cellCountShift
 	}
-	g.first[cells+1] = int32(n)
 	if multi {
 		g.search = most
 	}
@@ -322,10 +334,10 @@ func addBlocks[C uint32 | float64](g *kernelGrid, h []C, stride int, xs []float6
 		}
 		nulls, outOfRange = nulls+n, outOfRange+o
 		if g.search > 0 {
-			searchCells(h, g.first, g.ext, g.search, ids, col)
+			searchCells(h, g.cells, g.ext, g.search, ids, col)
 			continue
 		}
-		binCells(h, stride, g.first, g.ext, ids, col)
+		binCells(h, stride, g.cells, g.ext, ids, col)
 	}
 	return nulls, outOfRange
 }
@@ -356,11 +368,11 @@ func (g *kernelGrid) cellsGo(idx []int32, xs []float64, lo, hi float64) (nulls, 
 // BinIndex's but with the same depth for every value, so that the loop's
 // exit is never mispredicted. Edges of higher cells and the NaN padding are
 // not ≤ x, so they do not count; NaN (cell 0) ends in bin 0.
-func searchCells[C uint32 | float64](h []C, first []int32, ext []float64, w int, idx []int32, xs []float64) {
+func searchCells[C uint32 | float64](h []C, cells []uint32, ext []float64, w int, idx []int32, xs []float64) {
 	xs = xs[:len(idx)]
 	for k, c := range idx {
 		x := xs[k]
-		base, n := int(first[c]), w
+		base, n := int(cells[c]&cellLowMask), w
 		for n > 1 {
 			half := n >> 1
 			base += half * b2i(ext[base+half-1] <= x)
@@ -371,23 +383,25 @@ func searchCells[C uint32 | float64](h []C, first []int32, ext []float64, w int,
 }
 
 // binCells is stage 2 when every cell's edges share one value: value k is
-// counted in h[(k mod 4)·stride+bin]. The bin is picked by indexing with the
+// counted in h[(k mod 4)·stride+bin]. The bin is picked by masking with the
 // comparison, not by a branch, which would mispredict on half the values
-// near an edge. NaN (cell 0, not ≥ any edge) ends in bin first[0] = 0.
-func binCells[C uint32 | float64](h []C, stride int, first []int32, ext []float64, idx []int32, xs []float64) {
+// near an edge. NaN (cell 0, not ≥ any edge) ends in bin 0.
+func binCells[C uint32 | float64](h []C, stride int, cells []uint32, ext []float64, idx []int32, xs []float64) {
 	s2, s3 := 2*stride, 3*stride
 	xs = xs[:len(idx)]
 	k := 0
 	for ; k+4 <= len(idx) && k+4 <= len(xs); k += 4 {
 		i, x := (*[4]int32)(idx[k:k+4]), (*[4]float64)(xs[k:k+4])
-		c0, c1, c2, c3 := int(i[0]), int(i[1]), int(i[2]), int(i[3])
-		h[first[c0+b2i(x[0] >= ext[first[c0]])]]++
-		h[stride+int(first[c1+b2i(x[1] >= ext[first[c1]])])]++
-		h[s2+int(first[c2+b2i(x[2] >= ext[first[c2]])])]++
-		h[s3+int(first[c3+b2i(x[3] >= ext[first[c3]])])]++
+		e0, e1, e2, e3 := cells[i[0]], cells[i[1]], cells[i[2]], cells[i[3]]
+		l0, l1, l2, l3 := int(e0&cellLowMask), int(e1&cellLowMask), int(e2&cellLowMask), int(e3&cellLowMask)
+		h[l0+int(e0>>cellCountShift)&-b2i(x[0] >= ext[l0])]++
+		h[stride+l1+int(e1>>cellCountShift)&-b2i(x[1] >= ext[l1])]++
+		h[s2+l2+int(e2>>cellCountShift)&-b2i(x[2] >= ext[l2])]++
+		h[s3+l3+int(e3>>cellCountShift)&-b2i(x[3] >= ext[l3])]++
 	}
 	for ; k < len(idx); k++ {
-		c := int(idx[k])
-		h[first[c+b2i(xs[k] >= ext[first[c]])]]++
+		e := cells[idx[k]]
+		l := int(e & cellLowMask)
+		h[l+int(e>>cellCountShift)&-b2i(xs[k] >= ext[l])]++
 	}
 }
