@@ -343,22 +343,45 @@ func addBlocks[C uint32 | float64](g *kernelGrid, h []C, stride int, xs []float6
 }
 
 // cellsGo is stage 1 in Go: the cells of xs into idx, and the NaN and
-// out-of-range counts. Free of data-dependent branches but the clamp's.
+// out-of-range counts. When [lo, hi] covers the grid's range, as with a
+// reference sample's extremes and its quantile edges, only values the clamp
+// moves can be NaN or out of range, so the counts ride on the clamp's
+// branches, which mispredict only around the ends of the edge range.
 func (g *kernelGrid) cellsGo(idx []int32, xs []float64, lo, hi float64) (nulls, outOfRange int) {
 	g0, g1, t0, scale, off := g.g0, g.g1, g.t0, g.scale, g.off
 	idx = idx[:len(xs)]
-	if g.mode == gridLog {
+	if !(lo <= g0 && g1 <= hi) {
 		for k, x := range xs {
 			nulls += b2i(x != x)
 			outOfRange += b2i(x < lo) | b2i(x > hi) // false for NaN
-			idx[k] = int32((logT(clampCell(x, g0, g1), off) - t0) * scale)
+			idx[k] = int32((g.t(clampCell(x, g0, g1)) - t0) * scale)
+		}
+		return nulls, outOfRange
+	}
+	if g.mode == gridLog {
+		for k, x := range xs {
+			if !(x >= g0) { // below the grid, or NaN
+				nulls += b2i(x != x)
+				outOfRange += b2i(x < lo)
+				x = g0
+			} else if x > g1 {
+				outOfRange += b2i(x > hi)
+				x = g1
+			}
+			idx[k] = int32((logT(x, off) - t0) * scale)
 		}
 		return nulls, outOfRange
 	}
 	for k, x := range xs {
-		nulls += b2i(x != x)
-		outOfRange += b2i(x < lo) | b2i(x > hi) // false for NaN
-		idx[k] = int32((clampCell(x, g0, g1) - t0) * scale)
+		if !(x >= g0) { // below the grid, or NaN
+			nulls += b2i(x != x)
+			outOfRange += b2i(x < lo)
+			x = g0
+		} else if x > g1 {
+			outOfRange += b2i(x > hi)
+			x = g1
+		}
+		idx[k] = int32((x - t0) * scale)
 	}
 	return nulls, outOfRange
 }
