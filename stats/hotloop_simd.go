@@ -47,7 +47,8 @@ func (g *kernelGrid) cellsAVX512(idx []int32, xs []float64, lo, hi float64) (nul
 		nullV = nullV.Sub(nan)
 		outV = outV.Sub(x.Less(loV).Or(x.Greater(hiV)).ToInt64x8())
 		// VMAXPD/VMINPD differ from the clamp's branches only on ±0
-		// (same cell) and NaN, whose lanes are zeroed below (cell 0).
+		// (same cell) and NaN, whose lanes are zeroed below (cell 0)
+		// rather than left to the operand order VMAXPD returns for NaN.
 		y := x.Max(g0V).Min(g1V)
 		if logGrid {
 			y = y.Add(offV).AsUint64x8().ShiftAllRight(11).Or(magic).AsFloat64x8()

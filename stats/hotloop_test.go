@@ -114,7 +114,13 @@ func TestAddColumnMatchesBinLoop(t *testing.T) {
 	for _, e := range kernelEdgeSets() {
 		b := NewBinner(e)
 		xs := kernelColumn(r, e)
-		for _, rng := range [][2]float64{{-1.5, 2}, {math.Inf(-1), math.Inf(1)}, {0, 0}} {
+		// Ranges across the grid, around it (counted in the clamp's
+		// branches), and exactly its ends.
+		ranges := [][2]float64{{-1.5, 2}, {math.Inf(-1), math.Inf(1)}, {0, 0}, {-1e6, 1e6}}
+		if i0, i1 := finiteRange(e); i0 <= i1 {
+			ranges = append(ranges, [2]float64{e[i0], e[i1]})
+		}
+		for _, rng := range ranges {
 			lo, hi := rng[0], rng[1]
 			// Lengths around vectors and blocks, and the full length:
 			// past subMinLen and odd.
