@@ -296,18 +296,19 @@ func (b *Binner) addColumn(bins, xs []float64, lo, hi float64, k Kernel) (nulls,
 	nb := len(g.edges) + 1
 	bins = bins[:nb] // after the index check, not up to the capacity
 	if len(xs) < subMinLen || nb > subMaxBins {
-		nulls, outOfRange = addBlocks(g, bins, 0, xs, lo, hi, k)
+		nulls, outOfRange = addBlocks(g, bins, xs, lo, hi, k)
 	} else {
 		for len(xs) > 0 {
 			part := xs[:min(len(xs), subMaxLen)]
 			xs = xs[len(part):]
-			var sub [4 * subMaxBins]uint32 // 4 KiB, zeroed only here
+			// Bin i's 4 counters are h[4i:4i+4]. 4 KiB, zeroed only here.
+			var sub [4 * subMaxBins]uint32
 			h := sub[:4*nb]
-			n, o := addBlocks(g, h, nb, part, lo, hi, k)
+			n, o := addBlocks(g, h, part, lo, hi, k)
 			nulls, outOfRange = nulls+n, outOfRange+o
 			for i := range bins {
 				// Integers below 2⁵³: the sum is exact.
-				bins[i] += float64(h[i] + h[nb+i] + h[2*nb+i] + h[3*nb+i])
+				bins[i] += float64(h[i]) + float64(h[nb+i]) + float64(h[2*nb+i]) + float64(h[3*nb+i])
 			}
 		}
 	}
@@ -316,9 +317,10 @@ func (b *Binner) addColumn(bins, xs []float64, lo, hi float64, k Kernel) (nulls,
 	return nulls, outOfRange
 }
 
-// addBlocks runs both stages on blocks of xs, counting into h: one
-// histogram, or 4 interleaved ones stride apart. NaN are counted in bin 0.
-func addBlocks[C uint32 | float64](g *kernelGrid, h []C, stride int, xs []float64, lo, hi float64, k Kernel) (nulls, outOfRange int) {
+// addBlocks runs both stages on blocks of xs, counting into bins (float64)
+// or 4 interleaved integer histograms (uint32, see binCells). NaN are
+// counted in bin 0.
+func addBlocks[C uint32 | float64](g *kernelGrid, h []C, xs []float64, lo, hi float64, k Kernel) (nulls, outOfRange int) {
 	var idx [kernelBlock]int32
 	for start := 0; start < len(xs); start += kernelBlock {
 		col := xs[start:min(start+kernelBlock, len(xs))]
@@ -333,11 +335,20 @@ func addBlocks[C uint32 | float64](g *kernelGrid, h []C, stride int, xs []float6
 			n, o = g.cellsGo(ids, col, lo, hi)
 		}
 		nulls, outOfRange = nulls+n, outOfRange+o
-		if g.search > 0 {
-			searchCells(h, g.cells, g.ext, g.search, ids, col)
-			continue
+		switch h := any(h).(type) {
+		case []uint32:
+			if g.search > 0 {
+				searchCellsLanes(h, g.cells, g.ext, g.search, ids, col)
+			} else {
+				binCells(h, g.cells, g.ext, ids, col)
+			}
+		case []float64:
+			if g.search > 0 {
+				searchCells(h, 0, g.cells, g.ext, g.search, ids, col)
+			} else {
+				binCellsDirect(h, g.cells, g.ext, ids, col)
+			}
 		}
-		binCells(h, stride, g.cells, g.ext, ids, col)
 	}
 	return nulls, outOfRange
 }
@@ -390,9 +401,11 @@ func (g *kernelGrid) cellsGo(idx []int32, xs []float64, lo, hi float64) (nulls, 
 // a binary search over the w edges from each value's cell's first, like
 // BinIndex's but with the same depth for every value, so that the loop's
 // exit is never mispredicted. Edges of higher cells and the NaN padding are
-// not ≤ x, so they do not count; NaN (cell 0) ends in bin 0.
-func searchCells[C uint32 | float64](h []C, cells []uint32, ext []float64, w int, idx []int32, xs []float64) {
+// not ≤ x, so they do not count; NaN (cell 0) ends in bin 0. Bin i of value
+// k is counted in h[i<<shift | k mod 2^shift].
+func searchCells[C uint32 | float64](h []C, shift uint, cells []uint32, ext []float64, w int, idx []int32, xs []float64) {
 	xs = xs[:len(idx)]
+	lane := 1<<shift - 1
 	for k, c := range idx {
 		x := xs[k]
 		base, n := int(cells[c]&cellLowMask), w
@@ -401,30 +414,65 @@ func searchCells[C uint32 | float64](h []C, cells []uint32, ext []float64, w int
 			base += half * b2i(ext[base+half-1] <= x)
 			n -= half
 		}
-		h[base+b2i(ext[base] <= x)]++
+		h[(base+b2i(ext[base] <= x))<<shift|k&lane]++
 	}
 }
 
-// binCells is stage 2 when every cell's edges share one value: value k is
-// counted in h[(k mod 4)·stride+bin]. The bin is picked by masking with the
-// comparison, not by a branch, which would mispredict on half the values
-// near an edge. NaN (cell 0, not ≥ any edge) ends in bin 0.
-func binCells[C uint32 | float64](h []C, stride int, cells []uint32, ext []float64, idx []int32, xs []float64) {
-	s2, s3 := 2*stride, 3*stride
+// searchCellsLanes is searchCells into the 4 histograms of binCells.
+func searchCellsLanes(h []uint32, cells []uint32, ext []float64, w int, idx []int32, xs []float64) {
 	xs = xs[:len(idx)]
+	stride := len(h) / 4
+	for k, c := range idx {
+		x := xs[k]
+		base, n := int(cells[c]&cellLowMask), w
+		for n > 1 {
+			half := n >> 1
+			base += half * b2i(ext[base+half-1] <= x)
+			n -= half
+		}
+		h[(k&3)*stride+base+b2i(ext[base] <= x)]++
+	}
+}
+
+// binCells is stage 2 when every cell's edges share one value: bin i of
+// value k is counted in h[4i + k mod 4], so that a constant or far-drifted
+// column does not wait on each increment of one counter. The bin is picked
+// by masking with the comparison, not by a branch, which would mispredict
+// on half the values near an edge. NaN (cell 0, not ≥ any edge) ends in
+// bin 0.
+func binCells(h []uint32, cells []uint32, ext []float64, idx []int32, xs []float64) {
+	xs = xs[:len(idx)]
+	stride := len(h) / 4
+	s2, s3 := 2*stride, 3*stride
 	k := 0
 	for ; k+4 <= len(idx) && k+4 <= len(xs); k += 4 {
 		i, x := (*[4]int32)(idx[k:k+4]), (*[4]float64)(xs[k:k+4])
-		e0, e1, e2, e3 := cells[i[0]], cells[i[1]], cells[i[2]], cells[i[3]]
-		l0, l1, l2, l3 := int(e0&cellLowMask), int(e1&cellLowMask), int(e2&cellLowMask), int(e3&cellLowMask)
-		h[l0+int(e0>>cellCountShift)&-b2i(x[0] >= ext[l0])]++
-		h[stride+l1+int(e1>>cellCountShift)&-b2i(x[1] >= ext[l1])]++
-		h[s2+l2+int(e2>>cellCountShift)&-b2i(x[2] >= ext[l2])]++
-		h[s3+l3+int(e3>>cellCountShift)&-b2i(x[3] >= ext[l3])]++
+		e := cells[i[0]]
+		l := int(e & cellLowMask)
+		h[l+int(e>>cellCountShift)&-b2i(x[0] >= ext[l])]++
+		e = cells[i[1]]
+		l = int(e & cellLowMask)
+		h[stride+l+int(e>>cellCountShift)&-b2i(x[1] >= ext[l])]++
+		e = cells[i[2]]
+		l = int(e & cellLowMask)
+		h[s2+l+int(e>>cellCountShift)&-b2i(x[2] >= ext[l])]++
+		e = cells[i[3]]
+		l = int(e & cellLowMask)
+		h[s3+l+int(e>>cellCountShift)&-b2i(x[3] >= ext[l])]++
 	}
 	for ; k < len(idx); k++ {
 		e := cells[idx[k]]
 		l := int(e & cellLowMask)
 		h[l+int(e>>cellCountShift)&-b2i(xs[k] >= ext[l])]++
+	}
+}
+
+// binCellsDirect is binCells counting straight into bins.
+func binCellsDirect(bins []float64, cells []uint32, ext []float64, idx []int32, xs []float64) {
+	xs = xs[:len(idx)]
+	for k, c := range idx {
+		e := cells[c]
+		l := int(e & cellLowMask)
+		bins[l+int(e>>cellCountShift)&-b2i(xs[k] >= ext[l])]++
 	}
 }
