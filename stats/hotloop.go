@@ -83,6 +83,11 @@ type kernelGrid struct {
 	off    float64 // gridLog: added to the clamped value, so that it is > 0
 	t0     float64 // t(g0)
 	scale  float64 // cells per unit of t; 0 when there is no grid (one cell)
+	// gridLog with scale 2^−intShift ≤ 1: cell(x) is (bits(y + off)>>11 −
+	// intT0) >> intShift for the clamped y, exactly.
+	intShift uint
+	intT0    uint64
+	intOK    bool
 	// cells[c] packs the number of edges in cells below c (low 24 bits)
 	// and in c (high 8 bits): a value in cell c falls in bin lo if it is
 	// below ext[lo] (the value of the cell's edges, when it has any), else
@@ -194,6 +199,18 @@ func newKernelGridOf(edges []float64, perEdge int, mode gridMode, off float64) (
 		g.scale = float64(cells) / (g.t(g.g1) - g.t0)
 		if g.scale == 0 || math.IsInf(g.scale, 0) {
 			g.g1, g.scale, cells = g.g0, 0, 0
+		} else if mode == gridLog {
+			// A power of two at most the asked scale: t − t0 is an
+			// integer below 2⁵², so the cell is exactly that integer
+			// shifted right, which cellsGo computes without floats.
+			_, exp := math.Frexp(g.scale)
+			g.scale = math.Ldexp(1, exp-1)
+			cells = int((g.t(g.g1) - g.t0) * g.scale)
+			if exp-1 <= 0 {
+				g.intShift = uint(1 - exp)
+				g.intT0 = math.Float64bits(g.g0+off) >> 11
+				g.intOK = true
+			}
 		}
 	}
 	if n > cellLowMask {
@@ -366,6 +383,21 @@ func (g *kernelGrid) cellsGo(idx []int32, xs []float64, lo, hi float64) (nulls, 
 			nulls += b2i(x != x)
 			outOfRange += b2i(x < lo) | b2i(x > hi) // false for NaN
 			idx[k] = int32((g.t(clampCell(x, g0, g1)) - t0) * scale)
+		}
+		return nulls, outOfRange
+	}
+	if g.intOK {
+		u0, sh := g.intT0, g.intShift&63
+		for k, x := range xs {
+			if !(x >= g0) { // below the grid, or NaN
+				nulls += b2i(x != x)
+				outOfRange += b2i(x < lo)
+				x = g0
+			} else if x > g1 {
+				outOfRange += b2i(x > hi)
+				x = g1
+			}
+			idx[k] = int32((math.Float64bits(x+off)>>11 - u0) >> sh)
 		}
 		return nulls, outOfRange
 	}
