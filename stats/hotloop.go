@@ -295,10 +295,10 @@ const (
 	// counted into 4 interleaved integer histograms summed at the end: on a
 	// constant or far-drifted column each increment would otherwise wait
 	// for the previous one to the same counter, and an integer increment
-	// is one instruction where a float one is three. Columns of fewer than
-	// subMinLen values count straight into bins: zeroing and summing the
-	// histograms costs as much as binning a hundred values.
-	subMinLen  = 256
+	// is one instruction where a float one is three. Columns shorter than
+	// subMinLen count straight into bins: zeroing the 4 KiB and summing
+	// 4 counters a bin would be a sizeable share of their work.
+	subMinLen  = 1024
 	subMaxBins = 256
 	// subMaxLen values at most go through the integer histograms at once,
 	// so that no uint32 counter can wrap.

@@ -222,8 +222,28 @@ func TestAddColumnAllocatesNothing(t *testing.T) {
 	b := NewBinner(QuantileEdges(nil, sorted, 200))
 	bins := make([]float64, 200)
 	for name, k := range kernels(t) {
-		if a := testing.AllocsPerRun(10, func() { k(b, bins, xs, -1, 1) }); a != 0 {
-			t.Fatalf("%s: %v allocs", name, a)
+		for _, col := range [][]float64{xs, xs[:100]} { // both histogram paths
+			if a := testing.AllocsPerRun(10, func() { k(b, bins, col, -1, 1) }); a != 0 {
+				t.Fatalf("%s, %d values: %v allocs", name, len(col), a)
+			}
 		}
 	}
+}
+
+// TestActiveKernel: start-up picks the fastest kernel this build and CPU
+// run, and every kernel has a name for version output and metrics.
+func TestActiveKernel(t *testing.T) {
+	a := ActiveKernel()
+	if !kernelAvailable(a) {
+		t.Fatalf("active kernel %v is not available", a)
+	}
+	for _, k := range allKernels {
+		if k > a && kernelAvailable(k) {
+			t.Errorf("%v runs here but %v was chosen", k, a)
+		}
+		if k.String() == "unknown" {
+			t.Errorf("kernel %d has no name", k)
+		}
+	}
+	t.Logf("active kernel: %v", a)
 }
