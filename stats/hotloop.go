@@ -298,7 +298,7 @@ const (
 	// is one instruction where a float one is three. Columns shorter than
 	// subMinLen count straight into bins: zeroing the 4 KiB and summing
 	// 4 counters a bin would be a sizeable share of their work.
-	subMinLen  = 1024
+	subMinLen  = 512
 	subMaxBins = 256
 	// subMaxLen values at most go through the integer histograms at once,
 	// so that no uint32 counter can wrap.
@@ -324,8 +324,8 @@ func (b *Binner) addColumn(bins, xs []float64, lo, hi float64, k Kernel) (nulls,
 			n, o := addBlocks(g, h, part, lo, hi, k)
 			nulls, outOfRange = nulls+n, outOfRange+o
 			for i := range bins {
-				// Integers below 2⁵³: the sum is exact.
-				bins[i] += float64(h[i]) + float64(h[nb+i]) + float64(h[2*nb+i]) + float64(h[3*nb+i])
+				// At most subMaxLen in all: the sum fits a uint32.
+				bins[i] += float64(h[i] + h[nb+i] + h[2*nb+i] + h[3*nb+i])
 			}
 		}
 	}

@@ -114,3 +114,34 @@ func BenchmarkHotLoopShapes(b *testing.B) {
 	}
 	b.Run("lognormal", func(b *testing.B) { benchHotLoop(b, bn, lo, hi, skewed) })
 }
+
+// BenchmarkHotLoopShort bins the same 64Ki values as BenchmarkHotLoop in
+// columns of 1,000, the rows of one Arrow message, as monitor.AddBatch
+// receives them: the per-call costs (the interleaved histograms' zeroing and
+// sum) against the binning. drifted is +10σ, every value in one bin.
+func BenchmarkHotLoopShort(b *testing.B) {
+	bn, lo, hi := hotLoopRef((*rand.Rand).NormFloat64)
+	xs := benchColumn(1 << 16)
+	drifted := make([]float64, len(xs))
+	for i, x := range xs {
+		drifted[i] = x + 10
+	}
+	bins := make([]float64, len(bn.edges)+1)
+	for _, shape := range []struct {
+		name string
+		xs   []float64
+	}{{"normal", xs}, {"drifted", drifted}} {
+		b.Run(shape.name, func(b *testing.B) {
+			for _, k := range allKernels {
+				if !kernelAvailable(k) {
+					continue
+				}
+				hotLoopRun(b, k.String(), len(shape.xs), func() {
+					for c := shape.xs; len(c) > 0; c = c[min(len(c), 1000):] {
+						bn.addColumn(bins, c[:min(len(c), 1000)], lo, hi, k)
+					}
+				})
+			}
+		})
+	}
+}
