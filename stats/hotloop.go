@@ -13,10 +13,11 @@ import (
 // where t is either the identity (a linear grid) or, for skewed edges, a
 // logarithm-like map read off the float's bits:
 //
-//	t(y) = 2⁵² + bits(y + off)>>11   (computed exactly as a float64)
+//	t(y) = s·(2⁵² + bits(s·y + off)>>11)   (computed exactly as a float64)
 //
-// which for positive y + off is monotone, and linear within each power of
-// two: as many cells per octave at 0.01 as at 100. Every step (the clamp,
+// which for positive s·y + off is monotone, and linear within each power of
+// two: as many cells per octave at 0.01 as at 100. s = 1 spreads edges
+// dense at the bottom (lognormal), s = −1 edges dense at the top. Every step (the clamp,
 // rounded addition, subtraction and multiplication, the bits of a positive
 // float, truncation) is monotone and ±0 share a cell, so an edge in a lower
 // cell than x's is ≤ x and one in a higher cell is > x. Only the edges in x's
@@ -60,7 +61,7 @@ type gridMode uint8
 
 const (
 	gridLinear gridMode = iota // t(y) = y
-	gridLog                    // t(y) = 2⁵² + bits(y + off)>>11
+	gridLog                    // t(y) = sgn·(2⁵² + bits(sgn·y + off)>>11)
 )
 
 // A kernelGrid cell's packing: the bins below it, and its edges (as many
@@ -80,11 +81,12 @@ type kernelGrid struct {
 	edges  []float64
 	g0, g1 float64 // finite edge range the grid covers
 	mode   gridMode
-	off    float64 // gridLog: added to the clamped value, so that it is > 0
+	off    float64 // gridLog: added to sgn times the clamped value, so that it is > 0
+	sgn    float64 // gridLog: 1, or −1 to spread edges dense at the top
 	t0     float64 // t(g0)
 	scale  float64 // cells per unit of t; 0 when there is no grid (one cell)
-	// gridLog with scale 2^−intShift ≤ 1: cell(x) is (bits(y + off)>>11 −
-	// intT0) >> intShift for the clamped y, exactly.
+	// gridLog with scale 2^−intShift ≤ 1: cell(x) is sgn·(bits(sgn·y +
+	// off)>>11 − intT0) >> intShift for the clamped y, exactly.
 	intShift uint
 	intT0    uint64
 	intOK    bool
@@ -113,9 +115,9 @@ type kernelGrid struct {
 // maps to cell 0, which then holds all edges.
 func newKernelGrid(edges []float64) kernelGrid {
 	var best kernelGrid
-	try := func(mode gridMode, off float64) bool {
+	try := func(mode gridMode, sgn, off float64) bool {
 		for per := binnerCellsPerEdge; per <= 4*binnerCellsPerEdge; per *= 2 {
-			g, ok := newKernelGridOf(edges, per, mode, off)
+			g, ok := newKernelGridOf(edges, per, mode, sgn, off)
 			if !ok {
 				return false
 			}
@@ -128,28 +130,35 @@ func newKernelGrid(edges []float64) kernelGrid {
 		}
 		return false
 	}
-	if try(gridLinear, 0) {
+	if try(gridLinear, 1, 0) {
 		return best
 	}
-	for _, off := range logOffsets(edges) {
-		if try(gridLog, off) {
-			break
+	for _, sgn := range []float64{1, -1} {
+		for _, off := range logOffsets(edges, sgn) {
+			if try(gridLog, sgn, off) {
+				return best
+			}
 		}
 	}
 	return best
 }
 
-// logOffsets are the offsets a logarithmic grid is tried with: none when
-// the edges are positive (a grid over log x), else origins just below the
-// lowest edge at the scale of the finest and of the mean edge spacing.
-func logOffsets(edges []float64) []float64 {
+// logOffsets are the offsets a logarithmic grid of sign sgn is tried with:
+// none when the edges times sgn are positive (a grid over log x or
+// log −x), else origins just below the lowest of them at the scale of the
+// finest and of the mean edge spacing.
+func logOffsets(edges []float64, sgn float64) []float64 {
 	i0, i1 := finiteRange(edges)
 	if i0 >= i1 {
 		return nil
 	}
 	g0, g1 := edges[i0], edges[i1]
+	low := g0
+	if sgn < 0 {
+		low = -g1
+	}
 	var offs []float64
-	if g0 > 0 {
+	if low > 0 {
 		offs = append(offs, 0)
 	}
 	gap := math.Inf(1)
@@ -160,7 +169,7 @@ func logOffsets(edges []float64) []float64 {
 	}
 	for _, a := range []float64{gap, (g1 - g0) / float64(i1-i0)} {
 		if a > 0 && !math.IsInf(a, 0) {
-			offs = append(offs, a-g0)
+			offs = append(offs, a-low)
 		}
 	}
 	return offs
@@ -181,15 +190,16 @@ func finiteRange(edges []float64) (i0, i1 int) {
 }
 
 // newKernelGridOf builds the grid of perEdge cells per edge in mode; false
-// if the mode does not apply (gridLog with g0 + off not positive).
-func newKernelGridOf(edges []float64, perEdge int, mode gridMode, off float64) (kernelGrid, bool) {
+// if the mode does not apply (gridLog with sgn·y + off not positive on the
+// edge range).
+func newKernelGridOf(edges []float64, perEdge int, mode gridMode, sgn, off float64) (kernelGrid, bool) {
 	n := len(edges)
-	g := kernelGrid{edges: edges, mode: mode, off: off}
+	g := kernelGrid{edges: edges, mode: mode, off: off, sgn: sgn}
 	i0, i1 := finiteRange(edges)
 	cells := 0
 	if i0 <= i1 {
 		g.g0, g.g1 = edges[i0], edges[i1]
-		if mode == gridLog && !(g.g0+off > 0) {
+		if mode == gridLog && !(sgn*g.g0+off > 0 && sgn*g.g1+off > 0) {
 			return kernelGrid{}, false
 		}
 		g.t0 = g.t(g.g0)
@@ -208,7 +218,7 @@ func newKernelGridOf(edges []float64, perEdge int, mode gridMode, off float64) (
 			cells = int((g.t(g.g1) - g.t0) * g.scale)
 			if exp-1 <= 0 {
 				g.intShift = uint(1 - exp)
-				g.intT0 = math.Float64bits(g.g0+off) >> 11
+				g.intT0 = math.Float64bits(sgn*g.g0+off) >> 11
 				g.intOK = true
 			}
 		}
@@ -244,13 +254,13 @@ func newKernelGridOf(edges []float64, perEdge int, mode gridMode, off float64) (
 // t is the grid's map of a value already clamped to [g0, g1].
 func (g *kernelGrid) t(y float64) float64 {
 	if g.mode == gridLog {
-		return logT(y, g.off)
+		return g.sgn * logT(g.sgn*y, g.off)
 	}
 	return y
 }
 
-// logT is gridLog's map: y + off > 0, so its bits grow with it, and below
-// 2⁶³ shifted right by 11 they fit the mantissa of 2⁵².
+// logT is gridLog's map for sgn = 1: y + off > 0, so its bits grow with it,
+// and below 2⁶³ shifted right by 11 they fit the mantissa of 2⁵².
 func logT(y, off float64) float64 {
 	return math.Float64frombits(math.Float64bits(y+off)>>11 | logMagic)
 }
@@ -376,13 +386,28 @@ func addBlocks[C uint32 | float64](g *kernelGrid, h []C, xs []float64, lo, hi fl
 // moves can be NaN or out of range, so the counts ride on the clamp's
 // branches, which mispredict only around the ends of the edge range.
 func (g *kernelGrid) cellsGo(idx []int32, xs []float64, lo, hi float64) (nulls, outOfRange int) {
-	g0, g1, t0, scale, off := g.g0, g.g1, g.t0, g.scale, g.off
+	g0, g1, t0, scale, off, sgn := g.g0, g.g1, g.t0, g.scale, g.off, g.sgn
 	idx = idx[:len(xs)]
 	if !(lo <= g0 && g1 <= hi) {
 		for k, x := range xs {
 			nulls += b2i(x != x)
 			outOfRange += b2i(x < lo) | b2i(x > hi) // false for NaN
 			idx[k] = int32((g.t(clampCell(x, g0, g1)) - t0) * scale)
+		}
+		return nulls, outOfRange
+	}
+	if g.intOK && sgn < 0 {
+		u0, sh := g.intT0, g.intShift&63
+		for k, x := range xs {
+			if !(x >= g0) { // below the grid, or NaN
+				nulls += b2i(x != x)
+				outOfRange += b2i(x < lo)
+				x = g0
+			} else if x > g1 {
+				outOfRange += b2i(x > hi)
+				x = g1
+			}
+			idx[k] = int32((u0 - math.Float64bits(-x+off)>>11) >> sh)
 		}
 		return nulls, outOfRange
 	}
@@ -411,7 +436,7 @@ func (g *kernelGrid) cellsGo(idx []int32, xs []float64, lo, hi float64) (nulls, 
 				outOfRange += b2i(x > hi)
 				x = g1
 			}
-			idx[k] = int32((logT(x, off) - t0) * scale)
+			idx[k] = int32((sgn*logT(sgn*x, off) - t0) * scale)
 		}
 		return nulls, outOfRange
 	}

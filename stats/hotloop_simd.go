@@ -37,6 +37,7 @@ func (g *kernelGrid) cellsAVX512(idx []int32, xs []float64, lo, hi float64) (nul
 	g0V, g1V := archsimd.BroadcastFloat64x8(g.g0), archsimd.BroadcastFloat64x8(g.g1)
 	t0V, scaleV := archsimd.BroadcastFloat64x8(g.t0), archsimd.BroadcastFloat64x8(g.scale)
 	offV, magic := archsimd.BroadcastFloat64x8(g.off), archsimd.BroadcastUint64x8(logMagic)
+	sgnV := archsimd.BroadcastFloat64x8(g.sgn)
 	var nullV, outV archsimd.Int64x8
 	idx = idx[:len(xs)]
 	n := len(xs) &^ 7
@@ -51,7 +52,7 @@ func (g *kernelGrid) cellsAVX512(idx []int32, xs []float64, lo, hi float64) (nul
 		// rather than left to the operand order VMAXPD returns for NaN.
 		y := x.Max(g0V).Min(g1V)
 		if logGrid {
-			y = y.Add(offV).AsUint64x8().ShiftAllRight(11).Or(magic).AsFloat64x8()
+			y = y.Mul(sgnV).Add(offV).AsUint64x8().ShiftAllRight(11).Or(magic).AsFloat64x8().Mul(sgnV)
 		}
 		v := y.Sub(t0V).Mul(scaleV).AsInt64x8().AndNot(nan).AsFloat64x8()
 		v.ConvertToInt32().Store((*[8]int32)(idx[i : i+8]))
@@ -77,6 +78,7 @@ func (g *kernelGrid) cellsAVX2(idx []int32, xs []float64, lo, hi float64) (nulls
 	g0V, g1V := archsimd.BroadcastFloat64x4(g.g0), archsimd.BroadcastFloat64x4(g.g1)
 	t0V, scaleV := archsimd.BroadcastFloat64x4(g.t0), archsimd.BroadcastFloat64x4(g.scale)
 	offV, magic := archsimd.BroadcastFloat64x4(g.off), archsimd.BroadcastUint64x4(logMagic)
+	sgnV := archsimd.BroadcastFloat64x4(g.sgn)
 	var nullV, outV archsimd.Int64x4
 	idx = idx[:len(xs)]
 	n := len(xs) &^ 3
@@ -88,7 +90,7 @@ func (g *kernelGrid) cellsAVX2(idx []int32, xs []float64, lo, hi float64) (nulls
 		outV = outV.Sub(x.Less(loV).Or(x.Greater(hiV)).ToInt64x4())
 		y := x.Max(g0V).Min(g1V)
 		if logGrid {
-			y = y.Add(offV).AsUint64x4().ShiftAllRight(11).Or(magic).AsFloat64x4()
+			y = y.Mul(sgnV).Add(offV).AsUint64x4().ShiftAllRight(11).Or(magic).AsFloat64x4().Mul(sgnV)
 		}
 		v := y.Sub(t0V).Mul(scaleV).AsInt64x4().AndNot(nan).AsFloat64x4()
 		v.ConvertToInt32().Store((*[4]int32)(idx[i : i+4]))

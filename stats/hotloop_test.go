@@ -78,7 +78,7 @@ func kernelColumn(r *rand.Rand, edges []float64) []float64 {
 		xs = append(xs, e, math.Nextafter(e, math.Inf(-1)), math.Nextafter(e, math.Inf(1)))
 	}
 	for range 3000 {
-		xs = append(xs, math.Round(r.NormFloat64()*60)/10, r.NormFloat64()*10, math.Exp(r.NormFloat64()*2))
+		xs = append(xs, math.Round(r.NormFloat64()*60)/10, r.NormFloat64()*10, math.Exp(r.NormFloat64()*2), -math.Exp(r.NormFloat64()*2))
 		if len(edges) > 0 {
 			xs = append(xs, edges[r.IntN(len(edges))])
 		}
@@ -176,7 +176,7 @@ func TestAddColumnKernelsAgree(t *testing.T) {
 				case x < 0.4 && len(e) > 0:
 					xs[i] = e[r.IntN(len(e))]
 				case x < 0.7:
-					xs[i] = math.Exp(r.NormFloat64() * 2)
+					xs[i] = math.Copysign(math.Exp(r.NormFloat64()*2), r.Float64()-0.5)
 				default:
 					xs[i] = r.NormFloat64() * 3
 				}
@@ -198,13 +198,14 @@ func TestAddColumnKernelsAgree(t *testing.T) {
 // TestKernelGridFineBins guards the speed assumption: on the default 200
 // fine bins of normal data and of the skewed sets no cell needs the
 // multi-edge fallback; the normal ones take the linear grid, the lognormal
-// ones the logarithmic one.
+// ones (dense at the bottom or, mirrored, at the top) the logarithmic one.
 func TestKernelGridFineBins(t *testing.T) {
 	sets := kernelEdgeSets()
 	for i, want := range map[int]gridMode{
 		len(sets) - 6: gridLinear, // normal
 		len(sets) - 5: gridLog,    // lognormal
 		len(sets) - 4: gridLog,    // shifted lognormal
+		len(sets) - 3: gridLog,    // mirrored lognormal (sgn −1)
 		len(sets) - 2: gridLog,    // lognormal σ = 3
 	} {
 		g := newKernelGrid(sets[i])
