@@ -16,18 +16,20 @@ import (
 //	t(y) = s·(2⁵² + bits(s·y + off)>>11)   (computed exactly as a float64)
 //
 // which for positive s·y + off is monotone, and linear within each power of
-// two: as many cells per octave at 0.01 as at 100. s = 1 spreads edges
-// dense at the bottom (lognormal), s = −1 edges dense at the top. Every step (the clamp,
-// rounded addition, subtraction and multiplication, the bits of a positive
-// float, truncation) is monotone and ±0 share a cell, so an edge in a lower
-// cell than x's is ≤ x and one in a higher cell is > x. Only the edges in x's
-// own cell need comparing, and when they share one value that is one
-// comparison, whatever the rounding. If some cell holds several distinct
-// values (heavy tails the chosen map cannot spread, ±Inf edges), every value
+// two: as many cells per octave at 0.01 as at 100; s = 1 spreads edges dense
+// at the bottom (lognormal), s = −1 edges dense at the top. Every step (the
+// clamp, rounded addition, subtraction and multiplication, the bits of a
+// positive float, truncation) is monotone and ±0 share a cell, so an edge in
+// a lower cell than x's is ≤ x and one in a higher cell is > x. Only the
+// edges in x's own cell need comparing, and when they share one value that
+// is one comparison, whatever the rounding. If some cell holds several
+// distinct values (heavy tails no map spreads, ±Inf edges), every value
 // takes a binary search of fixed depth over the edges from its cell's first
 // instead. NaN is clamped to g0, so it lands in cell 0 and bin 0, where
 // addColumn takes it out again. The AVX2 and AVX-512 paths compute the same
-// cells with the same IEEE operations, so all paths agree bit for bit.
+// cells with the same IEEE operations, and pure Go's integer shortcut for
+// the logarithmic grid gives exactly the same numbers, so all paths agree
+// bit for bit.
 
 // Kernel names the implementation of AddColumn's cell computation.
 type Kernel uint8
