@@ -386,62 +386,38 @@ func addBlocks[C uint32 | float64](g *kernelGrid, h []C, xs []float64, lo, hi fl
 // out-of-range counts. When [lo, hi] covers the grid's range, as with a
 // reference sample's extremes and its quantile edges, only values the clamp
 // moves can be NaN or out of range, so the counts ride on the clamp's
-// branches, which mispredict only around the ends of the edge range.
+// branches, which mispredict only around the ends of the edge range. Each
+// variant is a function of its own, so that each loop gets the registers.
 func (g *kernelGrid) cellsGo(idx []int32, xs []float64, lo, hi float64) (nulls, outOfRange int) {
-	g0, g1, t0, scale, off, sgn := g.g0, g.g1, g.t0, g.scale, g.off, g.sgn
 	idx = idx[:len(xs)]
-	if !(lo <= g0 && g1 <= hi) {
-		for k, x := range xs {
-			nulls += b2i(x != x)
-			outOfRange += b2i(x < lo) | b2i(x > hi) // false for NaN
-			idx[k] = int32((g.t(clampCell(x, g0, g1)) - t0) * scale)
-		}
-		return nulls, outOfRange
+	switch {
+	case !(lo <= g.g0 && g.g1 <= hi):
+		return g.cellsGoAny(idx, xs, lo, hi)
+	case g.mode == gridLinear:
+		return cellsGoLinear(idx, xs, lo, hi, g.g0, g.g1, g.t0, g.scale)
+	case g.intOK && g.sgn > 0:
+		return cellsGoLogInt(idx, xs, lo, hi, g.g0, g.g1, g.off, g.intT0, g.intShift&63)
+	case g.intOK:
+		return cellsGoLogIntMirror(idx, xs, lo, hi, g.g0, g.g1, g.off, g.intT0, g.intShift&63)
 	}
-	if g.intOK && sgn < 0 {
-		u0, sh := g.intT0, g.intShift&63
-		for k, x := range xs {
-			if !(x >= g0) { // below the grid, or NaN
-				nulls += b2i(x != x)
-				outOfRange += b2i(x < lo)
-				x = g0
-			} else if x > g1 {
-				outOfRange += b2i(x > hi)
-				x = g1
-			}
-			idx[k] = int32((u0 - math.Float64bits(-x+off)>>11) >> sh)
-		}
-		return nulls, outOfRange
+	return g.cellsGoAny(idx, xs, lo, hi)
+}
+
+// cellsGoAny is cellsGo for any grid and range.
+func (g *kernelGrid) cellsGoAny(idx []int32, xs []float64, lo, hi float64) (nulls, outOfRange int) {
+	g0, g1, t0, scale := g.g0, g.g1, g.t0, g.scale
+	idx = idx[:len(xs)]
+	for k, x := range xs {
+		nulls += b2i(x != x)
+		outOfRange += b2i(x < lo) | b2i(x > hi) // false for NaN
+		idx[k] = int32((g.t(clampCell(x, g0, g1)) - t0) * scale)
 	}
-	if g.intOK {
-		u0, sh := g.intT0, g.intShift&63
-		for k, x := range xs {
-			if !(x >= g0) { // below the grid, or NaN
-				nulls += b2i(x != x)
-				outOfRange += b2i(x < lo)
-				x = g0
-			} else if x > g1 {
-				outOfRange += b2i(x > hi)
-				x = g1
-			}
-			idx[k] = int32((math.Float64bits(x+off)>>11 - u0) >> sh)
-		}
-		return nulls, outOfRange
-	}
-	if g.mode == gridLog {
-		for k, x := range xs {
-			if !(x >= g0) { // below the grid, or NaN
-				nulls += b2i(x != x)
-				outOfRange += b2i(x < lo)
-				x = g0
-			} else if x > g1 {
-				outOfRange += b2i(x > hi)
-				x = g1
-			}
-			idx[k] = int32((sgn*logT(sgn*x, off) - t0) * scale)
-		}
-		return nulls, outOfRange
-	}
+	return nulls, outOfRange
+}
+
+// cellsGoLinear is cellsGo for a linear grid within [lo, hi].
+func cellsGoLinear(idx []int32, xs []float64, lo, hi, g0, g1, t0, scale float64) (nulls, outOfRange int) {
+	idx = idx[:len(xs)]
 	for k, x := range xs {
 		if !(x >= g0) { // below the grid, or NaN
 			nulls += b2i(x != x)
@@ -452,6 +428,41 @@ func (g *kernelGrid) cellsGo(idx []int32, xs []float64, lo, hi float64) (nulls, 
 			x = g1
 		}
 		idx[k] = int32((x - t0) * scale)
+	}
+	return nulls, outOfRange
+}
+
+// cellsGoLogInt is cellsGo for a logarithmic grid of sign 1 and scale
+// 2^−sh within [lo, hi], in integers.
+func cellsGoLogInt(idx []int32, xs []float64, lo, hi, g0, g1, off float64, u0 uint64, sh uint) (nulls, outOfRange int) {
+	idx = idx[:len(xs)]
+	for k, x := range xs {
+		if !(x >= g0) { // below the grid, or NaN
+			nulls += b2i(x != x)
+			outOfRange += b2i(x < lo)
+			x = g0
+		} else if x > g1 {
+			outOfRange += b2i(x > hi)
+			x = g1
+		}
+		idx[k] = int32((math.Float64bits(x+off)>>11 - u0) >> (sh & 63))
+	}
+	return nulls, outOfRange
+}
+
+// cellsGoLogIntMirror is cellsGoLogInt for sign −1.
+func cellsGoLogIntMirror(idx []int32, xs []float64, lo, hi, g0, g1, off float64, u0 uint64, sh uint) (nulls, outOfRange int) {
+	idx = idx[:len(xs)]
+	for k, x := range xs {
+		if !(x >= g0) { // below the grid, or NaN
+			nulls += b2i(x != x)
+			outOfRange += b2i(x < lo)
+			x = g0
+		} else if x > g1 {
+			outOfRange += b2i(x > hi)
+			x = g1
+		}
+		idx[k] = int32((u0 - math.Float64bits(-x+off)>>11) >> (sh & 63))
 	}
 	return nulls, outOfRange
 }
