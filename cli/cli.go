@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"driftwatch/stats"
 )
 
 // Exit codes of every command.
@@ -90,7 +92,7 @@ func Main(args []string, env Env) int {
 	case "demo":
 		code, err = runDemo(args[1:], env)
 	case "version":
-		fmt.Fprintln(env.Stdout, "driftwatch", Version)
+		fmt.Fprintln(env.Stdout, "driftwatch", Version, "kernel="+stats.ActiveKernel().String())
 	case "-h", "--help", "help":
 		fmt.Fprint(env.Stdout, usage)
 	default:

@@ -14,6 +14,7 @@ import (
 
 	"driftwatch/events"
 	"driftwatch/monitor"
+	"driftwatch/stats"
 )
 
 // metricHelp is the help text and type of every metric family the service
@@ -25,6 +26,7 @@ var metricHelp = map[string][2]string{
 	"driftwatch_dead_letters_refused_total":         {"counter", "Dead letters the broker refused for good even cut short; skipped so the partition moves on."},
 	"driftwatch_late_events_total":                  {"counter", "Events older than their model's window, dropped."},
 	"driftwatch_ignored_columns_total":              {"counter", "Events of the model version that came in Arrow messages with a column its profile does not know (ignored), by column."},
+	"driftwatch_build_info":                         {"gauge", "1, labelled with the binning kernel this build runs on this CPU (avx512, avx2 or purego)."},
 	"driftwatch_checkpoint_duration_seconds":        {"histogram", "Time to save one partition's checkpoint to its store."},
 	"driftwatch_checkpoint_encode_seconds":          {"histogram", "Time to encode one partition's checkpoint (the partition's workers wait meanwhile)."},
 	"driftwatch_checkpoint_restore_seconds":         {"histogram", "Time to load and decode one partition's checkpoint on assignment."},
@@ -105,6 +107,8 @@ func initMetrics(set *metrics.Set) {
 	set.GetOrCreateCounter("driftwatch_checkpoints_total")
 	set.GetOrCreateCounter("driftwatch_checkpoint_errors_total")
 	set.GetOrCreateCounter("driftwatch_checkpoint_restore_errors_total")
+	// Which binning kernel this build runs on this CPU (stats.ActiveKernel).
+	set.GetOrCreateGauge(fmt.Sprintf(`driftwatch_build_info{kernel=%q}`, stats.ActiveKernel()), nil).Set(1)
 	for _, r := range []events.Reason{events.ReasonMalformed, events.ReasonWrongType, events.ReasonMissingID,
 		events.ReasonMissingModel, events.ReasonMissingField, events.ReasonBadTimestamp, events.ReasonOversize, events.ReasonUnknownModel} {
 		set.GetOrCreateCounter(fmt.Sprintf(`driftwatch_dead_letters_total{reason=%q}`, r))

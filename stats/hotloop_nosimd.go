@@ -2,11 +2,19 @@
 
 package stats
 
-// hasSIMD is false without GOEXPERIMENT=simd on amd64: AddColumn always
-// takes the pure-Go kernel.
-const hasSIMD = false
+// Without GOEXPERIMENT=simd on amd64, AddColumn always takes the pure-Go
+// kernel.
+const activeKernel = KernelPureGo
 
-// cellsSIMD only runs when hasSIMD; this keeps addColumn building.
-func (g *kernelGrid) cellsSIMD(idx []int32, xs []float64, lo, hi float64) (nulls, outOfRange int) {
+// kernelAvailable reports whether this build and CPU can run kernel k.
+func kernelAvailable(k Kernel) bool { return k == KernelPureGo }
+
+// cellsAVX512 and cellsAVX2 never run in this build; they keep addBlocks
+// building.
+func (g *kernelGrid) cellsAVX512(idx []int32, xs []float64, lo, hi float64) (nulls, outOfRange int) {
+	return g.cellsGo(idx, xs, lo, hi)
+}
+
+func (g *kernelGrid) cellsAVX2(idx []int32, xs []float64, lo, hi float64) (nulls, outOfRange int) {
 	return g.cellsGo(idx, xs, lo, hi)
 }

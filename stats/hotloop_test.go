@@ -51,6 +51,18 @@ func kernelEdgeSets() [][]float64 {
 		sample[i] = math.Exp(sample[i] * 2) // lognormal: dense near 0, long tail
 	}
 	sets = append(sets, QuantileEdges(nil, sample, 200))
+	// More skew: shifted below 0, mirrored (dense at the top), σ = 3,
+	// exponential.
+	shifted, mirrored, wider, expo := slices.Clone(sample), slices.Clone(sample), slices.Clone(sample), slices.Clone(sample)
+	for i, x := range sample {
+		shifted[i], mirrored[i] = x-5, -x
+		wider[i] = math.Pow(x, 1.5)
+		expo[i] = r.ExpFloat64()
+	}
+	for _, s := range [][]float64{shifted, mirrored, wider, expo} {
+		slices.Sort(s)
+		sets = append(sets, QuantileEdges(nil, s, 200))
+	}
 	for _, e := range sets {
 		slices.Sort(e)
 	}
@@ -66,7 +78,7 @@ func kernelColumn(r *rand.Rand, edges []float64) []float64 {
 		xs = append(xs, e, math.Nextafter(e, math.Inf(-1)), math.Nextafter(e, math.Inf(1)))
 	}
 	for range 3000 {
-		xs = append(xs, math.Round(r.NormFloat64()*60)/10, r.NormFloat64()*10)
+		xs = append(xs, math.Round(r.NormFloat64()*60)/10, r.NormFloat64()*10, math.Exp(r.NormFloat64()*2), -math.Exp(r.NormFloat64()*2))
 		if len(edges) > 0 {
 			xs = append(xs, edges[r.IntN(len(edges))])
 		}
@@ -75,17 +87,23 @@ func kernelColumn(r *rand.Rand, edges []float64) []float64 {
 	return xs
 }
 
-// kernels are the column kernels in this build: the dispatching AddColumn,
-// the pure-Go twin, and the AVX-512 path when the CPU has it.
-func kernels(t *testing.T) map[string]func(*Binner, []float64, []float64, float64, float64) (int, int) {
+// allKernels are every kernel, whether or not this build and CPU run it.
+var allKernels = []Kernel{KernelPureGo, KernelAVX2, KernelAVX512}
+
+// kernels are the column kernels this build runs on this CPU, each forced
+// through addColumn, and the dispatching AddColumn.
+func kernels(t testing.TB) map[string]func(*Binner, []float64, []float64, float64, float64) (int, int) {
 	ks := map[string]func(*Binner, []float64, []float64, float64, float64) (int, int){
 		"AddColumn": (*Binner).AddColumn,
-		"purego":    (*Binner).addColumnGo,
 	}
-	if hasSIMD {
-		ks["simd"] = (*Binner).addColumnSIMD
-	} else {
-		t.Log("no AVX-512 path in this build or on this CPU")
+	for _, k := range allKernels {
+		if !kernelAvailable(k) {
+			t.Logf("no %v kernel in this build or on this CPU", k)
+			continue
+		}
+		ks[k.String()] = func(b *Binner, bins, xs []float64, lo, hi float64) (int, int) {
+			return b.addColumn(bins, xs, lo, hi, k)
+		}
 	}
 	return ks
 }
@@ -96,7 +114,13 @@ func TestAddColumnMatchesBinLoop(t *testing.T) {
 	for _, e := range kernelEdgeSets() {
 		b := NewBinner(e)
 		xs := kernelColumn(r, e)
-		for _, rng := range [][2]float64{{-1.5, 2}, {math.Inf(-1), math.Inf(1)}, {0, 0}} {
+		// Ranges across the grid, around it (counted in the clamp's
+		// branches), and exactly its ends.
+		ranges := [][2]float64{{-1.5, 2}, {math.Inf(-1), math.Inf(1)}, {0, 0}, {-1e6, 1e6}}
+		if i0, i1 := finiteRange(e); i0 <= i1 {
+			ranges = append(ranges, [2]float64{e[i0], e[i1]})
+		}
+		for _, rng := range ranges {
 			lo, hi := rng[0], rng[1]
 			// Lengths around vectors and blocks, and the full length:
 			// past subMinLen and odd.
@@ -131,44 +155,64 @@ func TestAddColumnMatchesBinLoop(t *testing.T) {
 	}
 }
 
-// TestAddColumnTwinsAgree holds the AVX-512 kernel to the pure-Go one on
-// larger random columns with NaN, counts accumulated over several calls.
-func TestAddColumnTwinsAgree(t *testing.T) {
-	if !hasSIMD {
-		t.Skip("no AVX-512 path in this build or on this CPU")
-	}
+// TestAddColumnKernelsAgree holds every kernel this CPU runs to the
+// pure-Go one on larger random columns with NaN (normal, and skewed like the
+// lognormal edge sets), counts accumulated over several calls.
+func TestAddColumnKernelsAgree(t *testing.T) {
+	ks := kernels(t)
 	r := rand.New(rand.NewPCG(47, 47))
 	for _, e := range kernelEdgeSets() {
 		b := NewBinner(e)
-		a, s := make([]float64, len(e)+1), make([]float64, len(e)+1)
+		got := map[string][]float64{}
+		for name := range ks {
+			got[name] = make([]float64, len(e)+1)
+		}
 		for n := range 12 {
-			xs := make([]float64, 1000+n*797) // across subMinLen
+			xs := make([]float64, 1000+n*797) // across subMinLen and blocks
 			for i := range xs {
 				switch x := r.Float64(); {
 				case x < 0.05:
 					xs[i] = math.NaN()
-				case x < 0.5 && len(e) > 0:
+				case x < 0.4 && len(e) > 0:
 					xs[i] = e[r.IntN(len(e))]
+				case x < 0.7:
+					xs[i] = math.Copysign(math.Exp(r.NormFloat64()*2), r.Float64()-0.5)
 				default:
 					xs[i] = r.NormFloat64() * 3
 				}
 			}
-			an, ao := b.addColumnGo(a, xs, -2, 2)
-			sn, so := b.addColumnSIMD(s, xs, -2, 2)
-			if an != sn || ao != so || !slices.Equal(a, s) {
-				t.Fatalf("edges %v: simd %d %d %v, purego %d %d %v", e, sn, so, s, an, ao, a)
+			wn, wo := b.addColumn(got["purego"], xs, -2, 2, KernelPureGo)
+			for name, k := range ks {
+				if name == "purego" {
+					continue
+				}
+				gn, gout := k(b, got[name], xs, -2, 2)
+				if gn != wn || gout != wo || !slices.Equal(got[name], got["purego"]) {
+					t.Fatalf("edges %v: %s %d %d %v, purego %d %d %v", e, name, gn, gout, got[name], wn, wo, got["purego"])
+				}
 			}
 		}
 	}
 }
 
 // TestKernelGridFineBins guards the speed assumption: on the default 200
-// fine bins of normal data no cell needs the multi-edge fallback.
+// fine bins of normal data and of the skewed sets no cell needs the
+// multi-edge fallback; the normal ones take the linear grid, the lognormal
+// ones (dense at the bottom or, mirrored, at the top) the logarithmic one.
 func TestKernelGridFineBins(t *testing.T) {
 	sets := kernelEdgeSets()
-	e := sets[len(sets)-2] // normal, 200 bins
-	if g := newKernelGrid(e); g.search != 0 {
-		t.Fatalf("a cell holds %d edges of several values", g.search)
+	for i, want := range map[int]gridMode{
+		len(sets) - 6: gridLinear, // normal
+		len(sets) - 5: gridLog,    // lognormal
+		len(sets) - 4: gridLog,    // shifted lognormal
+		len(sets) - 3: gridLog,    // mirrored lognormal (sgn −1)
+		len(sets) - 2: gridLog,    // lognormal σ = 3
+	} {
+		g := newKernelGrid(sets[i])
+		if g.search != 0 || g.mode != want {
+			t.Errorf("set %d: mode %d, a cell holds %d edges of several values; want mode %d, none",
+				i, g.mode, g.search, want)
+		}
 	}
 }
 
@@ -179,8 +223,28 @@ func TestAddColumnAllocatesNothing(t *testing.T) {
 	b := NewBinner(QuantileEdges(nil, sorted, 200))
 	bins := make([]float64, 200)
 	for name, k := range kernels(t) {
-		if a := testing.AllocsPerRun(10, func() { k(b, bins, xs, -1, 1) }); a != 0 {
-			t.Fatalf("%s: %v allocs", name, a)
+		for _, col := range [][]float64{xs, xs[:100]} { // both histogram paths
+			if a := testing.AllocsPerRun(10, func() { k(b, bins, col, -1, 1) }); a != 0 {
+				t.Fatalf("%s, %d values: %v allocs", name, len(col), a)
+			}
 		}
 	}
+}
+
+// TestActiveKernel: start-up picks the fastest kernel this build and CPU
+// run, and every kernel has a name for version output and metrics.
+func TestActiveKernel(t *testing.T) {
+	a := ActiveKernel()
+	if !kernelAvailable(a) {
+		t.Fatalf("active kernel %v is not available", a)
+	}
+	for _, k := range allKernels {
+		if k > a && kernelAvailable(k) {
+			t.Errorf("%v runs here but %v was chosen", k, a)
+		}
+		if k.String() == "unknown" {
+			t.Errorf("kernel %d has no name", k)
+		}
+	}
+	t.Logf("active kernel: %v", a)
 }
