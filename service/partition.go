@@ -192,7 +192,7 @@ func (s *Service) remoteParts() []*part {
 	if s.ckpt == nil {
 		return nil
 	}
-	latest := s.ckpt.latest()
+	latest := s.ckpt.Latest()
 	var out []*part
 	for n, data := range latest {
 		if s.owned(n) != nil || len(data) == 0 {

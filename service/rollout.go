@@ -417,62 +417,6 @@ func (s *Service) rolloutMetrics(m *model, r *rolloutResult, d decision) {
 	}
 }
 
-// rolloutJSON is the API's view of a rollout.
-func (s *Service) rolloutJSON(m *model) map[string]any {
-	ro := m.ro
-	r, d := ro.snapshot()
-	out := map[string]any{"model": m.name, "stable": ro.stable.name, "candidate": ro.cand.name, "mode": ro.cfg.Mode,
-		"decision": d.Decision, "reason": d.Reason, "decided_at": nil, "latched": !d.At.IsZero(),
-		"criteria": criteriaJSON(ro.cfg.Criteria), "min_period": ro.cfg.MinPeriod.String(), "max_period": ro.cfg.MaxPeriod.String(),
-		"min_samples": ro.cfg.MinSamples, "alpha": ro.cfg.Alpha}
-	if !d.At.IsZero() {
-		out["decided_at"] = d.At.UTC()
-	}
-	if !r.evaluated {
-		return out
-	}
-	v := &r.verdict
-	out["evaluated_at"] = r.at.UTC()
-	if !d.At.IsZero() {
-		// After the decision the comparison goes on, for information: the
-		// decision stands whatever it says (see evaluateRollout).
-		out["since_decision"] = map[string]any{"decision": v.Decision, "reason": v.Reason}
-	}
-	if r.active {
-		out["started_at"] = time.UnixMilli(r.start).UTC()
-		out["observed_seconds"] = float64(r.end-r.start) / 1e3
-	}
-	checks := make([]map[string]any, len(v.Checks))
-	for i, c := range v.Checks {
-		checks[i] = map[string]any{"metric": c.Criterion.Metric, "criterion": c.Criterion.String(), "status": c.Status,
-			"stable": num(c.Stable), "candidate": num(c.Candidate), "limit": num(c.Limit),
-			"stable_n": c.StableN, "candidate_n": c.CandidateN, "unit": c.Unit, "test": c.Test,
-			"z": num(c.Z), "information": num(c.Information), "p_fail": num(c.PFail), "p_pass": num(c.PPass),
-			"fail_level": c.FailLevel, "pass_level": c.PassLevel, "z_fail": num(c.ZFail), "z_pass": num(c.ZPass)}
-		if c.Waiting != "" {
-			checks[i]["waiting"] = c.Waiting
-		}
-	}
-	out["checks"] = checks
-	armJSON := func(a *rollout.Arm) map[string]any {
-		return map[string]any{"events": a.Events, "errors": a.Errors, "outcomes": a.Joined}
-	}
-	out["arms"] = map[string]any{ro.stable.name: armJSON(&r.stable), ro.cand.name: armJSON(&r.cand)}
-	drift := make([]map[string]any, len(v.Drift))
-	for i, d := range v.Drift {
-		drift[i] = map[string]any{"name": d.Name, "psi": num(d.PSI), "chi_square": num(d.ChiSquare), "chi_square_p": num(d.ChiSquareP),
-			"stable_n": d.StableN, "candidate_n": d.CandidateN}
-	}
-	out["drift"] = drift
-	if sh := v.Shadow; sh != nil {
-		out["shadow"] = map[string]any{"pairs": sh.Pairs, "classified": sh.Classified, "agreement": num(sh.Rate),
-			"agreement_low": num(sh.RateLow), "agreement_high": num(sh.RateHigh), "scored": sh.Scored,
-			"mean_diff": num(sh.MeanDiff), "mean_abs_diff": num(sh.MeanAbsDiff),
-			"abs_diff_p50": num(sh.AbsDiffP50), "abs_diff_p90": num(sh.AbsDiffP90), "abs_diff_p99": num(sh.AbsDiffP99)}
-	}
-	return out
-}
-
 // status is the status page's view of the rollout.
 func (ro *modelRollout) status() *statuspage.Rollout {
 	r, d := ro.snapshot()
@@ -499,14 +443,6 @@ func (ro *modelRollout) status() *statuspage.Rollout {
 		st.Pairs, st.Agreement, st.MeanAbsDiff = sh.Pairs, sh.Rate, sh.MeanAbsDiff
 	}
 	return st
-}
-
-func criteriaJSON(cs []rollout.Criterion) []map[string]any {
-	out := make([]map[string]any, len(cs))
-	for i, c := range cs {
-		out[i] = map[string]any{"metric": c.Metric, "tolerance": c.Tolerance, "ratio": c.Ratio, "condition": c.String()}
-	}
-	return out
 }
 
 // appendRollouts appends a partition's arms and pairing joins, per model
@@ -613,7 +549,7 @@ func (s *Service) rolloutsByKey() map[string]*model {
 // rolloutModels lists the models with a rollout, by name.
 func (s *Service) rolloutModels() []*model {
 	var out []*model
-	for _, name := range s.modelNames() {
+	for _, name := range sortedKeys(s.models) {
 		if m := s.models[name]; m.ro != nil {
 			out = append(out, m)
 		}

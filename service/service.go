@@ -7,7 +7,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -27,15 +26,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"driftwatch/alerting"
+	"driftwatch/api"
 	"driftwatch/broker"
 	"driftwatch/calibrate"
+	"driftwatch/checkpoint"
 	"driftwatch/config"
 	"driftwatch/consumer"
 	"driftwatch/events"
 	"driftwatch/join"
 	"driftwatch/monitor"
 	"driftwatch/profile"
-	"driftwatch/statuspage"
 )
 
 // Options are process settings; behaviour is in the config.
@@ -74,7 +74,7 @@ type Service struct {
 	partitions map[string]*partState // decoders per topic/partition: one worker each
 	parts      map[int32]*part       // state per owned partition number
 
-	ckpt            store // nil: offsets are committed, state is not saved
+	ckpt            checkpoint.Store // nil: offsets are committed, state is not saved
 	ckptMu          sync.Mutex
 	ckptBuf         []byte
 	ckptDuration    *metrics.PrometheusHistogram
@@ -263,14 +263,14 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	var err error
 	switch {
 	case cfg.Checkpoint.Dir != "":
-		var d *dirStore
-		d, err = newDirStore(filepath.Join(cfg.Checkpoint.Dir, "checkpoints"))
+		var d *checkpoint.Dir
+		d, err = checkpoint.NewDir(filepath.Join(cfg.Checkpoint.Dir, "checkpoints"))
 		if err == nil {
 			s.ckpt = d
 		}
 	case cfg.Checkpoint.Topic != "":
-		var k *kafkaStore
-		k, err = newKafkaStore(ctx, brokers, cfg.Checkpoint.Topic, cfg.Kafka.Group, append(slices.Clip(extra), compression(cfg.Checkpoint.Compression)))
+		var k *checkpoint.Topic
+		k, err = checkpoint.NewTopic(ctx, brokers, cfg.Checkpoint.Topic, cfg.Kafka.Group, append(slices.Clip(extra), compression(cfg.Checkpoint.Compression)))
 		if err == nil {
 			s.ckpt = k
 		}
@@ -323,7 +323,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	}
 	s.cons = cons
 	if s.httpLn != nil {
-		s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: httpReadHeaderTimeout, ReadTimeout: httpReadTimeout,
+		s.httpSrv = &http.Server{Handler: routes(s), ReadHeaderTimeout: httpReadHeaderTimeout, ReadTimeout: httpReadTimeout,
 			WriteTimeout: httpWriteTimeout, IdleTimeout: httpIdleTimeout, MaxHeaderBytes: httpMaxHeaderBytes}
 		s.wg.Go(func() {
 			if err := s.httpSrv.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -742,14 +742,28 @@ func (v *version) psiThreshold(feature string) float64 {
 }
 
 // state names the streaming verdict for the API and the status page.
-func (v *version) state(f monitor.FeatureStats) string {
+func (v *version) state(f monitor.FeatureStats) api.State {
 	switch {
 	case f.Values < float64(max(v.cfg.MinSamples, 1)):
-		return "insufficient_data"
+		return api.StateInsufficientData
 	case v.drifted(f):
-		return "drift"
+		return api.StateDrift
 	}
-	return "ok"
+	return api.StateOK
+}
+
+// role is the version's part in its model's rollout: "stable", the
+// candidate's mode, or "" outside one.
+func (v *version) role() string {
+	switch ro := v.model.ro; {
+	case ro == nil:
+		return ""
+	case v == ro.stable:
+		return "stable"
+	case v == ro.cand:
+		return string(ro.cfg.Mode)
+	}
+	return ""
 }
 
 // confidence is the model's confidence in a prediction: max(s, 1 − s) for a
@@ -970,162 +984,8 @@ func (s *Service) evaluate(due map[string]bool) {
 	s.metrics.GetOrCreateGauge("driftwatch_evaluation_duration_seconds", nil).Set(s.opt.Now().Sub(start).Seconds())
 }
 
-func (s *Service) routes() *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		s.observeProgress()
-		writeMetrics(w, s.metrics)
-	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		// Ready once started, the group has assigned the partitions and
-		// their state is restored, and while the brokers answer fetches.
-		select {
-		case <-s.ready:
-			switch {
-			case s.cons == nil || !s.assignedOnce.Load():
-				http.Error(w, "waiting for partition assignment", http.StatusServiceUnavailable)
-			case !s.cons.Healthy():
-				http.Error(w, "fetching from the brokers fails; retrying", http.StatusServiceUnavailable)
-			default:
-				if _, stalls := s.observeProgress(); len(stalls) > 0 {
-					w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-					w.WriteHeader(http.StatusServiceUnavailable)
-					for _, st := range stalls {
-						fmt.Fprintf(w, "%s (stall_timeout %s)\n", st, s.cfg.StallTimeout)
-					}
-					return
-				}
-				fmt.Fprintln(w, "ready")
-			}
-		default:
-			http.Error(w, "starting", http.StatusServiceUnavailable)
-		}
-	})
-	if s.alertAPI != nil {
-		s.alertAPI.Register(mux)
-	}
-	mux.HandleFunc("GET /api/v1/models", func(w http.ResponseWriter, _ *http.Request) {
-		var out []map[string]any
-		for _, name := range s.modelNames() {
-			out = append(out, s.modelJSON(name))
-		}
-		writeJSON(w, out)
-	})
-	mux.HandleFunc("GET /api/v1/models/{model}/rollout", func(w http.ResponseWriter, r *http.Request) {
-		m := s.models[r.PathValue("model")]
-		switch {
-		case m == nil:
-			http.Error(w, fmt.Sprintf("unknown model %q", r.PathValue("model")), http.StatusNotFound)
-		case m.ro == nil:
-			http.Error(w, fmt.Sprintf("model %q has no rollout configured", m.name), http.StatusNotFound)
-		default:
-			writeJSON(w, s.rolloutJSON(m))
-		}
-	})
-	mux.HandleFunc("GET /api/v1/models/{model}", func(w http.ResponseWriter, r *http.Request) {
-		if s.models[r.PathValue("model")] == nil {
-			http.Error(w, fmt.Sprintf("unknown model %q", r.PathValue("model")), http.StatusNotFound)
-			return
-		}
-		writeJSON(w, s.modelJSON(r.PathValue("model")))
-	})
-	// The status page at / and /models/{model}.
-	statuspage.New(s.Status, statuspage.Options{Now: s.opt.Now, GrafanaURL: s.opt.GrafanaURL}).Register(mux)
-	return mux
-}
-
-// firing lists the firing alerts per "model/version" as
-// "rule feature (severity)".
-func (s *Service) firing() map[string][]string {
-	out := map[string][]string{}
-	if s.alerts == nil {
-		return out
-	}
-	for _, a := range s.alerts.Alerts(s.opt.Now()) {
-		if a.State != "firing" {
-			continue
-		}
-		what := a.Rule
-		if a.Feature != "" {
-			what += " " + a.Feature
-		}
-		k := a.Model + "/" + a.Version
-		out[k] = append(out[k], what+" ("+a.Severity+")")
-	}
-	return out
-}
-
-func (s *Service) modelNames() []string { return sortedKeys(s.models) }
-
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
-}
-
-// modelJSON is the latest evaluation of every version of a model.
-func (s *Service) modelJSON(name string) map[string]any {
-	m := s.models[name]
-	var versions []map[string]any
-	firing := s.firing()
-	for _, vn := range sortedKeys(m.versions) {
-		v := m.versions[vn]
-		v.mu.Lock()
-		ev, lastEvent := v.last, v.lastEvent
-		v.mu.Unlock()
-		var feats []map[string]any
-		for _, f := range ev.Features {
-			feats = append(feats, map[string]any{"name": f.Name, "kind": f.Kind, "values": f.Values, "state": v.state(f),
-				"psi": num(f.PSI), "jensen_shannon": num(f.JS), "ks": num(f.KS), "ks_bound": num(f.KSBound),
-				"wasserstein": num(f.Wasserstein), "chi_square": num(f.ChiSquare), "chi_square_p": num(f.ChiSquareP),
-				"null_rate": num(f.NullRate), "missing_rate": num(f.MissingRate), "invalid_rate": num(f.InvalidRate),
-				"out_of_range_rate": num(f.OutOfRangeRate), "unseen_share": num(f.UnseenShare)})
-		}
-		quality := map[string]any{"joined": ev.Joined}
-		if m.regression {
-			quality["mae"], quality["rmse"] = num(ev.MAE), num(ev.RMSE)
-		} else {
-			quality["accuracy"] = num(ev.Accuracy)
-		}
-		window := map[string]any{"start": ev.Start, "end": ev.End}
-		if v.cfg.Window.Count > 0 {
-			window = map[string]any{"count": v.cfg.Window.Count}
-		}
-		var last any
-		if !lastEvent.IsZero() {
-			last = lastEvent.UTC()
-		}
-		alerts := []string{}
-		if f := firing[name+"/"+vn]; f != nil {
-			alerts = f
-		}
-		role := ""
-		if ro := m.ro; ro != nil && v == ro.stable {
-			role = "stable"
-		} else if ro != nil && v == ro.cand {
-			role = string(ro.cfg.Mode)
-		}
-		versions = append(versions, map[string]any{"version": vn, "role": role, "window": window, "alerts_firing": alerts,
-			"events": ev.Events, "late": ev.Late, "last_event_at": last,
-			"output":   map[string]any{"scored": ev.Scored, "high_confidence_share": num(ev.HighConfidenceShare)},
-			"features": feats, "quality": quality})
-	}
-	return map[string]any{"model": name, "versions": versions}
-}
-
-// num maps NaN to JSON null.
-func num(x float64) any {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return nil
-	}
-	return x
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
 }
 
 // Close shuts down gracefully within ctx's deadline: stop fetching, let
@@ -1168,7 +1028,7 @@ func (s *Service) Close(ctx context.Context) error {
 			s.saveAlerts()
 		}
 		if s.ckpt != nil {
-			s.ckpt.close()
+			s.ckpt.Close()
 		}
 		if s.embedded != nil {
 			s.embedded.Close()
@@ -1205,7 +1065,7 @@ func (s *Service) Kill() {
 			s.alerts.Close(ctx)
 		}
 		if s.ckpt != nil {
-			s.ckpt.close()
+			s.ckpt.Close()
 		}
 		if s.embedded != nil {
 			s.embedded.Close()
