@@ -22,7 +22,7 @@ type backend struct{ s *Service }
 
 func (b backend) WriteMetrics(w io.Writer) {
 	b.s.observeProgress()
-	writeMetrics(w, b.s.metrics)
+	b.s.metrics.WritePrometheus(w)
 }
 
 // NotReady: ready once started, the group has assigned the partitions and

@@ -9,11 +9,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
+	vm "github.com/VictoriaMetrics/metrics"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"driftwatch/events"
 	"driftwatch/join"
+	"driftwatch/metrics"
 	"driftwatch/monitor"
 )
 
@@ -35,7 +36,7 @@ type arrowView struct {
 	names          []string
 	// ignored counts the events of messages with columns the version's
 	// profile does not know, one counter per such column.
-	ignored []*metrics.Counter
+	ignored []*vm.Counter
 
 	nan, conf        []float64
 	missing, invalid []uint8
@@ -213,7 +214,7 @@ func (av *arrowView) buffers(n int) {
 // time a column is seen, it is logged. Past maxIgnoredColumns names, the
 // rest share one counter and are neither kept nor logged one by one, so
 // producers cannot grow the metrics or the memory.
-func (s *Service) ignoredColumn(v *version, name string) *metrics.Counter {
+func (s *Service) ignoredColumn(v *version, name string) *vm.Counter {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if c := v.ignored[name]; c != nil {
@@ -221,16 +222,16 @@ func (s *Service) ignoredColumn(v *version, name string) *metrics.Counter {
 	}
 	if len(v.ignored) >= maxIgnoredColumns {
 		if v.ignoredOther == nil {
-			v.ignoredOther = s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_ignored_columns_total{model=%q,version=%q,column=%q}`, v.model.name, v.name, otherColumns))
+			v.ignoredOther = s.metrics.IgnoredColumnsTotal.Counter(metrics.Labels("model", v.model.name, "version", v.name, "column", otherColumns))
 			s.log.Warn("service: more arrow columns than the profile knows; further ones are counted together", "model", v.model.name,
 				"version", v.name, "column", name, "label", otherColumns, "limit", maxIgnoredColumns)
 		}
 		return v.ignoredOther
 	}
 	if v.ignored == nil {
-		v.ignored = map[string]*metrics.Counter{}
+		v.ignored = map[string]*vm.Counter{}
 	}
-	c := s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_ignored_columns_total{model=%q,version=%q,column=%q}`, v.model.name, v.name, name))
+	c := s.metrics.IgnoredColumnsTotal.Counter(metrics.Labels("model", v.model.name, "version", v.name, "column", name))
 	s.log.Info("service: arrow column is not a feature of the version's profile; ignored (counted in driftwatch_ignored_columns_total)",
 		"model", v.model.name, "version", v.name, "column", name)
 	v.ignored[strings.Clone(name)] = c // kept: must not hold the message's memory

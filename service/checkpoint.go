@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"driftwatch/checkpoint"
+	"driftwatch/metrics"
 	"driftwatch/wire"
 )
 
@@ -123,7 +125,7 @@ func (s *Service) restore(ctx context.Context, p *part) (*part, error) {
 			continue
 		}
 		if len(errs) > 0 {
-			s.metrics.GetOrCreateCounter("driftwatch_checkpoint_restore_errors_total").Add(len(errs))
+			s.metrics.RestoreFailures.Add(len(errs))
 			s.log.Error("service: latest checkpoint not restored; restored the previous generation and replaying from its offsets",
 				"partition", p.n, "err", errors.Join(errs...))
 		}
@@ -132,7 +134,7 @@ func (s *Service) restore(ctx context.Context, p *part) (*part, error) {
 				s.log.Warn("service: alert states in the checkpoint not restored", "err", err)
 			}
 		}
-		s.restoreDuration.Update(time.Since(start).Seconds())
+		s.metrics.RestoreTime.Update(time.Since(start).Seconds())
 		s.log.Info("service: partition restored from its checkpoint", "partition", p.n, "bytes", len(data), "generation", -i,
 			"predictions_offset", p.next[0], "outcomes_offset", p.next[1])
 		return p, nil
@@ -164,7 +166,7 @@ func (s *Service) checkpoint(ctx context.Context, p *part, force bool) error {
 		}
 		data = s.encodeCheckpoint(s.ckptBuf[:0], p, alerts)
 		s.ckptBuf = data
-		s.ckptEncode.Update(time.Since(start).Seconds())
+		s.metrics.EncodeTime.Update(time.Since(start).Seconds())
 	}
 	p.dirty = false
 	p.mu.Unlock()
@@ -175,12 +177,12 @@ func (s *Service) checkpoint(ctx context.Context, p *part, force bool) error {
 			p.mu.Lock()
 			p.dirty = true
 			p.mu.Unlock()
-			s.metrics.GetOrCreateCounter("driftwatch_checkpoint_errors_total").Inc()
+			s.metrics.CheckpointFailures.Inc()
 			return fmt.Errorf("partition %d: %w", p.n, err)
 		}
-		s.ckptDuration.Update(time.Since(start).Seconds())
-		s.metrics.GetOrCreateGauge(fmt.Sprintf(`driftwatch_checkpoint_bytes{partition="%d"}`, p.n), nil).Set(float64(len(data)))
-		s.metrics.GetOrCreateCounter("driftwatch_checkpoints_total").Inc()
+		s.metrics.CheckpointTime.Update(time.Since(start).Seconds())
+		s.metrics.CheckpointBytes.Gauge(metrics.Labels("partition", strconv.Itoa(int(p.n)))).Set(float64(len(data)))
+		s.metrics.Checkpoints.Inc()
 	}
 	offsets := map[string]map[int32]int64{}
 	for i, topic := range []string{s.cfg.Topics.Predictions, s.cfg.Topics.Outcomes} {

@@ -56,7 +56,7 @@ func TestCorruptLatestCheckpointRestoresPrevious(t *testing.T) {
 // metricLine returns the value of an exact series in s's /metrics.
 func metricLine(s *Service, series string) string {
 	var b strings.Builder
-	writeMetrics(&b, s.metrics)
+	s.metrics.WritePrometheus(&b)
 	for _, line := range strings.Split(b.String(), "\n") {
 		if v, ok := strings.CutPrefix(line, series+" "); ok {
 			return v

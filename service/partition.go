@@ -109,7 +109,7 @@ func (s *Service) assigned(ctx context.Context, assigned map[string][]int32) map
 					continue
 				}
 				if err != nil {
-					s.metrics.GetOrCreateCounter("driftwatch_checkpoint_restore_errors_total").Inc()
+					s.metrics.RestoreFailures.Inc()
 					s.log.Error("service: checkpoint not restored; the partition starts empty at its committed offset", "partition", n, "err", err)
 					p = s.newPart(n)
 				}

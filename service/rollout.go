@@ -10,6 +10,7 @@ import (
 
 	"driftwatch/alerting"
 	"driftwatch/join"
+	"driftwatch/metrics"
 	"driftwatch/monitor"
 	"driftwatch/rollout"
 	"driftwatch/statuspage"
@@ -378,42 +379,41 @@ func (ro *modelRollout) snapshot() (rolloutResult, decision) {
 // each criterion's values per arm and its p-values, and the arms' sizes.
 func (s *Service) rolloutMetrics(m *model, r *rolloutResult, d decision) {
 	ro := m.ro
-	lbl := fmt.Sprintf(`model=%q`, m.name)
+	lbl := metrics.Labels("model", m.name)
 	for _, dec := range []rollout.Decision{rollout.Promote, rollout.Rollback, rollout.Continue, rollout.Inconclusive} {
 		x := 0.0
 		if dec == d.Decision {
 			x = 1
 		}
-		s.metrics.GetOrCreateGauge(fmt.Sprintf(`driftwatch_rollout_decision{%s,stable=%q,candidate=%q,decision=%q}`,
-			lbl, ro.stable.name, ro.cand.name, dec), nil).Set(x)
+		s.metrics.RolloutDecision.Gauge(lbl + "," + metrics.Labels("stable", ro.stable.name, "candidate", ro.cand.name, "decision", string(dec))).Set(x)
 	}
-	set := func(name, labels string, x float64) {
+	set := func(f *metrics.Family, labels string, x float64) {
 		if !math.IsNaN(x) && !math.IsInf(x, 0) {
-			s.metrics.GetOrCreateGauge(name+"{"+labels+"}", nil).Set(x)
+			f.Gauge(labels).Set(x)
 		}
 	}
 	if r.active {
-		set("driftwatch_rollout_observed_seconds", lbl, float64(r.end-r.start)/1e3)
+		set(s.metrics.RolloutObservedSeconds, lbl, float64(r.end-r.start)/1e3)
 	}
 	for _, a := range []struct {
 		v   *version
 		arm *rollout.Arm
 	}{{ro.stable, &r.stable}, {ro.cand, &r.cand}} {
 		al := fmt.Sprintf(`%s,version=%q`, lbl, a.v.name)
-		set("driftwatch_rollout_events", al, a.arm.Events)
-		set("driftwatch_rollout_outcomes", al, a.arm.Joined)
+		set(s.metrics.RolloutEvents, al, a.arm.Events)
+		set(s.metrics.RolloutOutcomes, al, a.arm.Joined)
 	}
 	for _, c := range r.verdict.Checks {
 		ml := fmt.Sprintf(`%s,metric=%q`, lbl, c.Criterion.Metric)
-		set("driftwatch_rollout_metric", fmt.Sprintf(`%s,version=%q`, ml, ro.stable.name), c.Stable)
-		set("driftwatch_rollout_metric", fmt.Sprintf(`%s,version=%q`, ml, ro.cand.name), c.Candidate)
-		set("driftwatch_rollout_limit", ml, c.Limit)
-		set("driftwatch_rollout_p_fail", ml, c.PFail)
-		set("driftwatch_rollout_p_pass", ml, c.PPass)
+		set(s.metrics.RolloutMetric, fmt.Sprintf(`%s,version=%q`, ml, ro.stable.name), c.Stable)
+		set(s.metrics.RolloutMetric, fmt.Sprintf(`%s,version=%q`, ml, ro.cand.name), c.Candidate)
+		set(s.metrics.RolloutLimit, ml, c.Limit)
+		set(s.metrics.RolloutPFail, ml, c.PFail)
+		set(s.metrics.RolloutPPass, ml, c.PPass)
 	}
 	if sh := r.verdict.Shadow; sh != nil {
-		set("driftwatch_rollout_shadow_agreement", lbl, sh.Rate)
-		set("driftwatch_rollout_shadow_mean_abs_diff", lbl, sh.MeanAbsDiff)
+		set(s.metrics.RolloutShadowAgreement, lbl, sh.Rate)
+		set(s.metrics.RolloutShadowMeanAbsDiff, lbl, sh.MeanAbsDiff)
 	}
 }
 

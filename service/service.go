@@ -22,7 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
+	vm "github.com/VictoriaMetrics/metrics"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"driftwatch/alerting"
@@ -34,6 +34,7 @@ import (
 	"driftwatch/consumer"
 	"driftwatch/events"
 	"driftwatch/join"
+	"driftwatch/metrics"
 	"driftwatch/monitor"
 	"driftwatch/profile"
 )
@@ -61,8 +62,10 @@ type Service struct {
 	cons     *consumer.Consumer
 	httpSrv  *http.Server
 	httpLn   net.Listener
-	metrics  *metrics.Set
-	models   map[string]*model
+	metrics  *metrics.Metrics
+	// topics are the input topics' series (read-only after Start).
+	topics map[string]*metrics.Topic
+	models map[string]*model
 	// features holds every profile's feature names: the Arrow columns
 	// worth decoding (read-only after Start).
 	features map[string]bool
@@ -74,20 +77,17 @@ type Service struct {
 	partitions map[string]*partState // decoders per topic/partition: one worker each
 	parts      map[int32]*part       // state per owned partition number
 
-	ckpt            checkpoint.Store // nil: offsets are committed, state is not saved
-	ckptMu          sync.Mutex
-	ckptBuf         []byte
-	ckptDuration    *metrics.PrometheusHistogram
-	ckptEncode      *metrics.PrometheusHistogram
-	restoreDuration *metrics.PrometheusHistogram
-	assignedOnce    atomic.Bool
-	killed          atomic.Bool
-	runCtx          context.Context // ends when the service stops fetching
-	workCtx         context.Context // ends when in-flight work is abandoned (Kill, or Close's deadline)
-	cancelWork      context.CancelFunc
-	consumerDone    chan struct{} // closed when the poll loop returned (after running is set)
-	running         bool
-	remote          map[int32]*remotePart // evalMu
+	ckpt         checkpoint.Store // nil: offsets are committed, state is not saved
+	ckptMu       sync.Mutex
+	ckptBuf      []byte
+	assignedOnce atomic.Bool
+	killed       atomic.Bool
+	runCtx       context.Context // ends when the service stops fetching
+	workCtx      context.Context // ends when in-flight work is abandoned (Kill, or Close's deadline)
+	cancelWork   context.CancelFunc
+	consumerDone chan struct{} // closed when the poll loop returned (after running is set)
+	running      bool
+	remote       map[int32]*remotePart // evalMu
 
 	deadLog deadLog
 	// stallMu guards stallGauges, the driftwatch_partition_stalled series
@@ -110,7 +110,7 @@ type model struct {
 	name       string
 	regression bool
 	positive   string // the positive class (F1, AUC, ECE)
-	joinDelay  *metrics.PrometheusHistogram
+	joinDelay  *vm.PrometheusHistogram
 	versions   map[string]*version
 	ro         *modelRollout // nil without a rollout
 	// roSamples are the rollout's alert samples of the last evaluation
@@ -131,14 +131,14 @@ type version struct {
 	// lastEvent is when the version last received an event (wall clock, for
 	// no-data detection); events counts them (volume).
 	lastEvent time.Time
-	events    *metrics.Counter
+	events    *vm.Counter
 	history   []Point
 	// ignored counts events by Arrow column the profile does not know,
 	// unreadable marks profile features already logged as sent in a type
 	// no feature can have (mu; both touched only when a message's columns
 	// change).
-	ignored      map[string]*metrics.Counter
-	ignoredOther *metrics.Counter // past maxIgnoredColumns
+	ignored      map[string]*vm.Counter
+	ignoredOther *vm.Counter // past maxIgnoredColumns
 	unreadable   map[string]bool
 	// lastSamples are the alert samples of the last evaluation (evalMu).
 	lastSamples []alerting.Sample
@@ -169,19 +169,17 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 		opt.Now = time.Now
 	}
 	cfg := opt.Config
-	s := &Service{opt: opt, cfg: cfg, log: opt.Logger, metrics: metrics.NewSet(), models: map[string]*model{}, features: map[string]bool{},
+	s := &Service{opt: opt, cfg: cfg, log: opt.Logger, metrics: metrics.New(), models: map[string]*model{}, features: map[string]bool{},
 		ready: make(chan struct{}), partitions: map[string]*partState{}, parts: map[int32]*part{}, consumerDone: make(chan struct{}), remote: map[int32]*remotePart{}}
-	initMetrics(s.metrics)
-	s.ckptDuration = s.metrics.GetOrCreatePrometheusHistogramExt("driftwatch_checkpoint_duration_seconds", ckptBuckets)
-	s.ckptEncode = s.metrics.GetOrCreatePrometheusHistogramExt("driftwatch_checkpoint_encode_seconds", ckptBuckets)
-	s.restoreDuration = s.metrics.GetOrCreatePrometheusHistogramExt("driftwatch_checkpoint_restore_seconds", ckptBuckets)
+	s.topics = map[string]*metrics.Topic{cfg.Topics.Predictions: s.metrics.Topic(cfg.Topics.Predictions),
+		cfg.Topics.Outcomes: s.metrics.Topic(cfg.Topics.Outcomes)}
 	for i, m := range cfg.Models {
 		positive := m.Positive
 		if positive == "" {
 			positive = "1"
 		}
 		md := &model{name: m.Name, regression: m.Task == "regression", positive: positive,
-			joinDelay: s.metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`driftwatch_join_delay_seconds{model=%q}`, m.Name), joinBuckets), versions: map[string]*version{}}
+			joinDelay: s.metrics.JoinDelaySeconds.Histogram(metrics.Labels("model", m.Name)), versions: map[string]*version{}}
 		for _, v := range m.Versions {
 			path := v.Reference
 			if !filepath.IsAbs(path) {
@@ -192,7 +190,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 				return nil, fmt.Errorf("service: model %q version %q: %w", m.Name, v.Name, err)
 			}
 			ver := &version{name: v.Name, model: md, prof: p, cfg: &cfg.Models[i],
-				events: s.metrics.NewCounter(fmt.Sprintf(`driftwatch_model_events_total{model=%q,version=%q}`, m.Name, v.Name))}
+				events: s.metrics.ModelEventsTotal.Counter(metrics.Labels("model", m.Name, "version", v.Name))}
 			if ver.eval, err = ver.makeState(); err != nil {
 				return nil, fmt.Errorf("service: model %q version %q: %w", m.Name, v.Name, err)
 			}
@@ -292,7 +290,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 		s.httpLn = ln
 		statusURL = "http://" + ln.Addr().String()
 	}
-	s.alerts, s.alertAPI, err = cfg.Alerting.Build(statusURL, s.metrics, s.log, &http.Client{Timeout: 30 * time.Second})
+	s.alerts, s.alertAPI, err = cfg.Alerting.Build(statusURL, s.metrics.NotificationsTotal.Set(), s.log, &http.Client{Timeout: 30 * time.Second})
 	if err != nil {
 		s.Close(context.Background())
 		return nil, fmt.Errorf("service: %w", err)
@@ -385,7 +383,7 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) {
 	case errors.As(err, &refused):
 		// Retrying cannot succeed: the records are counted and the
 		// partition moves on rather than stopping behind them.
-		s.metrics.GetOrCreateCounter("driftwatch_dead_letters_refused_total").Add(len(refused.Records))
+		s.metrics.DeadLettersRefused.Add(len(refused.Records))
 		s.log.Error("service: dead letters refused by the broker for good; skipped", "partition", partition, "err", err)
 	case err != nil:
 		p.broken = true
@@ -421,8 +419,7 @@ func (s *Service) handleRecords(p *part, topic string, partition int32, recs []*
 	reject := func(r *kgo.Record, reason events.Reason, err error) {
 		rejected = append(rejected, consumer.Rejected{Record: r, Reason: string(reason)})
 		s.deadLog.note(reason, r, err)
-		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_dead_letters_total{reason=%q}`, reason)).Inc()
-		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result=%q}`, topic, reason)).Inc()
+		s.topics[topic].Reject(reason)
 	}
 	if s.cfg.Format == "arrow" {
 		s.handleArrowRecords(p, part, topic, recs, reject)
@@ -434,7 +431,7 @@ func (s *Service) handleRecords(p *part, topic string, partition int32, recs []*
 	ok := 0
 	defer func() {
 		// One counter update per batch, not per record.
-		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result="ok"}`, topic)).Add(ok)
+		s.topics[topic].OK().Add(ok)
 	}()
 	var ev events.Event
 	var (
@@ -516,7 +513,7 @@ func (s *Service) handleArrowRecords(p *part, part *partState, topic string, rec
 		ok++
 		handled += n
 	}
-	s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result="ok"}`, topic)).Add(ok)
+	s.topics[topic].OK().Add(ok)
 	if topic == s.cfg.Topics.Predictions {
 		s.processed.Add(int64(handled + rejected))
 	}
@@ -546,7 +543,7 @@ func (s *Service) addRun(p *part, v *version, b *monitor.Batch, n int, now time.
 		v.events.Add(added)
 	}
 	if late > 0 {
-		s.metrics.GetOrCreateCounter("driftwatch_late_events_total").Add(late)
+		s.metrics.Late.Add(late)
 	}
 	ro := m.ro
 	if ro != nil && v != ro.stable && v != ro.cand {
@@ -857,57 +854,7 @@ func (s *Service) evaluate(due map[string]bool) {
 			v.mu.Unlock()
 			v.lastSamples = v.samples(v.lastSamples[:0], &ev, lastEvent, s.started, start)
 			samples = append(samples, v.lastSamples...)
-			lbl := fmt.Sprintf(`model=%q,version=%q`, m.name, v.name)
-			s.metrics.GetOrCreateGauge(`driftwatch_window_events{`+lbl+`}`, nil).Set(ev.Events)
-			s.metrics.GetOrCreateGauge(`driftwatch_window_outcomes{`+lbl+`}`, nil).Set(ev.Joined)
-			if !lastEvent.IsZero() {
-				s.metrics.GetOrCreateGauge(`driftwatch_model_last_event_timestamp_seconds{`+lbl+`}`, nil).Set(float64(lastEvent.UnixMilli()) / 1e3)
-			}
-			if ev.Scored > 0 {
-				s.metrics.GetOrCreateGauge(`driftwatch_model_high_confidence_share{`+lbl+`}`, nil).Set(ev.HighConfidenceShare)
-			}
-			if ev.Joined > 0 {
-				if m.regression {
-					s.metrics.GetOrCreateGauge(`driftwatch_model_mae{`+lbl+`}`, nil).Set(ev.MAE)
-					s.metrics.GetOrCreateGauge(`driftwatch_model_rmse{`+lbl+`}`, nil).Set(ev.RMSE)
-				} else {
-					s.metrics.GetOrCreateGauge(`driftwatch_model_accuracy{`+lbl+`}`, nil).Set(ev.Accuracy)
-					for name, x := range map[string]float64{"f1": ev.F1, "auc": ev.AUC, "ece": ev.ECE} {
-						if !math.IsNaN(x) {
-							s.metrics.GetOrCreateGauge(`driftwatch_model_`+name+`{`+lbl+`}`, nil).Set(x)
-						}
-					}
-				}
-			}
-			for _, f := range ev.Features {
-				fl := fmt.Sprintf(`%s,feature=%q`, lbl, f.Name)
-				set := func(name string, x float64) {
-					if !math.IsNaN(x) {
-						s.metrics.GetOrCreateGauge(name+"{"+fl+"}", nil).Set(x)
-					}
-				}
-				set("driftwatch_feature_psi", f.PSI)
-				set("driftwatch_feature_jensen_shannon", f.JS)
-				set("driftwatch_feature_null_rate", f.NullRate)
-				set("driftwatch_feature_missing_rate", f.MissingRate)
-				set("driftwatch_feature_invalid_rate", f.InvalidRate)
-				drift := 0.0
-				if v.drifted(f) {
-					drift = 1
-				}
-				set("driftwatch_feature_drift", drift)
-				set("driftwatch_feature_values", f.Values)
-				if f.Name == s.cfg.Fields.Score && f.Kind == profile.Numeric {
-					setScoreShares(s.metrics, lbl, &f)
-				}
-				if f.Kind == profile.Numeric {
-					set("driftwatch_feature_ks", f.KS)
-					set("driftwatch_feature_wasserstein", f.Wasserstein)
-					set("driftwatch_feature_out_of_range_rate", f.OutOfRangeRate)
-				} else {
-					set("driftwatch_feature_unseen_share", f.UnseenShare)
-				}
-			}
+			s.versionMetrics(v, &ev, lastEvent)
 		}
 	}
 	for _, m := range s.rolloutModels() {
@@ -930,9 +877,9 @@ func (s *Service) evaluate(due map[string]bool) {
 			st.ExpiredPending += js.ExpiredPending
 			st.ExpiredEarly += js.ExpiredEarly
 		}
-		l := fmt.Sprintf(`{model=%q}`, m.name)
-		s.metrics.GetOrCreateGauge("driftwatch_join_pending"+l, nil).Set(float64(st.Pending))
-		s.metrics.GetOrCreateGauge("driftwatch_join_evicted"+l, nil).Set(float64(st.EvictedPending + st.EvictedEarly + st.ExpiredPending + st.ExpiredEarly))
+		l := metrics.Labels("model", m.name)
+		s.metrics.JoinPending.Gauge(l).Set(float64(st.Pending))
+		s.metrics.JoinEvicted.Gauge(l).Set(float64(st.EvictedPending + st.EvictedEarly + st.ExpiredPending + st.ExpiredEarly))
 	}
 	s.observeProgress()
 	var lag map[string]int64
@@ -978,10 +925,10 @@ func (s *Service) evaluate(due map[string]bool) {
 				pending++
 			}
 		}
-		s.metrics.GetOrCreateGauge(`driftwatch_alerts{state="firing"}`, nil).Set(float64(firing))
-		s.metrics.GetOrCreateGauge(`driftwatch_alerts{state="pending"}`, nil).Set(float64(pending))
+		s.metrics.Alerts.Gauge(metrics.Labels("state", string(alerting.StateFiring))).Set(float64(firing))
+		s.metrics.Alerts.Gauge(metrics.Labels("state", string(alerting.StatePending))).Set(float64(pending))
 	}
-	s.metrics.GetOrCreateGauge("driftwatch_evaluation_duration_seconds", nil).Set(s.opt.Now().Sub(start).Seconds())
+	s.metrics.EvaluationDurationSeconds.Gauge("").Set(s.opt.Now().Sub(start).Seconds())
 }
 
 func sortedKeys[V any](m map[string]V) []string {
