@@ -188,6 +188,13 @@ const keyPrefix = "partition-"
 // topic store.
 const altSuffix = ".b"
 
+// endRetryMin and endRetryMax bound the backoff of Load's end-offset
+// lookup while the topic's metadata settles.
+const (
+	endRetryMin = 10 * time.Millisecond
+	endRetryMax = time.Second
+)
+
 // maxCheckpointBytes bounds one checkpoint record (the topic's
 // max.message.bytes).
 const maxCheckpointBytes = 64 << 20
@@ -289,7 +296,7 @@ func (k *Topic) Save(ctx context.Context, n int32, data []byte) error {
 func (k *Topic) Load(ctx context.Context, n int32) ([][]byte, error) {
 	// The end offset, retried while the topic's metadata settles.
 	var end kadm.ListedOffset
-	for wait := 10 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+	for wait := endRetryMin; ; wait = min(2*wait, endRetryMax) {
 		ends, err := k.adm.ListEndOffsets(ctx, k.topic)
 		var ok bool
 		if err == nil {

@@ -63,9 +63,9 @@ const (
 // of rows that share a model version. A message is accepted or
 // dead-lettered whole: one row naming an unknown model or version rejects
 // it, since a Kafka record cannot be partly dead-lettered.
-func (s *Service) handleArrow(p *part, part *partState, topic string, r *kgo.Record, now time.Time) (rows int, err error) {
-	c := &part.cols
-	if err := part.arrowDec.Decode(r.Value, c); err != nil {
+func (s *Service) handleArrow(p *partitionState, d *decoding, topic string, r *kgo.Record, now time.Time) (rows int, err error) {
+	c := &d.cols
+	if err := d.arrowDec.Decode(r.Value, c); err != nil {
 		return 0, err
 	}
 	for i := range c.Rows {
@@ -79,11 +79,11 @@ func (s *Service) handleArrow(p *part, part *partState, topic string, r *kgo.Rec
 	}
 	ts := c.TS
 	if !c.HasTS {
-		part.ts = slices.Grow(part.ts[:0], c.Rows)[:c.Rows]
-		for i := range part.ts {
-			part.ts[i] = r.Timestamp.UnixMilli()
+		d.ts = slices.Grow(d.ts[:0], c.Rows)[:c.Rows]
+		for i := range d.ts {
+			d.ts[i] = r.Timestamp.UnixMilli()
 		}
-		ts = part.ts
+		ts = d.ts
 	}
 	if topic == s.cfg.Topics.Outcomes {
 		return c.Rows, s.arrowOutcomes(p, c, ts, now)
@@ -94,10 +94,10 @@ func (s *Service) handleArrow(p *part, part *partState, topic string, r *kgo.Rec
 			j++
 		}
 		v := s.models[c.Model[i]].versions[c.Version[i]]
-		av := part.views[v]
+		av := d.views[v]
 		if av == nil {
 			av = &arrowView{v: v}
-			part.views[v] = av
+			d.views[v] = av
 		}
 		s.addArrowRun(p, av, c, ts, i, j, now)
 		i = j
@@ -254,7 +254,7 @@ func (s *Service) unreadableFeature(v *version, u events.Skipped) {
 		"model", v.model.name, "version", v.name, "column", u.Name, "type", u.Type)
 }
 
-func (s *Service) addArrowRun(p *part, av *arrowView, c *events.Columns, ts []int64, i, j int, now time.Time) {
+func (s *Service) addArrowRun(p *partitionState, av *arrowView, c *events.Columns, ts []int64, i, j int, now time.Time) {
 	s.locate(av, c)
 	n := j - i
 	av.buffers(n)
@@ -347,7 +347,7 @@ func arrowPrediction(c *events.Columns, r int, ts int64) join.Prediction {
 		p.Class, p.Value = c.Prediction[r], c.PredictionNum[r]
 	case p.HasScore:
 		p.Class = "0"
-		if p.Score >= 0.5 {
+		if p.Score >= scoreThreshold {
 			p.Class = "1"
 		}
 	}
@@ -356,7 +356,7 @@ func arrowPrediction(c *events.Columns, r int, ts int64) join.Prediction {
 
 // arrowOutcomes joins a message of outcomes row by row, as outcome does
 // for JSON events.
-func (s *Service) arrowOutcomes(p *part, c *events.Columns, ts []int64, now time.Time) error {
+func (s *Service) arrowOutcomes(p *partitionState, c *events.Columns, ts []int64, now time.Time) error {
 	if !c.HasLabel && !c.HasValue {
 		return &events.Error{Reason: events.ReasonMissingField, Field: s.cfg.Fields.Label, Err: errors.New("outcomes need a label or a value column")}
 	}

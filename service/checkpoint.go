@@ -19,7 +19,7 @@ import (
 
 // encodeCheckpoint writes p's checkpoint; alerts may be nil. Partition 0's
 // carries the rollout decisions.
-func (s *Service) encodeCheckpoint(dst []byte, p *part, alerts []byte) []byte {
+func (s *Service) encodeCheckpoint(dst []byte, p *partitionState, alerts []byte) []byte {
 	dst = checkpoint.Begin(dst)
 	dst = binary.AppendUvarint(dst, uint64(p.n))
 	dst = binary.AppendVarint(dst, p.next[0])
@@ -53,7 +53,7 @@ func (s *Service) encodeCheckpoint(dst []byte, p *part, alerts []byte) []byte {
 // decisions too (a remote partition's copy leaves them to its owner).
 // Versions and models the configuration no longer has are skipped; ones it
 // gained start empty.
-func (s *Service) decodeCheckpoint(data []byte, p *part, restoreLeader bool) (alerts []byte, err error) {
+func (s *Service) decodeCheckpoint(data []byte, p *partitionState, restoreLeader bool) (alerts []byte, err error) {
 	body, err := checkpoint.Open(data)
 	if err != nil {
 		return nil, err
@@ -106,9 +106,9 @@ func (s *Service) decodeCheckpoint(data []byte, p *part, restoreLeader bool) (al
 // checksum), the previous one, counted in
 // driftwatch_checkpoint_restore_errors_total. The previous generation's
 // offsets are older, so the partition replays from them and counts stay
-// exact. It returns the part restored (p, or a fresh one for an older
+// exact. It returns the partition state restored (p, or a fresh one for an older
 // generation, since a failed decode leaves p half-filled).
-func (s *Service) restore(ctx context.Context, p *part) (*part, error) {
+func (s *Service) restore(ctx context.Context, p *partitionState) (*partitionState, error) {
 	start := time.Now()
 	gens, err := s.ckpt.Load(ctx, p.n)
 	if err != nil || len(gens) == 0 {
@@ -117,7 +117,7 @@ func (s *Service) restore(ctx context.Context, p *part) (*part, error) {
 	var errs []error
 	for i, data := range gens {
 		if i > 0 {
-			p = s.newPart(p.n)
+			p = s.newPartitionState(p.n)
 		}
 		alerts, err := s.decodeCheckpoint(data, p, true)
 		if err != nil {
@@ -145,7 +145,7 @@ func (s *Service) restore(ctx context.Context, p *part) (*part, error) {
 // checkpoint saves p (when it changed, or always with force) and then
 // commits the offsets it covers for the group. Checkpoints are serialised:
 // the periodic loop, revocations and the last one at shutdown.
-func (s *Service) checkpoint(ctx context.Context, p *part, force bool) error {
+func (s *Service) checkpoint(ctx context.Context, p *partitionState, force bool) error {
 	s.ckptMu.Lock()
 	defer s.ckptMu.Unlock()
 	if s.killed.Load() {

@@ -118,7 +118,7 @@ type predEvent struct {
 
 // countEvent adds one prediction to its rollout arm. The caller holds
 // p.mu.
-func (s *Service) countEvent(p *part, ro *modelRollout, v *version, e *predEvent) {
+func (s *Service) countEvent(p *partitionState, ro *modelRollout, v *version, e *predEvent) {
 	arm := p.arms[v.model].arm(ro, v, e.pred.TS)
 	if arm == nil {
 		return
@@ -143,7 +143,7 @@ func (s *Service) countEvent(p *part, ro *modelRollout, v *version, e *predEvent
 
 // countOutcome adds a joined outcome to the arm of its prediction's
 // version. The caller holds p.mu.
-func (s *Service) countOutcome(p *part, m *model, v *version, pair *join.Pair, positive, predictedPositive bool) {
+func (s *Service) countOutcome(p *partitionState, m *model, v *version, pair *join.Pair, positive, predictedPositive bool) {
 	ro := m.ro
 	if ro == nil || v != ro.stable && v != ro.cand {
 		return
@@ -191,7 +191,7 @@ func (s *Service) countOutcome(p *part, m *model, v *version, pair *join.Pair, p
 // same id. The candidate's predictions wait for their outcome in the
 // model's join under shadowKey, so the two never collide, and an outcome
 // is offered to both. Pairing the candidate's prediction with stable's is
-// a second join (part.pairs): stable's prediction waits as the prediction,
+// a second join (partitionState.pairs): stable's prediction waits as the prediction,
 // the candidate's stands in as the outcome (its class as the label, its
 // score — a regression model's value — as the value), which gives the
 // pairing join's bounds, expiry and checkpoints for free.
@@ -209,7 +209,7 @@ func joinKey(v *version, id string) string {
 
 // joinOutcome offers an outcome to the model's join: under its id, and
 // under the shadow candidate's key too. The caller holds p.mu.
-func (s *Service) joinOutcome(p *part, m *model, id string, o join.Outcome, now time.Time) {
+func (s *Service) joinOutcome(p *partitionState, m *model, id string, o join.Outcome, now time.Time) {
 	j := p.joins[m]
 	if pair, ok := j.AddOutcome(id, o, now); ok {
 		s.credit(p, m, pair)
@@ -224,7 +224,7 @@ func (s *Service) joinOutcome(p *part, m *model, id string, o join.Outcome, now 
 
 // pairShadow pairs a shadow rollout's predictions of one request and
 // counts their agreement. The caller holds p.mu.
-func (s *Service) pairShadow(p *part, ro *modelRollout, v *version, e *predEvent, now time.Time) {
+func (s *Service) pairShadow(p *partitionState, ro *modelRollout, v *version, e *predEvent, now time.Time) {
 	j := p.pairs[v.model]
 	var pair join.Pair
 	var ok bool
@@ -272,7 +272,7 @@ func (s *Service) pairShadow(p *part, ro *modelRollout, v *version, e *predEvent
 // evaluateRollout compares the arms of all partitions — owned ones as
 // they are, remote ones as of their checkpoints — and latches the first
 // final decision. The caller holds evalMu.
-func (s *Service) evaluateRollout(m *model, remote []*part, now time.Time) []alerting.Sample {
+func (s *Service) evaluateRollout(m *model, remote []*partitionState, now time.Time) []alerting.Sample {
 	ro := m.ro
 	r := rolloutResult{at: now, start: noStart, end: math.MinInt64, evaluated: true}
 	add := func(a *arms) {
@@ -447,7 +447,7 @@ func (ro *modelRollout) status() *statuspage.Rollout {
 
 // appendRollouts appends a partition's arms and pairing joins, per model
 // with a rollout, keyed by the versions they compare.
-func (s *Service) appendRollouts(dst []byte, p *part) []byte {
+func (s *Service) appendRollouts(dst []byte, p *partitionState) []byte {
 	models := s.rolloutModels()
 	dst = binary.AppendUvarint(dst, uint64(len(models)))
 	for _, m := range models {
@@ -464,7 +464,7 @@ func (s *Service) appendRollouts(dst []byte, p *part) []byte {
 
 // readRollouts restores what appendRollouts wrote into p; a rollout the
 // config no longer has, or with other versions or start, is skipped.
-func (s *Service) readRollouts(r *wire.Reader, p *part) error {
+func (s *Service) readRollouts(r *wire.Reader, p *partitionState) error {
 	keys := s.rolloutsByKey()
 	for range r.Count() {
 		key, start, last, started := r.String(), r.Varint(), r.Varint(), r.Byte() == 1

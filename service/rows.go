@@ -9,10 +9,10 @@ import (
 	"driftwatch/monitor"
 )
 
-// partState is what one partition worker keeps between fetches: its
+// decoding is what one partition worker keeps between fetches: its
 // decoder and, per model version, the current fetch's events as columns.
 // Only that worker touches it, so it needs no lock.
-type partState struct {
+type decoding struct {
 	dec     *events.JSONDecoder
 	rows    map[*version]*rows
 	touched []*rows // versions with rows in the current fetch, in first-seen order
@@ -24,7 +24,7 @@ type partState struct {
 	ts       []int64 // record timestamps for messages without a ts column
 }
 
-func (p *partState) rowsFor(v *version, f *config.Fields) *rows {
+func (p *decoding) rowsFor(v *version, f *config.Fields) *rows {
 	r := p.rows[v]
 	if r == nil {
 		r = newRows(v, f)

@@ -73,9 +73,9 @@ type Service struct {
 	wg       sync.WaitGroup
 	ready    chan struct{}
 
-	partMu     sync.Mutex
-	partitions map[string]*partState // decoders per topic/partition: one worker each
-	parts      map[int32]*part       // state per owned partition number
+	partMu   sync.Mutex
+	decoders map[string]*decoding      // per topic/partition: one worker each
+	parts    map[int32]*partitionState // state per owned partition number
 
 	ckpt         checkpoint.Store // nil: offsets are committed, state is not saved
 	ckptMu       sync.Mutex
@@ -125,7 +125,7 @@ type version struct {
 	prof  *profile.Profile
 	// eval holds no events: it is the first of the states Merge adds up
 	// (its buffer of totals) and tells the column layout.
-	eval *monitor.Version
+	eval *monitor.Window
 	mu   sync.Mutex // last, history, lastEvent
 	last monitor.Evaluation
 	// lastEvent is when the version last received an event (wall clock, for
@@ -160,6 +160,18 @@ const (
 	httpMaxHeaderBytes = 64 << 10
 )
 
+const (
+	// notifyTimeout bounds one request to a notifier (Alertmanager,
+	// Slack, PagerDuty, a webhook).
+	notifyTimeout = 30 * time.Second
+	// alertCheckpointTimeout bounds the checkpoint of partition 0 that
+	// carries the alert states before notifications are released.
+	alertCheckpointTimeout = 10 * time.Second
+	// scoreThreshold turns a binary score into a class when the event
+	// has none: "1" at or above it.
+	scoreThreshold = 0.5
+)
+
 // Start builds and starts the service.
 func Start(ctx context.Context, opt Options) (*Service, error) {
 	if opt.Logger == nil {
@@ -170,7 +182,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	}
 	cfg := opt.Config
 	s := &Service{opt: opt, cfg: cfg, log: opt.Logger, metrics: metrics.New(), models: map[string]*model{}, features: map[string]bool{},
-		ready: make(chan struct{}), partitions: map[string]*partState{}, parts: map[int32]*part{}, consumerDone: make(chan struct{}), remote: map[int32]*remotePart{}}
+		ready: make(chan struct{}), decoders: map[string]*decoding{}, parts: map[int32]*partitionState{}, consumerDone: make(chan struct{}), remote: map[int32]*remotePart{}}
 	s.topics = map[string]*metrics.Topic{cfg.Topics.Predictions: s.metrics.Topic(cfg.Topics.Predictions),
 		cfg.Topics.Outcomes: s.metrics.Topic(cfg.Topics.Outcomes)}
 	for i, m := range cfg.Models {
@@ -290,7 +302,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 		s.httpLn = ln
 		statusURL = "http://" + ln.Addr().String()
 	}
-	s.alerts, s.alertAPI, err = cfg.Alerting.Build(statusURL, s.metrics.NotificationsTotal.Set(), s.log, &http.Client{Timeout: 30 * time.Second})
+	s.alerts, s.alertAPI, err = cfg.Alerting.Build(statusURL, s.metrics.NotificationsTotal.Set(), s.log, &http.Client{Timeout: notifyTimeout})
 	if err != nil {
 		s.Close(context.Background())
 		return nil, fmt.Errorf("service: %w", err)
@@ -370,7 +382,7 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) {
 	if p == nil {
 		return // released meanwhile: the next owner reads these records
 	}
-	// The whole fetch — state, dead letters, offsets — under the part's
+	// The whole fetch — state, dead letters, offsets — under the partition's
 	// lock: a checkpoint sees all of it or none.
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -399,21 +411,21 @@ func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) {
 
 // handleRecords decodes one partition's records, routes them to model
 // versions, and returns what cannot be used. The caller holds p.mu.
-func (s *Service) handleRecords(p *part, topic string, partition int32, recs []*kgo.Record) []consumer.Rejected {
+func (s *Service) handleRecords(p *partitionState, topic string, partition int32, recs []*kgo.Record) []consumer.Rejected {
 	key := fmt.Sprintf("%s/%d", topic, partition)
 	s.partMu.Lock()
-	part := s.partitions[key]
-	if part == nil {
+	d := s.decoders[key]
+	if d == nil {
 		f := s.cfg.Fields
 		ef := events.Fields{ID: f.ID, Model: f.Model, Version: f.Version, TS: f.TS, Features: f.Features,
 			Prediction: f.Prediction, Score: f.Score, Scores: f.Scores, LatencyMS: f.LatencyMS, Error: f.Error, Label: f.Label, Value: f.Value}
-		part = &partState{rows: map[*version]*rows{}, dec: events.NewJSONDecoder(ef),
+		d = &decoding{rows: map[*version]*rows{}, dec: events.NewJSONDecoder(ef),
 			arrowDec: events.NewArrowDecoder(ef), views: map[*version]*arrowView{}}
-		part.arrowDec.Features = s.features
-		s.partitions[key] = part
+		d.arrowDec.Features = s.features
+		s.decoders[key] = d
 	}
 	s.partMu.Unlock()
-	dec := part.dec
+	dec := d.dec
 
 	var rejected []consumer.Rejected
 	reject := func(r *kgo.Record, reason events.Reason, err error) {
@@ -422,7 +434,7 @@ func (s *Service) handleRecords(p *part, topic string, partition int32, recs []*
 		s.topics[topic].Reject(reason)
 	}
 	if s.cfg.Format == "arrow" {
-		s.handleArrowRecords(p, part, topic, recs, reject)
+		s.handleArrowRecords(p, d, topic, recs, reject)
 		return rejected
 	}
 	if topic == s.cfg.Topics.Predictions {
@@ -477,23 +489,23 @@ func (s *Service) handleRecords(p *part, topic string, partition int32, recs []*
 			reject(r, events.ReasonUnknownModel, fmt.Errorf("unknown version %q of model %q", ev.Version, ev.Model))
 			continue
 		}
-		r := part.rowsFor(v, &s.cfg.Fields)
+		r := d.rowsFor(v, &s.cfg.Fields)
 		r.add(&ev, ts)
 		if ro := m.ro; ro != nil {
 			s.countEvent(p, ro, v, &r.evs[r.n-1])
 		}
 		ok++
 	}
-	for _, r := range part.touched {
+	for _, r := range d.touched {
 		s.flush(p, r, now)
 	}
-	part.touched = part.touched[:0]
+	d.touched = d.touched[:0]
 	return rejected
 }
 
 // handleArrowRecords handles a fetch of Arrow messages, each a batch of
 // events; Processed counts events, not messages.
-func (s *Service) handleArrowRecords(p *part, part *partState, topic string, recs []*kgo.Record, reject func(*kgo.Record, events.Reason, error)) {
+func (s *Service) handleArrowRecords(p *partitionState, d *decoding, topic string, recs []*kgo.Record, reject func(*kgo.Record, events.Reason, error)) {
 	now := s.opt.Now()
 	ok, rejected, handled := 0, 0, 0
 	rej := func(r *kgo.Record, reason events.Reason, err error) {
@@ -505,7 +517,7 @@ func (s *Service) handleArrowRecords(p *part, part *partState, topic string, rec
 			rej(r, events.ReasonOversize, fmt.Errorf("%d bytes, more than max_message_bytes %d", len(r.Value), s.cfg.MaxMessageBytes))
 			continue
 		}
-		n, err := s.handleArrow(p, part, topic, r, now)
+		n, err := s.handleArrow(p, d, topic, r, now)
 		if err != nil {
 			rej(r, events.ReasonOf(err), err)
 			continue
@@ -520,19 +532,19 @@ func (s *Service) handleArrowRecords(p *part, part *partState, topic string, rec
 }
 
 // flush adds a fetch's rows of one version (JSON) with addRun.
-func (s *Service) flush(p *part, r *rows, now time.Time) {
+func (s *Service) flush(p *partitionState, r *rows, now time.Time) {
 	s.addRun(p, r.v, &r.b, r.n, now, func(i int) *predEvent { return &r.evs[i] })
 	r.reset()
 }
 
 // addRun adds n events of one version, as columns, to the partition's
 // window, then registers the predictions (pred(i) for event i) with the
-// partition's join under the key each got (see monitor.Version.Next), so
+// partition's join under the key each got (see monitor.Window.Next), so
 // an outcome is credited to its prediction's pane, and pairs a shadow
 // rollout's predictions. JSON and Arrow both end here; the rollout's
 // counters are updated before, in arrival order (countEvent). The caller
 // holds p.mu.
-func (s *Service) addRun(p *part, v *version, b *monitor.Batch, n int, now time.Time, pred func(i int) *predEvent) {
+func (s *Service) addRun(p *partitionState, v *version, b *monitor.Batch, n int, now time.Time, pred func(i int) *predEvent) {
 	m, st, j := v.model, p.states[v], p.joins[v.model]
 	first := st.Next(0) // a count window's key for the first event
 	late := st.AddBatch(b)
@@ -574,9 +586,9 @@ func predictionOf(ev *events.Event, ts int64) join.Prediction {
 	case ev.HasPrediction:
 		p.Class = ev.Prediction.Str
 	case ev.HasScore:
-		// Without a predicted class the score decides at 0.5.
+		// Without a predicted class the score decides at scoreThreshold.
 		p.Class = "0"
-		if ev.Score >= 0.5 {
+		if ev.Score >= scoreThreshold {
 			p.Class = "1"
 		}
 	}
@@ -585,7 +597,7 @@ func predictionOf(ev *events.Event, ts int64) join.Prediction {
 
 // outcome joins an outcome event; an outcome that carries its prediction
 // needs no join. It reports false for an outcome without label or value.
-func (s *Service) outcome(p *part, m *model, ev *events.Event, ts int64, now time.Time) bool {
+func (s *Service) outcome(p *partitionState, m *model, ev *events.Event, ts int64, now time.Time) bool {
 	if !ev.HasLabel && !ev.HasValue {
 		return false
 	}
@@ -604,24 +616,24 @@ func (s *Service) outcome(p *part, m *model, ev *events.Event, ts int64, now tim
 }
 
 // credit adds a joined pair's quality to its prediction's window in the
-// partition. The caller holds part.mu.
-func (s *Service) credit(part *part, m *model, p join.Pair) {
-	v := m.versions[p.Prediction.Version]
+// partition. The caller holds p.mu.
+func (s *Service) credit(p *partitionState, m *model, pair join.Pair) {
+	v := m.versions[pair.Prediction.Version]
 	if v == nil {
 		return
 	}
-	m.joinDelay.Update(max(p.Delay, 0).Seconds())
-	o := monitor.Outcome{Correct: p.Prediction.Class == p.Outcome.Label, Err: math.NaN(), Score: math.NaN()}
+	m.joinDelay.Update(max(pair.Delay, 0).Seconds())
+	o := monitor.Outcome{Correct: pair.Prediction.Class == pair.Outcome.Label, Err: math.NaN(), Score: math.NaN()}
 	if m.regression {
-		o.Err = p.Prediction.Value - p.Outcome.Value
+		o.Err = pair.Prediction.Value - pair.Outcome.Value
 	} else {
-		o.Positive, o.PredictedPositive = p.Outcome.Label == m.positive, p.Prediction.Class == m.positive
-		if p.Prediction.HasScore {
-			o.Score = p.Prediction.Score
+		o.Positive, o.PredictedPositive = pair.Outcome.Label == m.positive, pair.Prediction.Class == m.positive
+		if pair.Prediction.HasScore {
+			o.Score = pair.Prediction.Score
 		}
 	}
-	part.states[v].AddOutcome(p.Prediction.TS, o)
-	s.countOutcome(part, m, v, &p, o.Positive, o.PredictedPositive)
+	p.states[v].AddOutcome(pair.Prediction.TS, o)
+	s.countOutcome(p, m, v, &pair, o.Positive, o.PredictedPositive)
 	s.joined.Add(1)
 }
 
@@ -629,13 +641,13 @@ func (s *Service) credit(part *part, m *model, p join.Pair) {
 func (s *Service) Joined() int64 { return s.joined.Load() }
 
 // makeState returns an empty window state for the version.
-func (v *version) makeState() (*monitor.Version, error) {
-	var st *monitor.Version
+func (v *version) makeState() (*monitor.Window, error) {
+	var st *monitor.Window
 	var err error
 	if w := v.cfg.Window; w.Count > 0 {
-		st, err = monitor.NewCountVersion(v.prof, w.Count)
+		st, err = monitor.NewCountWindow(v.prof, w.Count)
 	} else {
-		st, err = monitor.NewVersion(v.prof, w.Length, w.Pane, w.Lateness)
+		st, err = monitor.NewWindow(v.prof, w.Length, w.Pane, w.Lateness)
 	}
 	if err != nil {
 		return nil, err
@@ -645,7 +657,7 @@ func (v *version) makeState() (*monitor.Version, error) {
 }
 
 // newState is makeState for a layout Start already accepted.
-func (v *version) newState() *monitor.Version {
+func (v *version) newState() *monitor.Window {
 	st, err := v.makeState()
 	if err != nil {
 		panic(err) // Start built the same state without error
@@ -900,7 +912,7 @@ func (s *Service) evaluate(due map[string]bool) {
 		if p := s.owned(0); held > 0 && p != nil && s.ckpt != nil {
 			// Partition 0's checkpoint carries the alert states: saved
 			// before sending, a successor never pages twice.
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), alertCheckpointTimeout)
 			switch err := s.checkpoint(ctx, p, true); {
 			case err != nil && s.killed.Load():
 				// A crashed process sends nothing more; its successor
@@ -967,7 +979,7 @@ func (s *Service) Close(ctx context.Context) error {
 			s.httpSrv.Shutdown(ctx)
 		}
 		s.wg.Wait()
-		for _, p := range s.partitions {
+		for _, p := range s.decoders {
 			p.arrowDec.Close()
 		}
 		if s.alerts != nil {
