@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"driftwatch/alerting"
+	"driftwatch/ingest"
 	"driftwatch/join"
 	"driftwatch/metrics"
 	"driftwatch/monitor"
@@ -107,37 +108,28 @@ func (a *arms) arm(ro *modelRollout, v *version, ts int64) *rollout.Arm {
 	return &a.stable
 }
 
-// predEvent is what addRun needs of one prediction beside its features:
-// its id, what the join keeps, and what a rollout counts.
-type predEvent struct {
-	id        string
-	pred      join.Prediction
-	latencyMS float64 // NaN without
-	failed    bool
-}
-
 // countEvent adds one prediction to its rollout arm. The caller holds
 // p.mu.
-func (s *Service) countEvent(p *partitionState, ro *modelRollout, v *version, e *predEvent) {
-	arm := p.arms[v.model].arm(ro, v, e.pred.TS)
+func (s *Service) countEvent(p *partitionState, ro *modelRollout, v *version, e *ingest.Prediction) {
+	arm := p.arms[v.model].arm(ro, v, e.Pred.TS)
 	if arm == nil {
 		return
 	}
 	arm.Events++
-	if e.failed {
+	if e.Failed {
 		arm.Errors++
 	}
-	if b := rollout.LatencyBucket(e.latencyMS); b >= 0 {
+	if b := rollout.LatencyBucket(e.LatencyMS); b >= 0 {
 		if arm.Latency == nil {
 			arm.Latency = make([]float64, rollout.LatencyBuckets)
 		}
 		arm.Latency[b]++
 	}
-	if e.pred.HasScore {
+	if e.Pred.HasScore {
 		if arm.Scores == nil {
 			arm.Scores = make([]float64, rollout.ScoreBins)
 		}
-		arm.Scores[rollout.ScoreBin(e.pred.Score)]++
+		arm.Scores[rollout.ScoreBin(e.Pred.Score)]++
 	}
 }
 
@@ -224,19 +216,19 @@ func (s *Service) joinOutcome(p *partitionState, m *model, id string, o join.Out
 
 // pairShadow pairs a shadow rollout's predictions of one request and
 // counts their agreement. The caller holds p.mu.
-func (s *Service) pairShadow(p *partitionState, ro *modelRollout, v *version, e *predEvent, now time.Time) {
+func (s *Service) pairShadow(p *partitionState, ro *modelRollout, v *version, e *ingest.Prediction, now time.Time) {
 	j := p.pairs[v.model]
 	var pair join.Pair
 	var ok bool
 	switch v {
 	case ro.stable:
-		pair, ok = j.AddPrediction(e.id, e.pred, now)
+		pair, ok = j.AddPrediction(e.ID, e.Pred, now)
 	case ro.cand:
-		x := e.pred.Score
-		if !e.pred.HasScore {
-			x = e.pred.Value // regression; NaN for a class without a score
+		x := e.Pred.Score
+		if !e.Pred.HasScore {
+			x = e.Pred.Value // regression; NaN for a class without a score
 		}
-		pair, ok = j.AddOutcome(e.id, join.Outcome{Label: e.pred.Class, Value: x}, now)
+		pair, ok = j.AddOutcome(e.ID, join.Outcome{Label: e.Pred.Class, Value: x}, now)
 	}
 	if !ok {
 		return

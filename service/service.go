@@ -33,6 +33,7 @@ import (
 	"driftwatch/config"
 	"driftwatch/consumer"
 	"driftwatch/events"
+	"driftwatch/ingest"
 	"driftwatch/join"
 	"driftwatch/metrics"
 	"driftwatch/monitor"
@@ -167,9 +168,6 @@ const (
 	// alertCheckpointTimeout bounds the checkpoint of partition 0 that
 	// carries the alert states before notifications are released.
 	alertCheckpointTimeout = 10 * time.Second
-	// scoreThreshold turns a binary score into a class when the event
-	// has none: "1" at or above it.
-	scoreThreshold = 0.5
 )
 
 // Start builds and starts the service.
@@ -419,8 +417,8 @@ func (s *Service) handleRecords(p *partitionState, topic string, partition int32
 		f := s.cfg.Fields
 		ef := events.Fields{ID: f.ID, Model: f.Model, Version: f.Version, TS: f.TS, Features: f.Features,
 			Prediction: f.Prediction, Score: f.Score, Scores: f.Scores, LatencyMS: f.LatencyMS, Error: f.Error, Label: f.Label, Value: f.Value}
-		d = &decoding{rows: map[*version]*rows{}, dec: events.NewJSONDecoder(ef),
-			arrowDec: events.NewArrowDecoder(ef), views: map[*version]*arrowView{}}
+		d = &decoding{rows: map[*version]*ingest.Rows{}, dec: events.NewJSONDecoder(ef),
+			arrowDec: events.NewArrowDecoder(ef), views: map[*version]*ingest.ArrowView{}}
 		d.arrowDec.Features = s.features
 		s.decoders[key] = d
 	}
@@ -490,14 +488,14 @@ func (s *Service) handleRecords(p *partitionState, topic string, partition int32
 			continue
 		}
 		r := d.rowsFor(v, &s.cfg.Fields)
-		r.add(&ev, ts)
+		r.Add(&ev, ts)
 		if ro := m.ro; ro != nil {
-			s.countEvent(p, ro, v, &r.evs[r.n-1])
+			s.countEvent(p, ro, v, &r.Preds[r.N-1])
 		}
 		ok++
 	}
-	for _, r := range d.touched {
-		s.flush(p, r, now)
+	for _, v := range d.touched {
+		s.flush(p, v, d.rows[v], now)
 	}
 	d.touched = d.touched[:0]
 	return rejected
@@ -532,9 +530,9 @@ func (s *Service) handleArrowRecords(p *partitionState, d *decoding, topic strin
 }
 
 // flush adds a fetch's rows of one version (JSON) with addRun.
-func (s *Service) flush(p *partitionState, r *rows, now time.Time) {
-	s.addRun(p, r.v, &r.b, r.n, now, func(i int) *predEvent { return &r.evs[i] })
-	r.reset()
+func (s *Service) flush(p *partitionState, v *version, r *ingest.Rows, now time.Time) {
+	s.addRun(p, v, &r.Batch, r.N, now, func(i int) *ingest.Prediction { return &r.Preds[i] })
+	r.Reset()
 }
 
 // addRun adds n events of one version, as columns, to the partition's
@@ -544,7 +542,7 @@ func (s *Service) flush(p *partitionState, r *rows, now time.Time) {
 // rollout's predictions. JSON and Arrow both end here; the rollout's
 // counters are updated before, in arrival order (countEvent). The caller
 // holds p.mu.
-func (s *Service) addRun(p *partitionState, v *version, b *monitor.Batch, n int, now time.Time, pred func(i int) *predEvent) {
+func (s *Service) addRun(p *partitionState, v *version, b *monitor.Batch, n int, now time.Time, pred func(i int) *ingest.Prediction) {
 	m, st, j := v.model, p.states[v], p.joins[v.model]
 	first := st.Next(0) // a count window's key for the first event
 	late := st.AddBatch(b)
@@ -566,33 +564,15 @@ func (s *Service) addRun(p *partitionState, v *version, b *monitor.Batch, n int,
 		if ro != nil && ro.shadow {
 			s.pairShadow(p, ro, v, e, now)
 		}
-		pr := e.pred
+		pr := e.Pred
 		if v.cfg.Window.Count > 0 {
 			pr.TS = first + int64(i)
 		}
-		if pair, ok := j.AddPrediction(joinKey(v, e.id), pr, now); ok {
-			pair.ID = e.id
+		if pair, ok := j.AddPrediction(joinKey(v, e.ID), pr, now); ok {
+			pair.ID = e.ID
 			s.credit(p, m, pair)
 		}
 	}
-}
-
-// predictionOf is what the join keeps of a prediction event.
-func predictionOf(ev *events.Event, ts int64) join.Prediction {
-	p := join.Prediction{Version: ev.Version, TS: ts, Score: ev.Score, HasScore: ev.HasScore, Value: math.NaN()}
-	switch {
-	case ev.HasPrediction && ev.Prediction.Kind == events.Number:
-		p.Class, p.Value = ev.Prediction.Str, ev.Prediction.Num
-	case ev.HasPrediction:
-		p.Class = ev.Prediction.Str
-	case ev.HasScore:
-		// Without a predicted class the score decides at scoreThreshold.
-		p.Class = "0"
-		if ev.Score >= scoreThreshold {
-			p.Class = "1"
-		}
-	}
-	return p
 }
 
 // outcome joins an outcome event; an outcome that carries its prediction
@@ -608,7 +588,7 @@ func (s *Service) outcome(p *partitionState, m *model, ev *events.Event, ts int6
 	if v := m.versions[ev.Version]; v != nil && (ev.HasPrediction || ev.HasScore) {
 		// Credited to the pane of its own time: in a count window, to the
 		// newest pane.
-		s.credit(p, m, join.Pair{ID: ev.ID, Prediction: predictionOf(ev, p.states[v].Next(ts)), Outcome: o})
+		s.credit(p, m, join.Pair{ID: ev.ID, Prediction: ingest.PredictionOf(ev, p.states[v].Next(ts)), Outcome: o})
 		return true
 	}
 	s.joinOutcome(p, m, ev.ID, o, now)
@@ -773,21 +753,6 @@ func (v *version) role() string {
 		return string(ro.cfg.Mode)
 	}
 	return ""
-}
-
-// confidence is the model's confidence in a prediction: max(s, 1 − s) for a
-// binary score, the largest class probability with scores, NaN without.
-func confidence(ev *events.Event) float64 {
-	c := math.NaN()
-	if ev.HasScore {
-		c = max(ev.Score, 1-ev.Score)
-	}
-	for _, p := range ev.Scores {
-		if p.Kind == events.Number && !(p.Num <= c) {
-			c = p.Num
-		}
-	}
-	return c
 }
 
 // Processed is the number of prediction records handled so far (accepted or
