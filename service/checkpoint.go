@@ -14,8 +14,16 @@ import (
 
 	"driftwatch/checkpoint"
 	"driftwatch/metrics"
+	"driftwatch/rollout"
 	"driftwatch/wire"
 )
+
+// A partition's checkpoint record, inside the checkpoint package's frame,
+// holds in order: the partition number, the next offsets of predictions
+// and outcomes, each model version's window state, each model's join
+// state, the rollouts' arms and pairing joins (appendRollouts), the alert
+// states, and on partition 0 the latched rollout decisions
+// (appendDecisions). This file is the whole format.
 
 // encodeCheckpoint writes p's checkpoint; alerts may be nil. Partition 0's
 // carries the rollout decisions.
@@ -224,4 +232,89 @@ func (s *Service) checkpointLoop(ctx context.Context) {
 			s.checkpointAll(ctx, false)
 		}
 	}
+}
+
+// appendRollouts appends a partition's arms and pairing joins, per model
+// with a rollout, keyed by the versions they compare.
+func (s *Service) appendRollouts(dst []byte, p *partitionState) []byte {
+	models := s.rolloutModels()
+	dst = binary.AppendUvarint(dst, uint64(len(models)))
+	for _, m := range models {
+		a := p.arms[m]
+		dst = wire.AppendString(dst, rolloutKey(m.ro))
+		dst = binary.AppendVarint(dst, a.start)
+		dst = binary.AppendVarint(dst, a.last)
+		dst = append(dst, boolByte(a.started))
+		dst = a.cand.AppendState(a.stable.AppendState(dst))
+		dst = wire.AppendFramed(dst, p.pairs[m].AppendState)
+	}
+	return dst
+}
+
+// readRollouts restores what appendRollouts wrote into p; a rollout the
+// config no longer has, or with other versions or start, is skipped.
+func (s *Service) readRollouts(r *wire.Reader, p *partitionState) error {
+	keys := s.rolloutsByKey()
+	for range r.Count() {
+		key, start, last, started := r.String(), r.Varint(), r.Varint(), r.Byte() == 1
+		var stable, cand rollout.Arm
+		rest, err := stable.RestoreState(r.B)
+		if err == nil {
+			rest, err = cand.RestoreState(rest)
+		}
+		if err != nil {
+			return err
+		}
+		r.B = rest
+		pairs := r.Bytes()
+		if r.Err != nil {
+			return r.Err
+		}
+		m := keys[key]
+		if m == nil {
+			continue
+		}
+		if _, err := p.pairs[m].RestoreState(pairs); err != nil {
+			return fmt.Errorf("rollout of %q: %w", m.name, err)
+		}
+		*p.arms[m] = arms{start: start, last: last, started: started, stable: stable, cand: cand}
+	}
+	return r.Err
+}
+
+// appendDecisions appends the latched rollout decisions (partition 0's
+// checkpoint carries them, as it carries the alert states).
+func (s *Service) appendDecisions(dst []byte) []byte {
+	models := s.rolloutModels()
+	dst = binary.AppendUvarint(dst, uint64(len(models)))
+	for _, m := range models {
+		m.ro.mu.Lock()
+		d := m.ro.decided
+		m.ro.mu.Unlock()
+		dst = wire.AppendString(dst, rolloutKey(m.ro))
+		dst = wire.AppendString(dst, string(d.Decision))
+		dst = binary.AppendVarint(dst, d.At.UnixNano())
+		dst = wire.AppendString(dst, d.Reason)
+	}
+	return dst
+}
+
+// readDecisions restores latched decisions of rollouts still configured.
+func (s *Service) readDecisions(r *wire.Reader) {
+	keys := s.rolloutsByKey()
+	for range r.Count() {
+		key, dec, at, reason := r.String(), r.String(), r.Varint(), r.String()
+		if m := keys[key]; m != nil && r.Err == nil && dec != "" {
+			m.ro.mu.Lock()
+			m.ro.decided = decision{Decision: rollout.Decision(dec), At: time.Unix(0, at), Reason: reason}
+			m.ro.mu.Unlock()
+		}
+	}
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
 }

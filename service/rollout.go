@@ -1,7 +1,6 @@
 package service
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -15,7 +14,6 @@ import (
 	"driftwatch/monitor"
 	"driftwatch/rollout"
 	"driftwatch/statuspage"
-	"driftwatch/wire"
 )
 
 // A rollout compares a model's candidate version with its stable one on
@@ -435,91 +433,6 @@ func (ro *modelRollout) status() *statuspage.Rollout {
 		st.Pairs, st.Agreement, st.MeanAbsDiff = sh.Pairs, sh.Rate, sh.MeanAbsDiff
 	}
 	return st
-}
-
-// appendRollouts appends a partition's arms and pairing joins, per model
-// with a rollout, keyed by the versions they compare.
-func (s *Service) appendRollouts(dst []byte, p *partitionState) []byte {
-	models := s.rolloutModels()
-	dst = binary.AppendUvarint(dst, uint64(len(models)))
-	for _, m := range models {
-		a := p.arms[m]
-		dst = wire.AppendString(dst, rolloutKey(m.ro))
-		dst = binary.AppendVarint(dst, a.start)
-		dst = binary.AppendVarint(dst, a.last)
-		dst = append(dst, boolByte(a.started))
-		dst = a.cand.AppendState(a.stable.AppendState(dst))
-		dst = wire.AppendFramed(dst, p.pairs[m].AppendState)
-	}
-	return dst
-}
-
-// readRollouts restores what appendRollouts wrote into p; a rollout the
-// config no longer has, or with other versions or start, is skipped.
-func (s *Service) readRollouts(r *wire.Reader, p *partitionState) error {
-	keys := s.rolloutsByKey()
-	for range r.Count() {
-		key, start, last, started := r.String(), r.Varint(), r.Varint(), r.Byte() == 1
-		var stable, cand rollout.Arm
-		rest, err := stable.RestoreState(r.B)
-		if err == nil {
-			rest, err = cand.RestoreState(rest)
-		}
-		if err != nil {
-			return err
-		}
-		r.B = rest
-		pairs := r.Bytes()
-		if r.Err != nil {
-			return r.Err
-		}
-		m := keys[key]
-		if m == nil {
-			continue
-		}
-		if _, err := p.pairs[m].RestoreState(pairs); err != nil {
-			return fmt.Errorf("rollout of %q: %w", m.name, err)
-		}
-		*p.arms[m] = arms{start: start, last: last, started: started, stable: stable, cand: cand}
-	}
-	return r.Err
-}
-
-// appendDecisions appends the latched rollout decisions (partition 0's
-// checkpoint carries them, as it carries the alert states).
-func (s *Service) appendDecisions(dst []byte) []byte {
-	models := s.rolloutModels()
-	dst = binary.AppendUvarint(dst, uint64(len(models)))
-	for _, m := range models {
-		m.ro.mu.Lock()
-		d := m.ro.decided
-		m.ro.mu.Unlock()
-		dst = wire.AppendString(dst, rolloutKey(m.ro))
-		dst = wire.AppendString(dst, string(d.Decision))
-		dst = binary.AppendVarint(dst, d.At.UnixNano())
-		dst = wire.AppendString(dst, d.Reason)
-	}
-	return dst
-}
-
-// readDecisions restores latched decisions of rollouts still configured.
-func (s *Service) readDecisions(r *wire.Reader) {
-	keys := s.rolloutsByKey()
-	for range r.Count() {
-		key, dec, at, reason := r.String(), r.String(), r.Varint(), r.String()
-		if m := keys[key]; m != nil && r.Err == nil && dec != "" {
-			m.ro.mu.Lock()
-			m.ro.decided = decision{Decision: rollout.Decision(dec), At: time.Unix(0, at), Reason: reason}
-			m.ro.mu.Unlock()
-		}
-	}
-}
-
-func boolByte(b bool) byte {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // rolloutKey tells one rollout from another: a new candidate or start is
