@@ -257,6 +257,10 @@ const MaxMessageBytesLimit = 64 << 20
 // fetch takes, below the time an operator would notice by hand.
 const DefaultStallTimeout = 2 * time.Minute
 
+// DefaultPositive is a classifier's positive class (F1, AUC, ECE) when the
+// model does not name one.
+const DefaultPositive = "1"
+
 // Default returns the defaults, which are also what Example shows.
 func Default() Config {
 	return Config{
@@ -313,7 +317,7 @@ func Parse(data []byte) (*Config, error) {
 		return nil, yamlError(data, err)
 	}
 	for i := range c.Models {
-		m := Model{Window: c.Defaults.Window, EvaluateEvery: c.Defaults.EvaluateEvery,
+		m := Model{Positive: DefaultPositive, Window: c.Defaults.Window, EvaluateEvery: c.Defaults.EvaluateEvery,
 			MinSamples: c.Defaults.MinSamples, HighConfidence: c.Defaults.HighConfidence, Drift: c.Defaults.Drift}
 		m.Drift.Features = maps.Clone(c.Defaults.Drift.Features)
 		if err := doc.Models[i].Decode(&m); err != nil {

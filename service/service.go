@@ -184,11 +184,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	s.topics = map[string]*metrics.Topic{cfg.Topics.Predictions: s.metrics.Topic(cfg.Topics.Predictions),
 		cfg.Topics.Outcomes: s.metrics.Topic(cfg.Topics.Outcomes)}
 	for i, m := range cfg.Models {
-		positive := m.Positive
-		if positive == "" {
-			positive = "1"
-		}
-		md := &model{name: m.Name, regression: m.Task == "regression", positive: positive,
+		md := &model{name: m.Name, regression: m.Task == "regression", positive: m.Positive,
 			joinDelay: s.metrics.JoinDelaySeconds.Histogram(metrics.Labels("model", m.Name)), versions: map[string]*version{}}
 		for _, v := range m.Versions {
 			path := v.Reference
