@@ -1,6 +1,6 @@
 GO ?= go
 # Packages that start goroutines run under the race detector too.
-RACE_PKGS = ./dataset/ ./profile/ ./detectors/ ./cli/ ./stats/ ./broker/ ./consumer/ ./service/ ./alerting/... ./statuspage/ ./calibrate/ ./flag/
+RACE_PKGS = ./dataset/ ./profile/ ./detectors/ ./cli/ ./stats/ ./broker/ ./consumer/ ./service/ ./alerting/... ./statuspage/ ./calibrate/ ./flag/ ./checkpoint/ ./metrics/
 FUZZTIME ?= 20s
 
 .PHONY: test bench fuzz lint golden examples dashboards

@@ -7,7 +7,7 @@
 // arrive as a Poisson process at the configured rate, each feature's values
 // fall in the profile's bins with the reference's probabilities, panes of
 // bin counts slide through the window as in package window, and every
-// evaluation computes the statistics exactly as monitor.Version.Evaluate
+// evaluation computes the statistics exactly as monitor.Window.Evaluate
 // does (PSI, Jensen–Shannon and Hellinger on the PSI bins, the binned KS on
 // the fine bins, chi-square on the categories). It needs only bin counts,
 // never values: drawing a value from the reference and binning it is

@@ -162,13 +162,13 @@ func TestFalseAlarmRateThroughTheService(t *testing.T) {
 
 // serviceAlerts streams events drawn from the reference (each value a
 // bootstrap draw from the feature's values or categories) through a
-// monitor.Version with the calibration's window, evaluates it every
+// monitor.Window with the calibration's window, evaluates it every
 // evaluate_every after a warm-up window, hands the samples to an alert
 // engine and counts the alerts that start firing.
 func serviceAlerts(t *testing.T, p *profile.Profile, rules []alerting.Rule, evals int, seed uint64) int {
 	t.Helper()
 	c := p.Calibration
-	v, err := monitor.NewVersion(p, c.Window, c.Pane, 0)
+	v, err := monitor.NewWindow(p, c.Window, c.Pane, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

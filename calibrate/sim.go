@@ -12,7 +12,7 @@ import (
 
 // feature is what the simulation needs of one profile feature: the bins it
 // draws counts on, their probabilities with no drift, and the statistics
-// to compute, exactly as monitor.Version.Evaluate computes them.
+// to compute, exactly as monitor.Window.Evaluate computes them.
 type feature struct {
 	f     *profile.Feature
 	index int

@@ -47,9 +47,13 @@ defaults: {window: {length: 2h, pane: 5m}}
 models:
   - {name: a, task: classification, versions: [{name: v1, reference: a.dwprof}]}
   - {name: b, task: regression, versions: [{name: v1, reference: b.dwprof}], window: {length: 10m, pane: 10s}, drift: {bins: 20}}
+  - {name: c, task: classification, positive: "yes", versions: [{name: v1, reference: a.dwprof}]}
 `))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if c.Models[0].Positive != DefaultPositive || c.Models[2].Positive != "yes" {
+		t.Fatalf("positive classes %q, %q; want %q, yes", c.Models[0].Positive, c.Models[2].Positive, DefaultPositive)
 	}
 	if c.Models[0].Window.Length != 2*time.Hour || c.Models[1].Window.Pane != 10*time.Second ||
 		c.Models[1].Drift.Bins != 20 || c.Models[1].Drift.Thresholds.KS != 0.05 || c.Models[0].Drift.Bins != 10 {

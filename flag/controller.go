@@ -14,6 +14,13 @@ import (
 	"driftwatch/rollout"
 )
 
+// Metrics are a controller's series, created by the caller with their names
+// and help (the service's metrics package); a nil handle is not updated.
+type Metrics struct {
+	Changes, Errors *metrics.Counter // changes made (or, dry, that would have been); failed calls
+	Up, Percent     *metrics.Gauge   // 1 when the last call succeeded; the percentage as last read
+}
+
 // Options are a Controller's collaborators; zero values have defaults.
 type Options struct {
 	// Rollout identifies the rollout in the notes written into the flag
@@ -23,7 +30,7 @@ type Options struct {
 	Model   string
 	Now     func() time.Time // time.Now
 	Logger  *slog.Logger     // slog.Default
-	Metrics *metrics.Set     // nil: no metrics
+	Metrics *Metrics         // nil: no metrics
 	// Backoff after a failed call: MinBackoff doubling up to MaxBackoff
 	// (1 s and 1 min).
 	MinBackoff, MaxBackoff time.Duration
@@ -125,11 +132,7 @@ func NewController(r Ramp, p Provider, opt Options) *Controller {
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	c.status = Status{Provider: p.String(), DryRun: r.DryRun}
 	if ms := opt.Metrics; ms != nil {
-		l := fmt.Sprintf(`{model=%q}`, opt.Model)
-		c.changes = ms.GetOrCreateCounter("driftwatch_flag_changes_total" + l)
-		c.failures = ms.GetOrCreateCounter("driftwatch_flag_errors_total" + l)
-		c.up = ms.GetOrCreateGauge("driftwatch_flag_up"+l, nil)
-		c.percent = ms.GetOrCreateGauge("driftwatch_flag_rollout_percent"+l, nil)
+		c.changes, c.failures, c.up, c.percent = ms.Changes, ms.Errors, ms.Up, ms.Percent
 	}
 	return c
 }
@@ -238,9 +241,11 @@ func (c *Controller) setError(err error, failures int) {
 		c.status.Error = ""
 	}
 	c.mu.Unlock()
+	if err != nil && c.failures != nil {
+		c.failures.Inc()
+	}
 	if c.up != nil {
 		if err != nil {
-			c.failures.Inc()
 			c.up.Set(0)
 		} else {
 			c.up.Set(1)

@@ -80,7 +80,7 @@ func (m *memFlag) setDown(d bool) {
 func TestControllerBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := &memFlag{down: true}
-		ms := metrics.NewSet()
+		ms := testMetrics()
 		c := NewController(Ramp{Steps: DefaultSteps, Observe: time.Hour, OnRollback: RollbackZero}, m,
 			Options{Rollout: "r", Model: "m", Metrics: ms, MinBackoff: time.Second, MaxBackoff: 8 * time.Second, Logger: quietLogger()})
 		c.Start()
@@ -106,7 +106,7 @@ func TestControllerBackoff(t *testing.T) {
 		if st.Failures != 7 || st.Error == "" || st.Known {
 			t.Errorf("status while down %+v", st)
 		}
-		if got := ms.GetOrCreateCounter(`driftwatch_flag_errors_total{model="m"}`).Get(); got != 7 {
+		if got := ms.Errors.Get(); got != 7 {
 			t.Errorf("errors_total %d, want 7", got)
 		}
 		m.setDown(false)
@@ -119,7 +119,7 @@ func TestControllerBackoff(t *testing.T) {
 		if st := c.Status(); st.Failures != 0 || st.Error != "" || st.Percent != 5 {
 			t.Errorf("status after recovery %+v", st)
 		}
-		if got := ms.GetOrCreateGauge(`driftwatch_flag_up{model="m"}`, nil).Get(); got != 1 {
+		if got := ms.Up.Get(); got != 1 {
 			t.Errorf("flag_up %v, want 1", got)
 		}
 	})
@@ -210,4 +210,11 @@ func TestControllerCloseTwice(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// testMetrics are a controller's series in a set of their own.
+func testMetrics() *Metrics {
+	set := metrics.NewSet()
+	return &Metrics{Changes: set.NewCounter("changes"), Errors: set.NewCounter("errors"),
+		Up: set.NewGauge("up", nil), Percent: set.NewGauge("percent", nil)}
 }

@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
-
 	"driftwatch/internal/testutil/unleash"
 	"driftwatch/rollout"
 )
@@ -232,7 +230,7 @@ func startController(t *testing.T, r Ramp, p Provider, opt Options) *Controller 
 func TestUnleashRampHolds(t *testing.T) {
 	p := newFeature(t, "canary-holds")
 	observe := time.Second
-	ms := metrics.NewSet()
+	ms := testMetrics()
 	c := startController(t, Ramp{Steps: DefaultSteps, Observe: observe, OnRollback: RollbackZero}, p, Options{Metrics: ms, Model: "m"})
 	var mu sync.Mutex
 	latched := rollout.Continue
@@ -265,7 +263,7 @@ func TestUnleashRampHolds(t *testing.T) {
 	if ev := changeEvents(t, p.Feature); ev["feature-strategy-add"] != 1 || ev["feature-strategy-update"] != 3 || ev["feature-environment-enabled"] != 1 {
 		t.Errorf("unleash events %v, want one strategy added, three updates, enabled once", ev)
 	}
-	if got := ms.GetOrCreateCounter(`driftwatch_flag_changes_total{model="m"}`).Get(); got != 4 {
+	if got := ms.Changes.Get(); got != 4 {
 		t.Errorf("driftwatch_flag_changes_total %d, want 4", got)
 	}
 	// Held at 100%: more evaluations change nothing.
@@ -371,7 +369,7 @@ func TestUnleashOtherStrategyRefused(t *testing.T) {
 // reports the failures, and applies the change once.
 func TestUnleashDownThenUp(t *testing.T) {
 	p := newFeature(t, "canary-outage")
-	ms := metrics.NewSet()
+	ms := testMetrics()
 	r := Ramp{Steps: DefaultSteps, Observe: time.Hour, OnRollback: RollbackZero}
 	var offset atomic.Int64 // the controller's clock ahead of the real one
 	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
@@ -396,10 +394,10 @@ func TestUnleashDownThenUp(t *testing.T) {
 	if st := c.Status(); st.Error == "" {
 		t.Errorf("status %+v: no error while Unleash is down", st)
 	}
-	if got := ms.GetOrCreateGauge(`driftwatch_flag_up{model="m"}`, nil).Get(); got != 0 {
+	if got := ms.Up.Get(); got != 0 {
 		t.Errorf("driftwatch_flag_up %v while down, want 0", got)
 	}
-	if got := ms.GetOrCreateCounter(`driftwatch_flag_errors_total{model="m"}`).Get(); got < 3 {
+	if got := ms.Errors.Get(); got < 3 {
 		t.Errorf("driftwatch_flag_errors_total %d, want ≥ 3", got)
 	}
 	if err := srv.Restart(); err != nil {
@@ -415,7 +413,7 @@ func TestUnleashDownThenUp(t *testing.T) {
 	if h := c.History(); len(h) != 2 || h[1].To != 25 {
 		t.Errorf("history %+v, want the start and one step to 25%%", h)
 	}
-	if got := ms.GetOrCreateGauge(`driftwatch_flag_up{model="m"}`, nil).Get(); got != 1 {
+	if got := ms.Up.Get(); got != 1 {
 		t.Errorf("driftwatch_flag_up %v after recovery, want 1", got)
 	}
 }

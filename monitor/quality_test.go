@@ -15,7 +15,7 @@ import (
 // time, and credits outcomes by sequence number.
 func TestCountWindow(t *testing.T) {
 	prof, _ := profile.Build(table(5000, 0, 21), profile.Options{})
-	v, err := NewCountVersion(prof, 1000)
+	v, err := NewCountWindow(prof, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestCountWindow(t *testing.T) {
 	if ev := v.Evaluate(1e-4); ev.Joined != 2 || ev.Accuracy != 0.5 {
 		t.Fatalf("joined %v accuracy %v", ev.Joined, ev.Accuracy)
 	}
-	if _, err := NewCountVersion(prof, 0); err == nil {
+	if _, err := NewCountWindow(prof, 0); err == nil {
 		t.Fatal("count 0 must be refused")
 	}
 }
@@ -55,7 +55,7 @@ func TestCountWindow(t *testing.T) {
 // counts only where present.
 func TestFlagsAndConfidence(t *testing.T) {
 	prof, _ := profile.Build(table(5000, 0, 22), profile.Options{})
-	v, _ := NewVersion(prof, time.Hour, time.Minute, time.Hour)
+	v, _ := NewWindow(prof, time.Hour, time.Minute, time.Hour)
 	nan := math.NaN()
 	t0 := time.Unix(1_800_000_000, 0).UnixMilli()
 	b := &Batch{
@@ -90,7 +90,7 @@ func TestFlagsAndConfidence(t *testing.T) {
 // nothing to approximate and must be exact too.
 func TestStreamingQualityEqualsBatch(t *testing.T) {
 	prof, _ := profile.Build(table(2000, 0, 23), profile.Options{})
-	v, _ := NewVersion(prof, time.Hour, time.Minute, time.Hour)
+	v, _ := NewWindow(prof, time.Hour, time.Minute, time.Hour)
 	t0 := time.Unix(1_800_000_000, 0).UnixMilli()
 	v.AddBatch(batchOf(table(10, 0, 24), time.UnixMilli(t0), time.Second))
 	r := rand.New(rand.NewPCG(25, 26))

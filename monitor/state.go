@@ -189,9 +189,9 @@ func (f *feature) reclaim(r *window.Ring) bool {
 	return freed
 }
 
-// Version is the windowed state of one model version. It is not safe for
+// Window is the windowed state of one model version. It is not safe for
 // concurrent use: one partition worker owns it.
-type Version struct {
+type Window struct {
 	Profile  *profile.Profile
 	numeric  []feature
 	category []feature
@@ -210,25 +210,25 @@ type Version struct {
 // count to count + count/(countPanes−1) events.
 const countPanes = 11
 
-// NewVersion lays out the counters for the profile's features and creates
+// NewWindow lays out the counters for the profile's features and creates
 // the window.
-func NewVersion(p *profile.Profile, length, pane, lateness time.Duration) (*Version, error) {
-	return newVersion(p, length, pane, lateness, 0)
+func NewWindow(p *profile.Profile, length, pane, lateness time.Duration) (*Window, error) {
+	return newWindow(p, length, pane, lateness, 0)
 }
 
-// NewCountVersion is NewVersion with a count window: the last count events
+// NewCountWindow is NewWindow with a count window: the last count events
 // (up to count/10 more, the granularity of its panes) whatever their time.
-func NewCountVersion(p *profile.Profile, count int) (*Version, error) {
+func NewCountWindow(p *profile.Profile, count int) (*Window, error) {
 	if count <= 0 {
 		return nil, fmt.Errorf("monitor: count window of %d events", count)
 	}
 	per := time.Duration((count+countPanes-2)/(countPanes-1)) * time.Millisecond // one "ms" per event
 	// Lateness spans the window: outcomes are credited to any live pane.
-	return newVersion(p, per*countPanes, per, per*countPanes, count)
+	return newWindow(p, per*countPanes, per, per*countPanes, count)
 }
 
-func newVersion(p *profile.Profile, length, pane, lateness time.Duration, count int) (*Version, error) {
-	v := &Version{Profile: p, count: count, HighConfidence: 0.9}
+func newWindow(p *profile.Profile, length, pane, lateness time.Duration, count int) (*Window, error) {
+	v := &Window{Profile: p, count: count, HighConfidence: 0.9}
 	next := firstFeatureCounter
 	for _, f := range p.Features {
 		ft := feature{ref: f, off: next}
@@ -265,12 +265,12 @@ func newVersion(p *profile.Profile, length, pane, lateness time.Duration, count 
 
 // PaneCounters is the number of counters in each pane (8 bytes each): the
 // memory formula in bench/stream holds itself to it.
-func (v *Version) PaneCounters() int { return v.ring.Width() }
+func (v *Window) PaneCounters() int { return v.ring.Width() }
 
 // Numeric and Categorical name the features in the column order AddBatch
 // expects.
-func (v *Version) Numeric() []string     { return names(v.numeric) }
-func (v *Version) Categorical() []string { return names(v.category) }
+func (v *Window) Numeric() []string     { return names(v.numeric) }
+func (v *Window) Categorical() []string { return names(v.category) }
 
 func names(fs []feature) []string {
 	out := make([]string, len(fs))
@@ -300,7 +300,7 @@ type Batch struct {
 // late. Events are grouped into runs that share a pane, so the pane lookup
 // happens once per run and the per-value work is binning and an increment.
 // It allocates only for an unseen category that takes a slot.
-func (v *Version) AddBatch(b *Batch) (late int) {
+func (v *Window) AddBatch(b *Batch) (late int) {
 	rows := len(b.TS)
 	if v.count > 0 && len(b.Num) > 0 {
 		rows = len(b.Num[0])
@@ -362,7 +362,7 @@ func (v *Version) AddBatch(b *Batch) (late int) {
 // addFlags moves the run's missing and invalid values from the nulls
 // counters to their own and counts confident predictions. Only the columns
 // that carry flags are walked, so plain columns cost nothing here.
-func (v *Version) addFlags(pane []float64, b *Batch, start, end int) {
+func (v *Window) addFlags(pane []float64, b *Batch, start, end int) {
 	for fi := range v.numeric {
 		if fi >= len(b.NumFlags) || b.NumFlags[fi] == nil {
 			continue
@@ -404,7 +404,7 @@ func (v *Version) addFlags(pane []float64, b *Batch, start, end int) {
 // Next is the key AddBatch gives the next event: its event time, or in a
 // count window its sequence number. A joined outcome is credited by the
 // key its prediction had (AddOutcome).
-func (v *Version) Next(ts int64) int64 {
+func (v *Window) Next(ts int64) int64 {
 	if v.count > 0 {
 		return v.seq
 	}
@@ -424,7 +424,7 @@ type Outcome struct {
 // AddOutcome credits one joined outcome to the pane of its prediction's
 // key (event time, or sequence number in a count window; see Next). It
 // reports false when that pane has left the window.
-func (v *Version) AddOutcome(predTS int64, o Outcome) bool {
+func (v *Window) AddOutcome(predTS int64, o Outcome) bool {
 	pane := v.ring.Live(predTS)
 	if pane == nil {
 		v.late++
@@ -539,7 +539,7 @@ type Evaluation struct {
 // Evaluate sums the live panes and compares them with the reference. PSI,
 // JS and Hellinger use the PSI bins, whose counts are sums of fine bins:
 // they equal `check`'s values on the same events exactly.
-func (v *Version) Evaluate(eps float64) Evaluation { return Merge([]*Version{v}, eps) }
+func (v *Window) Evaluate(eps float64) Evaluation { return Merge([]*Window{v}, eps) }
 
 // Merge evaluates the union of several states of one model version — the
 // partitions of its stream, each with its own window — as one window:
@@ -548,7 +548,7 @@ func (v *Version) Evaluate(eps float64) Evaluation { return Merge([]*Version{v},
 // windows add each partition's last events. Counters are additive, so the
 // merge of a stream's partitions equals one window over all its events
 // whenever no partition lags by more than the lateness.
-func Merge(parts []*Version, eps float64) Evaluation {
+func Merge(parts []*Window, eps float64) Evaluation {
 	v := parts[0]
 	v.totals = append(v.totals[:0], make([]float64, v.ring.Width())...)
 	head, started := int64(math.MinInt64), false
@@ -654,7 +654,7 @@ func Merge(parts []*Version, eps float64) Evaluation {
 // counts. Each partition numbers its slots its own way, so with several
 // the slots are summed per partition and added by name; one partition's
 // are its totals (slots).
-func mergeUnseen(parts []*Version, fi int, slots []float64, head int64) ([]string, []float64) {
+func mergeUnseen(parts []*Window, fi int, slots []float64, head int64) ([]string, []float64) {
 	byName := map[string]float64{}
 	add := func(u *unseenTable, counts []float64) {
 		for i, c := range counts {
@@ -698,7 +698,7 @@ func mergeUnseen(parts []*Version, fi int, slots []float64, head int64) ([]strin
 // categories' slots (count, then slot and name of each), so that
 // RestoreState on a version built from the same profile and window
 // continues exactly where this one stood.
-func (v *Version) AppendState(dst []byte) []byte {
+func (v *Window) AppendState(dst []byte) []byte {
 	dst = binary.AppendUvarint(dst, v.late)
 	dst = binary.AppendVarint(dst, v.seq)
 	dst = v.ring.AppendState(dst)
@@ -719,7 +719,7 @@ func (v *Version) AppendState(dst []byte) []byte {
 // (one unseen counter per categorical feature, recognised by its pane
 // width) is read too: its unseen counts go to the overflow column, their
 // names being unknown.
-func (v *Version) RestoreState(src []byte) ([]byte, error) {
+func (v *Window) RestoreState(src []byte) ([]byte, error) {
 	late, n := binary.Uvarint(src)
 	if n <= 0 {
 		return nil, errors.New("monitor: state truncated")
@@ -775,14 +775,14 @@ func (v *Version) RestoreState(src []byte) ([]byte, error) {
 
 // legacyWidth is the pane width of the layout before unseen slots: one
 // unseen counter per categorical feature.
-func (v *Version) legacyWidth() int {
+func (v *Window) legacyWidth() int {
 	return v.ring.Width() - len(v.category)*MaxUnseen
 }
 
 // fromLegacy moves a pane of the layout before unseen slots into the
 // current one: the first counters, numeric features and reference
 // categories as they were, the one unseen counter to the overflow.
-func (v *Version) fromLegacy(dst, old []float64) {
+func (v *Window) fromLegacy(dst, old []float64) {
 	copy(dst[:firstFeatureCounter], old)
 	o := firstFeatureCounter
 	ni, ci := 0, 0

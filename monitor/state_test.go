@@ -59,7 +59,7 @@ func TestStreamingEqualsBatch(t *testing.T) {
 	}
 	for _, shift := range []float64{0, 0.3} {
 		cur := table(8000, shift, 2)
-		v, err := NewVersion(prof, time.Hour, time.Minute, 5*time.Minute)
+		v, err := NewWindow(prof, time.Hour, time.Minute, 5*time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +102,7 @@ func TestStreamingEqualsBatch(t *testing.T) {
 
 func TestWindowSlidesAndCountsLate(t *testing.T) {
 	prof, _ := profile.Build(table(5000, 0, 3), profile.Options{})
-	v, _ := NewVersion(prof, 10*time.Minute, time.Minute, time.Minute)
+	v, _ := NewWindow(prof, 10*time.Minute, time.Minute, time.Minute)
 	t0 := time.Unix(1_800_000_000, 0)
 	v.AddBatch(batchOf(table(1000, 0, 4), t0, 3*time.Minute))
 	v.AddBatch(batchOf(table(500, 0, 5), t0.Add(12*time.Minute), time.Minute))
@@ -118,7 +118,7 @@ func TestWindowSlidesAndCountsLate(t *testing.T) {
 
 func TestAddBatchAllocatesNothing(t *testing.T) {
 	prof, _ := profile.Build(table(5000, 0, 7), profile.Options{})
-	v, _ := NewVersion(prof, time.Hour, time.Minute, time.Hour)
+	v, _ := NewWindow(prof, time.Hour, time.Minute, time.Hour)
 	b := batchOf(table(2000, 0, 8), time.Unix(1_800_000_000, 0), time.Minute)
 	if a := testing.AllocsPerRun(20, func() { v.AddBatch(b) }); a != 0 {
 		t.Fatalf("%v allocs per batch", a)
@@ -135,7 +135,7 @@ func BenchmarkAddColumn(b *testing.B) {
 		ref.Columns[0].Num[i] = r.NormFloat64()
 	}
 	prof, _ := profile.Build(ref, profile.Options{})
-	v, _ := NewVersion(prof, time.Hour, time.Minute, time.Hour)
+	v, _ := NewWindow(prof, time.Hour, time.Minute, time.Hour)
 	col := slices.Clone(ref.Columns[0].Num)
 	batch := &Batch{TS: make([]int64, n), Num: [][]float64{col}}
 	b.Run("bin+pane", func(b *testing.B) {
@@ -159,7 +159,7 @@ func BenchmarkAddColumn(b *testing.B) {
 
 func TestOutcomesCreditThePredictionsPane(t *testing.T) {
 	prof, _ := profile.Build(table(2000, 0, 9), profile.Options{})
-	v, _ := NewVersion(prof, 10*time.Minute, time.Minute, time.Minute)
+	v, _ := NewWindow(prof, 10*time.Minute, time.Minute, time.Minute)
 	t0 := time.Unix(1_800_000_000, 0)
 	v.AddBatch(batchOf(table(100, 0, 10), t0, time.Minute))
 	for i := range 40 {

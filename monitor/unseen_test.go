@@ -112,7 +112,7 @@ func TestStreamChiSquareSeveralUnseenEqualsCheck(t *testing.T) {
 	prof := refProfile(t)
 	for _, k := range []int{1, 5, MaxUnseen} {
 		cur := catTable(6000, uint64(k)+2, 0.2, catNames("new", k))
-		v, _ := NewVersion(prof, time.Hour, time.Minute, 5*time.Minute)
+		v, _ := NewWindow(prof, time.Hour, time.Minute, 5*time.Minute)
 		v.AddBatch(batchOf(cur, tu, 50*time.Minute))
 		fs := catStats(t, v.Evaluate(1e-4))
 		if len(fs.UnseenCategories) != k {
@@ -129,7 +129,7 @@ func TestStreamChiSquareOverflow(t *testing.T) {
 	prof := refProfile(t)
 	const extra = 9
 	cur := catTable(8000, 3, 0.3, catNames("new", MaxUnseen+extra))
-	v, _ := NewVersion(prof, time.Hour, time.Minute, 5*time.Minute)
+	v, _ := NewWindow(prof, time.Hour, time.Minute, 5*time.Minute)
 	v.AddBatch(batchOf(cur, tu, 50*time.Minute))
 	fs := catStats(t, v.Evaluate(1e-4))
 	want := detectors.Compare(prof, cur, detectors.DefaultConfig()).Features[1].Statistics.ChiSquare
@@ -158,7 +158,7 @@ func TestStreamChiSquareOverflow(t *testing.T) {
 // per window: new categories after the old ones expired get columns.
 func TestStreamUnseenSlotsFreedAsTheWindowSlides(t *testing.T) {
 	prof := refProfile(t)
-	v, _ := NewVersion(prof, 10*time.Minute, time.Minute, time.Minute)
+	v, _ := NewWindow(prof, 10*time.Minute, time.Minute, time.Minute)
 	v.AddBatch(batchOf(catTable(3000, 4, 0.5, catNames("old", MaxUnseen)), tu, 2*time.Minute))
 	// Still in the window: no slot is free, new ones overflow.
 	mid := catTable(500, 5, 0.5, catNames("mid", 3))
@@ -187,11 +187,11 @@ func TestMergeUnseenByName(t *testing.T) {
 	rev := catNames("new", 14)
 	slices.Reverse(rev)
 	b := catTable(3000, 9, 0.2, rev)
-	va, _ := NewVersion(prof, time.Hour, time.Minute, 5*time.Minute)
-	vb, _ := NewVersion(prof, time.Hour, time.Minute, 5*time.Minute)
+	va, _ := NewWindow(prof, time.Hour, time.Minute, 5*time.Minute)
+	vb, _ := NewWindow(prof, time.Hour, time.Minute, 5*time.Minute)
 	va.AddBatch(batchOf(a, tu, 30*time.Minute))
 	vb.AddBatch(batchOf(b, tu, 30*time.Minute))
-	sameChiSquare(t, "merged", prof, concat(a, b), catStats(t, Merge([]*Version{va, vb}, 1e-4)))
+	sameChiSquare(t, "merged", prof, concat(a, b), catStats(t, Merge([]*Window{va, vb}, 1e-4)))
 }
 
 // A checkpoint carries the slots: the restored version evaluates the same
@@ -199,10 +199,10 @@ func TestMergeUnseenByName(t *testing.T) {
 func TestUnseenSlotsSurviveCheckpoint(t *testing.T) {
 	prof := refProfile(t)
 	first := catTable(3000, 10, 0.2, catNames("new", 12))
-	v, _ := NewVersion(prof, time.Hour, time.Minute, 5*time.Minute)
+	v, _ := NewWindow(prof, time.Hour, time.Minute, 5*time.Minute)
 	v.AddBatch(batchOf(first, tu, 20*time.Minute))
 	state := v.AppendState(nil)
-	w, _ := NewVersion(prof, time.Hour, time.Minute, 5*time.Minute)
+	w, _ := NewWindow(prof, time.Hour, time.Minute, 5*time.Minute)
 	if rest, err := w.RestoreState(append(state, 0xAB)); err != nil || !slices.Equal(rest, []byte{0xAB}) {
 		t.Fatalf("restore: %v, rest %x", err, rest)
 	}
@@ -211,7 +211,7 @@ func TestUnseenSlotsSurviveCheckpoint(t *testing.T) {
 	w.AddBatch(batchOf(second, tu.Add(25*time.Minute), 20*time.Minute))
 	sameChiSquare(t, "restored and continued", prof, concat(first, second), catStats(t, w.Evaluate(1e-4)))
 	for _, cut := range []int{1, 4} {
-		x, _ := NewVersion(prof, time.Hour, time.Minute, 5*time.Minute)
+		x, _ := NewWindow(prof, time.Hour, time.Minute, 5*time.Minute)
 		if _, err := x.RestoreState(state[:len(state)-cut]); err == nil {
 			t.Fatalf("state without its last %d bytes accepted", cut)
 		}
@@ -220,7 +220,7 @@ func TestUnseenSlotsSurviveCheckpoint(t *testing.T) {
 
 // legacyPane is a pane in the layout before unseen slots (categories + one
 // unseen counter), written independently of fromLegacy.
-func legacyPane(v *Version, pane []float64) []float64 {
+func legacyPane(v *Window, pane []float64) []float64 {
 	out := slices.Clone(pane[:firstFeatureCounter])
 	for _, pf := range v.Profile.Features {
 		for _, f := range append(slices.Clone(v.numeric), v.category...) {
@@ -244,7 +244,7 @@ func legacyPane(v *Version, pane []float64) []float64 {
 func TestRestoreLegacyState(t *testing.T) {
 	prof := refProfile(t)
 	cur := catTable(3000, 12, 0.2, catNames("new", 4))
-	v, _ := NewVersion(prof, time.Hour, time.Minute, 5*time.Minute)
+	v, _ := NewWindow(prof, time.Hour, time.Minute, 5*time.Minute)
 	v.AddBatch(batchOf(cur, tu, 30*time.Second)) // one pane
 	old := legacyPane(v, v.ring.Pane(tu.UnixMilli()))
 	ring, err := window.New(time.Hour, time.Minute, 5*time.Minute, len(old))
@@ -254,7 +254,7 @@ func TestRestoreLegacyState(t *testing.T) {
 	copy(ring.Pane(tu.UnixMilli()), old)
 	state := ring.AppendState([]byte{0, 0}) // late 0, seq 0
 
-	w, _ := NewVersion(prof, time.Hour, time.Minute, 5*time.Minute)
+	w, _ := NewWindow(prof, time.Hour, time.Minute, 5*time.Minute)
 	if _, err := w.RestoreState(state); err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func sumOf(xs []float64) float64 {
 // nothing.
 func TestAddBatchWithUnseenAllocatesNothing(t *testing.T) {
 	prof := refProfile(t)
-	v, _ := NewVersion(prof, time.Hour, time.Minute, time.Hour)
+	v, _ := NewWindow(prof, time.Hour, time.Minute, time.Hour)
 	b := batchOf(catTable(2000, 13, 0.3, catNames("new", MaxUnseen+5)), tu, time.Minute)
 	v.AddBatch(b)
 	if a := testing.AllocsPerRun(20, func() { v.AddBatch(b) }); a != 0 {
@@ -341,7 +341,7 @@ func TestStreamZipCodesMatchScipy(t *testing.T) {
 			t.Fatal(err)
 		}
 		cur := &dataset.Table{Rows: c.Cur.N, Columns: []*dataset.Column{column(c.Cur)}}
-		v, _ := NewVersion(prof, time.Hour, time.Minute, 5*time.Minute)
+		v, _ := NewWindow(prof, time.Hour, time.Minute, 5*time.Minute)
 		v.AddBatch(&Batch{TS: make([]int64, c.Cur.N), Cat: [][]string{cur.Columns[0].Str}, CatNull: [][]bool{nil}})
 		fs := v.Evaluate(1e-4).Features[0]
 		if fs.ChiSquareDOF != c.DOF || math.Abs(fs.ChiSquare-c.Chi2) > 1e-9*c.Chi2 || math.Abs(fs.ChiSquareP-c.P) > 1e-6*c.P || fs.ChiSquareP < 0.05 {

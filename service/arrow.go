@@ -5,49 +5,16 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
+	vm "github.com/VictoriaMetrics/metrics"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"driftwatch/events"
+	"driftwatch/ingest"
 	"driftwatch/join"
-	"driftwatch/monitor"
-)
-
-// arrowView turns one message's columns into monitor.Batch columns for one
-// version without copying: a feature column is handed to AddBatch as the
-// decoder gave it (itself a view of the Kafka record for float64 columns
-// without nulls). Only absent features and confidences need buffers, which
-// are reused.
-type arrowView struct {
-	v *version
-	b monitor.Batch
-
-	// numCol[k], catCol[k] locate the version's k-th numeric and
-	// categorical feature in the message: ≥ 0 an index into Columns.Num or
-	// .Cat of the same kind, −1−i an index into the other kind (wrong type),
-	// colMissing absent. They are recomputed when the message's columns
-	// change (names below).
-	numCol, catCol []int
-	names          []string
-	// ignored counts the events of messages with columns the version's
-	// profile does not know, one counter per such column.
-	ignored []*metrics.Counter
-
-	nan, conf        []float64
-	missing, invalid []uint8
-	empty, strs      []string
-	allNull          []bool
-}
-
-const (
-	colMissing = math.MinInt
-	colScore   = math.MinInt + 1 // the score column, monitored as a numeric feature
-	colPred    = math.MinInt + 2 // the prediction column, monitored as a categorical feature
-	colInvalid = math.MinInt + 3 // a column of a type no feature can have: every value invalid
+	"driftwatch/metrics"
 )
 
 // maxIgnoredColumns bounds the ignored-column counters of a version (their
@@ -62,9 +29,9 @@ const (
 // of rows that share a model version. A message is accepted or
 // dead-lettered whole: one row naming an unknown model or version rejects
 // it, since a Kafka record cannot be partly dead-lettered.
-func (s *Service) handleArrow(p *part, part *partState, topic string, r *kgo.Record, now time.Time) (rows int, err error) {
-	c := &part.cols
-	if err := part.arrowDec.Decode(r.Value, c); err != nil {
+func (s *Service) handleArrow(p *partitionState, d *decoding, topic string, r *kgo.Record, now time.Time) (rows int, err error) {
+	c := &d.cols
+	if err := d.arrowDec.Decode(r.Value, c); err != nil {
 		return 0, err
 	}
 	for i := range c.Rows {
@@ -78,11 +45,11 @@ func (s *Service) handleArrow(p *part, part *partState, topic string, r *kgo.Rec
 	}
 	ts := c.TS
 	if !c.HasTS {
-		part.ts = slices.Grow(part.ts[:0], c.Rows)[:c.Rows]
-		for i := range part.ts {
-			part.ts[i] = r.Timestamp.UnixMilli()
+		d.ts = slices.Grow(d.ts[:0], c.Rows)[:c.Rows]
+		for i := range d.ts {
+			d.ts[i] = r.Timestamp.UnixMilli()
 		}
-		ts = part.ts
+		ts = d.ts
 	}
 	if topic == s.cfg.Topics.Outcomes {
 		return c.Rows, s.arrowOutcomes(p, c, ts, now)
@@ -93,119 +60,15 @@ func (s *Service) handleArrow(p *part, part *partState, topic string, r *kgo.Rec
 			j++
 		}
 		v := s.models[c.Model[i]].versions[c.Version[i]]
-		av := part.views[v]
+		av := d.views[v]
 		if av == nil {
-			av = &arrowView{v: v}
-			part.views[v] = av
+			av = &ingest.ArrowView{}
+			d.views[v] = av
 		}
-		s.addArrowRun(p, av, c, ts, i, j, now)
+		s.addArrowRun(p, v, av, c, ts, i, j, now)
 		i = j
 	}
 	return c.Rows, nil
-}
-
-// locate maps the version's features to the message's columns, and counts
-// the columns the version's profile does not know (see ignoredColumn).
-func (s *Service) locate(av *arrowView, c *events.Columns) {
-	score, pred := s.cfg.Fields.Score, s.cfg.Fields.Prediction
-	names := av.names[:0]
-	for _, n := range c.Num {
-		names = append(names, n.Name)
-	}
-	names = append(names, "|")
-	for _, n := range c.Cat {
-		names = append(names, n.Name)
-	}
-	names = append(names, "|")
-	for _, n := range c.Unsupported {
-		names = append(names, n.Name)
-	}
-	names = append(names, "|")
-	names = append(names, c.Ignored...)
-	if c.HasScore {
-		names = append(names, "|score")
-	}
-	if c.HasPrediction {
-		names = append(names, "|prediction")
-	}
-	if av.numCol != nil && slices.Equal(names, av.names) {
-		return
-	}
-	av.names = slices.Clone(names)
-	find := func(name string, same, other func(int) string, nSame, nOther int) int {
-		for i := range nSame {
-			if same(i) == name {
-				return i
-			}
-		}
-		for i := range nOther {
-			if other(i) == name {
-				return -1 - i
-			}
-		}
-		return colMissing
-	}
-	numName := func(i int) string { return c.Num[i].Name }
-	catName := func(i int) string { return c.Cat[i].Name }
-	num, cat := av.v.eval.Numeric(), av.v.eval.Categorical()
-	av.numCol, av.catCol = make([]int, len(num)), make([]int, len(cat))
-	for k, n := range num {
-		av.numCol[k] = find(n, numName, catName, len(c.Num), len(c.Cat))
-		if av.numCol[k] == colMissing && n == score && c.HasScore {
-			av.numCol[k] = colScore
-		}
-	}
-	for k, n := range cat {
-		av.catCol[k] = find(n, catName, numName, len(c.Cat), len(c.Num))
-		if av.catCol[k] == colMissing && n == pred && c.HasPrediction {
-			av.catCol[k] = colPred
-		}
-	}
-	// Columns the decoder could not read: a profile feature's values are
-	// invalid (that feature's error, not the message's); any other column
-	// is ignored.
-	av.ignored = av.ignored[:0]
-	for _, u := range c.Unsupported {
-		k, kc := slices.Index(num, u.Name), slices.Index(cat, u.Name)
-		switch {
-		case k >= 0 && av.numCol[k] == colMissing:
-			av.numCol[k] = colInvalid
-		case kc >= 0 && av.catCol[kc] == colMissing:
-			av.catCol[kc] = colInvalid
-		default:
-			av.ignored = append(av.ignored, s.ignoredColumn(av.v, u.Name))
-			continue
-		}
-		s.unreadableFeature(av.v, u)
-	}
-	for _, n := range c.Num {
-		if !slices.Contains(num, n.Name) && !slices.Contains(cat, n.Name) {
-			av.ignored = append(av.ignored, s.ignoredColumn(av.v, n.Name))
-		}
-	}
-	for _, n := range c.Cat {
-		if !slices.Contains(num, n.Name) && !slices.Contains(cat, n.Name) {
-			av.ignored = append(av.ignored, s.ignoredColumn(av.v, n.Name))
-		}
-	}
-	for _, n := range c.Ignored {
-		av.ignored = append(av.ignored, s.ignoredColumn(av.v, n))
-	}
-	av.b.Num, av.b.NumFlags = make([][]float64, len(num)), make([][]uint8, len(num))
-	av.b.Cat, av.b.CatNull, av.b.CatFlags = make([][]string, len(cat)), make([][]bool, len(cat)), make([][]uint8, len(cat))
-}
-
-// buffers sizes the constant columns for n rows.
-func (av *arrowView) buffers(n int) {
-	if len(av.nan) >= n {
-		return
-	}
-	n = max(n, 2*len(av.nan))
-	av.nan, av.missing, av.invalid = make([]float64, n), make([]uint8, n), make([]uint8, n)
-	av.empty, av.allNull = make([]string, n), make([]bool, n)
-	for i := range n {
-		av.nan[i], av.missing[i], av.invalid[i], av.allNull[i] = math.NaN(), monitor.FlagMissing, monitor.FlagInvalid, true
-	}
 }
 
 // ignoredColumn returns the counter of the version's events that came in
@@ -213,7 +76,7 @@ func (av *arrowView) buffers(n int) {
 // time a column is seen, it is logged. Past maxIgnoredColumns names, the
 // rest share one counter and are neither kept nor logged one by one, so
 // producers cannot grow the metrics or the memory.
-func (s *Service) ignoredColumn(v *version, name string) *metrics.Counter {
+func (s *Service) ignoredColumn(v *version, name string) *vm.Counter {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if c := v.ignored[name]; c != nil {
@@ -221,16 +84,16 @@ func (s *Service) ignoredColumn(v *version, name string) *metrics.Counter {
 	}
 	if len(v.ignored) >= maxIgnoredColumns {
 		if v.ignoredOther == nil {
-			v.ignoredOther = s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_ignored_columns_total{model=%q,version=%q,column=%q}`, v.model.name, v.name, otherColumns))
+			v.ignoredOther = s.metrics.IgnoredColumnsTotal.Counter(metrics.Labels("model", v.model.name, "version", v.name, "column", otherColumns))
 			s.log.Warn("service: more arrow columns than the profile knows; further ones are counted together", "model", v.model.name,
 				"version", v.name, "column", name, "label", otherColumns, "limit", maxIgnoredColumns)
 		}
 		return v.ignoredOther
 	}
 	if v.ignored == nil {
-		v.ignored = map[string]*metrics.Counter{}
+		v.ignored = map[string]*vm.Counter{}
 	}
-	c := s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_ignored_columns_total{model=%q,version=%q,column=%q}`, v.model.name, v.name, name))
+	c := s.metrics.IgnoredColumnsTotal.Counter(metrics.Labels("model", v.model.name, "version", v.name, "column", name))
 	s.log.Info("service: arrow column is not a feature of the version's profile; ignored (counted in driftwatch_ignored_columns_total)",
 		"model", v.model.name, "version", v.name, "column", name)
 	v.ignored[strings.Clone(name)] = c // kept: must not hold the message's memory
@@ -253,109 +116,32 @@ func (s *Service) unreadableFeature(v *version, u events.Skipped) {
 		"model", v.model.name, "version", v.name, "column", u.Name, "type", u.Type)
 }
 
-func (s *Service) addArrowRun(p *part, av *arrowView, c *events.Columns, ts []int64, i, j int, now time.Time) {
-	s.locate(av, c)
-	n := j - i
-	av.buffers(n)
-	for _, ctr := range av.ignored {
-		ctr.Add(n)
-	}
-	b := &av.b
-	b.TS = ts[i:j]
-	for k, col := range av.numCol {
-		switch {
-		case col >= 0:
-			b.Num[k], b.NumFlags[k] = c.Num[col].Values[i:j], nil
-		case col == colScore:
-			b.Num[k], b.NumFlags[k] = c.Score[i:j], nil
-		case col == colMissing:
-			b.Num[k], b.NumFlags[k] = av.nan[:n], av.missing[:n]
-		case col == colInvalid:
-			b.Num[k], b.NumFlags[k] = av.nan[:n], av.invalid[:n]
-		default: // a text column for a numeric feature
-			b.Num[k], b.NumFlags[k] = av.nan[:n], av.invalid[:n]
-		}
-	}
-	for k, col := range av.catCol {
-		switch {
-		case col >= 0:
-			b.Cat[k], b.CatFlags[k] = c.Cat[col].Values[i:j], nil
-			b.CatNull[k] = nil
-			if c.Cat[col].Null != nil {
-				b.CatNull[k] = c.Cat[col].Null[i:j]
-			}
-		case col == colPred:
-			b.Cat[k], b.CatFlags[k] = c.Prediction[i:j], nil
-			b.CatNull[k] = nil
-			if c.PredictionNull != nil {
-				b.CatNull[k] = c.PredictionNull[i:j]
-			}
-		case col == colMissing:
-			b.Cat[k], b.CatNull[k], b.CatFlags[k] = av.empty[:n], av.allNull[:n], av.missing[:n]
-		case col == colInvalid:
-			b.Cat[k], b.CatNull[k], b.CatFlags[k] = av.empty[:n], av.allNull[:n], av.invalid[:n]
-		default: // numbers for a categorical feature: their text, as JSON does
-			vals := c.Num[-1-col].Values[i:j]
-			av.strs = slices.Grow(av.strs[:0], n)[:n]
-			for r, x := range vals {
-				av.strs[r] = strconv.FormatFloat(x, 'g', -1, 64)
-			}
-			b.Cat[k], b.CatNull[k], b.CatFlags[k] = av.strs, nil, nil
-		}
-	}
-	b.Confidence = nil
-	if c.HasScore {
-		av.conf = slices.Grow(av.conf[:0], n)[:n]
-		for r, x := range c.Score[i:j] {
-			av.conf[r] = max(x, 1-x)
-		}
-		b.Confidence = av.conf
-	}
-
+func (s *Service) addArrowRun(p *partitionState, v *version, av *ingest.ArrowView, c *events.Columns, ts []int64, i, j int, now time.Time) {
+	av.Locate(c, v.eval.Numeric(), v.eval.Categorical(), &s.cfg.Fields,
+		func(name string) *vm.Counter { return s.ignoredColumn(v, name) }, func(u events.Skipped) { s.unreadableFeature(v, u) })
+	b := av.Batch(c, ts, i, j)
 	// addRun asks for each event once, in order.
-	var e predEvent
-	s.addRun(p, av.v, b, n, now, func(k int) *predEvent {
+	var e ingest.Prediction
+	s.addRun(p, v, b, j-i, now, func(k int) *ingest.Prediction {
 		r := i + k
-		e = predEvent{id: c.ID[r], pred: arrowPrediction(c, r, ts[r]), latencyMS: math.NaN()}
+		e = ingest.Prediction{ID: c.ID[r], Pred: ingest.ArrowPrediction(c, r, ts[r]), LatencyMS: math.NaN()}
 		if c.HasLatency {
-			e.latencyMS = c.LatencyMS[r]
+			e.LatencyMS = c.LatencyMS[r]
 		}
 		if c.Error != nil {
-			e.failed = c.Error[r]
+			e.Failed = c.Error[r]
 		}
-		if ro := av.v.model.ro; ro != nil {
-			s.countEvent(p, ro, av.v, &e) // runs come in message order
+		if ro := v.model.ro; ro != nil {
+			s.countEvent(p, ro, v, &e) // runs come in message order
 		}
 		return &e
 	})
-	b.TS = nil // drop references to the message's columns
-	clear(b.Num)
-	clear(b.Cat)
-	clear(b.CatNull)
-}
-
-// arrowPrediction is what the join keeps of row r (as predictionOf for
-// JSON events).
-func arrowPrediction(c *events.Columns, r int, ts int64) join.Prediction {
-	p := join.Prediction{Version: c.Version[r], TS: ts, Value: math.NaN()}
-	if c.HasScore && !math.IsNaN(c.Score[r]) {
-		p.Score, p.HasScore = c.Score[r], true
-	}
-	switch {
-	case c.HasPrediction && (c.PredictionNull == nil || !c.PredictionNull[r]):
-		p.Class, p.Value = c.Prediction[r], c.PredictionNum[r]
-	case p.HasScore:
-		p.Class = "0"
-		if p.Score >= 0.5 {
-			p.Class = "1"
-		}
-	}
-	return p
+	av.Release()
 }
 
 // arrowOutcomes joins a message of outcomes row by row, as outcome does
 // for JSON events.
-func (s *Service) arrowOutcomes(p *part, c *events.Columns, ts []int64, now time.Time) error {
+func (s *Service) arrowOutcomes(p *partitionState, c *events.Columns, ts []int64, now time.Time) error {
 	if !c.HasLabel && !c.HasValue {
 		return &events.Error{Reason: events.ReasonMissingField, Field: s.cfg.Fields.Label, Err: errors.New("outcomes need a label or a value column")}
 	}
@@ -370,7 +156,7 @@ func (s *Service) arrowOutcomes(p *part, c *events.Columns, ts []int64, now time
 		}
 		if c.HasPrediction || c.HasScore {
 			if v := m.versions[c.Version[r]]; v != nil {
-				s.credit(p, m, join.Pair{ID: c.ID[r], Prediction: arrowPrediction(c, r, p.states[v].Next(ts[r])), Outcome: o})
+				s.credit(p, m, join.Pair{ID: c.ID[r], Prediction: ingest.ArrowPrediction(c, r, p.states[v].Next(ts[r])), Outcome: o})
 				continue
 			}
 		}

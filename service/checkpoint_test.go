@@ -377,7 +377,7 @@ func TestBrokerFaultsAndRebalanceStorm(t *testing.T) {
 func readyCode(t *testing.T, s *Service) int {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	s.routes().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	routes(s).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	return rec.Code
 }
 

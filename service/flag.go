@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"driftwatch/metrics"
 	"driftwatch/vocab"
 	"fmt"
 	"math"
@@ -38,7 +39,13 @@ func (s *Service) newFlag(m *model, rc *config.Rollout) (*flag.Controller, error
 		id += " from " + rc.Start.UTC().Format(time.RFC3339)
 	}
 	m.ro.rampSteps = rc.Ramp
-	c := flag.NewController(rc.FlagRamp(), p, flag.Options{Rollout: id, Model: m.name, Now: s.opt.Now, Logger: s.log, Metrics: s.metrics})
+	c := flag.NewController(rc.FlagRamp(), p, flag.Options{Rollout: id, Model: m.name, Now: s.opt.Now, Logger: s.log,
+		Metrics: &flag.Metrics{
+			Changes: s.metrics.FlagChangesTotal.Counter(metrics.Labels("model", m.name)),
+			Errors:  s.metrics.FlagErrorsTotal.Counter(metrics.Labels("model", m.name)),
+			Up:      s.metrics.FlagUp.Gauge(metrics.Labels("model", m.name)),
+			Percent: s.metrics.FlagRolloutPercent.Gauge(metrics.Labels("model", m.name)),
+		}})
 	return c, nil
 }
 
@@ -55,15 +62,6 @@ func (s *Service) observeFlag(ro *modelRollout, r *rolloutResult, d decision) {
 		}
 	}
 	ro.flag.Observe(in)
-}
-
-// flagJSON is the API's view of the rollout's flag: its state and the
-// changes made (nil without a flag).
-func (ro *modelRollout) flagJSON() map[string]any {
-	if ro.flag == nil {
-		return nil
-	}
-	return map[string]any{"status": ro.flag.Status(), "history": ro.flag.History()}
 }
 
 // flagLine is the status page's line on the rollout's flag ("" without).

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/twmb/franz-go/pkg/kgo"
+	"driftwatch/checkpoint"
 )
 
 // A flipped byte in the latest checkpoint costs one interval, not the
@@ -33,7 +33,7 @@ func TestCorruptLatestCheckpointRestoresPrevious(t *testing.T) {
 		t.Fatalf("checkpoint files %v, want one per partition", files)
 	}
 	for _, file := range files {
-		if _, err := os.Stat(file + prevSuffix); err != nil {
+		if _, err := os.Stat(file + checkpoint.PrevSuffix); err != nil {
 			t.Fatalf("no previous generation: %v", err)
 		}
 		data, err := os.ReadFile(file)
@@ -53,53 +53,10 @@ func TestCorruptLatestCheckpointRestoresPrevious(t *testing.T) {
 	}
 }
 
-// A corrupt latest record in the checkpoint topic falls back to the
-// generation before it, which compaction keeps under the other key.
-func TestKafkaStoreKeepsTwoGenerations(t *testing.T) {
-	f := newFixture(t, 10)
-	ctx := f.ctx
-	k, err := newKafkaStore(ctx, f.b.Addrs(), "ckpt-gen", "g", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.close()
-	for _, v := range []string{"one", "two", "three"} {
-		if err := k.save(ctx, 1, []byte(v)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// A fresh reader of the topic sees the last two, newest first.
-	k2, err := newKafkaStore(ctx, f.b.Addrs(), "ckpt-gen", "g", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k2.close()
-	gens, err := k2.load(ctx, 1)
-	if err != nil || len(gens) != 2 || string(gens[0]) != "three" || string(gens[1]) != "two" {
-		t.Fatalf("generations %q, %v; want three, two", gens, err)
-	}
-	// Records of the old single-key layout and of other groups do not
-	// confuse it.
-	pr, err := kgo.NewClient(kgo.SeedBrokers(f.b.Addrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pr.Close()
-	if err := pr.ProduceSync(ctx, &kgo.Record{Topic: "ckpt-gen", Key: []byte("other/partition-1"), Value: []byte("x")}).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	if err := k2.save(ctx, 1, []byte("four")); err != nil {
-		t.Fatal(err)
-	}
-	if gens, err := k.load(ctx, 1); err != nil || len(gens) != 2 || string(gens[0]) != "four" || string(gens[1]) != "three" {
-		t.Fatalf("generations %q, %v; want four, three", gens, err)
-	}
-}
-
 // metricLine returns the value of an exact series in s's /metrics.
 func metricLine(s *Service, series string) string {
 	var b strings.Builder
-	writeMetrics(&b, s.metrics)
+	s.metrics.WritePrometheus(&b)
 	for _, line := range strings.Split(b.String(), "\n") {
 		if v, ok := strings.CutPrefix(line, series+" "); ok {
 			return v

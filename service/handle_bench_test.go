@@ -64,7 +64,7 @@ models: [{name: m, task: classification, versions: [{name: v1, reference: p.dwpr
 			const part = 99 // not a partition of the topic: the consumer never touches it
 			for b.Loop() {
 				b.StopTimer()
-				p := s.newPart(part)
+				p := s.newPartitionState(part)
 				s.partMu.Lock()
 				s.parts[part] = p
 				s.partMu.Unlock()

@@ -41,8 +41,8 @@ func (v *version) record(at time.Time, ev *monitor.Evaluation) {
 // history, sorted by model and version. The slices are copies.
 func (s *Service) Status() []VersionStatus {
 	var out []VersionStatus
-	firing := s.firing()
-	for _, name := range s.modelNames() {
+	firing := firingAlerts(s.alerts, s.opt.Now())
+	for _, name := range sortedKeys(s.models) {
 		m := s.models[name]
 		for _, vn := range sortedKeys(m.versions) {
 			v := m.versions[vn]
@@ -54,7 +54,7 @@ func (s *Service) Status() []VersionStatus {
 			for _, f := range st.Latest.Features {
 				d := v.drifted(f)
 				st.Drift = append(st.Drift, d)
-				st.State = append(st.State, v.state(f))
+				st.State = append(st.State, string(v.state(f)))
 				st.PSIThreshold = append(st.PSIThreshold, v.psiThreshold(f.Name))
 			}
 			if ro := m.ro; ro != nil {

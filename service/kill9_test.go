@@ -237,7 +237,7 @@ func TestKill9Serve(t *testing.T) {
 	f.waitDone("kill9-reference")
 	ref.Evaluate()
 	rec := httptest.NewRecorder()
-	ref.routes().ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/models", nil))
+	routes(ref).ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/models", nil))
 	want := modelsJSON(t, rec.Body.Bytes())
 	if !strings.Contains(want, fmt.Sprintf(`"events":%d`, 3000)) {
 		t.Fatalf("the reference window does not hold the 3000 predictions: %.300s", want)

@@ -9,18 +9,18 @@ import (
 	"driftwatch/monitor"
 )
 
-// part is the state one input partition number owns: the windows of every
+// partitionState is the state one input partition number owns: the windows of every
 // model version and the join of every model over the records of
 // predictions partition n and outcomes partition n (co-partitioned: both
 // keyed by prediction id, equal partition counts), and the offsets of the
 // two partitions that state covers. The two partitions' workers update it
 // under mu, a fetch at a time, and a checkpoint reads it under mu, so a
 // checkpoint always holds a state and exactly the offsets it covers.
-type part struct {
+type partitionState struct {
 	n int32
 
 	mu     sync.Mutex
-	states map[*version]*monitor.Version
+	states map[*version]*monitor.Window
 	joins  map[*model]*join.Join
 	// Per model with a rollout: its arms, and in shadow mode the join
 	// that pairs the candidate's predictions with stable's (rollout.go).
@@ -39,8 +39,8 @@ type part struct {
 	gone bool
 }
 
-func (s *Service) newPart(n int32) *part {
-	p := &part{n: n, states: map[*version]*monitor.Version{}, joins: map[*model]*join.Join{}, next: [2]int64{-1, -1},
+func (s *Service) newPartitionState(n int32) *partitionState {
+	p := &partitionState{n: n, states: map[*version]*monitor.Window{}, joins: map[*model]*join.Join{}, next: [2]int64{-1, -1},
 		arms: map[*model]*arms{}, pairs: map[*model]*join.Join{}}
 	for _, m := range s.models {
 		p.joins[m] = join.New(s.cfg.Join.MaxPending, s.cfg.Join.TTL, s.cfg.Join.MaxEarly, s.cfg.Join.EarlyTTL)
@@ -55,7 +55,7 @@ func (s *Service) newPart(n int32) *part {
 	return p
 }
 
-// topicIndex is the slot of a topic in part.next.
+// topicIndex is the slot of a topic in partitionState.next.
 func (s *Service) topicIndex(topic string) int {
 	if topic == s.cfg.Topics.Outcomes {
 		return 1
@@ -63,22 +63,22 @@ func (s *Service) topicIndex(topic string) int {
 	return 0
 }
 
-// owned returns the part of partition number n, if this member owns it.
-func (s *Service) owned(n int32) *part {
+// owned returns the state of partition number n, if this member owns it.
+func (s *Service) owned(n int32) *partitionState {
 	s.partMu.Lock()
 	defer s.partMu.Unlock()
 	return s.parts[n]
 }
 
 // ownedParts lists the parts this member owns, by partition number.
-func (s *Service) ownedParts() []*part {
+func (s *Service) ownedParts() []*partitionState {
 	s.partMu.Lock()
 	defer s.partMu.Unlock()
-	out := make([]*part, 0, len(s.parts))
+	out := make([]*partitionState, 0, len(s.parts))
 	for _, p := range s.parts {
 		out = append(out, p)
 	}
-	slices.SortFunc(out, func(a, b *part) int { return int(a.n - b.n) })
+	slices.SortFunc(out, func(a, b *partitionState) int { return int(a.n - b.n) })
 	return out
 }
 
@@ -98,7 +98,7 @@ func (s *Service) assigned(ctx context.Context, assigned map[string][]int32) map
 	for n := range nums {
 		p := s.owned(n)
 		if p == nil {
-			p = s.newPart(n)
+			p = s.newPartitionState(n)
 			if s.ckpt != nil {
 				var err error
 				p, err = s.restore(ctx, p)
@@ -109,9 +109,9 @@ func (s *Service) assigned(ctx context.Context, assigned map[string][]int32) map
 					continue
 				}
 				if err != nil {
-					s.metrics.GetOrCreateCounter("driftwatch_checkpoint_restore_errors_total").Inc()
+					s.metrics.RestoreFailures.Inc()
 					s.log.Error("service: checkpoint not restored; the partition starts empty at its committed offset", "partition", n, "err", err)
-					p = s.newPart(n)
+					p = s.newPartitionState(n)
 				}
 			}
 			s.partMu.Lock()
@@ -168,8 +168,8 @@ func (s *Service) leader() bool { return s.owned(0) != nil }
 // merge evaluates a version over every partition: those this member owns
 // as they are now, the others (remote, owned by other members) as of
 // their latest checkpoints. The caller holds evalMu.
-func (s *Service) merge(v *version, remote []*part) monitor.Evaluation {
-	states := []*monitor.Version{v.eval}
+func (s *Service) merge(v *version, remote []*partitionState) monitor.Evaluation {
+	states := []*monitor.Window{v.eval}
 	parts := s.ownedParts()
 	for _, p := range parts {
 		p.mu.Lock()
@@ -188,19 +188,19 @@ func (s *Service) merge(v *version, remote []*part) monitor.Evaluation {
 // remoteParts decodes the latest checkpoints of the partitions other
 // members own, reusing the last decoding of a checkpoint that did not
 // change. The caller holds evalMu.
-func (s *Service) remoteParts() []*part {
+func (s *Service) remoteParts() []*partitionState {
 	if s.ckpt == nil {
 		return nil
 	}
-	latest := s.ckpt.latest()
-	var out []*part
+	latest := s.ckpt.Latest()
+	var out []*partitionState
 	for n, data := range latest {
 		if s.owned(n) != nil || len(data) == 0 {
 			continue
 		}
 		c := s.remote[n]
 		if c == nil || &c.data[0] != &data[0] {
-			p := s.newPart(n)
+			p := s.newPartitionState(n)
 			if _, err := s.decodeCheckpoint(data, p, false); err != nil {
 				s.log.Warn("service: another member's checkpoint not merged", "partition", n, "err", err)
 				continue
@@ -216,5 +216,5 @@ func (s *Service) remoteParts() []*part {
 // remotePart is a decoded checkpoint of a partition another member owns.
 type remotePart struct {
 	data []byte
-	p    *part
+	p    *partitionState
 }

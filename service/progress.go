@@ -3,9 +3,11 @@ package service
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"driftwatch/consumer"
+	"driftwatch/metrics"
 )
 
 // progressTimeout bounds the broker round trip (listing log end offsets)
@@ -40,7 +42,7 @@ func (s *Service) observeProgress() (map[string]int64, []stall) {
 		s.log.Warn("service: consumer lag", "err", err)
 	}
 	for topic, n := range lag {
-		s.metrics.GetOrCreateGauge(fmt.Sprintf(`driftwatch_consumer_lag_messages{topic=%q}`, topic), nil).Set(float64(n))
+		s.metrics.ConsumerLagMessages.Gauge(metrics.Labels("topic", topic)).Set(float64(n))
 	}
 	now := s.opt.Now()
 	var stalls []stall
@@ -48,19 +50,19 @@ func (s *Service) observeProgress() (map[string]int64, []stall) {
 	defer s.stallMu.Unlock()
 	seen := map[string]bool{}
 	for _, p := range s.cons.Progress() {
-		name := fmt.Sprintf(`driftwatch_partition_stalled{topic=%q,partition="%d"}`, p.Topic, p.Partition)
+		name := metrics.Labels("topic", p.Topic, "partition", strconv.Itoa(int(p.Partition)))
 		seen[name] = true
 		v := 0.0
 		if d := now.Sub(p.Since); p.Lag > 0 && d > s.cfg.StallTimeout {
 			stalls = append(stalls, stall{Progress: p, For: d})
 			v = 1
 		}
-		s.metrics.GetOrCreateGauge(name, nil).Set(v)
+		s.metrics.PartitionStalled.Gauge(name).Set(v)
 	}
 	// Partitions that left this member are no longer its to report.
 	for name := range s.stallGauges {
 		if !seen[name] {
-			s.metrics.GetOrCreateGauge(name, nil).Set(0)
+			s.metrics.PartitionStalled.Gauge(name).Set(0)
 		}
 	}
 	s.stallGauges = seen

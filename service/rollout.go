@@ -1,7 +1,8 @@
 package service
 
 import (
-	"encoding/binary"
+	"driftwatch/flag"
+	"driftwatch/vocab"
 	"fmt"
 	"math"
 	"slices"
@@ -9,13 +10,12 @@ import (
 	"time"
 
 	"driftwatch/alerting"
-	"driftwatch/flag"
+	"driftwatch/ingest"
 	"driftwatch/join"
+	"driftwatch/metrics"
 	"driftwatch/monitor"
 	"driftwatch/rollout"
 	"driftwatch/statuspage"
-	"driftwatch/vocab"
-	"driftwatch/wire"
 )
 
 // A rollout compares a model's candidate version with its stable one on
@@ -110,43 +110,34 @@ func (a *arms) arm(ro *modelRollout, v *version, ts int64) *rollout.Arm {
 	return &a.stable
 }
 
-// predEvent is what addRun needs of one prediction beside its features:
-// its id, what the join keeps, and what a rollout counts.
-type predEvent struct {
-	id        string
-	pred      join.Prediction
-	latencyMS float64 // NaN without
-	failed    bool
-}
-
 // countEvent adds one prediction to its rollout arm. The caller holds
 // p.mu.
-func (s *Service) countEvent(p *part, ro *modelRollout, v *version, e *predEvent) {
-	arm := p.arms[v.model].arm(ro, v, e.pred.TS)
+func (s *Service) countEvent(p *partitionState, ro *modelRollout, v *version, e *ingest.Prediction) {
+	arm := p.arms[v.model].arm(ro, v, e.Pred.TS)
 	if arm == nil {
 		return
 	}
 	arm.Events++
-	if e.failed {
+	if e.Failed {
 		arm.Errors++
 	}
-	if b := rollout.LatencyBucket(e.latencyMS); b >= 0 {
+	if b := rollout.LatencyBucket(e.LatencyMS); b >= 0 {
 		if arm.Latency == nil {
 			arm.Latency = make([]float64, rollout.LatencyBuckets)
 		}
 		arm.Latency[b]++
 	}
-	if e.pred.HasScore {
+	if e.Pred.HasScore {
 		if arm.Scores == nil {
 			arm.Scores = make([]float64, rollout.ScoreBins)
 		}
-		arm.Scores[rollout.ScoreBin(e.pred.Score)]++
+		arm.Scores[rollout.ScoreBin(e.Pred.Score)]++
 	}
 }
 
 // countOutcome adds a joined outcome to the arm of its prediction's
 // version. The caller holds p.mu.
-func (s *Service) countOutcome(p *part, m *model, v *version, pair *join.Pair, positive, predictedPositive bool) {
+func (s *Service) countOutcome(p *partitionState, m *model, v *version, pair *join.Pair, positive, predictedPositive bool) {
 	ro := m.ro
 	if ro == nil || v != ro.stable && v != ro.cand {
 		return
@@ -194,7 +185,7 @@ func (s *Service) countOutcome(p *part, m *model, v *version, pair *join.Pair, p
 // same id. The candidate's predictions wait for their outcome in the
 // model's join under shadowKey, so the two never collide, and an outcome
 // is offered to both. Pairing the candidate's prediction with stable's is
-// a second join (part.pairs): stable's prediction waits as the prediction,
+// a second join (partitionState.pairs): stable's prediction waits as the prediction,
 // the candidate's stands in as the outcome (its class as the label, its
 // score — a regression model's value — as the value), which gives the
 // pairing join's bounds, expiry and checkpoints for free.
@@ -212,7 +203,7 @@ func joinKey(v *version, id string) string {
 
 // joinOutcome offers an outcome to the model's join: under its id, and
 // under the shadow candidate's key too. The caller holds p.mu.
-func (s *Service) joinOutcome(p *part, m *model, id string, o join.Outcome, now time.Time) {
+func (s *Service) joinOutcome(p *partitionState, m *model, id string, o join.Outcome, now time.Time) {
 	j := p.joins[m]
 	if pair, ok := j.AddOutcome(id, o, now); ok {
 		s.credit(p, m, pair)
@@ -227,19 +218,19 @@ func (s *Service) joinOutcome(p *part, m *model, id string, o join.Outcome, now 
 
 // pairShadow pairs a shadow rollout's predictions of one request and
 // counts their agreement. The caller holds p.mu.
-func (s *Service) pairShadow(p *part, ro *modelRollout, v *version, e *predEvent, now time.Time) {
+func (s *Service) pairShadow(p *partitionState, ro *modelRollout, v *version, e *ingest.Prediction, now time.Time) {
 	j := p.pairs[v.model]
 	var pair join.Pair
 	var ok bool
 	switch v {
 	case ro.stable:
-		pair, ok = j.AddPrediction(e.id, e.pred, now)
+		pair, ok = j.AddPrediction(e.ID, e.Pred, now)
 	case ro.cand:
-		x := e.pred.Score
-		if !e.pred.HasScore {
-			x = e.pred.Value // regression; NaN for a class without a score
+		x := e.Pred.Score
+		if !e.Pred.HasScore {
+			x = e.Pred.Value // regression; NaN for a class without a score
 		}
-		pair, ok = j.AddOutcome(e.id, join.Outcome{Label: e.pred.Class, Value: x}, now)
+		pair, ok = j.AddOutcome(e.ID, join.Outcome{Label: e.Pred.Class, Value: x}, now)
 	}
 	if !ok {
 		return
@@ -275,7 +266,7 @@ func (s *Service) pairShadow(p *part, ro *modelRollout, v *version, e *predEvent
 // evaluateRollout compares the arms of all partitions — owned ones as
 // they are, remote ones as of their checkpoints — and latches the first
 // final decision. The caller holds evalMu.
-func (s *Service) evaluateRollout(m *model, remote []*part, now time.Time) []alerting.Sample {
+func (s *Service) evaluateRollout(m *model, remote []*partitionState, now time.Time) []alerting.Sample {
 	ro := m.ro
 	r := rolloutResult{at: now, start: noStart, end: math.MinInt64, evaluated: true}
 	add := func(a *arms) {
@@ -383,102 +374,42 @@ func (ro *modelRollout) snapshot() (rolloutResult, decision) {
 // each criterion's values per arm and its p-values, and the arms' sizes.
 func (s *Service) rolloutMetrics(m *model, r *rolloutResult, d decision) {
 	ro := m.ro
-	lbl := fmt.Sprintf(`model=%q`, m.name)
+	lbl := metrics.Labels("model", m.name)
 	for _, dec := range []rollout.Decision{rollout.Promote, rollout.Rollback, rollout.Continue, rollout.Inconclusive} {
 		x := 0.0
 		if dec == d.Decision {
 			x = 1
 		}
-		s.metrics.GetOrCreateGauge(fmt.Sprintf(`driftwatch_rollout_decision{%s,stable=%q,candidate=%q,decision=%q}`,
-			lbl, ro.stable.name, ro.cand.name, dec), nil).Set(x)
+		s.metrics.RolloutDecision.Gauge(lbl + "," + metrics.Labels("stable", ro.stable.name, "candidate", ro.cand.name, "decision", string(dec))).Set(x)
 	}
-	set := func(name, labels string, x float64) {
+	set := func(f *metrics.Family, labels string, x float64) {
 		if !math.IsNaN(x) && !math.IsInf(x, 0) {
-			s.metrics.GetOrCreateGauge(name+"{"+labels+"}", nil).Set(x)
+			f.Gauge(labels).Set(x)
 		}
 	}
 	if r.active {
-		set("driftwatch_rollout_observed_seconds", lbl, float64(r.end-r.start)/1e3)
+		set(s.metrics.RolloutObservedSeconds, lbl, float64(r.end-r.start)/1e3)
 	}
 	for _, a := range []struct {
 		v   *version
 		arm *rollout.Arm
 	}{{ro.stable, &r.stable}, {ro.cand, &r.cand}} {
 		al := fmt.Sprintf(`%s,version=%q`, lbl, a.v.name)
-		set("driftwatch_rollout_events", al, a.arm.Events)
-		set("driftwatch_rollout_outcomes", al, a.arm.Joined)
+		set(s.metrics.RolloutEvents, al, a.arm.Events)
+		set(s.metrics.RolloutOutcomes, al, a.arm.Joined)
 	}
 	for _, c := range r.verdict.Checks {
 		ml := fmt.Sprintf(`%s,metric=%q`, lbl, c.Criterion.Metric)
-		set("driftwatch_rollout_metric", fmt.Sprintf(`%s,version=%q`, ml, ro.stable.name), c.Stable)
-		set("driftwatch_rollout_metric", fmt.Sprintf(`%s,version=%q`, ml, ro.cand.name), c.Candidate)
-		set("driftwatch_rollout_limit", ml, c.Limit)
-		set("driftwatch_rollout_p_fail", ml, c.PFail)
-		set("driftwatch_rollout_p_pass", ml, c.PPass)
+		set(s.metrics.RolloutMetric, fmt.Sprintf(`%s,version=%q`, ml, ro.stable.name), c.Stable)
+		set(s.metrics.RolloutMetric, fmt.Sprintf(`%s,version=%q`, ml, ro.cand.name), c.Candidate)
+		set(s.metrics.RolloutLimit, ml, c.Limit)
+		set(s.metrics.RolloutPFail, ml, c.PFail)
+		set(s.metrics.RolloutPPass, ml, c.PPass)
 	}
 	if sh := r.verdict.Shadow; sh != nil {
-		set("driftwatch_rollout_shadow_agreement", lbl, sh.Rate)
-		set("driftwatch_rollout_shadow_mean_abs_diff", lbl, sh.MeanAbsDiff)
+		set(s.metrics.RolloutShadowAgreement, lbl, sh.Rate)
+		set(s.metrics.RolloutShadowMeanAbsDiff, lbl, sh.MeanAbsDiff)
 	}
-}
-
-// rolloutJSON is the API's view of a rollout.
-func (s *Service) rolloutJSON(m *model) map[string]any {
-	ro := m.ro
-	r, d := ro.snapshot()
-	out := map[string]any{"model": m.name, "stable": ro.stable.name, "candidate": ro.cand.name, "mode": ro.cfg.Mode,
-		"decision": d.Decision, "reason": d.Reason, "decided_at": nil, "latched": !d.At.IsZero(),
-		"criteria": criteriaJSON(ro.cfg.Criteria), "min_period": ro.cfg.MinPeriod.String(), "max_period": ro.cfg.MaxPeriod.String(),
-		"min_samples": ro.cfg.MinSamples, "alpha": ro.cfg.Alpha}
-	if !d.At.IsZero() {
-		out["decided_at"] = d.At.UTC()
-	}
-	if f := ro.flagJSON(); f != nil {
-		out["flag"] = f
-	}
-	if !r.evaluated {
-		return out
-	}
-	v := &r.verdict
-	out["evaluated_at"] = r.at.UTC()
-	if !d.At.IsZero() {
-		// After the decision the comparison goes on, for information: the
-		// decision stands whatever it says (see evaluateRollout).
-		out["since_decision"] = map[string]any{"decision": v.Decision, "reason": v.Reason}
-	}
-	if r.active {
-		out["started_at"] = time.UnixMilli(r.start).UTC()
-		out["observed_seconds"] = float64(r.end-r.start) / 1e3
-	}
-	checks := make([]map[string]any, len(v.Checks))
-	for i, c := range v.Checks {
-		checks[i] = map[string]any{"metric": c.Criterion.Metric, "criterion": c.Criterion.String(), "status": c.Status,
-			"stable": num(c.Stable), "candidate": num(c.Candidate), "limit": num(c.Limit),
-			"stable_n": c.StableN, "candidate_n": c.CandidateN, "unit": c.Unit, "test": c.Test,
-			"z": num(c.Z), "information": num(c.Information), "p_fail": num(c.PFail), "p_pass": num(c.PPass),
-			"fail_level": c.FailLevel, "pass_level": c.PassLevel, "z_fail": num(c.ZFail), "z_pass": num(c.ZPass)}
-		if c.Waiting != "" {
-			checks[i]["waiting"] = c.Waiting
-		}
-	}
-	out["checks"] = checks
-	armJSON := func(a *rollout.Arm) map[string]any {
-		return map[string]any{"events": a.Events, "errors": a.Errors, "outcomes": a.Joined}
-	}
-	out["arms"] = map[string]any{ro.stable.name: armJSON(&r.stable), ro.cand.name: armJSON(&r.cand)}
-	drift := make([]map[string]any, len(v.Drift))
-	for i, d := range v.Drift {
-		drift[i] = map[string]any{"name": d.Name, "psi": num(d.PSI), "chi_square": num(d.ChiSquare), "chi_square_p": num(d.ChiSquareP),
-			"stable_n": d.StableN, "candidate_n": d.CandidateN}
-	}
-	out["drift"] = drift
-	if sh := v.Shadow; sh != nil {
-		out["shadow"] = map[string]any{"pairs": sh.Pairs, "classified": sh.Classified, "agreement": num(sh.Rate),
-			"agreement_low": num(sh.RateLow), "agreement_high": num(sh.RateHigh), "scored": sh.Scored,
-			"mean_diff": num(sh.MeanDiff), "mean_abs_diff": num(sh.MeanAbsDiff),
-			"abs_diff_p50": num(sh.AbsDiffP50), "abs_diff_p90": num(sh.AbsDiffP90), "abs_diff_p99": num(sh.AbsDiffP99)}
-	}
-	return out
 }
 
 // status is the status page's view of the rollout.
@@ -509,99 +440,6 @@ func (ro *modelRollout) status() *statuspage.Rollout {
 	return st
 }
 
-func criteriaJSON(cs []rollout.Criterion) []map[string]any {
-	out := make([]map[string]any, len(cs))
-	for i, c := range cs {
-		out[i] = map[string]any{"metric": c.Metric, "tolerance": c.Tolerance, "ratio": c.Ratio, "condition": c.String()}
-	}
-	return out
-}
-
-// appendRollouts appends a partition's arms and pairing joins, per model
-// with a rollout, keyed by the versions they compare.
-func (s *Service) appendRollouts(dst []byte, p *part) []byte {
-	models := s.rolloutModels()
-	dst = binary.AppendUvarint(dst, uint64(len(models)))
-	for _, m := range models {
-		a := p.arms[m]
-		dst = wire.AppendString(dst, rolloutKey(m.ro))
-		dst = binary.AppendVarint(dst, a.start)
-		dst = binary.AppendVarint(dst, a.last)
-		dst = append(dst, boolByte(a.started))
-		dst = a.cand.AppendState(a.stable.AppendState(dst))
-		dst = wire.AppendFramed(dst, p.pairs[m].AppendState)
-	}
-	return dst
-}
-
-// readRollouts restores what appendRollouts wrote into p; a rollout the
-// config no longer has, or with other versions or start, is skipped.
-func (s *Service) readRollouts(r *wire.Reader, p *part) error {
-	keys := s.rolloutsByKey()
-	for range r.Count() {
-		key, start, last, started := r.String(), r.Varint(), r.Varint(), r.Byte() == 1
-		var stable, cand rollout.Arm
-		rest, err := stable.RestoreState(r.B)
-		if err == nil {
-			rest, err = cand.RestoreState(rest)
-		}
-		if err != nil {
-			return err
-		}
-		r.B = rest
-		pairs := r.Bytes()
-		if r.Err != nil {
-			return r.Err
-		}
-		m := keys[key]
-		if m == nil {
-			continue
-		}
-		if _, err := p.pairs[m].RestoreState(pairs); err != nil {
-			return fmt.Errorf("rollout of %q: %w", m.name, err)
-		}
-		*p.arms[m] = arms{start: start, last: last, started: started, stable: stable, cand: cand}
-	}
-	return r.Err
-}
-
-// appendDecisions appends the latched rollout decisions (partition 0's
-// checkpoint carries them, as it carries the alert states).
-func (s *Service) appendDecisions(dst []byte) []byte {
-	models := s.rolloutModels()
-	dst = binary.AppendUvarint(dst, uint64(len(models)))
-	for _, m := range models {
-		m.ro.mu.Lock()
-		d := m.ro.decided
-		m.ro.mu.Unlock()
-		dst = wire.AppendString(dst, rolloutKey(m.ro))
-		dst = wire.AppendString(dst, string(d.Decision))
-		dst = binary.AppendVarint(dst, d.At.UnixNano())
-		dst = wire.AppendString(dst, d.Reason)
-	}
-	return dst
-}
-
-// readDecisions restores latched decisions of rollouts still configured.
-func (s *Service) readDecisions(r *wire.Reader) {
-	keys := s.rolloutsByKey()
-	for range r.Count() {
-		key, dec, at, reason := r.String(), r.String(), r.Varint(), r.String()
-		if m := keys[key]; m != nil && r.Err == nil && dec != "" {
-			m.ro.mu.Lock()
-			m.ro.decided = decision{Decision: rollout.Decision(dec), At: time.Unix(0, at), Reason: reason}
-			m.ro.mu.Unlock()
-		}
-	}
-}
-
-func boolByte(b bool) byte {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // rolloutKey tells one rollout from another: a new candidate or start is
 // a new rollout, with fresh arms.
 func rolloutKey(ro *modelRollout) string {
@@ -621,7 +459,7 @@ func (s *Service) rolloutsByKey() map[string]*model {
 // rolloutModels lists the models with a rollout, by name.
 func (s *Service) rolloutModels() []*model {
 	var out []*model
-	for _, name := range s.modelNames() {
+	for _, name := range sortedKeys(s.models) {
 		if m := s.models[name]; m.ro != nil {
 			out = append(out, m)
 		}

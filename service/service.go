@@ -1,19 +1,20 @@
 // Package service is `driftwatch serve`: it owns start and stop of the
 // pieces — the embedded broker when no brokers are configured, the Kafka
-// consumer, the per-model-version monitor state, the periodic evaluation and
-// the HTTP listener with /metrics, health and the JSON API — so tests run the
-// whole service in-process. The pieces' logic lives in their packages.
+// consumer, the per-partition windows and joins, the periodic evaluation,
+// checkpoints and the HTTP listener — and wires them, so tests run the
+// whole service in-process. Decoding to columns is ingest's, the HTTP routes
+// and responses api's, the metric families metrics', the checkpoint stores
+// checkpoint's; the statistics live in monitor and the alerts in alerting.
 package service
 
 import (
 	"context"
-	"encoding/json"
+	"driftwatch/vocab"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"maps"
-	"math"
 	"net"
 	"net/http"
 	"os"
@@ -23,20 +24,18 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/VictoriaMetrics/metrics"
+	vm "github.com/VictoriaMetrics/metrics"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"driftwatch/alerting"
 	"driftwatch/broker"
 	"driftwatch/calibrate"
+	"driftwatch/checkpoint"
 	"driftwatch/config"
 	"driftwatch/consumer"
-	"driftwatch/events"
-	"driftwatch/join"
+	"driftwatch/metrics"
 	"driftwatch/monitor"
 	"driftwatch/profile"
-	"driftwatch/statuspage"
-	"driftwatch/vocab"
 )
 
 // Options are process settings; behaviour is in the config.
@@ -62,8 +61,10 @@ type Service struct {
 	cons     *consumer.Consumer
 	httpSrv  *http.Server
 	httpLn   net.Listener
-	metrics  *metrics.Set
-	models   map[string]*model
+	metrics  *metrics.Metrics
+	// topics are the input topics' series (read-only after Start).
+	topics map[string]*metrics.Topic
+	models map[string]*model
 	// features holds every profile's feature names: the Arrow columns
 	// worth decoding (read-only after Start).
 	features map[string]bool
@@ -71,24 +72,21 @@ type Service struct {
 	wg       sync.WaitGroup
 	ready    chan struct{}
 
-	partMu     sync.Mutex
-	partitions map[string]*partState // decoders per topic/partition: one worker each
-	parts      map[int32]*part       // state per owned partition number
+	partMu   sync.Mutex
+	decoders map[string]*decoding      // per topic/partition: one worker each
+	parts    map[int32]*partitionState // state per owned partition number
 
-	ckpt            store // nil: offsets are committed, state is not saved
-	ckptMu          sync.Mutex
-	ckptBuf         []byte
-	ckptDuration    *metrics.PrometheusHistogram
-	ckptEncode      *metrics.PrometheusHistogram
-	restoreDuration *metrics.PrometheusHistogram
-	assignedOnce    atomic.Bool
-	killed          atomic.Bool
-	runCtx          context.Context // ends when the service stops fetching
-	workCtx         context.Context // ends when in-flight work is abandoned (Kill, or Close's deadline)
-	cancelWork      context.CancelFunc
-	consumerDone    chan struct{} // closed when the poll loop returned (after running is set)
-	running         bool
-	remote          map[int32]*remotePart // evalMu
+	ckpt         checkpoint.Store // nil: offsets are committed, state is not saved
+	ckptMu       sync.Mutex
+	ckptBuf      []byte
+	assignedOnce atomic.Bool
+	killed       atomic.Bool
+	runCtx       context.Context // ends when the service stops fetching
+	workCtx      context.Context // ends when in-flight work is abandoned (Kill, or Close's deadline)
+	cancelWork   context.CancelFunc
+	consumerDone chan struct{} // closed when the poll loop returned (after running is set)
+	running      bool
+	remote       map[int32]*remotePart // evalMu
 
 	deadLog deadLog
 	// stallMu guards stallGauges, the driftwatch_partition_stalled series
@@ -111,7 +109,7 @@ type model struct {
 	name       string
 	regression bool
 	positive   string // the positive class (F1, AUC, ECE)
-	joinDelay  *metrics.PrometheusHistogram
+	joinDelay  *vm.PrometheusHistogram
 	versions   map[string]*version
 	ro         *modelRollout // nil without a rollout
 	// roSamples are the rollout's alert samples of the last evaluation
@@ -126,20 +124,20 @@ type version struct {
 	prof  *profile.Profile
 	// eval holds no events: it is the first of the states Merge adds up
 	// (its buffer of totals) and tells the column layout.
-	eval *monitor.Version
+	eval *monitor.Window
 	mu   sync.Mutex // last, history, lastEvent
 	last monitor.Evaluation
 	// lastEvent is when the version last received an event (wall clock, for
 	// no-data detection); events counts them (volume).
 	lastEvent time.Time
-	events    *metrics.Counter
+	events    *vm.Counter
 	history   []Point
 	// ignored counts events by Arrow column the profile does not know,
 	// unreadable marks profile features already logged as sent in a type
 	// no feature can have (mu; both touched only when a message's columns
 	// change).
-	ignored      map[string]*metrics.Counter
-	ignoredOther *metrics.Counter // past maxIgnoredColumns
+	ignored      map[string]*vm.Counter
+	ignoredOther *vm.Counter // past maxIgnoredColumns
 	unreadable   map[string]bool
 	// lastSamples are the alert samples of the last evaluation (evalMu).
 	lastSamples []alerting.Sample
@@ -161,6 +159,15 @@ const (
 	httpMaxHeaderBytes = 64 << 10
 )
 
+const (
+	// notifyTimeout bounds one request to a notifier (Alertmanager,
+	// Slack, PagerDuty, a webhook).
+	notifyTimeout = 30 * time.Second
+	// alertCheckpointTimeout bounds the checkpoint of partition 0 that
+	// carries the alert states before notifications are released.
+	alertCheckpointTimeout = 10 * time.Second
+)
+
 // Start builds and starts the service.
 func Start(ctx context.Context, opt Options) (*Service, error) {
 	if opt.Logger == nil {
@@ -170,15 +177,13 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 		opt.Now = time.Now
 	}
 	cfg := opt.Config
-	s := &Service{opt: opt, cfg: cfg, log: opt.Logger, metrics: metrics.NewSet(), models: map[string]*model{}, features: map[string]bool{},
-		ready: make(chan struct{}), partitions: map[string]*partState{}, parts: map[int32]*part{}, consumerDone: make(chan struct{}), remote: map[int32]*remotePart{}}
-	initMetrics(s.metrics)
-	s.ckptDuration = s.metrics.GetOrCreatePrometheusHistogramExt("driftwatch_checkpoint_duration_seconds", ckptBuckets)
-	s.ckptEncode = s.metrics.GetOrCreatePrometheusHistogramExt("driftwatch_checkpoint_encode_seconds", ckptBuckets)
-	s.restoreDuration = s.metrics.GetOrCreatePrometheusHistogramExt("driftwatch_checkpoint_restore_seconds", ckptBuckets)
+	s := &Service{opt: opt, cfg: cfg, log: opt.Logger, metrics: metrics.New(), models: map[string]*model{}, features: map[string]bool{},
+		ready: make(chan struct{}), decoders: map[string]*decoding{}, parts: map[int32]*partitionState{}, consumerDone: make(chan struct{}), remote: map[int32]*remotePart{}}
+	s.topics = map[string]*metrics.Topic{cfg.Topics.Predictions: s.metrics.Topic(cfg.Topics.Predictions),
+		cfg.Topics.Outcomes: s.metrics.Topic(cfg.Topics.Outcomes)}
 	for i, m := range cfg.Models {
 		md := &model{name: m.Name, regression: m.Task == vocab.TaskRegression, positive: m.PositiveClass(),
-			joinDelay: s.metrics.GetOrCreatePrometheusHistogramExt(fmt.Sprintf(`driftwatch_join_delay_seconds{model=%q}`, m.Name), joinBuckets), versions: map[string]*version{}}
+			joinDelay: s.metrics.JoinDelaySeconds.Histogram(metrics.Labels("model", m.Name)), versions: map[string]*version{}}
 		for _, v := range m.Versions {
 			path := v.Reference
 			if !filepath.IsAbs(path) {
@@ -189,7 +194,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 				return nil, fmt.Errorf("service: model %q version %q: %w", m.Name, v.Name, err)
 			}
 			ver := &version{name: v.Name, model: md, prof: p, cfg: &cfg.Models[i],
-				events: s.metrics.NewCounter(fmt.Sprintf(`driftwatch_model_events_total{model=%q,version=%q}`, m.Name, v.Name))}
+				events: s.metrics.ModelEventsTotal.Counter(metrics.Labels("model", m.Name, "version", v.Name))}
 			if ver.eval, err = ver.makeState(); err != nil {
 				return nil, fmt.Errorf("service: model %q version %q: %w", m.Name, v.Name, err)
 			}
@@ -265,14 +270,14 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	var err error
 	switch {
 	case cfg.Checkpoint.Dir != "":
-		var d *dirStore
-		d, err = newDirStore(filepath.Join(cfg.Checkpoint.Dir, "checkpoints"))
+		var d *checkpoint.Dir
+		d, err = checkpoint.NewDir(filepath.Join(cfg.Checkpoint.Dir, "checkpoints"))
 		if err == nil {
 			s.ckpt = d
 		}
 	case cfg.Checkpoint.Topic != "":
-		var k *kafkaStore
-		k, err = newKafkaStore(ctx, brokers, cfg.Checkpoint.Topic, cfg.Kafka.Group, append(slices.Clip(extra), compression(cfg.Checkpoint.Compression)))
+		var k *checkpoint.Topic
+		k, err = checkpoint.NewTopic(ctx, brokers, cfg.Checkpoint.Topic, cfg.Kafka.Group, append(slices.Clip(extra), compression(cfg.Checkpoint.Compression)))
 		if err == nil {
 			s.ckpt = k
 		}
@@ -294,7 +299,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 		s.httpLn = ln
 		statusURL = "http://" + ln.Addr().String()
 	}
-	s.alerts, s.alertAPI, err = cfg.Alerting.Build(statusURL, s.metrics, s.log, &http.Client{Timeout: 30 * time.Second})
+	s.alerts, s.alertAPI, err = cfg.Alerting.Build(statusURL, s.metrics.NotificationsTotal.Set(), s.log, &http.Client{Timeout: notifyTimeout})
 	if err != nil {
 		s.Close(context.Background())
 		return nil, fmt.Errorf("service: %w", err)
@@ -325,7 +330,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 	}
 	s.cons = cons
 	if s.httpLn != nil {
-		s.httpSrv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: httpReadHeaderTimeout, ReadTimeout: httpReadTimeout,
+		s.httpSrv = &http.Server{Handler: routes(s), ReadHeaderTimeout: httpReadHeaderTimeout, ReadTimeout: httpReadTimeout,
 			WriteTimeout: httpWriteTimeout, IdleTimeout: httpIdleTimeout, MaxHeaderBytes: httpMaxHeaderBytes}
 		s.wg.Go(func() {
 			if err := s.httpSrv.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -367,281 +372,17 @@ func (s *Service) HTTPAddr() string {
 	return s.httpLn.Addr().String()
 }
 
-// handle decodes one partition's records, routes them to model versions,
-// and rejects what cannot be used.
-func (s *Service) handle(topic string, partition int32, recs []*kgo.Record) {
-	defer s.observeBatch(topic, s.opt.Now())
-	p := s.owned(partition)
-	if p == nil {
-		return // released meanwhile: the next owner reads these records
-	}
-	// The whole fetch — state, dead letters, offsets — under the part's
-	// lock: a checkpoint sees all of it or none.
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.gone {
-		return
-	}
-	rejected := s.handleRecords(p, topic, partition, recs)
-	var refused *consumer.RefusedError
-	switch err := s.cons.DeadLetter(s.workCtx, rejected); {
-	case errors.As(err, &refused):
-		// Retrying cannot succeed: the records are counted and the
-		// partition moves on rather than stopping behind them.
-		s.metrics.GetOrCreateCounter("driftwatch_dead_letters_refused_total").Add(len(refused.Records))
-		s.log.Error("service: dead letters refused by the broker for good; skipped", "partition", partition, "err", err)
-	case err != nil:
-		p.broken = true
-		if s.killed.Load() {
-			return
-		}
-		s.log.Error("service: dead letters not produced; the partition is no longer checkpointed and will be re-read after a restart", "partition", partition, "err", err)
-		return
-	}
-	p.next[s.topicIndex(topic)] = recs[len(recs)-1].Offset + 1
-	p.dirty = true
-}
-
-// handleRecords decodes one partition's records, routes them to model
-// versions, and returns what cannot be used. The caller holds p.mu.
-func (s *Service) handleRecords(p *part, topic string, partition int32, recs []*kgo.Record) []consumer.Rejected {
-	key := fmt.Sprintf("%s/%d", topic, partition)
-	s.partMu.Lock()
-	part := s.partitions[key]
-	if part == nil {
-		f := s.cfg.Fields
-		ef := events.Fields{ID: f.ID, Model: f.Model, Version: f.Version, TS: f.TS, Features: f.Features,
-			Prediction: f.Prediction, Score: f.Score, Scores: f.Scores, LatencyMS: f.LatencyMS, Error: f.Error, Label: f.Label, Value: f.Value}
-		part = &partState{rows: map[*version]*rows{}, dec: events.NewJSONDecoder(ef),
-			arrowDec: events.NewArrowDecoder(ef), views: map[*version]*arrowView{}}
-		part.arrowDec.Features = s.features
-		s.partitions[key] = part
-	}
-	s.partMu.Unlock()
-	dec := part.dec
-
-	var rejected []consumer.Rejected
-	reject := func(r *kgo.Record, reason events.Reason, err error) {
-		rejected = append(rejected, consumer.Rejected{Record: r, Reason: string(reason)})
-		s.deadLog.note(reason, r, err)
-		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_dead_letters_total{reason=%q}`, reason)).Inc()
-		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result=%q}`, topic, reason)).Inc()
-	}
-	if s.cfg.Format == config.FormatArrow {
-		s.handleArrowRecords(p, part, topic, recs, reject)
-		return rejected
-	}
-	if topic == s.cfg.Topics.Predictions {
-		defer func() { s.processed.Add(int64(len(recs))) }()
-	}
-	ok := 0
-	defer func() {
-		// One counter update per batch, not per record.
-		s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result="ok"}`, topic)).Add(ok)
-	}()
-	var ev events.Event
-	var (
-		lastModel, lastVersion string
-		m                      *model
-		v                      *version
-	)
-	now := s.opt.Now() // one clock read per batch, for the join's bounds
-	for _, r := range recs {
-		if len(r.Value) > s.cfg.MaxMessageBytes {
-			reject(r, events.ReasonOversize, fmt.Errorf("%d bytes, more than max_message_bytes %d", len(r.Value), s.cfg.MaxMessageBytes))
-			continue
-		}
-		if err := dec.Decode(r.Value, &ev); err != nil {
-			reject(r, events.ReasonOf(err), err)
-			continue
-		}
-		if ev.Model != lastModel || m == nil {
-			// The decoder interns the name: comparing with the last one
-			// is usually one pointer comparison, not a map lookup.
-			lastModel, m, v = ev.Model, s.models[ev.Model], nil
-		}
-		if m == nil {
-			reject(r, events.ReasonUnknownModel, fmt.Errorf("unknown model %q", ev.Model))
-			continue
-		}
-		ts := ev.TS
-		if !ev.HasTS {
-			ts = r.Timestamp.UnixMilli()
-		}
-		if topic == s.cfg.Topics.Outcomes {
-			if !s.outcome(p, m, &ev, ts, now) {
-				reject(r, events.ReasonMissingField, errors.New("an outcome needs a label or a value"))
-				continue
-			}
-			ok++
-			continue
-		}
-		if ev.Version != lastVersion || v == nil {
-			lastVersion, v = ev.Version, m.versions[ev.Version]
-		}
-		if v == nil {
-			reject(r, events.ReasonUnknownModel, fmt.Errorf("unknown version %q of model %q", ev.Version, ev.Model))
-			continue
-		}
-		r := part.rowsFor(v, &s.cfg.Fields)
-		r.add(&ev, ts)
-		if ro := m.ro; ro != nil {
-			s.countEvent(p, ro, v, &r.evs[r.n-1])
-		}
-		ok++
-	}
-	for _, r := range part.touched {
-		s.flush(p, r, now)
-	}
-	part.touched = part.touched[:0]
-	return rejected
-}
-
-// handleArrowRecords handles a fetch of Arrow messages, each a batch of
-// events; Processed counts events, not messages.
-func (s *Service) handleArrowRecords(p *part, part *partState, topic string, recs []*kgo.Record, reject func(*kgo.Record, events.Reason, error)) {
-	now := s.opt.Now()
-	ok, rejected, handled := 0, 0, 0
-	rej := func(r *kgo.Record, reason events.Reason, err error) {
-		reject(r, reason, err)
-		rejected++
-	}
-	for _, r := range recs {
-		if len(r.Value) > s.cfg.MaxMessageBytes {
-			rej(r, events.ReasonOversize, fmt.Errorf("%d bytes, more than max_message_bytes %d", len(r.Value), s.cfg.MaxMessageBytes))
-			continue
-		}
-		n, err := s.handleArrow(p, part, topic, r, now)
-		if err != nil {
-			rej(r, events.ReasonOf(err), err)
-			continue
-		}
-		ok++
-		handled += n
-	}
-	s.metrics.GetOrCreateCounter(fmt.Sprintf(`driftwatch_events_total{topic=%q,result="ok"}`, topic)).Add(ok)
-	if topic == s.cfg.Topics.Predictions {
-		s.processed.Add(int64(handled + rejected))
-	}
-}
-
-// flush adds a fetch's rows of one version (JSON) with addRun.
-func (s *Service) flush(p *part, r *rows, now time.Time) {
-	s.addRun(p, r.v, &r.b, r.n, now, func(i int) *predEvent { return &r.evs[i] })
-	r.reset()
-}
-
-// addRun adds n events of one version, as columns, to the partition's
-// window, then registers the predictions (pred(i) for event i) with the
-// partition's join under the key each got (see monitor.Version.Next), so
-// an outcome is credited to its prediction's pane, and pairs a shadow
-// rollout's predictions. JSON and Arrow both end here; the rollout's
-// counters are updated before, in arrival order (countEvent). The caller
-// holds p.mu.
-func (s *Service) addRun(p *part, v *version, b *monitor.Batch, n int, now time.Time, pred func(i int) *predEvent) {
-	m, st, j := v.model, p.states[v], p.joins[v.model]
-	first := st.Next(0) // a count window's key for the first event
-	late := st.AddBatch(b)
-	if added := n - late; added > 0 {
-		v.mu.Lock()
-		v.lastEvent = now
-		v.mu.Unlock()
-		v.events.Add(added)
-	}
-	if late > 0 {
-		s.metrics.GetOrCreateCounter("driftwatch_late_events_total").Add(late)
-	}
-	ro := m.ro
-	if ro != nil && v != ro.stable && v != ro.cand {
-		ro = nil
-	}
-	for i := range n {
-		e := pred(i)
-		if ro != nil && ro.shadow {
-			s.pairShadow(p, ro, v, e, now)
-		}
-		pr := e.pred
-		if v.cfg.Window.Count > 0 {
-			pr.TS = first + int64(i)
-		}
-		if pair, ok := j.AddPrediction(joinKey(v, e.id), pr, now); ok {
-			pair.ID = e.id
-			s.credit(p, m, pair)
-		}
-	}
-}
-
-// predictionOf is what the join keeps of a prediction event.
-func predictionOf(ev *events.Event, ts int64) join.Prediction {
-	p := join.Prediction{Version: ev.Version, TS: ts, Score: ev.Score, HasScore: ev.HasScore, Value: math.NaN()}
-	switch {
-	case ev.HasPrediction && ev.Prediction.Kind == events.Number:
-		p.Class, p.Value = ev.Prediction.Str, ev.Prediction.Num
-	case ev.HasPrediction:
-		p.Class = ev.Prediction.Str
-	case ev.HasScore:
-		// Without a predicted class the score decides at 0.5.
-		p.Class = "0"
-		if ev.Score >= 0.5 {
-			p.Class = "1"
-		}
-	}
-	return p
-}
-
-// outcome joins an outcome event; an outcome that carries its prediction
-// needs no join. It reports false for an outcome without label or value.
-func (s *Service) outcome(p *part, m *model, ev *events.Event, ts int64, now time.Time) bool {
-	if !ev.HasLabel && !ev.HasValue {
-		return false
-	}
-	o := join.Outcome{Label: ev.Label.Str, Value: ev.Value}
-	if ev.HasLabel && ev.Label.Kind == events.Number && !ev.HasValue {
-		o.Value = ev.Label.Num
-	}
-	if v := m.versions[ev.Version]; v != nil && (ev.HasPrediction || ev.HasScore) {
-		// Credited to the pane of its own time: in a count window, to the
-		// newest pane.
-		s.credit(p, m, join.Pair{ID: ev.ID, Prediction: predictionOf(ev, p.states[v].Next(ts)), Outcome: o})
-		return true
-	}
-	s.joinOutcome(p, m, ev.ID, o, now)
-	return true
-}
-
-// credit adds a joined pair's quality to its prediction's window in the
-// partition. The caller holds part.mu.
-func (s *Service) credit(part *part, m *model, p join.Pair) {
-	v := m.versions[p.Prediction.Version]
-	if v == nil {
-		return
-	}
-	m.joinDelay.Update(max(p.Delay, 0).Seconds())
-	o := monitor.Outcome{Correct: p.Prediction.Class == p.Outcome.Label, Err: math.NaN(), Score: math.NaN()}
-	if m.regression {
-		o.Err = p.Prediction.Value - p.Outcome.Value
-	} else {
-		o.Positive, o.PredictedPositive = p.Outcome.Label == m.positive, p.Prediction.Class == m.positive
-		if p.Prediction.HasScore {
-			o.Score = p.Prediction.Score
-		}
-	}
-	part.states[v].AddOutcome(p.Prediction.TS, o)
-	s.countOutcome(part, m, v, &p, o.Positive, o.PredictedPositive)
-	s.joined.Add(1)
-}
-
 // Joined is the number of outcomes joined to their predictions.
 func (s *Service) Joined() int64 { return s.joined.Load() }
 
 // makeState returns an empty window state for the version.
-func (v *version) makeState() (*monitor.Version, error) {
-	var st *monitor.Version
+func (v *version) makeState() (*monitor.Window, error) {
+	var st *monitor.Window
 	var err error
 	if w := v.cfg.Window; w.Count > 0 {
-		st, err = monitor.NewCountVersion(v.prof, w.Count)
+		st, err = monitor.NewCountWindow(v.prof, w.Count)
 	} else {
-		st, err = monitor.NewVersion(v.prof, w.Length, w.Pane, w.Lateness)
+		st, err = monitor.NewWindow(v.prof, w.Length, w.Pane, w.Lateness)
 	}
 	if err != nil {
 		return nil, err
@@ -651,54 +392,12 @@ func (v *version) makeState() (*monitor.Version, error) {
 }
 
 // newState is makeState for a layout Start already accepted.
-func (v *version) newState() *monitor.Version {
+func (v *version) newState() *monitor.Window {
 	st, err := v.makeState()
 	if err != nil {
 		panic(err) // Start built the same state without error
 	}
 	return st
-}
-
-// samples appends what the alert rules can watch of one evaluation.
-func (v *version) samples(dst []alerting.Sample, ev *monitor.Evaluation, lastEvent, started, now time.Time) []alerting.Sample {
-	inf, min := math.Inf(1), float64(v.cfg.MinSamples)
-	add := func(feature string, stat vocab.Statistic, x, n float64) {
-		dst = append(dst, alerting.Sample{Model: v.model.name, Version: v.name, Feature: feature, Statistic: stat,
-			Value: x, Samples: n, MinSamples: min, WindowStart: ev.Start, WindowEnd: ev.End, Auto: v.auto})
-	}
-	for _, f := range ev.Features {
-		add(f.Name, vocab.PSI, f.PSI, f.Values)
-		add(f.Name, vocab.JS, f.JS, f.Values)
-		if f.Kind == profile.Numeric {
-			add(f.Name, vocab.Hellinger, f.Hellinger, f.Values)
-			add(f.Name, vocab.KS, f.KS, f.Values)
-			add(f.Name, vocab.Wasserstein, f.Wasserstein, f.Values)
-			add(f.Name, vocab.OutOfRangeRate, f.OutOfRangeRate, f.Values)
-		} else {
-			add(f.Name, vocab.ChiSquare, f.ChiSquare, f.Values)
-			add(f.Name, vocab.ChiSquareP, f.ChiSquareP, f.Values)
-			add(f.Name, vocab.UnseenShare, f.UnseenShare, f.Values)
-		}
-		add(f.Name, vocab.NullRate, f.NullRate, ev.Events)
-		add(f.Name, vocab.MissingRate, f.MissingRate, ev.Events)
-		add(f.Name, vocab.InvalidRate, f.InvalidRate, ev.Events)
-	}
-	if v.model.regression {
-		add("", vocab.MAE, ev.MAE, ev.Joined)
-		add("", vocab.RMSE, ev.RMSE, ev.Joined)
-	} else {
-		add("", vocab.Accuracy, ev.Accuracy, ev.Joined)
-		add("", vocab.F1, ev.F1, ev.Joined)
-		add("", vocab.AUC, ev.AUC, ev.Joined)
-		add("", vocab.ECE, ev.ECE, ev.Joined)
-	}
-	add("", vocab.HighConfidenceShare, ev.HighConfidenceShare, ev.Scored)
-	add("", vocab.Volume, ev.Events, inf)
-	if lastEvent.IsZero() {
-		lastEvent = started
-	}
-	add("", vocab.NoData, now.Sub(lastEvent).Seconds(), inf)
-	return dst
 }
 
 // saveAlerts writes the alert states and the notifications not yet
@@ -724,411 +423,12 @@ func (s *Service) saveAlerts() {
 	}
 }
 
-// drifted is the streaming verdict on a feature: PSI at or above the
-// model's PSI threshold (per feature if set) over at least min_samples
-// values. Below min_samples there is no verdict. Sustained drift, `for`
-// durations and notifications are the alerting rules' concern.
-func (v *version) drifted(f monitor.FeatureStats) bool {
-	if f.Values < float64(max(v.cfg.MinSamples, 1)) || math.IsNaN(f.PSI) {
-		return false
-	}
-	return f.PSI >= v.psiThreshold(f.Name)
-}
-
-// psiThreshold is the feature's PSI threshold: its override, else the
-// model's.
-func (v *version) psiThreshold(feature string) float64 {
-	if x, ok := v.cfg.Drift.Features[feature].Thresholds[vocab.PSI]; ok {
-		return x
-	}
-	return v.cfg.Drift.Thresholds.PSI
-}
-
-// state names the streaming verdict for the API and the status page.
-func (v *version) state(f monitor.FeatureStats) string {
-	switch {
-	case f.Values < float64(max(v.cfg.MinSamples, 1)):
-		return "insufficient_data"
-	case v.drifted(f):
-		return "drift"
-	}
-	return "ok"
-}
-
-// confidence is the model's confidence in a prediction: max(s, 1 − s) for a
-// binary score, the largest class probability with scores, NaN without.
-func confidence(ev *events.Event) float64 {
-	c := math.NaN()
-	if ev.HasScore {
-		c = max(ev.Score, 1-ev.Score)
-	}
-	for _, p := range ev.Scores {
-		if p.Kind == events.Number && !(p.Num <= c) {
-			c = p.Num
-		}
-	}
-	return c
-}
-
 // Processed is the number of prediction records handled so far (accepted or
 // dead-lettered).
 func (s *Service) Processed() int64 { return s.processed.Load() }
 
-// Latest returns the last evaluation of a model version.
-func (s *Service) Latest(model, version string) (monitor.Evaluation, bool) {
-	m := s.models[model]
-	if m == nil || m.versions[version] == nil {
-		return monitor.Evaluation{}, false
-	}
-	v := m.versions[version]
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.last, true
-}
-
-// evaluateLoop evaluates each model on its own evaluate_every.
-func (s *Service) evaluateLoop(ctx context.Context) {
-	runEvery(ctx, s.cfg.Models, s.opt.Now, s.evaluate)
-}
-
-// runEvery ticks at the shortest interval and calls eval with the models
-// whose own interval has passed since they were last evaluated (half a
-// tick of slack absorbs ticker jitter).
-func runEvery(ctx context.Context, models []config.Model, now func() time.Time, eval func(due map[string]bool)) {
-	tick := time.Duration(math.MaxInt64)
-	for _, m := range models {
-		tick = min(tick, m.EvaluateEvery)
-	}
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	last := map[string]time.Time{}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		at := now()
-		due := map[string]bool{}
-		for _, m := range models {
-			if at.Sub(last[m.Name]) >= m.EvaluateEvery-tick/2 {
-				due[m.Name], last[m.Name] = true, at
-			}
-		}
-		eval(due)
-	}
-}
-
-// Evaluate evaluates every model version now and updates the metrics.
-func (s *Service) Evaluate() { s.evaluate(nil) }
-
-// evaluate evaluates the due models (all when due is nil) and runs the
-// alert rules on the latest samples of every model: a model not due keeps
-// its last samples, so its alerts neither resolve nor re-fire in between.
-func (s *Service) evaluate(due map[string]bool) {
-	s.evalMu.Lock() // the loop and callers of Evaluate
-	defer s.evalMu.Unlock()
-	start := s.opt.Now()
-	s.deadLog.flush(s.log)
-	var samples []alerting.Sample
-	remote := s.remoteParts()
-	for _, m := range s.models {
-		for _, v := range m.versions {
-			if due != nil && !due[m.name] {
-				samples = append(samples, v.lastSamples...)
-				continue
-			}
-			ev := s.merge(v, remote)
-			v.mu.Lock()
-			v.last = ev
-			v.record(start, &ev)
-			lastEvent := v.lastEvent
-			v.mu.Unlock()
-			v.lastSamples = v.samples(v.lastSamples[:0], &ev, lastEvent, s.started, start)
-			samples = append(samples, v.lastSamples...)
-			lbl := fmt.Sprintf(`model=%q,version=%q`, m.name, v.name)
-			s.metrics.GetOrCreateGauge(`driftwatch_window_events{`+lbl+`}`, nil).Set(ev.Events)
-			s.metrics.GetOrCreateGauge(`driftwatch_window_outcomes{`+lbl+`}`, nil).Set(ev.Joined)
-			if !lastEvent.IsZero() {
-				s.metrics.GetOrCreateGauge(`driftwatch_model_last_event_timestamp_seconds{`+lbl+`}`, nil).Set(float64(lastEvent.UnixMilli()) / 1e3)
-			}
-			if ev.Scored > 0 {
-				s.metrics.GetOrCreateGauge(`driftwatch_model_high_confidence_share{`+lbl+`}`, nil).Set(ev.HighConfidenceShare)
-			}
-			if ev.Joined > 0 {
-				if m.regression {
-					s.metrics.GetOrCreateGauge(`driftwatch_model_mae{`+lbl+`}`, nil).Set(ev.MAE)
-					s.metrics.GetOrCreateGauge(`driftwatch_model_rmse{`+lbl+`}`, nil).Set(ev.RMSE)
-				} else {
-					s.metrics.GetOrCreateGauge(`driftwatch_model_accuracy{`+lbl+`}`, nil).Set(ev.Accuracy)
-					for name, x := range map[string]float64{"f1": ev.F1, "auc": ev.AUC, "ece": ev.ECE} {
-						if !math.IsNaN(x) {
-							s.metrics.GetOrCreateGauge(`driftwatch_model_`+name+`{`+lbl+`}`, nil).Set(x)
-						}
-					}
-				}
-			}
-			for _, f := range ev.Features {
-				fl := fmt.Sprintf(`%s,feature=%q`, lbl, f.Name)
-				set := func(name string, x float64) {
-					if !math.IsNaN(x) {
-						s.metrics.GetOrCreateGauge(name+"{"+fl+"}", nil).Set(x)
-					}
-				}
-				set("driftwatch_feature_psi", f.PSI)
-				set("driftwatch_feature_jensen_shannon", f.JS)
-				set("driftwatch_feature_null_rate", f.NullRate)
-				set("driftwatch_feature_missing_rate", f.MissingRate)
-				set("driftwatch_feature_invalid_rate", f.InvalidRate)
-				drift := 0.0
-				if v.drifted(f) {
-					drift = 1
-				}
-				set("driftwatch_feature_drift", drift)
-				set("driftwatch_feature_values", f.Values)
-				if f.Name == s.cfg.Fields.Score && f.Kind == profile.Numeric {
-					setScoreShares(s.metrics, lbl, &f)
-				}
-				if f.Kind == profile.Numeric {
-					set("driftwatch_feature_ks", f.KS)
-					set("driftwatch_feature_wasserstein", f.Wasserstein)
-					set("driftwatch_feature_out_of_range_rate", f.OutOfRangeRate)
-				} else {
-					set("driftwatch_feature_unseen_share", f.UnseenShare)
-				}
-			}
-		}
-	}
-	for _, m := range s.rolloutModels() {
-		// After the versions: the input drift between arms reads their
-		// evaluations.
-		if due == nil || due[m.name] {
-			m.roSamples = s.evaluateRollout(m, remote, start)
-		}
-		samples = append(samples, m.roSamples...)
-	}
-	for _, m := range s.models {
-		var st join.Stats
-		for _, p := range s.ownedParts() {
-			p.mu.Lock()
-			js := p.joins[m].Stats()
-			p.mu.Unlock()
-			st.Pending += js.Pending
-			st.EvictedPending += js.EvictedPending
-			st.EvictedEarly += js.EvictedEarly
-			st.ExpiredPending += js.ExpiredPending
-			st.ExpiredEarly += js.ExpiredEarly
-		}
-		l := fmt.Sprintf(`{model=%q}`, m.name)
-		s.metrics.GetOrCreateGauge("driftwatch_join_pending"+l, nil).Set(float64(st.Pending))
-		s.metrics.GetOrCreateGauge("driftwatch_join_evicted"+l, nil).Set(float64(st.EvictedPending + st.EvictedEarly + st.ExpiredPending + st.ExpiredEarly))
-	}
-	s.observeProgress()
-	var lag map[string]int64
-	if s.cons != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), progressTimeout)
-		var err error
-		if lag, err = s.cons.GroupLag(ctx); err != nil {
-			s.log.Warn("service: consumer group lag", "err", err)
-		}
-		cancel()
-	}
-	for _, topic := range sortedKeys(lag) {
-		samples = append(samples, alerting.Sample{Feature: topic, Statistic: vocab.ConsumerLag, Value: float64(lag[topic]), Samples: math.Inf(1)})
-	}
-	if s.alerts != nil && s.leader() {
-		release, held := s.alerts.EvalHeld(start, samples)
-		send := true
-		if p := s.owned(0); held > 0 && p != nil && s.ckpt != nil {
-			// Partition 0's checkpoint carries the alert states: saved
-			// before sending, a successor never pages twice.
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			switch err := s.checkpoint(ctx, p, true); {
-			case err != nil && s.killed.Load():
-				// A crashed process sends nothing more; its successor
-				// restores the states before these and sends them.
-				send = false
-			case err != nil:
-				s.log.Warn("service: alert states not checkpointed before sending", "err", err)
-			}
-			cancel()
-		}
-		// The state file, too, holds the notifications before they are
-		// sent: a crash while a receiver is down loses none.
-		s.saveAlerts()
-		if send {
-			release()
-		}
-		firing, pending := 0, 0
-		for _, a := range s.alerts.Alerts(start) {
-			if a.State == alerting.StateFiring {
-				firing++
-			} else {
-				pending++
-			}
-		}
-		s.metrics.GetOrCreateGauge(`driftwatch_alerts{state="firing"}`, nil).Set(float64(firing))
-		s.metrics.GetOrCreateGauge(`driftwatch_alerts{state="pending"}`, nil).Set(float64(pending))
-	}
-	s.metrics.GetOrCreateGauge("driftwatch_evaluation_duration_seconds", nil).Set(s.opt.Now().Sub(start).Seconds())
-}
-
-func (s *Service) routes() *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		s.observeProgress()
-		writeMetrics(w, s.metrics)
-	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		// Ready once started, the group has assigned the partitions and
-		// their state is restored, and while the brokers answer fetches.
-		select {
-		case <-s.ready:
-			switch {
-			case s.cons == nil || !s.assignedOnce.Load():
-				http.Error(w, "waiting for partition assignment", http.StatusServiceUnavailable)
-			case !s.cons.Healthy():
-				http.Error(w, "fetching from the brokers fails; retrying", http.StatusServiceUnavailable)
-			default:
-				if _, stalls := s.observeProgress(); len(stalls) > 0 {
-					w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-					w.WriteHeader(http.StatusServiceUnavailable)
-					for _, st := range stalls {
-						fmt.Fprintf(w, "%s (stall_timeout %s)\n", st, s.cfg.StallTimeout)
-					}
-					return
-				}
-				fmt.Fprintln(w, "ready")
-			}
-		default:
-			http.Error(w, "starting", http.StatusServiceUnavailable)
-		}
-	})
-	if s.alertAPI != nil {
-		s.alertAPI.Register(mux)
-	}
-	mux.HandleFunc("GET /api/v1/models", func(w http.ResponseWriter, _ *http.Request) {
-		var out []map[string]any
-		for _, name := range s.modelNames() {
-			out = append(out, s.modelJSON(name))
-		}
-		writeJSON(w, out)
-	})
-	mux.HandleFunc("GET /api/v1/models/{model}/rollout", func(w http.ResponseWriter, r *http.Request) {
-		m := s.models[r.PathValue("model")]
-		switch {
-		case m == nil:
-			http.Error(w, fmt.Sprintf("unknown model %q", r.PathValue("model")), http.StatusNotFound)
-		case m.ro == nil:
-			http.Error(w, fmt.Sprintf("model %q has no rollout configured", m.name), http.StatusNotFound)
-		default:
-			writeJSON(w, s.rolloutJSON(m))
-		}
-	})
-	mux.HandleFunc("GET /api/v1/models/{model}", func(w http.ResponseWriter, r *http.Request) {
-		if s.models[r.PathValue("model")] == nil {
-			http.Error(w, fmt.Sprintf("unknown model %q", r.PathValue("model")), http.StatusNotFound)
-			return
-		}
-		writeJSON(w, s.modelJSON(r.PathValue("model")))
-	})
-	// The status page at / and /models/{model}.
-	statuspage.New(s.Status, statuspage.Options{Now: s.opt.Now, GrafanaURL: s.opt.GrafanaURL}).Register(mux)
-	return mux
-}
-
-// firing lists the firing alerts per "model/version" as
-// "rule feature (severity)".
-func (s *Service) firing() map[string][]string {
-	out := map[string][]string{}
-	if s.alerts == nil {
-		return out
-	}
-	for _, a := range s.alerts.Alerts(s.opt.Now()) {
-		if a.State != alerting.StateFiring {
-			continue
-		}
-		what := a.Rule
-		if a.Feature != "" {
-			what += " " + a.Feature
-		}
-		k := a.Model + "/" + a.Version
-		out[k] = append(out[k], what+" ("+string(a.Severity)+")")
-	}
-	return out
-}
-
-func (s *Service) modelNames() []string { return sortedKeys(s.models) }
-
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
-}
-
-// modelJSON is the latest evaluation of every version of a model.
-func (s *Service) modelJSON(name string) map[string]any {
-	m := s.models[name]
-	var versions []map[string]any
-	firing := s.firing()
-	for _, vn := range sortedKeys(m.versions) {
-		v := m.versions[vn]
-		v.mu.Lock()
-		ev, lastEvent := v.last, v.lastEvent
-		v.mu.Unlock()
-		var feats []map[string]any
-		for _, f := range ev.Features {
-			feats = append(feats, map[string]any{"name": f.Name, "kind": f.Kind, "values": f.Values, "state": v.state(f),
-				"psi": num(f.PSI), "jensen_shannon": num(f.JS), "ks": num(f.KS), "ks_bound": num(f.KSBound),
-				"wasserstein": num(f.Wasserstein), "chi_square": num(f.ChiSquare), "chi_square_p": num(f.ChiSquareP),
-				"null_rate": num(f.NullRate), "missing_rate": num(f.MissingRate), "invalid_rate": num(f.InvalidRate),
-				"out_of_range_rate": num(f.OutOfRangeRate), "unseen_share": num(f.UnseenShare)})
-		}
-		quality := map[string]any{"joined": ev.Joined}
-		if m.regression {
-			quality["mae"], quality["rmse"] = num(ev.MAE), num(ev.RMSE)
-		} else {
-			quality["accuracy"] = num(ev.Accuracy)
-		}
-		window := map[string]any{"start": ev.Start, "end": ev.End}
-		if v.cfg.Window.Count > 0 {
-			window = map[string]any{"count": v.cfg.Window.Count}
-		}
-		var last any
-		if !lastEvent.IsZero() {
-			last = lastEvent.UTC()
-		}
-		alerts := []string{}
-		if f := firing[name+"/"+vn]; f != nil {
-			alerts = f
-		}
-		role := ""
-		if ro := m.ro; ro != nil && v == ro.stable {
-			role = "stable"
-		} else if ro != nil && v == ro.cand {
-			role = string(ro.cfg.Mode)
-		}
-		versions = append(versions, map[string]any{"version": vn, "role": role, "window": window, "alerts_firing": alerts,
-			"events": ev.Events, "late": ev.Late, "last_event_at": last,
-			"output":   map[string]any{"scored": ev.Scored, "high_confidence_share": num(ev.HighConfidenceShare)},
-			"features": feats, "quality": quality})
-	}
-	return map[string]any{"model": name, "versions": versions}
-}
-
-// num maps NaN to JSON null.
-func num(x float64) any {
-	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return nil
-	}
-	return x
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
 }
 
 // Close shuts down gracefully within ctx's deadline: stop fetching, let
@@ -1164,7 +464,7 @@ func (s *Service) Close(ctx context.Context) error {
 		}
 		s.wg.Wait()
 		s.closeFlags(ctx)
-		for _, p := range s.partitions {
+		for _, p := range s.decoders {
 			p.arrowDec.Close()
 		}
 		if s.alerts != nil {
@@ -1172,7 +472,7 @@ func (s *Service) Close(ctx context.Context) error {
 			s.saveAlerts()
 		}
 		if s.ckpt != nil {
-			s.ckpt.close()
+			s.ckpt.Close()
 		}
 		if s.embedded != nil {
 			s.embedded.Close()
@@ -1212,41 +512,10 @@ func (s *Service) Kill() {
 		s.closeFlags(flagCtx)
 		cancelFlags()
 		if s.ckpt != nil {
-			s.ckpt.close()
+			s.ckpt.Close()
 		}
 		if s.embedded != nil {
 			s.embedded.Close()
 		}
 	})
-}
-
-// deadLog summarises dead letters in one log line per reason per
-// evaluation, with the first message's error and position as an example:
-// bad input is counted per record, never logged per record.
-type deadLog struct {
-	mu      sync.Mutex
-	count   map[events.Reason]int
-	example map[events.Reason]string
-}
-
-func (d *deadLog) note(reason events.Reason, r *kgo.Record, err error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.count == nil {
-		d.count, d.example = map[events.Reason]int{}, map[events.Reason]string{}
-	}
-	if d.count[reason] == 0 {
-		d.example[reason] = fmt.Sprintf("%s/%d offset %d: %v", r.Topic, r.Partition, r.Offset, err)
-	}
-	d.count[reason]++
-}
-
-func (d *deadLog) flush(log *slog.Logger) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for reason, n := range d.count {
-		log.Warn("service: messages sent to the dead-letter topic", "reason", reason, "count", n, "first", d.example[reason])
-	}
-	clear(d.count)
-	clear(d.example)
 }

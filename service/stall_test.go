@@ -215,7 +215,7 @@ models: [{name: credit, task: classification, versions: [{name: v1, reference: p
 	}
 	metric := func(series string) string {
 		rec := httptest.NewRecorder()
-		s.routes().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		routes(s).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 		for _, line := range strings.Split(rec.Body.String(), "\n") {
 			if v, ok := strings.CutPrefix(line, series+" "); ok {
 				return v
@@ -232,7 +232,7 @@ models: [{name: credit, task: classification, versions: [{name: v1, reference: p
 	}
 	clock.Add(int64(61 * time.Second))
 	rec := httptest.NewRecorder()
-	s.routes().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	routes(s).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	want := "partition predictions/0 stalled: 11 records waiting at offset 5, none processed for 1m1s (stall_timeout 1m0s)\n"
 	if rec.Code != http.StatusServiceUnavailable || rec.Body.String() != want {
 		t.Fatalf("stalled: /readyz %d %q, want 503 %q", rec.Code, rec.Body.String(), want)

@@ -61,7 +61,7 @@ func BenchmarkMemory(b *testing.B) {
 		}
 	}
 	formula := float64(models*panes*width*8) / (1 << 20)
-	if v, err := monitor.NewVersion(prof, c.Models[0].Window.Length, c.Models[0].Window.Pane, 0); err != nil || v.PaneCounters() != width {
+	if v, err := monitor.NewWindow(prof, c.Models[0].Window.Length, c.Models[0].Window.Pane, 0); err != nil || v.PaneCounters() != width {
 		b.Fatalf("the formula's %d counters per pane are not the monitor's (%v)", width, err)
 	}
 
