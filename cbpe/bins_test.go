@@ -1,6 +1,7 @@
 package cbpe
 
 import (
+	"driftwatch/internal/testutil/shared"
 	"math"
 	"path/filepath"
 	"slices"
@@ -38,7 +39,7 @@ func TestBinsROCAUC(t *testing.T) {
 		cs, _, _ := benchData(50_000, 8)
 		windows = append(windows, window{"synthetic " + string(mode), ref, cs}, window{"synthetic small " + string(mode), ref, cs[:300]})
 	}
-	if dir := californiaDirOrEmpty(); dir != "" {
+	if dir := shared.DirOrEmpty(shared.California); dir != "" {
 		ref := readColumns(t, filepath.Join(dir, "california_housing_reference.csv"), "y_pred_proba", "clf_target", "y_pred")
 		ana := readColumns(t, filepath.Join(dir, "california_housing_analysis.csv"), "y_pred_proba", "y_pred")
 		r, err := Fit(ref[0], ref[1], ref[2], CalibrationAuto)

@@ -2,6 +2,7 @@ package cbpe
 
 import (
 	"bufio"
+	"driftwatch/internal/testutil/shared"
 	"encoding/csv"
 	"math"
 	"os"
@@ -12,30 +13,6 @@ import (
 
 	"driftwatch/chunk"
 )
-
-// californiaDir is NannyML's California housing data, kept beside the
-// repository (../shared of the clone in CI).
-func californiaDir(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "data", "nannyml-california")
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("NannyML's California data missing in CI: %v", err)
-		}
-		t.Skipf("NannyML's California data not found: %v", err)
-	}
-	return dir
-}
-
-// californiaDirOrEmpty is californiaDir for tests that use the data only
-// when present (outside CI).
-func californiaDirOrEmpty() string {
-	dir := filepath.Join("..", "..", "shared", "data", "nannyml-california")
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		return ""
-	}
-	return dir
-}
 
 // readColumns reads the named numeric columns of a CSV file; empty cells are
 // NaN.
@@ -116,7 +93,7 @@ func nannymlTable(t *testing.T, path string) []map[string]string {
 // TestNannyMLCalifornia holds CBPE to NannyML 0.13.1's own numbers on its
 // California housing data with chunk_size=5000 (README of the data).
 func TestNannyMLCalifornia(t *testing.T) {
-	dir := californiaDir(t)
+	dir := shared.Dir(t, shared.California)
 	ref := readColumns(t, filepath.Join(dir, "california_housing_reference.csv"), "y_pred_proba", "clf_target", "y_pred")
 	ana := readColumns(t, filepath.Join(dir, "california_housing_analysis.csv"), "y_pred_proba", "y_pred")
 	want := nannymlTable(t, filepath.Join(dir, "README.md"))

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"driftwatch/internal/testutil/shared"
 	"encoding/csv"
 	"encoding/json"
 	"math"
@@ -12,20 +13,6 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 )
-
-// californiaData locates NannyML's California housing files beside the
-// repository (../shared of the clone in CI).
-func californiaData(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "data", "nannyml-california")
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("NannyML's California data missing in CI: %v", err)
-		}
-		t.Skipf("NannyML's California data not found: %v", err)
-	}
-	return dir
-}
 
 // labelledCurrent writes the analysis rows with their labels joined by id.
 func labelledCurrent(t *testing.T, dir string) string {
@@ -104,7 +91,7 @@ func relClose(got *float64, want float64) bool {
 // realized ROC AUC and accuracy too, and a profile as REF gives the same
 // report as the raw reference.
 func TestEstimateCalifornia(t *testing.T) {
-	dir := californiaData(t)
+	dir := shared.Dir(t, shared.California)
 	ref := filepath.Join(dir, "california_housing_reference.csv")
 	cur := labelledCurrent(t, dir)
 	args := []string{"--current", cur, "--label", "clf_target", "--score", "y_pred_proba", "--prediction", "y_pred", "--chunk-size", "5000"}
@@ -156,7 +143,7 @@ func TestEstimateCalifornia(t *testing.T) {
 // TestEstimateChunksAndGates: --chunks K gives K chunks of ⌊n/K⌋ plus the
 // remainder; gates hold in every chunk or exit 1.
 func TestEstimateChunksAndGates(t *testing.T) {
-	dir := californiaData(t)
+	dir := shared.Dir(t, shared.California)
 	base := []string{"--reference", filepath.Join(dir, "california_housing_reference.csv"), "--current",
 		filepath.Join(dir, "california_housing_analysis.csv"), "--label", "clf_target", "--score", "y_pred_proba", "--prediction", "y_pred"}
 	r := runEstimateJSON(t, ExitOK, append(base, "--chunks", "10", "--require", "estimated.roc_auc>=0.5")...)
@@ -260,7 +247,7 @@ func TestEstimateBadInput(t *testing.T) {
 // TestCheckEstimatedQuality: `check` with scores and predictions, a
 // labelled reference and an unlabelled current adds quality.estimated.
 func TestCheckEstimatedQuality(t *testing.T) {
-	dir := californiaData(t)
+	dir := shared.Dir(t, shared.California)
 	ref := filepath.Join(dir, "california_housing_reference.csv")
 	cur := filepath.Join(dir, "california_housing_analysis.csv")
 	prof := filepath.Join(t.TempDir(), "ref.prof")
@@ -310,7 +297,7 @@ func TestCheckEstimatedQuality(t *testing.T) {
 // prediction int64, score float64; a NaN score null) give the same report
 // as the CSV files.
 func TestEstimateParquet(t *testing.T) {
-	dir := californiaData(t)
+	dir := shared.Dir(t, shared.California)
 	type refRow struct {
 		Score float64 `parquet:"y_pred_proba"`
 		Pred  int64   `parquet:"y_pred"`

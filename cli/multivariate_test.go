@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"driftwatch/internal/testutil/shared"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -63,14 +64,8 @@ func decodeMV(t *testing.T, out string) mvReport {
 // chunk_size 5000, from the raw reference and from a profile, and compares
 // with NannyML 0.13.1's numbers (../shared/data/nannyml-california/README.md).
 func TestCheckMultivariateNannyML(t *testing.T) {
-	dir := filepath.Join("..", "..", "shared", "data", "nannyml-california")
+	dir := shared.Dir(t, shared.California)
 	ref := filepath.Join(dir, "california_housing_reference.csv")
-	if _, err := os.Stat(ref); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("NannyML's data is missing in CI: %v", err)
-		}
-		t.Skipf("NannyML's data not found: %v", err)
-	}
 	cur := filepath.Join(dir, "california_housing_analysis.csv")
 	cfg := writeFile(t, "check.yaml", "features:\n  id: {ignore: true}\n  timestamp: {ignore: true}\n  clf_target: {ignore: true}\n  y_pred_proba: {ignore: true}\n  y_pred: {ignore: true}\n")
 	prof := filepath.Join(t.TempDir(), "ref.dwprof")

@@ -1,6 +1,7 @@
 package multivariate_test
 
 import (
+	"driftwatch/internal/testutil/shared"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -13,21 +14,11 @@ import (
 	"driftwatch/multivariate"
 )
 
-// californiaDir holds NannyML's California housing files; CI checks out
-// shared/ beside the clone, so it is ../shared/data from the repository root.
-var californiaDir = filepath.Join("..", "..", "shared", "data", "nannyml-california")
-
 var californiaFeatures = []string{"MedInc", "HouseAge", "AveRooms", "AveBedrms", "Population", "AveOccup", "Latitude", "Longitude"}
 
 func readCalifornia(t *testing.T, name string) []multivariate.Column {
 	t.Helper()
-	path := filepath.Join(californiaDir, name)
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("NannyML's data is missing in CI: %v", err)
-		}
-		t.Skipf("NannyML's data not found: %v", err)
-	}
+	path := filepath.Join(shared.Dir(t, shared.California), name)
 	tab, err := dataset.Read(path, dataset.Options{})
 	if err != nil {
 		t.Fatal(err)
