@@ -43,6 +43,9 @@ import (
 type Rejected struct {
 	Record *kgo.Record
 	Reason string
+	// Detail is why, in words (the decoder's error): the dead letter's
+	// ErrorHeader, cut to maxDetailBytes. Empty: no such header.
+	Detail string
 }
 
 // Handler processes the records of one partition, in offset order. It is
@@ -369,13 +372,14 @@ func (w *worker) run() {
 	}
 }
 
-// Dead-letter headers: the reason, the source record's
+// Dead-letter headers: the reason, the cause in words, the source record's
 // topic/partition/offset (the key to deduplicate by: dead letters are
 // produced at least once, and a record re-read after a crash is
 // dead-lettered again with the same source), and on a truncated copy the
 // original value's size.
 const (
 	SourceHeader        = "driftwatch-source"
+	ErrorHeader         = "driftwatch-error"
 	OriginalBytesHeader = "driftwatch-original-bytes"
 	TruncatedHeader     = "driftwatch-truncated"
 )
@@ -390,6 +394,9 @@ const (
 	// record varints) and headerFramingBytes each header's varints.
 	recordFramingBytes = 128
 	headerFramingBytes = 10
+	// maxDetailBytes bounds ErrorHeader: a cause in words, not a copy of
+	// the message.
+	maxDetailBytes = 512
 	// fallbackValueBytes is how much of the value a dead letter keeps when
 	// the broker refused a larger copy for good (its topic's
 	// max.message.bytes is smaller than the producer's limit).
@@ -467,6 +474,12 @@ func (c *Consumer) copyOf(r Rejected, keep int) *kgo.Record {
 	headers := append(append([]kgo.RecordHeader(nil), r.Record.Headers...),
 		kgo.RecordHeader{Key: ReasonHeader, Value: []byte(r.Reason)},
 		kgo.RecordHeader{Key: SourceHeader, Value: []byte(fmt.Sprintf("%s/%d/%d", r.Record.Topic, r.Record.Partition, r.Record.Offset))})
+	if d := r.Detail; d != "" {
+		if len(d) > maxDetailBytes {
+			d = strings.ToValidUTF8(d[:maxDetailBytes], "")
+		}
+		headers = append(headers, kgo.RecordHeader{Key: ErrorHeader, Value: []byte(d)})
+	}
 	value := r.Record.Value
 	if keep < len(value) {
 		headers = append(headers,

@@ -191,7 +191,8 @@ func TestDeadLetterRefusedForGood(t *testing.T) {
 	hopeless := &kgo.Record{Topic: "predictions", Offset: 3, Value: random(100),
 		Headers: []kgo.RecordHeader{{Key: "trace", Value: random(2 * topicLimit)}}}
 	start := time.Now()
-	err = c.DeadLetter(ctx, []Rejected{{small, "malformed"}, {large, "malformed"}, {hopeless, "malformed"}})
+	long := strings.Repeat("é", maxDetailBytes) // cut inside a rune: the header stays valid UTF-8
+	err = c.DeadLetter(ctx, []Rejected{{small, "malformed", "invalid character 'g' looking for beginning of value"}, {large, "malformed", long}, {hopeless, "malformed", ""}})
 	var refused *RefusedError
 	if !errors.As(err, &refused) || !errors.Is(err, ErrDeadLetterRefused) || len(refused.Records) != 1 ||
 		!strings.HasPrefix(refused.Records[0], "predictions/0 offset 3 ") {
@@ -209,12 +210,14 @@ func TestDeadLetterRefusedForGood(t *testing.T) {
 	for len(got) < 2 && ctx.Err() == nil {
 		dl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { got[headerValue(r, SourceHeader)] = r })
 	}
-	if r := got["predictions/0/1"]; r == nil || string(r.Value) != "garbage" || headerValue(r, TruncatedHeader) != "" {
+	if r := got["predictions/0/1"]; r == nil || string(r.Value) != "garbage" || headerValue(r, TruncatedHeader) != "" ||
+		headerValue(r, ErrorHeader) != "invalid character 'g' looking for beginning of value" {
 		t.Fatalf("small dead letter %v", r)
 	}
 	r := got["predictions/0/2"]
 	if r == nil || len(r.Value) != fallbackValueBytes || !bytes.Equal(r.Value, large.Value[:fallbackValueBytes]) ||
-		headerValue(r, OriginalBytesHeader) != "10000" || headerValue(r, TruncatedHeader) != "true" || headerValue(r, ReasonHeader) != "malformed" {
+		headerValue(r, OriginalBytesHeader) != "10000" || headerValue(r, TruncatedHeader) != "true" || headerValue(r, ReasonHeader) != "malformed" ||
+		headerValue(r, ErrorHeader) != strings.Repeat("é", maxDetailBytes/2) {
 		t.Fatalf("large dead letter: %v", r)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -237,12 +238,20 @@ models:
 			for _, n := range sent.DeadLetters {
 				total += n
 			}
-			var got map[string]int
+			var got struct {
+				Reasons map[string]int
+				Errors  []string
+			}
 			if err := json.Unmarshal(runNode(t, ctx, bin, "deadletters.mjs", broker, cfg.Topics.DeadLetters, fmt.Sprint(total)), &got); err != nil {
 				t.Fatal(err)
 			}
-			if fmt.Sprint(got) != fmt.Sprint(sent.DeadLetters) {
-				t.Fatalf("dead letters read by kafkajs %v, want %v", got, sent.DeadLetters)
+			if fmt.Sprint(got.Reasons) != fmt.Sprint(sent.DeadLetters) {
+				t.Fatalf("dead letters read by kafkajs %v, want %v", got.Reasons, sent.DeadLetters)
+			}
+			for _, e := range got.Errors {
+				if e == "" {
+					t.Fatalf("a dead letter without its cause (driftwatch-error): %q", got.Errors)
+				}
 			}
 			text := get(t, "http://"+s.HTTPAddr()+"/metrics")
 			for reason, n := range sent.DeadLetters {
@@ -262,9 +271,13 @@ models:
 						t.Fatalf("/metrics lacks %q", w)
 					}
 				}
-				// The LZ4 message from arrow-js names its cause.
+				// The LZ4 message from arrow-js names its cause, in the log
+				// and on its dead letter.
 				if !strings.Contains(log.String(), "declares") || !strings.Contains(log.String(), "compress on the Kafka producer instead") {
 					t.Fatalf("the service log does not name the misdeclared buffer length:\n%s", log.String())
+				}
+				if !slices.ContainsFunc(got.Errors, func(e string) bool { return strings.Contains(e, "declares") }) {
+					t.Fatalf("no dead letter names the misdeclared buffer length: %q", got.Errors)
 				}
 			}
 		})

@@ -73,7 +73,7 @@ func (s *Service) handleRecords(p *partitionState, topic string, partition int32
 
 	var rejected []consumer.Rejected
 	reject := func(r *kgo.Record, reason events.Reason, err error) {
-		rejected = append(rejected, consumer.Rejected{Record: r, Reason: string(reason)})
+		rejected = append(rejected, consumer.Rejected{Record: r, Reason: string(reason), Detail: err.Error()})
 		s.deadLog.note(reason, r, err)
 		s.topics[topic].Reject(reason)
 	}

@@ -126,7 +126,7 @@ models: [{name: credit, task: classification, versions: [{name: v1, reference: p
 	}
 	dl := deadLetters(t, wait, s.Brokers(), 1)[0]
 	if len(dl.Value) != size || header(dl, consumer.ReasonHeader) != string(events.ReasonMalformed) ||
-		header(dl, consumer.SourceHeader) != "predictions/0/0" || header(dl, consumer.TruncatedHeader) != "" {
+		header(dl, consumer.SourceHeader) != "predictions/0/0" || header(dl, consumer.TruncatedHeader) != "" || header(dl, consumer.ErrorHeader) == "" {
 		t.Fatalf("dead letter: %d bytes, headers %v; want the whole %d bytes, malformed, from predictions/0/0", len(dl.Value), dl.Headers, size)
 	}
 }
@@ -166,7 +166,7 @@ models: [{name: credit, task: classification, versions: [{name: v1, reference: p
 		t.Fatalf("dead letter of %d bytes, want a prefix of the %d-byte record within %d bytes", len(dl.Value), size, limit)
 	}
 	if header(dl, consumer.ReasonHeader) != string(events.ReasonOversize) || header(dl, consumer.TruncatedHeader) != "true" ||
-		header(dl, consumer.OriginalBytesHeader) != strconv.Itoa(size) {
+		header(dl, consumer.OriginalBytesHeader) != strconv.Itoa(size) || !strings.Contains(header(dl, consumer.ErrorHeader), "more than max_message_bytes 1000") {
 		t.Fatalf("dead letter headers %v", dl.Headers)
 	}
 }

@@ -4,8 +4,9 @@
 //
 //   node deadletters.mjs BROKER TOPIC COUNT
 //
-// prints {"reason": count, ...} once COUNT records were read, or exits 1
-// after 60 s.
+// prints {"reasons": {"reason": count, ...}, "errors": [cause, ...]} (the
+// driftwatch-reason and driftwatch-error headers) once COUNT records were
+// read, or exits 1 after 60 s.
 import kafkajs from 'kafkajs';
 
 const { Kafka, logLevel } = kafkajs;
@@ -13,6 +14,7 @@ const [broker, topic, count] = process.argv.slice(2);
 const kafka = new Kafka({ clientId: 'interop-node-dlq', brokers: [broker], logLevel: logLevel.ERROR });
 const consumer = kafka.consumer({ groupId: `interop-${process.pid}` });
 const reasons = {};
+const errors = [];
 let seen = 0;
 const timer = setTimeout(() => {
   console.error(`read ${seen} of ${count} dead letters in 60 s: ${JSON.stringify(reasons)}`);
@@ -27,6 +29,7 @@ await new Promise((resolve, reject) => {
     eachMessage: async ({ message }) => {
       const r = message.headers['driftwatch-reason']?.toString() ?? '(none)';
       reasons[r] = (reasons[r] ?? 0) + 1;
+      errors.push(message.headers['driftwatch-error']?.toString() ?? '');
       if (++seen >= Number(count)) resolve();
     },
   }).catch(reject);
@@ -34,5 +37,5 @@ await new Promise((resolve, reject) => {
 });
 clearTimeout(timer);
 await consumer.disconnect();
-console.log(JSON.stringify(reasons));
+console.log(JSON.stringify({ reasons, errors }));
 process.exit(0);
