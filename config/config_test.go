@@ -52,8 +52,8 @@ models:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Models[0].Positive != DefaultPositive || c.Models[2].Positive != "yes" {
-		t.Fatalf("positive classes %q, %q; want %q, yes", c.Models[0].Positive, c.Models[2].Positive, DefaultPositive)
+	if c.Models[0].PositiveClass() != DefaultPositive || c.Models[2].PositiveClass() != "yes" {
+		t.Fatalf("positive classes %q, %q; want %q, yes", c.Models[0].PositiveClass(), c.Models[2].PositiveClass(), DefaultPositive)
 	}
 	if c.Models[0].Window.Length != 2*time.Hour || c.Models[1].Window.Pane != 10*time.Second ||
 		c.Models[1].Drift.Bins != 20 || c.Models[1].Drift.Thresholds.KS != 0.05 || c.Models[0].Drift.Bins != 10 {
