@@ -37,7 +37,12 @@ type fixture struct {
 	ctx    context.Context
 	hook   string // webhook URL counting alerts
 	mu     sync.Mutex
-	firing map[string]int // alert key → firing deliveries
+	// firing counts firing notifications per alert key, deduplicated by
+	// Idempotency-Key as the README asks receivers to: delivery is at least
+	// once (a leader killed after a delivery and before its next checkpoint
+	// leaves it in the outbox its successor restores), its effect once.
+	firing map[string]int
+	seen   map[string]bool // Idempotency-Keys received
 }
 
 func newFixture(t *testing.T, n int) *fixture {
@@ -52,7 +57,7 @@ func newFixture(t *testing.T, n int) *fixture {
 	// longer beside the rest of the suite).
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	t.Cleanup(cancel)
-	f := &fixture{t: t, b: b, dir: t.TempDir(), ctx: ctx, firing: map[string]int{}}
+	f := &fixture{t: t, b: b, dir: t.TempDir(), ctx: ctx, firing: map[string]int{}, seen: map[string]bool{}}
 	prof, err := profile.Build(credit(2000, 0, 7), profile.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -82,9 +87,12 @@ func newFixture(t *testing.T, n int) *fixture {
 		body, _ := io.ReadAll(r.Body)
 		var p webhook.Payload
 		json.Unmarshal(body, &p)
-		if p.Status == "firing" {
+		if key := r.Header.Get(webhook.IdempotencyHeader); p.Status == "firing" {
 			f.mu.Lock()
-			f.firing[p.Rule+"/"+p.Feature]++
+			if !f.seen[key] {
+				f.seen[key] = true
+				f.firing[p.Rule+"/"+p.Feature]++
+			}
 			f.mu.Unlock()
 		}
 	}))
@@ -310,7 +318,7 @@ func TestScaleOutThreeMembers(t *testing.T) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.firing) != 1 || f.firing["IncomeDrift/income"] != 1 {
-		t.Fatalf("firing deliveries %v, want IncomeDrift/income once", f.firing)
+		t.Fatalf("firing notifications %v (distinct idempotency keys), want IncomeDrift/income once", f.firing)
 	}
 }
 
