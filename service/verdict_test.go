@@ -2,6 +2,7 @@ package service
 
 import (
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"driftwatch/alerting"
 	"driftwatch/api"
 	"driftwatch/config"
+	"driftwatch/dataset"
 	"driftwatch/detectors"
 	"driftwatch/metrics"
 	"driftwatch/monitor"
@@ -81,5 +83,51 @@ func TestVerdictUsesCalibratedThresholds(t *testing.T) {
 	v.auto = nil
 	if d := v.verdicts(&ev)[0]; d.Threshold != 0.2 || d.State != api.StateOK {
 		t.Errorf("uncalibrated income: %+v", d)
+	}
+}
+
+// A binary feature with a small reference is decided by the two-proportion
+// Z test in `check`; the stream computes the same Z p-value from the
+// window's category counts.
+func TestVerdictZMatchesCheck(t *testing.T) {
+	binary := func(n int, share float64, seed uint64) *dataset.Table {
+		r := rand.New(rand.NewPCG(seed, 9))
+		c := &dataset.Column{Name: "default", Kind: dataset.KindCategorical, Str: make([]string, n)}
+		for i := range n {
+			c.Str[i] = "0"
+			if r.Float64() < share {
+				c.Str[i] = "1"
+			}
+		}
+		return &dataset.Table{Rows: n, Columns: []*dataset.Column{c}}
+	}
+	prof, err := profile.Build(binary(600, 0.2, 1), profile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, share := range []float64{0.2, 0.26} {
+		cur := binary(1500, share, 2)
+		w, err := monitor.NewWindow(prof, time.Hour, time.Minute, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &monitor.Batch{TS: make([]int64, cur.Rows), Cat: [][]string{cur.Columns[0].Str}, CatNull: [][]bool{nil}}
+		for i := range b.TS {
+			b.TS[i] = time.Unix(1_800_000_000, 0).UnixMilli()
+		}
+		w.AddBatch(b)
+		ev := w.Evaluate(1e-4)
+		v := &version{name: "v1", model: &model{name: "m"}, cfg: &config.Model{MinSamples: 100, Drift: detectors.DefaultConfig()}, prof: prof}
+		d := v.verdicts(&ev)[0]
+		want := detectors.Compare(prof, cur, detectors.DefaultConfig()).Features[0]
+		if want.Drift != (share > 0.2) {
+			t.Fatalf("share %g: check drift %v (p %v)", share, want.Drift, want.Statistics.Z.PValue)
+		}
+		if want.Test != vocab.Z || d.Test != vocab.Z {
+			t.Fatalf("share %g: check decides by %s, the stream by %s", share, want.Test, d.Test)
+		}
+		if p := float64(want.Statistics.Z.PValue); math.Abs(d.Value-p) > 1e-12*p || d.drift() != want.Drift {
+			t.Errorf("share %g: stream Z p %g drift %v, check %g drift %v", share, d.Value, d.drift(), p, want.Drift)
+		}
 	}
 }
