@@ -329,3 +329,20 @@ type Sample struct {
 	// win), e.g. a rollout's stable version and its decision's reason.
 	Labels, Annotations map[string]string
 }
+
+// AutoThreshold returns the calibrated threshold at which the first
+// `threshold: auto` rule that applies to the sample starts firing (its
+// warning level, else its critical one); ok is false when no such rule
+// applies or the sample has no calibration for it. Verdicts outside the
+// rules (the status page, the drift gauge) use it so they agree with the
+// alerts.
+func AutoThreshold(rules []Rule, s *Sample) (t float64, ok bool) {
+	for i := range rules {
+		r := &rules[i]
+		if r.Threshold != ThresholdAuto || !r.matches(s) {
+			continue
+		}
+		return r.lowest(s)
+	}
+	return 0, false
+}

@@ -8,6 +8,7 @@ import (
 
 	"driftwatch/profile"
 	"driftwatch/rollout"
+	"driftwatch/vocab"
 )
 
 // The responses' fields are in the order of their JSON names, so the
@@ -57,6 +58,7 @@ type Version struct {
 type Feature struct {
 	ChiSquare      Float        `json:"chi_square"`
 	ChiSquareP     Float        `json:"chi_square_p"`
+	Decision       Decision     `json:"decision"`
 	InvalidRate    Float        `json:"invalid_rate"`
 	JensenShannon  Float        `json:"jensen_shannon"`
 	Kind           profile.Kind `json:"kind"`
@@ -71,6 +73,20 @@ type Feature struct {
 	UnseenShare    Float        `json:"unseen_share"`
 	Values         float64      `json:"values"`
 	Wasserstein    Float        `json:"wasserstein"`
+	// WassersteinNormalized is Wasserstein in reference standard
+	// deviations, the distance `check` decides numeric features by.
+	WassersteinNormalized Float `json:"wasserstein_normalized"`
+}
+
+// Decision says how the stream decided a feature: the deciding test (the
+// rule of `check` unless configured), its statistic in the window (a
+// p-value for ks, chi_square and z, else the distance) and the threshold in
+// force; calibrated when a `threshold: auto` rule set it.
+type Decision struct {
+	Calibrated bool            `json:"calibrated"`
+	Test       vocab.Statistic `json:"test"`
+	Threshold  Float           `json:"threshold"`
+	Value      Float           `json:"value"`
 }
 
 // State is the streaming verdict on a feature.

@@ -20,7 +20,7 @@ func Fleet() (dashboard.Dashboard, error) {
 		q(`count(count by (model, version) (driftwatch_window_events))`, "")))
 	d.add(d.number("Events/s", "Prediction events added to windows per second, all models.", "ops", 4, 4,
 		q(`sum(rate(driftwatch_model_events_total[$__rate_interval]))`, "")))
-	d.add(colors(d.number("Features in drift", "Features whose PSI is at or above their threshold over at least min_samples values, all models.", "none", 4, 4,
+	d.add(colors(d.number("Features in drift", "Features whose deciding test (check's rule) crosses its threshold in force over at least min_samples values, all models.", "none", 4, 4,
 		q(`sum(driftwatch_feature_drift)`, "")), scale{"green", []step{{1, "red"}}}))
 	d.add(colors(d.number("Firing alerts", "Alerts of the service's rules that are firing.", "none", 4, 4,
 		q(`sum(driftwatch_alerts{state="firing"})`, "")), scale{"green", []step{{1, "red"}}}))
@@ -43,7 +43,7 @@ func Fleet() (dashboard.Dashboard, error) {
 	d.row("Traffic and drift")
 	d.add(d.series("Event rate", "Prediction events added to each model version's window per second.", "ops", 12, 8,
 		q(`sum by (model, version) (rate(driftwatch_model_events_total[$__rate_interval]))`, "{{model}}/{{version}}")))
-	d.add(d.series("Features in drift", "Features of each model version whose PSI is at or above its threshold over at least min_samples values.", "none", 12, 8,
+	d.add(d.series("Features in drift", "Features of each model version whose deciding test (check's rule) crosses its threshold in force over at least min_samples values.", "none", 12, 8,
 		q(`sum by (model, version) (driftwatch_feature_drift)`, "{{model}}/{{version}}")).Min(0))
 	d.add(d.series("Alerts", "Alerts of the service's rules by state.", "none", 12, 8,
 		q(`sum by (state) (driftwatch_alerts)`, "{{state}}")).Min(0))

@@ -25,7 +25,7 @@ func Model() (dashboard.Dashboard, error) {
 		q(`sum(driftwatch_window_events{`+mv+`})`, "")))
 	d.add(d.number("Events/s", "Prediction events added to the window per second.", "ops", 4, 4,
 		q(`sum(rate(driftwatch_model_events_total{`+mv+`}[$__rate_interval]))`, "")))
-	d.add(colors(d.number("Features in drift", "Features whose PSI is at or above their threshold over at least min_samples values.", "none", 4, 4,
+	d.add(colors(d.number("Features in drift", "Features whose deciding test (check's rule) crosses its threshold in force over at least min_samples values.", "none", 4, 4,
 		q(`sum(driftwatch_feature_drift{`+mv+`})`, "")), scale{"green", []step{{1, "red"}}}))
 	d.add(d.number("Outcomes joined", "Outcomes joined to the window's predictions: the sample size behind the quality metrics.", "short", 4, 4,
 		q(`sum(driftwatch_window_outcomes{`+mv+`})`, "")))

@@ -11,6 +11,7 @@ import (
 	"sort"
 
 	"driftwatch/multivariate"
+	"driftwatch/profile"
 	"driftwatch/vocab"
 )
 
@@ -103,6 +104,10 @@ type Config struct {
 	// SmallSample is the reference size up to which the default decision
 	// uses a p-value test (KS, chi-square, Z) rather than a distance.
 	SmallSample int `yaml:"small_sample"`
+	// Test, when set, decides every feature a test of its own does not:
+	// psi or jensen_shannon (the tests both kinds have). Empty: the default
+	// rule of DecidingTest.
+	Test vocab.Statistic `yaml:"test"`
 	// DriftShare, when > 0, makes drift_detected require at least this share
 	// of features to drift instead of any one.
 	DriftShare float64                  `yaml:"drift_share"`
@@ -159,6 +164,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("thresholds.%s must be positive, got %g", test, v)
 		}
 	}
+	if c.Test != "" && !(numericTests[c.Test] && categoricalTests[c.Test]) {
+		return fmt.Errorf("test must be psi or jensen_shannon (a test for both kinds of feature), got %q", c.Test)
+	}
 	if err := c.Multivariate.validate(); err != nil {
 		return err
 	}
@@ -202,4 +210,51 @@ func (c *Config) thresholds(feature string) Thresholds {
 		t.set(test, v)
 	}
 	return t
+}
+
+// Threshold returns the threshold in force for one test on one feature: the
+// feature's override, else the config's.
+func (c *Config) Threshold(feature string, test vocab.Statistic) float64 {
+	return c.thresholds(feature).of(test)
+}
+
+// DecidingTest returns the test that decides drift on a feature, for `check`
+// and the stream alike: the feature's own test, else the config's Test, else
+// the default rule. The default rule takes a distance for a large reference
+// (more than SmallSample rows: normalized Wasserstein for a numeric
+// feature, Jensen-Shannon for a categorical one), where any p-value test
+// flags differences too small to matter, and a p-value test for a small one
+// (KS; Z for a binary categorical feature, chi-square for the others). Z on
+// a categorical feature without exactly two categories is chi-square.
+func (c *Config) DecidingTest(feature string, kind profile.Kind, refRows int, binary bool) vocab.Statistic {
+	test := c.Features[feature].Test
+	if test == "" {
+		test = c.Test
+	}
+	switch {
+	case test == TestZ && !binary:
+		return TestChiSquare
+	case test != "":
+		return test
+	case kind == profile.Numeric && refRows <= c.SmallSample:
+		return TestKS
+	case kind == profile.Numeric:
+		return TestWasserstein
+	case refRows > c.SmallSample:
+		return TestJS
+	case binary:
+		return TestZ
+	}
+	return TestChiSquare
+}
+
+// Drifts reports whether a test's statistic crosses its threshold: a
+// p-value (ks, chi_square, z) below it, a distance at or above it. NaN (not
+// computable) never drifts.
+func Drifts(test vocab.Statistic, x, threshold float64) bool {
+	switch test {
+	case TestKS, TestChiSquare, TestZ:
+		return pBelow(x, threshold)
+	}
+	return above(x, threshold)
 }

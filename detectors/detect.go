@@ -9,10 +9,6 @@ import (
 	"driftwatch/stats"
 )
 
-// stdFloor keeps the normalized Wasserstein distance finite for a constant
-// reference.
-const stdFloor = 1e-3
-
 // maxUnseenListed bounds the unseen categories listed per feature; the
 // share of unseen values is in the histogram regardless.
 const maxUnseenListed = 100
@@ -96,7 +92,7 @@ func evaluateNumeric(res *FeatureResult, ref *profile.Feature, cur *dataset.Colu
 		// from the same bucketing pass over the current values.
 		d, w = stats.KSWassersteinHistogram(ref.Sample, vals, ref.Edges, res.CurCounts)
 		d, p = stats.KS2SampPValue(d, ref.Values, len(vals))
-		wn = w / math.Max(ref.Summary.Std, stdFloor)
+		wn = stats.NormalizedWasserstein(w, ref.Summary.Std)
 		psi = stats.PSI(ref.Counts, res.CurCounts, cfg.PSIEpsilon)
 		js = stats.JensenShannon(ref.Counts, res.CurCounts)
 		hel = stats.Hellinger(ref.Counts, res.CurCounts)
@@ -110,13 +106,7 @@ func evaluateNumeric(res *FeatureResult, ref *profile.Feature, cur *dataset.Colu
 	s.JensenShannon = &ValueStat{Value: Float(js), Threshold: Float(th.JS), Drift: above(js, th.JS)}
 	s.Hellinger = &ValueStat{Value: Float(hel), Threshold: Float(th.Hellinger), Drift: above(hel, th.Hellinger)}
 
-	res.Test = cfg.Features[ref.Name].Test
-	if res.Test == "" {
-		res.Test = TestWasserstein
-		if ref.Rows <= cfg.SmallSample {
-			res.Test = TestKS
-		}
-	}
+	res.Test = cfg.DecidingTest(ref.Name, ref.Kind, ref.Rows, false)
 	res.Drift = decide(res)
 	if ref.Values > 0 && len(vals) == 0 {
 		// Every current value is null: nothing to compare, and that is
@@ -195,20 +185,7 @@ func evaluateCategorical(res *FeatureResult, ref *profile.Feature, cur *dataset.
 		s.Z = &PValueStat{Statistic: Float(z), PValue: Float(pz), Threshold: Float(th.Z), Drift: pBelow(pz, th.Z)}
 	}
 
-	res.Test = cfg.Features[ref.Name].Test
-	if res.Test == TestZ && !binary {
-		res.Test = TestChiSquare
-	}
-	if res.Test == "" {
-		switch {
-		case ref.Rows > cfg.SmallSample:
-			res.Test = TestJS
-		case binary:
-			res.Test = TestZ
-		default:
-			res.Test = TestChiSquare
-		}
-	}
+	res.Test = cfg.DecidingTest(ref.Name, ref.Kind, ref.Rows, binary)
 	res.Drift = decide(res)
 	if nRef > 0 && nCur == 0 {
 		res.Drift = true

@@ -123,7 +123,7 @@ func New() *Metrics {
 		FeatureInvalidRate:             r.add(&Family{Name: "driftwatch_feature_invalid_rate", Type: Gauge, Help: "Share of events in the window whose feature had the wrong type."}),
 		FeatureOutOfRangeRate:          r.add(&Family{Name: "driftwatch_feature_out_of_range_rate", Type: Gauge, Help: "Share of the numeric feature's values in the window outside the reference's [min, max]."}),
 		FeatureUnseenShare:             r.add(&Family{Name: "driftwatch_feature_unseen_share", Type: Gauge, Help: "Share of the categorical feature's values in the window that the reference never saw."}),
-		FeatureDrift:                   r.add(&Family{Name: "driftwatch_feature_drift", Type: Gauge, Help: "1 when the feature's PSI is at or above its threshold over at least min_samples values, else 0."}),
+		FeatureDrift:                   r.add(&Family{Name: "driftwatch_feature_drift", Type: Gauge, Help: "1 when the feature's deciding test (check's rule, or the configured test) crosses its threshold in force (calibrated under a threshold: auto rule) over at least min_samples values, else 0."}),
 		ModelEventsTotal:               r.add(&Family{Name: "driftwatch_model_events_total", Type: Counter, Help: "Prediction events added to the model version's window (volume)."}),
 		ModelLastEventTimestampSeconds: r.add(&Family{Name: "driftwatch_model_last_event_timestamp_seconds", Type: Gauge, Help: "Wall-clock time the model version last received an event (no-data detection)."}),
 		ModelHighConfidenceShare:       r.add(&Family{Name: "driftwatch_model_high_confidence_share", Type: Gauge, Help: "Share of scored predictions in the window at or above the model's high_confidence."}),

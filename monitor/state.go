@@ -496,6 +496,9 @@ type FeatureStats struct {
 	// Numeric only: Hellinger on the PSI bins; KS and Wasserstein from the
 	// fine bins, with KS within [KS, KS + KSBound] of the exact statistic.
 	Hellinger, KS, KSBound, Wasserstein float64
+	// WassersteinNormalized is Wasserstein in units of the reference's
+	// standard deviation (stats.NormalizedWasserstein), as `check` reports it.
+	WassersteinNormalized float64
 	// NullRate counts every event without a value (null, missing or
 	// invalid); MissingRate and InvalidRate the parts whose field was absent
 	// or had the wrong type.
@@ -591,7 +594,7 @@ func Merge(parts []*Window, eps float64) Evaluation {
 	}
 	for _, f := range v.numeric {
 		fine := t[f.off : f.off+f.bins]
-		fs := FeatureStats{Name: f.ref.Name, Kind: profile.Numeric, PSI: nan, JS: nan, Hellinger: nan, KS: nan, KSBound: nan, Wasserstein: nan}
+		fs := FeatureStats{Name: f.ref.Name, Kind: profile.Numeric, PSI: nan, JS: nan, Hellinger: nan, KS: nan, KSBound: nan, Wasserstein: nan, WassersteinNormalized: nan}
 		for _, c := range fine {
 			fs.Values += c
 		}
@@ -613,6 +616,7 @@ func Merge(parts []*Window, eps float64) Evaluation {
 			fs.Hellinger = stats.Hellinger(f.ref.Counts, coarse)
 			fs.KS, fs.KSBound = stats.KSBinned(f.ref.FineCounts, fine)
 			fs.Wasserstein = stats.WassersteinBinned(f.ref.FineEdges, f.ref.FineCounts, fine, f.ref.Summary.Min, f.ref.Summary.Max)
+			fs.WassersteinNormalized = stats.NormalizedWasserstein(fs.Wasserstein, f.ref.Summary.Std)
 		}
 		ev.Features = append(ev.Features, fs)
 	}

@@ -65,14 +65,17 @@ func (b backend) Model(name string) (api.Model, error) {
 	for _, vn := range sortedKeys(m.versions) {
 		v := m.versions[vn]
 		v.mu.Lock()
-		ev, lastEvent := v.last, v.lastEvent
+		ev, verdicts, lastEvent := v.last, v.lastVerdicts, v.lastEvent
 		v.mu.Unlock()
 		av := api.Version{Version: vn, Role: v.role(), AlertsFiring: []string{}, Events: ev.Events, Late: ev.Late,
 			Output:  api.Output{Scored: ev.Scored, HighConfidenceShare: api.Float(ev.HighConfidenceShare)},
 			Quality: api.Quality{Joined: ev.Joined}}
-		for _, f := range ev.Features {
-			av.Features = append(av.Features, api.Feature{Name: f.Name, Kind: f.Kind, Values: f.Values, State: v.state(f),
-				PSI: api.Float(f.PSI), JensenShannon: api.Float(f.JS), KS: api.Float(f.KS), KSBound: api.Float(f.KSBound),
+		for i, f := range ev.Features {
+			d := verdicts[i]
+			av.Features = append(av.Features, api.Feature{Name: f.Name, Kind: f.Kind, Values: f.Values, State: d.State,
+				Decision:              api.Decision{Test: d.Test, Value: api.Float(d.Value), Threshold: api.Float(d.Threshold), Calibrated: d.Calibrated},
+				WassersteinNormalized: api.Float(f.WassersteinNormalized),
+				PSI:                   api.Float(f.PSI), JensenShannon: api.Float(f.JS), KS: api.Float(f.KS), KSBound: api.Float(f.KSBound),
 				Wasserstein: api.Float(f.Wasserstein), ChiSquare: api.Float(f.ChiSquare), ChiSquareP: api.Float(f.ChiSquareP),
 				NullRate: api.Float(f.NullRate), MissingRate: api.Float(f.MissingRate), InvalidRate: api.Float(f.InvalidRate),
 				OutOfRangeRate: api.Float(f.OutOfRangeRate), UnseenShare: api.Float(f.UnseenShare)})

@@ -9,10 +9,13 @@ import (
 	"driftwatch/alerting"
 	"driftwatch/api"
 	"driftwatch/config"
+	"driftwatch/detectors"
 	"driftwatch/join"
 	"driftwatch/metrics"
 	"driftwatch/monitor"
 	"driftwatch/profile"
+	"driftwatch/stats"
+	"driftwatch/statuspage"
 )
 
 // evaluateLoop evaluates each model on its own evaluate_every.
@@ -69,13 +72,14 @@ func (s *Service) evaluate(due map[string]bool) {
 			}
 			ev := s.merge(v, remote)
 			v.mu.Lock()
-			v.last = ev
-			v.record(start, &ev)
+			v.last, v.lastVerdicts = ev, v.verdicts(&ev)
+			v.record(start, &ev, v.lastVerdicts)
+			verdicts := v.lastVerdicts
 			lastEvent := v.lastEvent
 			v.mu.Unlock()
 			v.lastSamples = v.samples(v.lastSamples[:0], &ev, lastEvent, s.started, start)
 			samples = append(samples, v.lastSamples...)
-			s.versionMetrics(v, &ev, lastEvent)
+			s.versionMetrics(v, &ev, verdicts, lastEvent)
 		}
 	}
 	for _, m := range s.rolloutModels() {
@@ -194,35 +198,110 @@ func (v *version) samples(dst []alerting.Sample, ev *monitor.Evaluation, lastEve
 	return dst
 }
 
-// drifted is the streaming verdict on a feature: PSI at or above the
-// model's PSI threshold (per feature if set) over at least min_samples
-// values. Below min_samples there is no verdict. Sustained drift, `for`
-// durations and notifications are the alerting rules' concern.
-func (v *version) drifted(f monitor.FeatureStats) bool {
-	if f.Values < float64(max(v.cfg.MinSamples, 1)) || math.IsNaN(f.PSI) {
-		return false
-	}
-	return f.PSI >= v.psiThreshold(f.Name)
+// verdict is the streaming decision on one feature: the deciding test (the
+// rule of `check`, detectors.DecidingTest), its statistic in the window,
+// the threshold in force and the state.
+type verdict struct {
+	statuspage.Verdict
+	State api.State
+	// PSIThreshold is PSI's threshold in force, for its chart.
+	PSIThreshold float64
 }
 
-// psiThreshold is the feature's PSI threshold: its override, else the
-// model's.
-func (v *version) psiThreshold(feature string) float64 {
-	if x, ok := v.cfg.Drift.Features[feature].Thresholds[vocab.PSI]; ok {
-		return x
+func (d verdict) drift() bool { return d.State == api.StateDrift }
+
+// verdicts decides every feature of an evaluation. Below min_samples
+// values there is no verdict. Sustained drift, `for` durations and
+// notifications are the alerting rules' concern.
+func (v *version) verdicts(ev *monitor.Evaluation) []verdict {
+	out := make([]verdict, len(ev.Features))
+	for i := range ev.Features {
+		out[i] = v.decide(&ev.Features[i])
 	}
-	return v.cfg.Drift.Thresholds.PSI
+	return out
 }
 
-// state names the streaming verdict for the API and the status page.
-func (v *version) state(f monitor.FeatureStats) api.State {
+// decide applies `check`'s decision rule to one feature's window
+// statistics. A rule with `threshold: auto` on the deciding statistic
+// (psi, jensen_shannon, hellinger; chi_square_p for chi_square) replaces
+// the configured threshold by its calibrated one, so the verdict agrees with
+// the alerts.
+func (v *version) decide(f *monitor.FeatureStats) verdict {
+	drift := &v.cfg.Drift
+	ref := v.prof.Feature(f.Name)
+	rows, refValues, binary := 0, 0, false
+	if ref != nil {
+		rows, refValues, binary = ref.Rows, ref.Values, len(ref.Categories) == 2
+		if ref.Kind == profile.Categorical {
+			refValues = int(sum(f.Reference))
+		}
+	}
+	d := verdict{Verdict: statuspage.Verdict{Test: drift.DecidingTest(f.Name, f.Kind, rows, binary)}}
+	d.PSIThreshold = drift.Threshold(f.Name, detectors.TestPSI)
+	d.Threshold = drift.Threshold(f.Name, d.Test)
+	nan := math.NaN()
+	nCur := sum(f.Current)
+	if f.Kind == profile.Numeric {
+		nCur = f.Values
+	}
+	auto := d.Test
+	switch d.Test {
+	case detectors.TestPSI:
+		d.Value = f.PSI
+		if drift.PSIAuto && refValues > 0 && nCur > 0 {
+			d.Threshold = stats.PSIThreshold(drift.PSIAlpha, len(f.Reference), float64(refValues), nCur)
+		}
+	case detectors.TestJS:
+		d.Value = f.JS
+	case detectors.TestHellinger:
+		d.Value = f.Hellinger
+	case detectors.TestWasserstein:
+		d.Value = f.WassersteinNormalized
+	case detectors.TestKS:
+		d.Value = nan
+		if refValues > 0 && f.Values > 0 && !math.IsNaN(f.KS) {
+			_, d.Value = stats.KS2SampPValue(f.KS, refValues, int(f.Values))
+		}
+	case detectors.TestChiSquare:
+		d.Value, auto = f.ChiSquareP, vocab.ChiSquareP
+	case detectors.TestZ:
+		d.Value = nan
+		if len(f.Reference) > 1 && refValues > 0 && nCur > 0 {
+			_, d.Value = stats.TwoProportionZ(f.Current[1], nCur, f.Reference[1], float64(refValues))
+		}
+	}
+	if v.auto != nil && auto != detectors.TestKS {
+		s := alerting.Sample{Model: v.model.name, Version: v.name, Feature: f.Name, Statistic: auto, Auto: v.auto}
+		if t, ok := alerting.AutoThreshold(v.rules, &s); ok {
+			d.Threshold, d.Calibrated = t, true
+		}
+		s.Statistic = vocab.PSI
+		if t, ok := alerting.AutoThreshold(v.rules, &s); ok {
+			d.PSIThreshold = t
+		}
+	}
+	if d.Test == detectors.TestPSI {
+		d.PSIThreshold = d.Threshold
+	}
 	switch {
 	case f.Values < float64(max(v.cfg.MinSamples, 1)):
-		return api.StateInsufficientData
-	case v.drifted(f):
-		return api.StateDrift
+		d.State = api.StateInsufficientData
+	case d.Calibrated && auto == vocab.ChiSquareP && d.Value <= d.Threshold,
+		!(d.Calibrated && auto == vocab.ChiSquareP) && detectors.Drifts(d.Test, d.Value, d.Threshold):
+		// A calibrated chi_square_p level is the rule's own (p <= t).
+		d.State = api.StateDrift
+	default:
+		d.State = api.StateOK
 	}
-	return api.StateOK
+	return d
+}
+
+func sum(xs []float64) float64 {
+	var t float64
+	for _, x := range xs {
+		t += x
+	}
+	return t
 }
 
 // role is the version's part in its model's rollout: "stable", the

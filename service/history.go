@@ -22,11 +22,11 @@ type (
 
 // record appends ev to the version's history, dropping the oldest point
 // once full. The caller holds v.mu.
-func (v *version) record(at time.Time, ev *monitor.Evaluation) {
+func (v *version) record(at time.Time, ev *monitor.Evaluation, verdicts []verdict) {
 	p := Point{At: at, Events: ev.Events, Accuracy: ev.Accuracy, MAE: ev.MAE, RMSE: ev.RMSE, PSI: make([]float64, len(ev.Features))}
 	for i, f := range ev.Features {
 		p.PSI[i] = f.PSI
-		if v.drifted(f) {
+		if verdicts[i].drift() {
 			p.Drifted++
 		}
 	}
@@ -50,13 +50,13 @@ func (s *Service) Status() []VersionStatus {
 			st := VersionStatus{Model: name, Version: vn, Task: v.cfg.Task, Latest: v.last, LastEvent: v.lastEvent,
 				EventsTotal: v.events.Get(), History: append([]Point(nil), v.history...), MinSamples: v.cfg.MinSamples,
 				Firing: firing[name+"/"+vn]}
-			v.mu.Unlock()
-			for _, f := range st.Latest.Features {
-				d := v.drifted(f)
-				st.Drift = append(st.Drift, d)
-				st.State = append(st.State, string(v.state(f)))
-				st.PSIThreshold = append(st.PSIThreshold, v.psiThreshold(f.Name))
+			for _, d := range v.lastVerdicts {
+				st.Drift = append(st.Drift, d.drift())
+				st.State = append(st.State, string(d.State))
+				st.Verdict = append(st.Verdict, d.Verdict)
+				st.PSIThreshold = append(st.PSIThreshold, d.PSIThreshold)
 			}
+			v.mu.Unlock()
 			if ro := m.ro; ro != nil {
 				switch v {
 				case ro.stable:

@@ -17,7 +17,7 @@ func (s *Service) observeBatch(topic string, start time.Time) {
 
 // versionMetrics exports a version's evaluation. A statistic that is NaN
 // (not computable yet) leaves its series as it was, or absent.
-func (s *Service) versionMetrics(v *version, ev *monitor.Evaluation, lastEvent time.Time) {
+func (s *Service) versionMetrics(v *version, ev *monitor.Evaluation, verdicts []verdict, lastEvent time.Time) {
 	mt, lbl := s.metrics, metrics.Labels("model", v.model.name, "version", v.name)
 	set := func(f *metrics.Family, labels string, x float64) {
 		if !math.IsNaN(x) {
@@ -52,7 +52,7 @@ func (s *Service) versionMetrics(v *version, ev *monitor.Evaluation, lastEvent t
 		set(mt.FeatureMissingRate, fl, f.MissingRate)
 		set(mt.FeatureInvalidRate, fl, f.InvalidRate)
 		drift := 0.0
-		if v.drifted(*f) {
+		if verdicts[i].drift() {
 			drift = 1
 		}
 		set(mt.FeatureDrift, fl, drift)

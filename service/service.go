@@ -125,8 +125,10 @@ type version struct {
 	// eval holds no events: it is the first of the states Merge adds up
 	// (its buffer of totals) and tells the column layout.
 	eval *monitor.Window
-	mu   sync.Mutex // last, history, lastEvent
+	mu   sync.Mutex // last, lastVerdicts, history, lastEvent
 	last monitor.Evaluation
+	// lastVerdicts[i] is the verdict on last.Features[i].
+	lastVerdicts []verdict
 	// lastEvent is when the version last received an event (wall clock, for
 	// no-data detection); events counts them (volume).
 	lastEvent time.Time
@@ -144,6 +146,9 @@ type version struct {
 	// auto holds the profile's calibrated thresholds for rules with
 	// `threshold: auto` (nil without such rules).
 	auto alerting.AutoThresholds
+	// rules are the alert rules, whose `threshold: auto` levels the
+	// verdicts use.
+	rules []alerting.Rule
 }
 
 // HTTP server limits: every connection costs a file descriptor shared
@@ -215,7 +220,7 @@ func Start(ctx context.Context, opt Options) (*Service, error) {
 				s.features[n] = true
 			}
 			if auto != nil {
-				ver.auto = auto
+				ver.auto, ver.rules = auto, cfg.Alerting.Rules
 			}
 		}
 		if m.Rollout != nil {

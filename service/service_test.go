@@ -10,16 +10,19 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"driftwatch/api"
 	"driftwatch/config"
 	"driftwatch/dataset"
 	"driftwatch/detectors"
 	"driftwatch/profile"
+	"driftwatch/vocab"
 )
 
 func credit(n int, shift float64, seed uint64) *dataset.Table {
@@ -42,12 +45,26 @@ func TestServeEndToEnd(t *testing.T) {
 	if err := prof.WriteFile(filepath.Join(dir, "credit.dwprof")); err != nil {
 		t.Fatal(err)
 	}
+	// A reference of 800 rows: `check`'s rule decides by p-value tests
+	// (KS, chi-square) rather than distances.
+	small, err := profile.Build(credit(800, 0, 3), profile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := small.WriteFile(filepath.Join(dir, "small.dwprof")); err != nil {
+		t.Fatal(err)
+	}
 	cfgText := `
 kafka: {embedded_addr: "127.0.0.1:0"}
 models:
   - name: credit
     task: classification
     versions: [{name: v1, reference: credit.dwprof}]
+    features: [{name: income, kind: numeric}, {name: home, kind: categorical}]
+    evaluate_every: 1h
+  - name: small
+    task: classification
+    versions: [{name: v1, reference: small.dwprof}]
     features: [{name: income, kind: numeric}, {name: home, kind: categorical}]
     evaluate_every: 1h
 `
@@ -76,7 +93,8 @@ models:
 	for i := range cur.Rows {
 		msg := fmt.Sprintf(`{"id":"p%d","model":"credit","version":"v1","ts":%d,"features":{"income":%v,"home":%q},"score":0.3}`,
 			i, t0+int64(i)*100, cur.Columns[0].Num[i], cur.Columns[1].Str[i])
-		recs = append(recs, &kgo.Record{Key: []byte(fmt.Sprint(i % 5)), Value: []byte(msg)})
+		recs = append(recs, &kgo.Record{Key: []byte(fmt.Sprint(i % 5)), Value: []byte(msg)},
+			&kgo.Record{Key: []byte(fmt.Sprint(i % 5)), Value: []byte(strings.Replace(msg, `"model":"credit"`, `"model":"small"`, 1))})
 	}
 	recs = append(recs, &kgo.Record{Value: []byte(`{"id": 1, "model": "credit"`)},
 		&kgo.Record{Value: []byte(`{"id":"x","model":"fraud","ts":1}`)},
@@ -114,13 +132,71 @@ models:
 			}
 		}
 	}
+	// The same events through `check` and the stream: the same deciding
+	// test and the same drifted features, for a large reference (normalized
+	// Wasserstein, Jensen-Shannon) and a small one (KS, chi-square). The
+	// income shift of 0.3 standard deviations has PSI ≈ 0.09, below PSI's
+	// 0.2: a PSI verdict would miss what `check` reports.
+	for _, c := range []struct {
+		model string
+		prof  *profile.Profile
+		tests map[string]vocab.Statistic
+	}{
+		{"credit", prof, map[string]vocab.Statistic{"income": vocab.Wasserstein, "home": vocab.JS}},
+		{"small", small, map[string]vocab.Statistic{"income": vocab.KS, "home": vocab.ChiSquare}},
+	} {
+		var got api.Model
+		for ctx.Err() == nil {
+			get(t, base+"/api/v1/models/"+c.model, &got)
+			if got.Versions[0].Events == 2000 {
+				break
+			}
+			s.Evaluate()
+			time.Sleep(20 * time.Millisecond)
+		}
+		rep := detectors.Compare(c.prof, cur, detectors.DefaultConfig())
+		var drifted []string
+		for _, f := range rep.Features {
+			if f.Test != c.tests[f.Name] {
+				t.Fatalf("%s %s: check decides by %s, want %s", c.model, f.Name, f.Test, c.tests[f.Name])
+			}
+			if f.Drift {
+				drifted = append(drifted, f.Name)
+			}
+		}
+		if c.model == "credit" && !slices.Equal(drifted, []string{"income"}) {
+			t.Fatalf("check: drifted %v, want [income]", drifted)
+		}
+		var stream []string
+		for _, f := range got.Versions[0].Features {
+			if f.Decision.Test != c.tests[f.Name] {
+				t.Errorf("%s %s: the stream decides by %s, check by %s", c.model, f.Name, f.Decision.Test, c.tests[f.Name])
+			}
+			if f.State == api.StateDrift {
+				stream = append(stream, f.Name)
+			}
+			for _, want := range rep.Features {
+				if want.Name == f.Name && f.Kind == profile.Numeric {
+					wn, cn := float64(f.WassersteinNormalized), float64(want.Statistics.Wasserstein.Normalized)
+					if math.Abs(wn-cn) > 0.01*cn {
+						t.Errorf("%s %s: normalized Wasserstein %g in the stream, %g in check", c.model, f.Name, wn, cn)
+					}
+				}
+			}
+		}
+		slices.Sort(drifted)
+		slices.Sort(stream)
+		if !slices.Equal(drifted, stream) {
+			t.Errorf("%s: check drifted %v, the stream %v", c.model, drifted, stream)
+		}
+	}
 	metricsText := getText(t, base+"/metrics")
 	for _, want := range []string{
 		"# HELP driftwatch_feature_psi Population stability index",
 		`driftwatch_dead_letters_total{reason="malformed"} 1`,
 		`driftwatch_dead_letters_total{reason="wrong_type"} 1`,
 		`driftwatch_dead_letters_total{reason="unknown_model"} 1`,
-		`driftwatch_events_total{topic="predictions",result="ok"} 2000`,
+		`driftwatch_events_total{topic="predictions",result="ok"} 4000`,
 		`driftwatch_feature_psi{model="credit",version="v1",feature="income"}`,
 		`driftwatch_consumer_lag_messages{topic="predictions"}`,
 	} {

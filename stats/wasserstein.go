@@ -35,3 +35,14 @@ func Wasserstein1(a, b []float64) float64 {
 	}
 	return sum
 }
+
+// StdFloor keeps the normalized Wasserstein distance finite for a constant
+// reference.
+const StdFloor = 1e-3
+
+// NormalizedWasserstein is the Wasserstein distance in units of the
+// reference's standard deviation (floored at StdFloor), the distance `check`
+// and the stream decide numeric drift by.
+func NormalizedWasserstein(w, refStd float64) float64 {
+	return w / math.Max(refStd, StdFloor)
+}

@@ -45,8 +45,12 @@ type Version struct {
 	// "ok", "drift" or "insufficient_data".
 	Drift []bool
 	State []string
-	// PSIThreshold[i] is the PSI threshold in force for Latest.Features[i];
-	// MinSamples the window size below which there is no verdict.
+	// Verdict[i] says which test decided Latest.Features[i], its statistic
+	// and the threshold in force.
+	Verdict []Verdict
+	// PSIThreshold[i] is the PSI threshold in force for Latest.Features[i]
+	// (the line on its PSI chart); MinSamples the window size below which
+	// there is no verdict.
 	PSIThreshold []float64
 	MinSamples   int
 	// Firing are the version's firing alerts from the alert rules, as
@@ -55,6 +59,25 @@ type Version struct {
 	// Rollout is the model's rollout, on its candidate's snapshot (nil
 	// otherwise).
 	Rollout *Rollout
+}
+
+// Verdict is how the stream decided one feature: the deciding test (`check`'s
+// rule), its statistic in the window (a p-value for ks, chi_square and z)
+// and the threshold in force, calibrated when a `threshold: auto` rule set it.
+type Verdict struct {
+	Test             vocab.Statistic
+	Value, Threshold float64
+	Calibrated       bool
+}
+
+// PValue reports whether the verdict compares a p-value (drift below the
+// threshold) rather than a distance (drift at or above it).
+func (d Verdict) PValue() bool {
+	switch d.Test {
+	case vocab.KS, vocab.ChiSquare, vocab.Z:
+		return true
+	}
+	return false
 }
 
 // Rollout is a canary or shadow rollout's latest verdict.
@@ -275,7 +298,8 @@ type featureView struct {
 	State     string
 	Drift     bool
 	Numeric   bool
-	Threshold float64
+	Threshold float64 // PSI's, for its chart
+	Verdict   Verdict
 	Hist      *charts.Histogram
 	Bins      []charts.Bin
 	PSI       charts.Series
@@ -354,6 +378,10 @@ func (p *Page) version(s *Version, now time.Time, i int) versionView {
 		}
 		if j < len(s.PSIThreshold) {
 			fv.Threshold = s.PSIThreshold[j]
+		}
+		fv.Verdict = Verdict{Value: math.NaN(), Threshold: math.NaN()}
+		if j < len(s.Verdict) {
+			fv.Verdict = s.Verdict[j]
 		}
 		if len(f.Reference) > 0 && len(f.Reference) == len(f.Current) {
 			h := &charts.Histogram{Title: f.Name + ": reference and current window", Edges: f.Edges, Reference: f.Reference, Current: f.Current}

@@ -12,6 +12,7 @@ import (
 
 	"driftwatch/monitor"
 	"driftwatch/profile"
+	"driftwatch/vocab"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -21,7 +22,7 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 func fixture(events uint64) []Version {
 	nan := math.NaN()
 	income := monitor.FeatureStats{Name: "income", Kind: profile.Numeric, Values: 3000, PSI: 0.41, JS: 0.3, Hellinger: 0.2,
-		KS: 0.25, KSBound: 0.01, Wasserstein: 1500, ChiSquare: nan, ChiSquareP: nan,
+		KS: 0.25, KSBound: 0.01, Wasserstein: 1500, WassersteinNormalized: 0.31, ChiSquare: nan, ChiSquareP: nan,
 		Edges: []float64{10, 20, 30}, Reference: []float64{250, 250, 250, 250}, Current: []float64{1500, 900, 400, 200}}
 	purpose := monitor.FeatureStats{Name: "<b>purpose</b>", Kind: profile.Categorical, Values: 3000, PSI: 0.02, JS: 0.05,
 		ChiSquare: 12, ChiSquareP: 0.2, UnseenShare: 0.01, Categories: []string{"car", `<script>alert("x")</script>`},
@@ -39,7 +40,8 @@ func fixture(events uint64) []Version {
 		Latest: monitor.Evaluation{Start: t0.Add(-2 * time.Minute), End: t0, Events: 3000, Joined: 2500, Accuracy: 0.8, MAE: nan, RMSE: nan,
 			Scored: 3000, HighConfidenceShare: 0.4, Features: []monitor.FeatureStats{income, purpose}},
 		History: hist, Drift: []bool{true, false}, State: []string{"drift", "ok"}, PSIThreshold: []float64{0.2, 0.2}, MinSamples: 1000,
-		Firing: []string{"FeatureDrift income (critical)"}}}
+		Verdict: []Verdict{{Test: vocab.Wasserstein, Value: 0.31, Threshold: 0.1}, {Test: vocab.ChiSquare, Value: 0.2, Threshold: 0.05, Calibrated: true}},
+		Firing:  []string{"FeatureDrift income (critical)"}}}
 }
 
 // server serves the pages on a fake clock; advance moves it.
@@ -138,7 +140,11 @@ func TestModelPage(t *testing.T) {
 		`class="chart histogram"`, `class="series"`, `threshold 0.2`, `class="meter"`,
 		`<code>&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</code>`, // the category, in the bin table
 		"Drift by feature", "Data quality", "accuracy over recent evaluations",
-		"3000") // values in window
+		"3000", // values in window
+		// The deciding test of each feature, its statistic and threshold.
+		`<td class="test" data-test="wasserstein">Wasserstein / σ</td><td class="n">0.3100</td><td class="n">≥ 0.1000</td>`,
+		`<td class="test" data-test="chi_square">χ² p</td><td class="n">0.2000</td><td class="n">&lt; 0.0500 (calibrated)</td>`,
+		"decided by Wasserstein / σ 0.3100 (threshold 0.1000)", "0.3100 reference standard deviations")
 	lacks(t, page, "<script", "<b>purpose", "Versions side by side")
 	// Drifting features come first.
 	if strings.Index(page, `id="v1-f1"`) > strings.Index(page, `id="v1-f2"`) {
