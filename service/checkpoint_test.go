@@ -29,14 +29,14 @@ import (
 // fixed set of events: predictions with drifted income, outcomes for half
 // of them, some malformed messages, all keyed by prediction id.
 type fixture struct {
-	t      *testing.T
-	b      *broker.Embedded
-	dir    string
-	recs   []*kgo.Record
-	preds  int
-	ctx    context.Context
-	hook   string // webhook URL counting alerts
-	mu     sync.Mutex
+	t     *testing.T
+	b     *broker.Embedded
+	dir   string
+	recs  []*kgo.Record
+	preds int
+	ctx   context.Context
+	hook  string // webhook URL counting alerts
+	mu    sync.Mutex
 	// firing counts firing notifications per alert key, deduplicated by
 	// Idempotency-Key as the README asks receivers to: delivery is at least
 	// once (a leader killed after a delivery and before its next checkpoint
