@@ -32,6 +32,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeJSON -fuzztime $(FUZZTIME) ./events/
 	$(GO) test -run '^$$' -fuzz FuzzDecodeArrow -fuzztime $(FUZZTIME) ./events/
 	$(GO) test -run '^$$' -fuzz FuzzParseNote -fuzztime $(FUZZTIME) ./flag/
+	$(GO) test -run '^$$' -fuzz 'FuzzEstimate$$' -fuzztime $(FUZZTIME) ./cbpe/
+	$(GO) test -run '^$$' -fuzz FuzzEstimateMulti -fuzztime $(FUZZTIME) ./cbpe/
 
 lint:
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))"
