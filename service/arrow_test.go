@@ -73,9 +73,7 @@ models:
 		t.Fatal(err)
 	}
 	waitProcessed(t, ctx, s, 3002)
-	for s.Joined() < 2 && ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitJoined(t, ctx, s, 2)
 	s.Evaluate()
 	v1, _ := s.Latest("credit", "v1")
 	v2, _ := s.Latest("credit", "v2")

@@ -153,9 +153,7 @@ alerting:
 	produce(t, ctx, pr, byTime(preds)...)
 	produce(t, ctx, pr, outs...)
 	waitProcessed(t, ctx, s, 7000)
-	for s.Joined() < 7000 && ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitJoined(t, ctx, s, 7000)
 	s.Evaluate()
 	waitFlag("worse-v2", true, 0, false) // the rollback's own evaluation, no other
 	waitFlag("equal-v2", true, 100, true)

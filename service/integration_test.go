@@ -83,6 +83,17 @@ func waitProcessed(t *testing.T, ctx context.Context, s *Service, n int64) {
 	}
 }
 
+// waitJoined polls until n outcomes are joined, failing at ctx's deadline.
+func waitJoined(t *testing.T, ctx context.Context, s *Service, n int64) {
+	t.Helper()
+	for s.Joined() < n {
+		if ctx.Err() != nil {
+			t.Fatalf("joined %d of %d", s.Joined(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // Two versions keep separate windows; late events are counted and left
 // out; missing and wrongly typed features and confident predictions are
 // counted; volume and last-event time are exposed.

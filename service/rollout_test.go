@@ -118,9 +118,7 @@ alerting:
 	produce(t, ctx, pr, byTime(preds)...)
 	produce(t, ctx, pr, outs...)
 	waitProcessed(t, ctx, s, int64(len(preds)))
-	for s.Joined() < int64(len(outs)) && ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitJoined(t, ctx, s, int64(len(outs)))
 	s.Evaluate()
 	v := rollout(s, "worse")
 	if v.Decision != "continue" || !strings.Contains(v.Reason, "min_period") || v.Arms["v2"].Events != 250 || v.Arms["v2"].Outcomes != 250 {
@@ -138,9 +136,7 @@ alerting:
 	produce(t, ctx, pr, byTime(preds)...)
 	produce(t, ctx, pr, outs...)
 	waitProcessed(t, ctx, s, 7000)
-	for s.Joined() < 7000 && ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitJoined(t, ctx, s, 7000)
 	for range 3 { // decisions are sent once, however often evaluated
 		s.Evaluate()
 	}
@@ -258,9 +254,7 @@ models:
 	}
 	produce(t, ctx, pr, msgs...)
 	waitProcessed(t, ctx, s, 2*n)
-	for s.Joined() < 2*n && ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitJoined(t, ctx, s, int64(2*n))
 	s.Evaluate()
 	var v rolloutView
 	get(t, "http://"+s.HTTPAddr()+"/api/v1/models/credit/rollout", &v)
@@ -338,9 +332,7 @@ models:
 			t.Fatal(err)
 		}
 		waitProcessed(t, ctx, s, int64(len(preds)))
-		for s.Joined() < int64(len(outs)) && ctx.Err() == nil {
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitJoined(t, ctx, s, int64(len(outs)))
 		s.Evaluate()
 		var v map[string]any
 		get(t, "http://"+s.HTTPAddr()+"/api/v1/models/credit/rollout", &v)
@@ -395,9 +387,7 @@ alerting:
 	produce(t, ctx, pr, byTime(append(sp, cp...))...)
 	produce(t, ctx, pr, append(so, co...)...)
 	waitProcessed(t, ctx, s, 600)
-	for s.Joined() < 600 && ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitJoined(t, ctx, s, 600)
 	s.Evaluate()
 	v, raw := view()
 	if v.Decision != "inconclusive" || v.DecidedAt == nil || !strings.Contains(v.Reason, "max_period 15m0s") || raw["latched"] != true {
@@ -411,9 +401,7 @@ alerting:
 	produce(t, ctx, pr, byTime(append(sp, cp...))...)
 	produce(t, ctx, pr, append(so, co...)...)
 	waitProcessed(t, ctx, s, 4600)
-	for s.Joined() < 4600 && ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitJoined(t, ctx, s, 4600)
 	s.Evaluate()
 	s.Evaluate()
 	v2, raw2 := view()

@@ -281,9 +281,7 @@ models: [{name: credit, task: classification, versions: [{name: v1, reference: p
 			time.Sleep(300 * time.Millisecond) // let most early outcomes arrive first
 		}
 	}
-	for s.Joined() < n && ctx.Err() == nil {
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitJoined(t, ctx, s, int64(n))
 	s.Evaluate()
 	ev, _ := s.Latest("credit", "v1")
 	if ev.Joined != n || ev.Accuracy != 0.75 {
